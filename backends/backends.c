@@ -1,0 +1,37 @@
+/* The table of backends, found by name. */
+#include "config.h"
+#include "backends/backend.h"
+
+#include <string.h>
+
+extern const struct backend_ops backend_null;
+extern const struct backend_ops backend_mem;
+
+static const struct backend_ops *const backends_table[] = {
+	&backend_null,
+	&backend_mem,
+};
+
+/* Finds a backend by name, or NULL. */
+const struct backend_ops *backends_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(backends_table) / sizeof(backends_table[0]); i++)
+		if (strcmp(backends_table[i]->name, name) == 0)
+			return backends_table[i];
+	return NULL;
+}
+
+/* Lists the backend names, comma separated, for error messages. */
+const char *backends_names(void)
+{
+	static char names[256];
+
+	if (!names[0]) {
+		for (size_t i = 0; i < sizeof(backends_table) / sizeof(backends_table[0]); i++) {
+			if (i)
+				strcat(names, ", ");
+			strcat(names, backends_table[i]->name);
+		}
+	}
+	return names;
+}

@@ -1,0 +1,175 @@
+/* The mem backend: a sparse RAM disk kept in a tmpfs file. Memory is taken on
+ * first write and given back by DISCARD and WRITE_ZEROES, so a large device
+ * costs nothing until written. The file lives in the state directory when
+ * that is on tmpfs (else /dev/shm), so a later recovery can re-attach to it. */
+#include "config.h"
+#include "backends/backend.h"
+#include "common/ublk_uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+struct mem {
+	int fd;
+	uint8_t *map;
+	uint64_t size;
+	char path[PATH_MAX];
+};
+
+/* Picks a tmpfs directory for the backing file. */
+static const char *mem_dir(const char *state_dir)
+{
+	struct statfs st;
+
+	if (state_dir && statfs(state_dir, &st) == 0 && st.f_type == TMPFS_MAGIC)
+		return state_dir;
+	return "/dev/shm";
+}
+
+/* Creates the tmpfs file and maps it shared, without reserving memory. */
+static int mem_open(void **priv, const struct backend_config *cfg,
+		    struct backend_geometry *geo, char *err, size_t errlen)
+{
+	const char *dir = mem_dir(cfg->state_dir);
+	struct mem *m;
+	int ret;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->size = cfg->size;
+	snprintf(m->path, sizeof(m->path), "%s/mem-%u.img", dir, cfg->dev_id);
+	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (m->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", m->path, strerror(errno));
+		free(m);
+		return ret;
+	}
+	if (ftruncate(m->fd, (off_t)m->size) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot size %s to %llu bytes: %s", m->path,
+			 (unsigned long long)m->size, strerror(errno));
+		goto fail;
+	}
+	m->map = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_NORESERVE, m->fd, 0);
+	if (m->map == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map %llu bytes of %s: %s",
+			 (unsigned long long)m->size, m->path, strerror(errno));
+		goto fail;
+	}
+	geo->size = cfg->size;
+	geo->block_size = cfg->block_size;
+	geo->read_only = cfg->read_only;
+	geo->volatile_cache = false;
+	geo->max_discard_bytes = 1U << 30;
+	geo->max_write_zeroes_bytes = 1U << 30;
+	*priv = m;
+	return 0;
+fail:
+	close(m->fd);
+	unlink(m->path);
+	free(m);
+	return ret;
+}
+
+/* Unmaps and deletes the backing file, returning its memory. */
+static void mem_close(void *priv)
+{
+	struct mem *m = priv;
+
+	munmap(m->map, m->size);
+	close(m->fd);
+	unlink(m->path);
+	free(m);
+}
+
+/* Reads through the file so holes read as zeroes without taking memory. */
+static int mem_read(void *priv, void *buf, uint32_t len, uint64_t off)
+{
+	struct mem *m = priv;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(m->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Copies the data into the shared mapping. */
+static int mem_write(void *priv, const void *buf, uint32_t len, uint64_t off,
+		     uint32_t flags)
+{
+	struct mem *m = priv;
+
+	(void)flags;
+	memcpy(m->map + off, buf, len);
+	return 0;
+}
+
+/* Gives the range's memory back; it reads as zeroes afterwards. */
+static int mem_discard(void *priv, uint64_t len, uint64_t off)
+{
+	struct mem *m = priv;
+
+	if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Zeroes a range; with NOUNMAP the memory stays allocated. */
+static int mem_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t flags)
+{
+	struct mem *m = priv;
+	int ret = mem_discard(priv, len, off);
+
+	if (ret == 0 && (flags & UBLK_IO_F_NOUNMAP) &&
+	    fallocate(m->fd, 0, (off_t)off, (off_t)len) < 0)
+		return -errno;
+	return ret;
+}
+
+/* Reports where the memory lives and how much of it is in use. */
+static void mem_describe(void *priv, struct json_object *obj)
+{
+	struct mem *m = priv;
+	struct stat st;
+
+	json_object_object_add(obj, "backing_file", json_object_new_string(m->path));
+	if (fstat(m->fd, &st) == 0)
+		json_object_object_add(obj, "memory_used",
+				       json_object_new_int64((int64_t)st.st_blocks * 512));
+}
+
+const struct backend_ops backend_mem = {
+	.name = "mem",
+	.summary = "sparse RAM disk in a tmpfs file",
+	.open = mem_open,
+	.close = mem_close,
+	.read = mem_read,
+	.write = mem_write,
+	.discard = mem_discard,
+	.write_zeroes = mem_write_zeroes,
+	.describe = mem_describe,
+};

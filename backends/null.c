@@ -1,0 +1,75 @@
+/* The null backend: reads return zeroes, writes succeed and are dropped. */
+#include "config.h"
+#include "backends/backend.h"
+
+#include <string.h>
+
+/* Opens a null device of the requested size; it needs no state. */
+static int null_open(void **priv, const struct backend_config *cfg,
+		     struct backend_geometry *geo, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	*priv = NULL;
+	geo->size = cfg->size;
+	geo->block_size = cfg->block_size;
+	geo->read_only = cfg->read_only;
+	geo->volatile_cache = false;
+	geo->max_discard_bytes = 1U << 30;
+	geo->max_write_zeroes_bytes = 1U << 30;
+	return 0;
+}
+
+/* Nothing to release. */
+static void null_close(void *priv)
+{
+	(void)priv;
+}
+
+/* Fills the buffer with zeroes. */
+static int null_read(void *priv, void *buf, uint32_t len, uint64_t off)
+{
+	(void)priv;
+	(void)off;
+	memset(buf, 0, len);
+	return 0;
+}
+
+/* Accepts and drops the data. */
+static int null_write(void *priv, const void *buf, uint32_t len, uint64_t off,
+		      uint32_t flags)
+{
+	(void)priv;
+	(void)buf;
+	(void)len;
+	(void)off;
+	(void)flags;
+	return 0;
+}
+
+/* Accepts a discard or write-zeroes: the device already reads zeroes. */
+static int null_trim(void *priv, uint64_t len, uint64_t off)
+{
+	(void)priv;
+	(void)len;
+	(void)off;
+	return 0;
+}
+
+/* Accepts a write-zeroes request. */
+static int null_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t flags)
+{
+	(void)flags;
+	return null_trim(priv, len, off);
+}
+
+const struct backend_ops backend_null = {
+	.name = "null",
+	.summary = "reads return zeroes, writes are dropped",
+	.open = null_open,
+	.close = null_close,
+	.read = null_read,
+	.write = null_write,
+	.discard = null_trim,
+	.write_zeroes = null_write_zeroes,
+};

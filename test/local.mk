@@ -1,0 +1,2 @@
+include $(srcdir)/test/unit/local.mk
+include $(srcdir)/test/vm/local.mk
