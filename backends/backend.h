@@ -32,9 +32,17 @@ struct backend_geometry {
 	uint32_t max_write_zeroes_bytes;/* 0 if WRITE_ZEROES is not supported */
 };
 
+/* Which device_add parameters a backend takes (backend_ops.params). */
+#define BACKEND_P_SIZE		(1U << 0)	/* size is accepted */
+#define BACKEND_P_SIZE_REQUIRED	(1U << 1)	/* size must be given */
+#define BACKEND_P_PATH		(1U << 2)	/* path is required */
+#define BACKEND_P_ENTRY		(1U << 3)	/* entry is accepted */
+#define BACKEND_P_BUFFERED	(1U << 4)	/* buffered is accepted */
+
 struct backend_ops {
 	const char *name;
 	const char *summary;
+	unsigned params;	/* BACKEND_P_* */
 	/* Required. Opens the backend; on error writes a message to err. */
 	int (*open)(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen);

@@ -165,6 +165,7 @@ static void mem_describe(void *priv, struct json_object *obj)
 const struct backend_ops backend_mem = {
 	.name = "mem",
 	.summary = "sparse RAM disk in a tmpfs file",
+	.params = BACKEND_P_SIZE | BACKEND_P_SIZE_REQUIRED,
 	.open = mem_open,
 	.close = mem_close,
 	.read = mem_read,

@@ -66,6 +66,7 @@ static int null_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t fl
 const struct backend_ops backend_null = {
 	.name = "null",
 	.summary = "reads return zeroes, writes are dropped",
+	.params = BACKEND_P_SIZE | BACKEND_P_SIZE_REQUIRED,
 	.open = null_open,
 	.close = null_close,
 	.read = null_read,

@@ -2,7 +2,14 @@ sbin_PROGRAMS += daemon/ublkd
 noinst_LIBRARIES += daemon/libublkd.a
 daemon_libublkd_a_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 daemon_libublkd_a_SOURCES = \
-	daemon/rpc.h
+	daemon/rpc.h \
+	daemon/ctrl.c daemon/ctrl.h \
+	daemon/device.c daemon/device.h \
+	daemon/io.c daemon/io.h \
+	daemon/memlock.c daemon/memlock.h \
+	daemon/methods.c daemon/methods.h \
+	daemon/params.c daemon/params.h \
+	daemon/queue.c daemon/queue.h
 include $(srcdir)/daemon/control.mk
 
 daemon_ublkd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)

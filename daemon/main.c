@@ -1,1 +1,159 @@
-int main(void){return 0;}
+/* ublkd: serves ublk block devices from one libev loop, driven over a UNIX
+ * socket speaking JSON-RPC. */
+#include "config.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "daemon/activation.h"
+#include "daemon/control.h"
+#include "daemon/device.h"
+#include "daemon/memlock.h"
+#include "daemon/methods.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAIN_STOP_TIMEOUT 120.0
+
+static const char main_usage[] =
+	"Usage: ublkd [OPTIONS]\n"
+	"Serve Linux ublk block devices; control them with ublkctl.\n"
+	"\n"
+	"  -s, --socket PATH        control socket (default $" UBLKD_SOCKET_ENV ", else "
+	UBLKD_DEFAULT_SOCKET ")\n"
+	"  -g, --socket-group GROUP let GROUP use the socket (mode 0660)\n"
+	"  -d, --state-dir DIR      where backends keep state (default /run/ublkd)\n"
+	"  -v, --verbose            log more (debug)\n"
+	"  -V, --version            print the version and exit\n"
+	"  -h, --help               print this help and exit\n";
+
+struct main_opts {
+	const char *socket_path;
+	const char *socket_group;
+	const char *state_dir;
+	int verbose;
+};
+
+static struct ev_loop *main_loop;
+static ev_timer main_stop_timer;
+static int main_status;
+
+/* Every device is gone: stop serving the socket and leave the loop. */
+static void main_all_deleted(void *arg)
+{
+	(void)arg;
+	log_info("all devices deleted; exiting");
+	ev_timer_stop(main_loop, &main_stop_timer);
+	control_stop(main_loop);
+	ev_break(main_loop, EVBREAK_ALL);
+}
+
+/* Deleting the devices took too long: give up and exit with an error. */
+static void main_on_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	log_error("devices still not deleted after %.0f s; exiting anyway", MAIN_STOP_TIMEOUT);
+	main_status = 1;
+	control_stop(loop);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGTERM or SIGINT: delete every device, then exit 0. */
+static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	static bool stopping;
+
+	(void)revents;
+	if (stopping) {
+		log_info("signal %d: already stopping", w->signum);
+		return;
+	}
+	stopping = true;
+	log_info("signal %d: deleting %u device(s) and exiting", w->signum, device_count());
+	activation_notify("STOPPING=1");
+	methods_shutdown();
+	ev_timer_init(&main_stop_timer, main_on_stop_timeout, MAIN_STOP_TIMEOUT, 0.);
+	ev_timer_start(loop, &main_stop_timer);
+	device_del_all(main_all_deleted, NULL);
+}
+
+/* Parses the command line; exits on --help, --version and usage errors. */
+static void main_parse(int argc, char **argv, struct main_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->socket_path = getenv(UBLKD_SOCKET_ENV);
+	if (o->socket_path && !*o->socket_path)
+		o->socket_path = NULL;
+	o->state_dir = "/run/ublkd";
+	while ((c = getopt_long(argc, argv, "s:g:d:vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket_path = optarg; break;
+		case 'g': o->socket_group = optarg; break;
+		case 'd': o->state_dir = optarg; break;
+		case 'v': o->verbose++; break;
+		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
+		case 'h': fputs(main_usage, stdout); exit(0);
+		default:
+			fputs("Try 'ublkd --help'.\n", stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ublkd: unexpected argument '%s'\nTry 'ublkd --help'.\n",
+			argv[optind]);
+		exit(2);
+	}
+}
+
+/* Runs the daemon until a signal has deleted every device. */
+int main(int argc, char **argv)
+{
+	struct main_opts o = { 0 };
+	struct control_opts copts;
+	ev_signal sigterm, sigint;
+	char err[512];
+
+	main_parse(argc, argv, &o);
+	log_init("ublkd", o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	memlock_raise();
+	if (mkdir(o.state_dir, 0755) < 0 && errno != EEXIST) {
+		log_errno(errno, "cannot create the state directory %s", o.state_dir);
+		return 1;
+	}
+	main_loop = ev_default_loop(EVFLAG_AUTO);
+	device_init(main_loop, o.state_dir);
+	methods_init();
+	if (device_driver_open(err, sizeof(err)) < 0)
+		log_warn("%s; devices can be added once it is there", err);
+
+	copts.socket_path = o.socket_path;
+	copts.socket_group = o.socket_group;
+	if (control_start(main_loop, &copts) < 0)
+		return 1;
+	ev_signal_init(&sigterm, main_on_signal, SIGTERM);
+	ev_signal_start(main_loop, &sigterm);
+	ev_signal_init(&sigint, main_on_signal, SIGINT);
+	ev_signal_start(main_loop, &sigint);
+	log_info("ublkd %s ready", PACKAGE_VERSION);
+	activation_notify("READY=1");
+	ev_run(main_loop, 0);
+	device_shutdown();
+	ev_loop_destroy(main_loop);
+	return main_status;
+}

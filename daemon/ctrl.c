@@ -1,0 +1,337 @@
+/* The control ring: asynchronous ublk control commands. */
+#include "config.h"
+#include "daemon/ctrl.h"
+#include "common/log.h"
+#include "common/ublk_uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define CTRL_RING_ENTRIES 32
+
+/* One command in flight. Its buffer is ours, so a caller that gave up after
+ * a time-out may free its own copy while the kernel still writes to this. */
+struct ctrl_req {
+	struct ctrl *ctrl;
+	unsigned nr;
+	uint32_t dev_id;
+	void *user_buf;
+	uint16_t len;
+	ctrl_done_fn fn;
+	void *arg;
+	bool abandoned;
+	double timeout;
+	ev_timer timer;
+	struct ctrl_req *next;
+	uint8_t buf[];
+};
+
+struct ctrl {
+	struct ev_loop *loop;
+	int fd;
+	int efd;
+	struct io_uring ring;
+	ev_io watcher;
+	uint64_t features;
+	bool ioctl_encoded;
+	unsigned pending;
+	struct ctrl_req *reqs;	/* every request not yet answered by the kernel */
+};
+
+static const char *const ctrl_names[] = {
+	[UBLK_CMD_GET_QUEUE_AFFINITY] = "GET_QUEUE_AFFINITY",
+	[UBLK_CMD_GET_DEV_INFO] = "GET_DEV_INFO",
+	[UBLK_CMD_ADD_DEV] = "ADD_DEV",
+	[UBLK_CMD_DEL_DEV] = "DEL_DEV",
+	[UBLK_CMD_START_DEV] = "START_DEV",
+	[UBLK_CMD_STOP_DEV] = "STOP_DEV",
+	[UBLK_CMD_SET_PARAMS] = "SET_PARAMS",
+	[UBLK_CMD_GET_PARAMS] = "GET_PARAMS",
+	[UBLK_CMD_START_USER_RECOVERY] = "START_USER_RECOVERY",
+	[UBLK_CMD_END_USER_RECOVERY] = "END_USER_RECOVERY",
+	[UBLK_CMD_GET_DEV_INFO2] = "GET_DEV_INFO2",
+	[0x13] = "GET_FEATURES",
+	[0x14] = "DEL_DEV_ASYNC",
+};
+
+/* Names a control command for log messages. */
+const char *ctrl_cmd_name(unsigned nr)
+{
+	if (nr < sizeof(ctrl_names) / sizeof(ctrl_names[0]) && ctrl_names[nr])
+		return ctrl_names[nr];
+	return "UNKNOWN";
+}
+
+/* Returns the opcode for command nr in the encoding the kernel takes. */
+uint32_t ctrl_opcode(bool ioctl_encoded, unsigned nr)
+{
+	bool reads = nr == UBLK_CMD_GET_QUEUE_AFFINITY || nr == UBLK_CMD_GET_DEV_INFO ||
+		     nr == UBLK_CMD_GET_PARAMS || nr == UBLK_CMD_GET_DEV_INFO2 ||
+		     nr == 0x13 || nr == 0x14;
+
+	/* GET_FEATURES and DEL_DEV_ASYNC exist only in the ioctl encoding. */
+	if (!ioctl_encoded && nr < 0x13)
+		return nr;
+	return reads ? _IOR('u', nr, struct ublksrv_ctrl_cmd) :
+		       _IOWR('u', nr, struct ublksrv_ctrl_cmd);
+}
+
+/* Fills an SQE128 slot with a control command. */
+static void ctrl_prep(struct ctrl *c, struct io_uring_sqe *sqe, unsigned nr,
+		      uint32_t dev_id, void *buf, uint16_t len, uint64_t data0)
+{
+	struct ublksrv_ctrl_cmd *cmd = (struct ublksrv_ctrl_cmd *)sqe->cmd;
+	uint32_t op = ctrl_opcode(c->ioctl_encoded, nr);
+
+	/* An SQE128 slot: the command area runs 80 bytes from byte 48. */
+	memset(sqe, 0, sizeof(*sqe));
+	memset(sqe->cmd, 0, 128 - 48);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = c->fd;
+	sqe->cmd_op = op;
+	cmd->dev_id = dev_id;
+	cmd->queue_id = (uint16_t)-1;
+	cmd->len = len;
+	cmd->addr = (uint64_t)(uintptr_t)buf;
+	cmd->data[0] = data0;
+}
+
+/* Unlinks a request from the pending list. */
+static void ctrl_unlink(struct ctrl *c, struct ctrl_req *r)
+{
+	for (struct ctrl_req **p = &c->reqs; *p; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			return;
+		}
+	}
+}
+
+/* Handles one CQE: hands the answer to its caller unless it was abandoned. */
+static void ctrl_complete(struct ctrl *c, struct ctrl_req *r, int res)
+{
+	ctrl_unlink(c, r);
+	c->pending--;
+	if (!r->abandoned) {
+		ev_timer_stop(c->loop, &r->timer);
+		if (r->user_buf && r->len)
+			memcpy(r->user_buf, r->buf, r->len);
+		log_debug("%s dev %u: %d", ctrl_cmd_name(r->nr), r->dev_id, res);
+		r->fn(r->arg, res);
+	} else {
+		log_warn("%s for device %u answered %d after its time-out",
+			 ctrl_cmd_name(r->nr), r->dev_id, res);
+	}
+	free(r);
+}
+
+/* Drains the control ring's completions. */
+static void ctrl_reap(struct ctrl *c)
+{
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(&c->ring, &cqe) == 0) {
+		struct ctrl_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&c->ring, cqe);
+		ctrl_complete(c, r, res);
+	}
+}
+
+/* The eventfd fired: clear it, then reap. */
+static void ctrl_on_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctrl *c = w->data;
+	uint64_t v;
+
+	(void)loop;
+	(void)revents;
+	if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(errno, "control eventfd read");
+	ctrl_reap(c);
+}
+
+/* A command's time-out expired: tell the caller and keep the buffer. */
+static void ctrl_on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctrl_req *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_error("%s for device %u: no answer from the kernel in %.0f s",
+		  ctrl_cmd_name(r->nr), r->dev_id, r->timeout);
+	r->abandoned = true;
+	r->fn(r->arg, -ETIMEDOUT);
+}
+
+/* Sends one command; see ctrl.h. */
+int ctrl_submit(struct ctrl *c, unsigned nr, uint32_t dev_id, void *buf,
+		uint16_t len, uint64_t data0, double timeout,
+		ctrl_done_fn fn, void *arg)
+{
+	struct io_uring_sqe *sqe;
+	struct ctrl_req *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r) + len);
+	if (!r)
+		return -ENOMEM;
+	r->ctrl = c;
+	r->nr = nr;
+	r->dev_id = dev_id;
+	r->user_buf = buf;
+	r->len = len;
+	r->fn = fn;
+	r->arg = arg;
+	r->timeout = timeout;
+	if (buf && len)
+		memcpy(r->buf, buf, len);
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe) {
+		free(r);
+		return -EBUSY;
+	}
+	ctrl_prep(c, sqe, nr, dev_id, len ? r->buf : NULL, len, data0);
+	io_uring_sqe_set_data(sqe, r);
+	ret = io_uring_submit(&c->ring);
+	if (ret < 0) {
+		free(r);
+		return ret;
+	}
+	r->next = c->reqs;
+	c->reqs = r;
+	c->pending++;
+	ev_timer_init(&r->timer, ctrl_on_timeout, timeout, 0.);
+	r->timer.data = r;
+	if (timeout > 0)
+		ev_timer_start(c->loop, &r->timer);
+	log_debug("%s dev %u submitted", ctrl_cmd_name(nr), dev_id);
+	return 0;
+}
+
+/* Sends GET_FEATURES and waits for it; safe before any device exists. */
+static int ctrl_probe(struct ctrl *c)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	uint64_t features = 0;
+	int ret;
+
+	c->ioctl_encoded = true;
+	sqe = io_uring_get_sqe(&c->ring);
+	if (!sqe)
+		return -EBUSY;
+	ctrl_prep(c, sqe, 0x13, (uint32_t)-1, &features, sizeof(features), 0);
+	io_uring_sqe_set_data(sqe, NULL);
+	ret = io_uring_submit_and_wait(&c->ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(&c->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&c->ring, cqe);
+	if (ret == 0) {
+		c->features = features;
+	} else {
+		/* Kernels before 6.5 have no GET_FEATURES: use legacy numbers. */
+		log_info("GET_FEATURES: %s; using legacy command numbers", strerror(-ret));
+		c->features = 0;
+		c->ioctl_encoded = false;
+	}
+	return 0;
+}
+
+/* Opens the control device and ring and probes the driver's features. */
+int ctrl_open(struct ev_loop *loop, struct ctrl **out)
+{
+	struct ctrl *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->efd = -1;
+	c->fd = open(UBLK_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	if (c->fd < 0) {
+		ret = -errno;
+		free(c);
+		return ret;
+	}
+	ret = io_uring_queue_init(CTRL_RING_ENTRIES, &c->ring, IORING_SETUP_SQE128);
+	if (ret < 0) {
+		log_errno(ret, "control ring setup");
+		goto fail_fd;
+	}
+	ret = ctrl_probe(c);
+	if (ret < 0)
+		goto fail_ring;
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->efd < 0) {
+		ret = -errno;
+		goto fail_ring;
+	}
+	ret = io_uring_register_eventfd(&c->ring, c->efd);
+	if (ret < 0)
+		goto fail_efd;
+	ev_io_init(&c->watcher, ctrl_on_event, c->efd, EV_READ);
+	c->watcher.data = c;
+	ev_io_start(loop, &c->watcher);
+	log_info("ublk driver features 0x%llx (%s command numbers)",
+		 (unsigned long long)c->features,
+		 c->ioctl_encoded ? "ioctl-encoded" : "legacy");
+	*out = c;
+	return 0;
+fail_efd:
+	close(c->efd);
+fail_ring:
+	io_uring_queue_exit(&c->ring);
+fail_fd:
+	close(c->fd);
+	free(c);
+	return ret;
+}
+
+/* Releases the ring; commands still in the kernel are abandoned. */
+void ctrl_close(struct ctrl *c)
+{
+	if (!c)
+		return;
+	ev_io_stop(c->loop, &c->watcher);
+	while (c->reqs) {
+		struct ctrl_req *r = c->reqs;
+
+		c->reqs = r->next;
+		ev_timer_stop(c->loop, &r->timer);
+		free(r);
+	}
+	io_uring_queue_exit(&c->ring);
+	close(c->efd);
+	close(c->fd);
+	free(c);
+}
+
+/* Features from GET_FEATURES (0 when the kernel has no such command). */
+uint64_t ctrl_features(const struct ctrl *c)
+{
+	return c->features;
+}
+
+/* True when commands are sent in their ioctl encoding. */
+bool ctrl_ioctl_encoded(const struct ctrl *c)
+{
+	return c->ioctl_encoded;
+}
+
+/* Number of commands sent and not yet answered. */
+unsigned ctrl_pending(const struct ctrl *c)
+{
+	return c->pending;
+}

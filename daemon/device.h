@@ -1,0 +1,71 @@
+/* ublk devices: their lifecycle from ADD_DEV to DEL_DEV, and the registry. */
+#ifndef UBLKD_DEVICE_H
+#define UBLKD_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <ev.h>
+#include <json-c/json.h>
+
+#include "backends/backend.h"
+#include "common/ublk_uapi.h"
+#include "daemon/io.h"
+#include "daemon/queue.h"
+
+#define DEVICE_ID_AUTO		UINT32_MAX
+#define DEVICE_ID_MAX		((1U << 20) - 1)
+#define DEVICE_IO_BUF_BYTES	(512U * 1024)
+
+enum device_state {
+	DEVICE_STARTING,	/* being created */
+	DEVICE_LIVE,		/* /dev/ublkbN serves I/O */
+	DEVICE_STOPPING,	/* STOP_DEV sent, draining */
+	DEVICE_DELETING,	/* DEL_DEV sent */
+	DEVICE_FAILED,		/* the kernel stopped it; only deletion is left */
+};
+
+/* What device_add creates; validated by the caller. */
+struct device_spec {
+	const struct backend_ops *backend;
+	struct backend_config cfg;	/* size may be 0 for backends that know it */
+	uint32_t id;			/* DEVICE_ID_AUTO to let the kernel choose */
+	uint16_t queues;
+	uint16_t depth;
+};
+
+struct device;
+
+/* Called once when an add or delete finishes: err is 0 or -errno, msg says
+ * what went wrong. dev is valid only during the call (NULL after delete). */
+typedef void (*device_done_fn)(void *arg, struct device *dev, int err, const char *msg);
+
+/* Prepares the registry; state_dir is where backends may keep files. */
+void device_init(struct ev_loop *loop, const char *state_dir);
+/* Opens the ublk control device if needed; -ENOENT when there is no driver. */
+int device_driver_open(char *err, size_t errlen);
+/* Features the driver reported (0 before it was opened or when unknown). */
+uint64_t device_driver_features(bool *loaded);
+/* Creates a device; done is called exactly once, maybe before this returns. */
+void device_add(const struct device_spec *spec, device_done_fn done, void *arg);
+/* Stops and deletes a device; done is called exactly once. */
+void device_del(struct device *dev, device_done_fn done, void *arg);
+/* Deletes every device, then calls done (used on SIGTERM). */
+void device_del_all(void (*done)(void *arg), void *arg);
+/* Finds a device by id among those with an id. */
+struct device *device_find(uint32_t id);
+/* True while a device with this id is being created or exists. */
+bool device_id_taken(uint32_t id);
+/* Calls fn for each device that has an id, in id order. */
+void device_foreach(void (*fn)(struct device *dev, void *arg), void *arg);
+/* Counts the devices. */
+unsigned device_count(void);
+/* The device's kernel id. */
+uint32_t device_id(const struct device *dev);
+/* Builds the device object of the protocol. */
+struct json_object *device_json(const struct device *dev);
+/* Names a device state. */
+const char *device_state_name(enum device_state state);
+/* Closes the control device once nothing is left (for a clean exit). */
+void device_shutdown(void);
+
+#endif

@@ -1,0 +1,331 @@
+/* The JSON-RPC methods of ublkd: device_add, device_del, device_list,
+ * device_info and daemon_info. Each checks its params, then acts through
+ * device.c and answers once. */
+#include "config.h"
+#include "daemon/methods.h"
+#include "daemon/device.h"
+#include "daemon/params.h"
+#include "daemon/rpc.h"
+#include "common/protocol.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define ERRLEN 512
+
+static bool methods_stopping;
+static struct timespec methods_started;
+
+/* Records when the daemon started, for daemon_info's uptime. */
+void methods_init(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &methods_started);
+}
+
+/* Makes new devices refused from now on (the daemon is stopping). */
+void methods_shutdown(void)
+{
+	methods_stopping = true;
+}
+
+/* Answers a finished device_add. */
+static void methods_add_done(void *arg, struct device *dev, int err, const char *msg)
+{
+	struct rpc_call *call = arg;
+
+	if (err)
+		rpc_fail(call, err, "%s", msg);
+	else
+		rpc_reply(call, device_json(dev));
+}
+
+/* Reads the size, path, entry and buffered params a backend takes. */
+static int methods_backend_params(struct json_object *params, struct device_spec *spec,
+				  char *err)
+{
+	const struct backend_ops *b = spec->backend;
+	struct backend_config *cfg = &spec->cfg;
+	int ret;
+
+	ret = params_size(params, "size", &cfg->size, err, ERRLEN);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 && !(b->params & BACKEND_P_SIZE)) {
+		snprintf(err, ERRLEN, "size: the %s backend takes its size from its path", b->name);
+		return -EINVAL;
+	}
+	if (ret == 1 && (b->params & BACKEND_P_SIZE_REQUIRED)) {
+		snprintf(err, ERRLEN, "size: required for the %s backend", b->name);
+		return -EINVAL;
+	}
+	if (ret == 0 && cfg->size == 0) {
+		snprintf(err, ERRLEN, "size: must be greater than 0");
+		return -EINVAL;
+	}
+	if (ret == 0 && cfg->size % cfg->block_size) {
+		snprintf(err, ERRLEN, "size: %llu is not a multiple of the block size %u",
+			 (unsigned long long)cfg->size, cfg->block_size);
+		return -EINVAL;
+	}
+	ret = params_string(params, "path", &cfg->path, err, ERRLEN);
+	if (ret < 0)
+		return ret;
+	if ((ret == 0) != !!(b->params & BACKEND_P_PATH)) {
+		snprintf(err, ERRLEN, ret == 0 ? "path: the %s backend takes no path"
+					       : "path: required for the %s backend", b->name);
+		return -EINVAL;
+	}
+	ret = params_string(params, "entry", &cfg->entry, err, ERRLEN);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 && !(b->params & BACKEND_P_ENTRY)) {
+		snprintf(err, ERRLEN, "entry: the %s backend takes no entry", b->name);
+		return -EINVAL;
+	}
+	ret = params_bool(params, "buffered", &cfg->buffered, err, ERRLEN);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 && !(b->params & BACKEND_P_BUFFERED)) {
+		snprintf(err, ERRLEN, "buffered: the %s backend has no such mode", b->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reads and checks every device_add param into spec. */
+static int methods_add_spec(struct json_object *params, struct device_spec *spec, char *err)
+{
+	static const char *const keys[] = { "backend", "size", "path", "entry", "id",
+		"queues", "depth", "block_size", "read_only", "buffered", NULL };
+	const char *name = NULL;
+	uint64_t v;
+	int ret;
+
+	memset(spec, 0, sizeof(*spec));
+	ret = params_check_keys(params, keys, err, ERRLEN);
+	if (ret < 0)
+		return ret;
+	ret = params_string(params, "backend", &name, err, ERRLEN);
+	if (ret) {
+		snprintf(err, ERRLEN, "backend: required, one of: %s", backends_names());
+		return -EINVAL;
+	}
+	spec->backend = backends_find(name);
+	if (!spec->backend) {
+		snprintf(err, ERRLEN, "backend: unknown backend '%s' (expected one of: %s)",
+			 name, backends_names());
+		return -EINVAL;
+	}
+	spec->id = DEVICE_ID_AUTO;
+	if ((ret = params_uint(params, "id", 0, DEVICE_ID_MAX, &v, err, ERRLEN)) < 0)
+		return ret;
+	if (ret == 0)
+		spec->id = (uint32_t)v;
+	spec->queues = 1;
+	if ((ret = params_uint(params, "queues", 1, UBLK_MAX_NR_QUEUES, &v, err, ERRLEN)) < 0)
+		return ret;
+	if (ret == 0)
+		spec->queues = (uint16_t)v;
+	spec->depth = 128;
+	if ((ret = params_uint(params, "depth", 1, UBLK_MAX_QUEUE_DEPTH, &v, err, ERRLEN)) < 0)
+		return ret;
+	if (ret == 0)
+		spec->depth = (uint16_t)v;
+	spec->cfg.block_size = 512;
+	if ((ret = params_uint(params, "block_size", 512, 4096, &v, err, ERRLEN)) < 0)
+		return ret;
+	if (ret == 0 && (v & (v - 1))) {
+		snprintf(err, ERRLEN, "block_size: %llu is not a power of two (expected 512, 1024, 2048 or 4096)",
+			 (unsigned long long)v);
+		return -EINVAL;
+	}
+	if (ret == 0)
+		spec->cfg.block_size = (uint32_t)v;
+	if ((ret = params_bool(params, "read_only", &spec->cfg.read_only, err, ERRLEN)) < 0)
+		return ret;
+	return methods_backend_params(params, spec, err);
+}
+
+/* device_add {backend, size, path?, entry?, id?, queues?, depth?, block_size?, read_only?} */
+static void methods_device_add(struct rpc_call *call, struct json_object *params)
+{
+	struct device_spec spec;
+	char err[ERRLEN] = "";
+	int ret;
+
+	if (methods_stopping) {
+		rpc_fail(call, -ESHUTDOWN, "ublkd is shutting down; no new devices");
+		return;
+	}
+	ret = methods_add_spec(params, &spec, err);
+	if (ret < 0) {
+		rpc_fail(call, ret, "%s", err);
+		return;
+	}
+	if (spec.id != DEVICE_ID_AUTO && device_id_taken(spec.id)) {
+		rpc_fail(call, -EEXIST, "id: device %u already exists", spec.id);
+		return;
+	}
+	ret = device_driver_open(err, sizeof(err));
+	if (ret < 0) {
+		rpc_fail_code(call, ret == -ENOENT ? RPC_NO_DRIVER : RPC_DEVICE_ERROR, ret,
+			      "%s", err);
+		return;
+	}
+	device_add(&spec, methods_add_done, call);
+}
+
+/* Reads the id param and finds its device, or answers the call with the error. */
+static struct device *methods_lookup(struct rpc_call *call, struct json_object *params)
+{
+	static const char *const keys[] = { "id", NULL };
+	struct device *dev;
+	char err[ERRLEN];
+	uint64_t id;
+	int ret;
+
+	ret = params_check_keys(params, keys, err, ERRLEN);
+	if (ret == 0)
+		ret = params_uint(params, "id", 0, DEVICE_ID_MAX, &id, err, ERRLEN);
+	if (ret == 1) {
+		snprintf(err, ERRLEN, "id: required (a device id from device_list)");
+		ret = -EINVAL;
+	}
+	if (ret < 0) {
+		rpc_fail(call, ret, "%s", err);
+		return NULL;
+	}
+	dev = device_find((uint32_t)id);
+	if (!dev)
+		rpc_fail(call, -ENODEV, "device %llu: no such device", (unsigned long long)id);
+	return dev;
+}
+
+/* Answers a finished device_del. */
+static void methods_del_done(void *arg, struct device *dev, int err, const char *msg)
+{
+	struct rpc_call *call = arg;
+
+	(void)dev;
+	if (err)
+		rpc_fail(call, err, "%s", msg);
+	else
+		rpc_reply(call, NULL);
+}
+
+/* device_del {id} */
+static void methods_device_del(struct rpc_call *call, struct json_object *params)
+{
+	struct device *dev = methods_lookup(call, params);
+
+	if (dev)
+		device_del(dev, methods_del_done, call);
+}
+
+/* device_info {id} */
+static void methods_device_info(struct rpc_call *call, struct json_object *params)
+{
+	struct device *dev = methods_lookup(call, params);
+
+	if (dev)
+		rpc_reply(call, device_json(dev));
+}
+
+/* Appends one device object to a JSON array. */
+static void methods_list_one(struct device *dev, void *arg)
+{
+	json_object_array_add(arg, device_json(dev));
+}
+
+/* device_list {} */
+static void methods_device_list(struct rpc_call *call, struct json_object *params)
+{
+	static const char *const keys[] = { NULL };
+	struct json_object *list;
+	char err[ERRLEN];
+
+	if (params_check_keys(params, keys, err, ERRLEN) < 0) {
+		rpc_fail(call, -EINVAL, "%s", err);
+		return;
+	}
+	list = json_object_new_array();
+	device_foreach(methods_list_one, list);
+	rpc_reply(call, list);
+}
+
+/* Lists the names of the feature bits that are set. */
+static struct json_object *methods_feature_names(uint64_t features)
+{
+	static const char *const names[] = {
+		"ZERO_COPY", "URING_CMD_COMP_IN_TASK", "NEED_GET_DATA", "USER_RECOVERY",
+		"USER_RECOVERY_REISSUE", "UNPRIVILEGED_DEV", "CMD_IOCTL_ENCODE", "USER_COPY",
+		"ZONED", "USER_RECOVERY_FAIL_IO", "UPDATE_SIZE", "AUTO_BUF_REG", "QUIESCE",
+		"PER_IO_DAEMON", "BUF_REG_OFF_DAEMON", "BATCH_IO", "INTEGRITY",
+		"SAFE_STOP_DEV", "NO_AUTO_PART_SCAN", "SHMEM_ZC",
+	};
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < 64; i++) {
+		char buf[16];
+
+		if (!(features & (1ULL << i)))
+			continue;
+		if (i < sizeof(names) / sizeof(names[0])) {
+			json_object_array_add(a, json_object_new_string(names[i]));
+		} else {
+			snprintf(buf, sizeof(buf), "BIT%u", i);
+			json_object_array_add(a, json_object_new_string(buf));
+		}
+	}
+	return a;
+}
+
+/* daemon_info {} */
+static void methods_daemon_info(struct rpc_call *call, struct json_object *params)
+{
+	static const char *const keys[] = { NULL };
+	struct json_object *o;
+	struct timespec now;
+	char err[ERRLEN];
+	uint64_t features;
+	bool loaded;
+
+	if (params_check_keys(params, keys, err, ERRLEN) < 0) {
+		rpc_fail(call, -EINVAL, "%s", err);
+		return;
+	}
+	/* Probe the driver now if it appeared since start-up. */
+	device_driver_open(err, sizeof(err));
+	features = device_driver_features(&loaded);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "protocol", json_object_new_int(UBLKD_PROTOCOL_VERSION));
+	json_object_object_add(o, "driver_loaded", json_object_new_boolean(loaded));
+	json_object_object_add(o, "features", json_object_new_int64((int64_t)features));
+	json_object_object_add(o, "feature_names", methods_feature_names(features));
+	json_object_object_add(o, "uptime",
+			       json_object_new_double((double)(now.tv_sec - methods_started.tv_sec) +
+						      (now.tv_nsec - methods_started.tv_nsec) / 1e9));
+	json_object_object_add(o, "devices", json_object_new_int((int)device_count()));
+	rpc_reply(call, o);
+}
+
+static const struct rpc_method methods_table[] = {
+	{ RPC_M_DEVICE_ADD, methods_device_add, true },
+	{ RPC_M_DEVICE_DEL, methods_device_del, true },
+	{ RPC_M_DEVICE_LIST, methods_device_list, false },
+	{ RPC_M_DEVICE_INFO, methods_device_info, false },
+	{ RPC_M_DAEMON_INFO, methods_daemon_info, false },
+};
+
+/* Finds a method by name in the table, or NULL. */
+const struct rpc_method *methods_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(methods_table) / sizeof(methods_table[0]); i++)
+		if (strcmp(methods_table[i].name, name) == 0)
+			return &methods_table[i];
+	return NULL;
+}

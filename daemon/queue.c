@@ -1,0 +1,240 @@
+/* One ublk hardware queue: FETCH every tag, serve each request through the
+ * backend and hand the result back with COMMIT_AND_FETCH, all on the
+ * queue's own io_uring whose eventfd the main loop watches. */
+#include "config.h"
+#include "daemon/queue.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Rounds n up to a whole number of pages. */
+static size_t queue_page_round(size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n + page - 1) / page * page;
+}
+
+/* Returns the buffer of a tag. */
+static void *queue_buf(const struct queue *q, unsigned tag)
+{
+	return q->bufs + (size_t)tag * q->target->buf_bytes;
+}
+
+/* Queues a FETCH_REQ or COMMIT_AND_FETCH_REQ SQE for a tag. */
+static int queue_prep(struct queue *q, unsigned tag, unsigned nr, int result)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+	struct ublksrv_io_cmd *cmd;
+
+	if (!sqe) {
+		/* The SQ holds depth entries, so this only happens when a
+		 * batch is larger than that: flush it and retry once. */
+		io_uring_submit(&q->ring);
+		q->queued = 0;
+		sqe = io_uring_get_sqe(&q->ring);
+		if (!sqe)
+			return -EBUSY;
+	}
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = q->cdev_fd;
+	sqe->cmd_op = q->ioctl_encoded ? _IOWR('u', nr, struct ublksrv_io_cmd) : nr;
+	sqe->user_data = tag;
+	cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+	cmd->q_id = q->id;
+	cmd->tag = (uint16_t)tag;
+	cmd->result = result;
+	cmd->addr = (uint64_t)(uintptr_t)queue_buf(q, tag);
+	q->active++;
+	q->queued++;
+	return 0;
+}
+
+/* Submits what was queued, once per batch. */
+static void queue_flush(struct queue *q)
+{
+	int ret;
+
+	if (!q->queued)
+		return;
+	ret = io_uring_submit(&q->ring);
+	if (ret < 0)
+		log_errno(ret, "queue %u: submit", q->id);
+	q->queued = 0;
+}
+
+/* Handles one CQE of a tag's command. */
+static void queue_complete(struct queue *q, unsigned tag, int res)
+{
+	q->active--;
+	if (res == UBLK_IO_RES_OK) {
+		int result = io_serve(q->target, &q->descs[tag], queue_buf(q, tag));
+
+		q->ios++;
+		if (queue_prep(q, tag, UBLK_IO_COMMIT_AND_FETCH_REQ, result) < 0)
+			log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
+	} else if (res != UBLK_IO_RES_ABORT) {
+		log_error("queue %u tag %u: command refused: %s", q->id, tag,
+			  strerror(-res));
+	}
+}
+
+/* Reaps every completion, serving requests, then submits once. */
+static void queue_reap(struct queue *q)
+{
+	struct io_uring_cqe *cqe;
+
+	/* Submitting may run task work that posts more CQEs: look again. */
+	for (int round = 0; round < 4; round++) {
+		unsigned seen = 0;
+
+		while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+			unsigned tag = (unsigned)cqe->user_data;
+			int res = cqe->res;
+
+			io_uring_cqe_seen(&q->ring, cqe);
+			if (tag < q->depth)
+				queue_complete(q, tag, res);
+			seen++;
+		}
+		queue_flush(q);
+		if (!seen)
+			break;
+	}
+	if (q->active == 0 && q->idle)
+		q->idle(q->idle_arg, q);
+}
+
+/* The queue's eventfd fired: clear it, then reap. */
+static void queue_on_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct queue *q = w->data;
+	uint64_t v;
+
+	(void)loop;
+	(void)revents;
+	if (read(q->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(errno, "queue %u: eventfd read", q->id);
+	queue_reap(q);
+}
+
+/* Creates the ring, preferring cooperative task running. */
+static int queue_ring_init(struct queue *q)
+{
+	struct io_uring_params p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE;
+	p.cq_entries = 2U * q->depth;
+	ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
+	if (ret == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = 2U * q->depth;
+		ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
+	}
+	return ret;
+}
+
+/* Maps the descriptors and buffers and creates the ring of queue id. */
+int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
+		uint16_t depth, const struct io_target *target, bool ioctl_encoded,
+		queue_idle_fn idle, void *idle_arg)
+{
+	off_t off = (off_t)id * (off_t)queue_page_round(UBLK_MAX_QUEUE_DEPTH *
+							 sizeof(struct ublksrv_io_desc));
+	void *p;
+	int ret;
+
+	memset(q, 0, sizeof(*q));
+	q->loop = loop;
+	q->id = id;
+	q->depth = depth;
+	q->cdev_fd = cdev_fd;
+	q->target = target;
+	q->ioctl_encoded = ioctl_encoded;
+	q->idle = idle;
+	q->idle_arg = idle_arg;
+	q->efd = -1;
+
+	q->descs_len = queue_page_round((size_t)depth * sizeof(struct ublksrv_io_desc));
+	p = mmap(NULL, q->descs_len, PROT_READ, MAP_SHARED | MAP_POPULATE, cdev_fd, off);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		log_errno(ret, "queue %u: mapping the descriptors", id);
+		goto fail;
+	}
+	q->descs = p;
+	q->bufs_len = (size_t)depth * target->buf_bytes;
+	p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		log_errno(ret, "queue %u: allocating %zu bytes of buffers", id, q->bufs_len);
+		goto fail;
+	}
+	q->bufs = p;
+	ret = queue_ring_init(q);
+	if (ret < 0) {
+		log_errno(ret, "queue %u: io_uring setup", id);
+		goto fail;
+	}
+	q->ring_ready = true;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = io_uring_register_eventfd(&q->ring, q->efd);
+	if (ret < 0)
+		goto fail;
+	ev_io_init(&q->watcher, queue_on_event, q->efd, EV_READ);
+	q->watcher.data = q;
+	ev_io_start(loop, &q->watcher);
+	return 0;
+fail:
+	queue_teardown(q);
+	return ret;
+}
+
+/* Sends FETCH_REQ for every tag. */
+int queue_fetch_all(struct queue *q)
+{
+	for (unsigned tag = 0; tag < q->depth; tag++) {
+		int ret = queue_prep(q, tag, UBLK_IO_FETCH_REQ, 0);
+
+		if (ret < 0)
+			return ret;
+	}
+	queue_flush(q);
+	return 0;
+}
+
+/* Releases everything queue_setup made (cancelling any pending command). */
+void queue_teardown(struct queue *q)
+{
+	if (q->efd >= 0) {
+		ev_io_stop(q->loop, &q->watcher);
+		close(q->efd);
+		q->efd = -1;
+	}
+	if (q->ring_ready) {
+		io_uring_queue_exit(&q->ring);
+		q->ring_ready = false;
+	}
+	if (q->bufs) {
+		munmap(q->bufs, q->bufs_len);
+		q->bufs = NULL;
+	}
+	if (q->descs) {
+		munmap((void *)q->descs, q->descs_len);
+		q->descs = NULL;
+	}
+	q->active = 0;
+}
