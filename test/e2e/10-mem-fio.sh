@@ -1,0 +1,23 @@
+#!/bin/bash
+# fio write-then-verify (crc32c) of 256 MiB on a mem device: random 4 KiB and
+# sequential 128 KiB, at depths 1 and 32.
+. "$(dirname "$0")/lib.sh"
+require_root
+start_daemon
+
+dev=$("$UBLKCTL" add mem --size 256M) || fail "ublkctl add mem failed"
+require_blockdev "$dev"
+expect_eq "$(blockdev --getsize64 "$dev")" 268435456 "size of $dev"
+
+for spec in "randwrite 4k 1" "randwrite 4k 32" "write 128k 1" "write 128k 32"; do
+	set -- $spec
+	note "fio $1 bs=$2 iodepth=$3 with crc32c verify"
+	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
+		--rw="$1" --bs="$2" --iodepth="$3" --size=256M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--randseed="$RANDOM" --output="$E2E_TMP/fio.out" ||
+		{ cat "$E2E_TMP/fio.out"; fail "fio $spec failed"; }
+	grep -q 'err= 0' "$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio $spec reported errors"; }
+done
+"$UBLKCTL" del "${dev#/dev/ublkb}" || fail "ublkctl del failed"
+[ ! -e "$dev" ] || fail "$dev still exists after del"
