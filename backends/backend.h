@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+struct ev_loop;
+
 /* What device_add asked for. Strings may be NULL when not given. */
 struct backend_config {
 	uint64_t size;		/* bytes; 0 = the backend decides (file, zip) */
@@ -20,6 +22,7 @@ struct backend_config {
 	const char *entry;	/* zip */
 	const char *state_dir;	/* where a backend may keep files */
 	uint32_t dev_id;	/* the kernel's id for the device */
+	struct ev_loop *loop;	/* the daemon's loop, for background work */
 };
 
 /* What the opened backend reports; open fills it from the config. */
@@ -39,6 +42,38 @@ struct backend_geometry {
 #define BACKEND_P_ENTRY		(1U << 3)	/* entry is accepted */
 #define BACKEND_P_BUFFERED	(1U << 4)	/* buffered is accepted */
 
+/* One request as a planning backend sees it. */
+struct backend_req {
+	unsigned op;		/* UBLK_IO_OP_* */
+	uint32_t flags;		/* UBLK_IO_F_* at their op_flags positions */
+	uint64_t off;		/* bytes from the start of the device */
+	uint64_t len;		/* bytes */
+	void *buf;		/* the tag's buffer, for READ and WRITE */
+};
+
+/* What a planning backend answers: done now, or one operation on a file that
+ * the queue runs on its own io_uring (the loop never blocks on the disk). */
+enum backend_op_kind {
+	BACKEND_OP_DONE,	/* result holds 0 or -errno */
+	BACKEND_OP_READ,	/* read len bytes at off into the buffer; a read
+				 * shorter than the request zero-fills the rest,
+				 * and so does end of file */
+	BACKEND_OP_WRITE,	/* write len (= the request's) bytes at off */
+	BACKEND_OP_FSYNC,	/* fsync; fsync_flags may hold IORING_FSYNC_DATASYNC */
+	BACKEND_OP_FALLOCATE,	/* fallocate(fd, mode, off, len) */
+};
+
+struct backend_op {
+	enum backend_op_kind kind;
+	int fd;
+	uint64_t off;		/* offset in the file */
+	uint64_t len;
+	int rw_flags;		/* RWF_DSYNC for a FUA write */
+	int mode;		/* fallocate mode */
+	unsigned fsync_flags;
+	int result;		/* BACKEND_OP_DONE: 0 or -errno */
+};
+
 struct backend_ops {
 	const char *name;
 	const char *summary;
@@ -48,7 +83,7 @@ struct backend_ops {
 		    struct backend_geometry *geo, char *err, size_t errlen);
 	/* Required. Releases everything open made. */
 	void (*close)(void *priv);
-	/* Required. Reads len bytes at off into buf. */
+	/* Required unless plan is given. Reads len bytes at off into buf. */
 	int (*read)(void *priv, void *buf, uint32_t len, uint64_t off);
 	/* Optional (absent: read-only). flags are UBLK_IO_F_* (FUA). */
 	int (*write)(void *priv, const void *buf, uint32_t len, uint64_t off,
@@ -59,6 +94,13 @@ struct backend_ops {
 	int (*discard)(void *priv, uint64_t len, uint64_t off);
 	/* Optional. Zeroes a range; flags may hold UBLK_IO_F_NOUNMAP. */
 	int (*write_zeroes)(void *priv, uint64_t len, uint64_t off, uint32_t flags);
+	/* Optional. Turns a request into one file operation or a result.
+	 * When present it serves every request instead of the callbacks
+	 * above, and the geometry alone says what exists: writes unless
+	 * read_only, FLUSH if volatile_cache, DISCARD and WRITE_ZEROES if
+	 * their maximums are non-zero. Requests are already checked
+	 * against the device size. */
+	int (*plan)(void *priv, const struct backend_req *req, struct backend_op *op);
 	/* Optional. Adds backend-specific fields to the device object. */
 	void (*describe)(void *priv, struct json_object *obj);
 };

@@ -437,39 +437,40 @@ static uint8_t device_shift(uint32_t v)
 static void device_fill_params(struct device *dev)
 {
 	struct ublk_params *p = &dev->params;
-	uint8_t lbs = device_shift(dev->geo.block_size);
+	struct backend_geometry *geo = &dev->geo;
+	uint8_t lbs = device_shift(geo->block_size);
 	uint8_t pbs = lbs > 12 ? lbs : 12;
+	bool discard = io_can_discard(&dev->target, geo);
+	bool zeroes = io_can_write_zeroes(&dev->target, geo);
 
 	memset(p, 0, sizeof(*p));
 	p->len = sizeof(*p);
 	p->types = UBLK_PARAM_TYPE_BASIC;
-	if (dev->geo.read_only || !dev->backend->write)
+	if (!io_can_write(&dev->target, geo))
 		p->basic.attrs |= UBLK_ATTR_READ_ONLY;
-	if (dev->geo.volatile_cache && dev->backend->flush)
+	if (io_can_flush(&dev->target, geo))
 		p->basic.attrs |= UBLK_ATTR_VOLATILE_CACHE | UBLK_ATTR_FUA;
 	p->basic.logical_bs_shift = lbs;
 	p->basic.physical_bs_shift = pbs;
 	p->basic.io_min_shift = pbs;
 	p->basic.io_opt_shift = pbs;
 	p->basic.max_sectors = dev->info.max_io_buf_bytes >> 9;
-	p->basic.dev_sectors = dev->geo.size >> 9;
-	if (!(p->basic.attrs & UBLK_ATTR_READ_ONLY) &&
-	    ((dev->backend->discard && dev->geo.max_discard_bytes) ||
-	     (dev->backend->write_zeroes && dev->geo.max_write_zeroes_bytes))) {
+	p->basic.dev_sectors = geo->size >> 9;
+	if (discard || zeroes) {
 		p->types |= UBLK_PARAM_TYPE_DISCARD;
 		p->discard.discard_granularity = 1U << pbs;
-		if (dev->backend->discard)
-			p->discard.max_discard_sectors = dev->geo.max_discard_bytes >> 9;
-		if (dev->backend->write_zeroes)
-			p->discard.max_write_zeroes_sectors = dev->geo.max_write_zeroes_bytes >> 9;
+		if (discard)
+			p->discard.max_discard_sectors = geo->max_discard_bytes >> 9;
+		if (zeroes)
+			p->discard.max_write_zeroes_sectors = geo->max_write_zeroes_bytes >> 9;
 		p->discard.max_discard_segments = 1;
 	}
-	if (!dev->backend->discard)
-		dev->geo.max_discard_bytes = 0;
-	if (!dev->backend->write_zeroes)
-		dev->geo.max_write_zeroes_bytes = 0;
-	if (!(p->types & UBLK_PARAM_TYPE_DISCARD))
-		dev->geo.max_discard_bytes = dev->geo.max_write_zeroes_bytes = 0;
+	/* Report only what the kernel was told. */
+	if (!discard)
+		geo->max_discard_bytes = 0;
+	if (!zeroes)
+		geo->max_write_zeroes_bytes = 0;
+	geo->volatile_cache = io_can_flush(&dev->target, geo);
 }
 
 /* SET_PARAMS answered: open the char device next. */
@@ -521,6 +522,7 @@ static int device_copy_config(struct device *dev, const struct backend_config *c
 {
 	dev->cfg = *cfg;
 	dev->cfg.state_dir = devices.state_dir;
+	dev->cfg.loop = devices.loop;
 	if (cfg->path && !(dev->path = strdup(cfg->path)))
 		return -ENOMEM;
 	if (cfg->entry && !(dev->entry = strdup(cfg->entry)))

@@ -6,6 +6,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -25,22 +26,35 @@ static void *queue_buf(const struct queue *q, unsigned tag)
 	return q->bufs + (size_t)tag * q->target->buf_bytes;
 }
 
-/* Queues a FETCH_REQ or COMMIT_AND_FETCH_REQ SQE for a tag. */
-static int queue_prep(struct queue *q, unsigned tag, unsigned nr, int result)
+/* user_data of a backend file operation; plain tags are ublk commands. */
+#define QUEUE_UD_BACKEND (1ULL << 32)
+
+/* Returns a cleared SQE, submitting the batch first if the SQ is full. */
+static struct io_uring_sqe *queue_sqe(struct queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
-	struct ublksrv_io_cmd *cmd;
 
 	if (!sqe) {
-		/* The SQ holds depth entries, so this only happens when a
-		 * batch is larger than that: flush it and retry once. */
+		/* Each tag has at most one SQE in flight and the SQ holds
+		 * depth entries, so this is a safety net only. */
 		io_uring_submit(&q->ring);
 		q->queued = 0;
 		sqe = io_uring_get_sqe(&q->ring);
 		if (!sqe)
-			return -EBUSY;
+			return NULL;
 	}
 	memset(sqe, 0, sizeof(*sqe));
+	return sqe;
+}
+
+/* Queues a FETCH_REQ or COMMIT_AND_FETCH_REQ SQE for a tag. */
+static int queue_prep(struct queue *q, unsigned tag, unsigned nr, int result)
+{
+	struct io_uring_sqe *sqe = queue_sqe(q);
+	struct ublksrv_io_cmd *cmd;
+
+	if (!sqe)
+		return -EBUSY;
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = q->cdev_fd;
 	sqe->cmd_op = q->ioctl_encoded ? _IOWR('u', nr, struct ublksrv_io_cmd) : nr;
@@ -68,16 +82,83 @@ static void queue_flush(struct queue *q)
 	q->queued = 0;
 }
 
+/* Hands a tag's result back to the kernel and fetches its next request. */
+static void queue_commit(struct queue *q, unsigned tag, int result)
+{
+	if (queue_prep(q, tag, UBLK_IO_COMMIT_AND_FETCH_REQ, result) < 0)
+		log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
+}
+
+/* Queues the (rest of the) file operation a backend planned for a tag. */
+static void queue_run_op(struct queue *q, unsigned tag)
+{
+	struct io_pending *p = &q->pending[tag];
+	struct io_uring_sqe *sqe = queue_sqe(q);
+	uint8_t *buf = (uint8_t *)queue_buf(q, tag) + p->done;
+
+	if (!sqe) {
+		queue_commit(q, tag, -EIO);
+		return;
+	}
+	switch (p->op.kind) {
+	case BACKEND_OP_READ:
+		io_uring_prep_read(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
+				   p->op.off + p->done);
+		break;
+	case BACKEND_OP_WRITE:
+		io_uring_prep_write(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
+				    p->op.off + p->done);
+		sqe->rw_flags = p->op.rw_flags;
+		break;
+	case BACKEND_OP_FSYNC:
+		io_uring_prep_fsync(sqe, p->op.fd, p->op.fsync_flags);
+		break;
+	default:
+		io_uring_prep_fallocate(sqe, p->op.fd, p->op.mode, (off_t)p->op.off,
+					(off_t)p->op.len);
+		break;
+	}
+	sqe->user_data = tag | QUEUE_UD_BACKEND;
+	q->backend_inflight++;
+	q->queued++;
+}
+
+/* Serves a new request for a tag, at once or by starting a file operation. */
+static void queue_serve(struct queue *q, unsigned tag)
+{
+	void *buf = queue_buf(q, tag);
+	int result;
+
+	q->ios++;
+	if (!q->target->ops->plan) {
+		queue_commit(q, tag, io_serve(q->target, &q->descs[tag], buf));
+		return;
+	}
+	result = io_prepare(q->target, &q->descs[tag], buf, &q->pending[tag]);
+	if (result == 1)
+		queue_run_op(q, tag);
+	else
+		queue_commit(q, tag, result);
+}
+
+/* Handles the CQE of a tag's backend file operation. */
+static void queue_backend_done(struct queue *q, unsigned tag, int res)
+{
+	int result = io_advance(&q->pending[tag], res, queue_buf(q, tag));
+
+	q->backend_inflight--;
+	if (result == 1)
+		queue_run_op(q, tag);
+	else
+		queue_commit(q, tag, result);
+}
+
 /* Handles one CQE of a tag's command. */
 static void queue_complete(struct queue *q, unsigned tag, int res)
 {
 	q->active--;
 	if (res == UBLK_IO_RES_OK) {
-		int result = io_serve(q->target, &q->descs[tag], queue_buf(q, tag));
-
-		q->ios++;
-		if (queue_prep(q, tag, UBLK_IO_COMMIT_AND_FETCH_REQ, result) < 0)
-			log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
+		queue_serve(q, tag);
 	} else if (res != UBLK_IO_RES_ABORT) {
 		log_error("queue %u tag %u: command refused: %s", q->id, tag,
 			  strerror(-res));
@@ -94,11 +175,16 @@ static void queue_reap(struct queue *q)
 		unsigned seen = 0;
 
 		while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
-			unsigned tag = (unsigned)cqe->user_data;
+			uint64_t ud = cqe->user_data;
+			unsigned tag = (unsigned)(ud & 0xffff);
 			int res = cqe->res;
 
 			io_uring_cqe_seen(&q->ring, cqe);
-			if (tag < q->depth)
+			if (tag >= q->depth)
+				log_error("queue %u: CQE for unknown tag %u", q->id, tag);
+			else if (ud & QUEUE_UD_BACKEND)
+				queue_backend_done(q, tag, res);
+			else
 				queue_complete(q, tag, res);
 			seen++;
 		}
@@ -106,7 +192,7 @@ static void queue_reap(struct queue *q)
 		if (!seen)
 			break;
 	}
-	if (q->active == 0 && q->idle)
+	if (q->active == 0 && q->backend_inflight == 0 && q->idle)
 		q->idle(q->idle_arg, q);
 }
 
@@ -171,6 +257,11 @@ int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
 		goto fail;
 	}
 	q->descs = p;
+	q->pending = calloc(depth, sizeof(*q->pending));
+	if (!q->pending) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	q->bufs_len = (size_t)depth * target->buf_bytes;
 	p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -236,5 +327,8 @@ void queue_teardown(struct queue *q)
 		munmap((void *)q->descs, q->descs_len);
 		q->descs = NULL;
 	}
+	free(q->pending);
+	q->pending = NULL;
 	q->active = 0;
+	q->backend_inflight = 0;
 }

@@ -32,7 +32,9 @@ struct queue {
 	size_t descs_len;
 	uint8_t *bufs;
 	size_t bufs_len;
+	struct io_pending *pending;	/* per tag, for planning backends */
 	unsigned active;	/* commands the kernel holds */
+	unsigned backend_inflight;	/* backend file operations in flight */
 	unsigned queued;	/* SQEs prepared but not yet submitted */
 	uint64_t ios;		/* requests served */
 };

@@ -114,6 +114,79 @@ START_TEST(test_errno_map)
 }
 END_TEST
 
+/* A planning backend: READ of half the request from fd 42, WRITE whole,
+ * FLUSH as fsync, DISCARD as DONE with an error. */
+static int fake_plan(void *priv, const struct backend_req *req, struct backend_op *op)
+{
+	(void)priv;
+	memset(op, 0, sizeof(*op));
+	op->fd = 42;
+	op->off = req->off + 100;
+	switch (req->op) {
+	case UBLK_IO_OP_READ: op->kind = BACKEND_OP_READ; op->len = req->len / 2; break;
+	case UBLK_IO_OP_WRITE: op->kind = BACKEND_OP_WRITE; op->len = req->len; break;
+	case UBLK_IO_OP_FLUSH: op->kind = BACKEND_OP_FSYNC; break;
+	default: op->kind = BACKEND_OP_DONE; op->result = -ENOSPC; break;
+	}
+	return 0;
+}
+
+static const struct backend_ops fake_ops = { .name = "fake", .plan = fake_plan };
+
+START_TEST(test_plan)
+{
+	struct io_target t = { .ops = &fake_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct io_pending p;
+	struct ublksrv_io_desc d = desc(UBLK_IO_OP_READ, 0, 8);
+	struct backend_geometry geo = { .read_only = true };
+
+	memset(buf, 0x77, 4096);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(p.op.kind, BACKEND_OP_READ);
+	ck_assert_uint_eq(p.op.off, 100);
+	ck_assert_uint_eq(p.op.len, 2048);
+	/* The half the backend does not read is zero-filled. */
+	ck_assert_int_eq(buf[2048], 0);
+	ck_assert_int_eq(buf[4095], 0);
+	/* A short read asks for the rest, end of file zero-fills it. */
+	ck_assert_int_eq(io_advance(&p, 1000, buf), 1);
+	ck_assert_uint_eq(p.done, 1000);
+	ck_assert_int_eq(io_advance(&p, 0, buf), 4096);
+	ck_assert_int_eq(buf[1000], 0);
+	ck_assert_int_eq(buf[999], 0x77);
+
+	d = desc(UBLK_IO_OP_WRITE, 0, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(io_advance(&p, 4096, buf), 4096);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(io_advance(&p, 0, buf), -EIO);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(io_advance(&p, -ENOSPC, buf), -ENOSPC);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(io_advance(&p, -EBADF, buf), -EIO);
+
+	d = desc(UBLK_IO_OP_FLUSH, 0, 0);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(io_advance(&p, 0, buf), 0);
+	d = desc(UBLK_IO_OP_DISCARD, 0, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -ENOSPC);
+	d = desc(UBLK_IO_OP_READ, 2047, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -EIO);
+
+	/* Capabilities come from the geometry for planning backends. */
+	ck_assert(!io_can_write(&t, &geo));
+	geo.read_only = false;
+	ck_assert(io_can_write(&t, &geo));
+	ck_assert(!io_can_flush(&t, &geo));
+	ck_assert(!io_can_discard(&t, &geo));
+	geo.volatile_cache = true;
+	geo.max_discard_bytes = 4096;
+	ck_assert(io_can_flush(&t, &geo));
+	ck_assert(io_can_discard(&t, &geo));
+	ck_assert(!io_can_write_zeroes(&t, &geo));
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *io_suite(void)
 {
@@ -125,6 +198,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_other_ops);
 	tcase_add_test(tc, test_errno_map);
+	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return s;
 }
