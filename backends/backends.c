@@ -6,10 +6,12 @@
 
 extern const struct backend_ops backend_null;
 extern const struct backend_ops backend_mem;
+extern const struct backend_ops backend_file;
 
 static const struct backend_ops *const backends_table[] = {
 	&backend_null,
 	&backend_mem,
+	&backend_file,
 };
 
 /* Finds a backend by name, or NULL. */

@@ -40,7 +40,8 @@ START_TEST(test_find)
 	ck_assert_ptr_nonnull(backends_find("null"));
 	ck_assert_ptr_nonnull(backends_find("mem"));
 	ck_assert_ptr_null(backends_find("nope"));
-	ck_assert_str_eq(backends_names(), "null, mem");
+	/* Later backends add to the list; these two come first. */
+	ck_assert_int_eq(strncmp(backends_names(), "null, mem", 9), 0);
 }
 END_TEST
 
