@@ -27,6 +27,11 @@ static int file_open(void **priv, const struct backend_config *cfg,
 		snprintf(err, errlen, "a path is required");
 		return -EINVAL;
 	}
+	if (cfg->path[0] != '/') {
+		/* The daemon's working directory is not the client's. */
+		snprintf(err, errlen, "%s is a relative path; give an absolute one", cfg->path);
+		return -EINVAL;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(cfg->path))) {
 		free(f);

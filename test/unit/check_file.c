@@ -257,6 +257,10 @@ START_TEST(test_not_a_file)
 
 		ck_assert_int_eq(ops->open(&priv, &cfg, &geo, err, sizeof(err)), -EINVAL);
 		ck_assert_str_eq(err, "a path is required");
+		cfg = config("disk.img", MiB);
+		ck_assert_int_eq(ops->open(&priv, &cfg, &geo, err, sizeof(err)), -EINVAL);
+		ck_assert_str_eq(err, "disk.img is a relative path; give an absolute one");
+		ck_assert_int_eq(access("disk.img", F_OK), -1);
 	}
 }
 END_TEST
@@ -753,8 +757,10 @@ int main(void)
 	char cmd[600];
 
 	ops = backends_find("file");
-	snprintf(disk_dir, sizeof(disk_dir), "%s/check-file-XXXXXX",
-		 getenv("CHECK_FILE_DIR") ? getenv("CHECK_FILE_DIR") : ".");
+	/* The build tree, as an absolute path: the backend wants one. */
+	if (!getcwd(disk_dir, sizeof(disk_dir) - 32))
+		return 99;
+	strcat(disk_dir, "/check-file-XXXXXX");
 	if (!mkdtemp(disk_dir) || !mkdtemp(shm_dir))
 		return 99;
 	chmod(disk_dir, 0755);
