@@ -19,3 +19,33 @@ client_ublkctl_SOURCES = client/main.c
 client_ublkctl_LDADD = client/libublkctl.a common/libcommon.a $(JSONC_LIBS)
 
 dist_man_MANS += client/ublkctl.1
+
+# Unit tests (Check).
+UBLKCTL_TEST_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CHECK_CFLAGS)
+UBLKCTL_TEST_LDADD = client/libublkctl.a common/libcommon.a $(JSONC_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += test/unit/check_size
+test_unit_check_size_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
+test_unit_check_size_SOURCES = test/unit/check_size.c
+test_unit_check_size_LDADD = $(UBLKCTL_TEST_LDADD)
+
+check_PROGRAMS += test/unit/check_client_args
+test_unit_check_client_args_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
+test_unit_check_client_args_SOURCES = test/unit/check_client_args.c
+test_unit_check_client_args_LDADD = $(UBLKCTL_TEST_LDADD)
+
+check_PROGRAMS += test/unit/check_client_output
+test_unit_check_client_output_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
+test_unit_check_client_output_SOURCES = test/unit/check_client_output.c
+test_unit_check_client_output_LDADD = $(UBLKCTL_TEST_LDADD)
+
+check_PROGRAMS += test/unit/check_client_wire
+test_unit_check_client_wire_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
+test_unit_check_client_wire_SOURCES = test/unit/check_client_wire.c
+test_unit_check_client_wire_LDADD = $(UBLKCTL_TEST_LDADD)
+
+TESTS += \
+	test/unit/check_size \
+	test/unit/check_client_args \
+	test/unit/check_client_output \
+	test/unit/check_client_wire
