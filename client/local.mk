@@ -49,3 +49,9 @@ TESTS += \
 	test/unit/check_client_args \
 	test/unit/check_client_output \
 	test/unit/check_client_wire
+
+# ublkctl against a fake ublkd (needs socat and jq).
+TESTS += test/client/ublkctl.test
+EXTRA_DIST += \
+	test/client/ublkctl.test \
+	test/client/fake-ublkd.sh
