@@ -56,6 +56,7 @@ static void check_usage(int ret, enum failure_kind kind, const char *what, const
 		ck_assert_str_eq(f.value, value);
 }
 
+/* add BACKEND --size sends device_add with backend and size only. */
 START_TEST(test_add_minimal)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "add", "mem", "--size", "1G"), 0);
@@ -69,6 +70,7 @@ START_TEST(test_add_minimal)
 }
 END_TEST
 
+/* Options left out are not sent. */
 START_TEST(test_add_backend_only)
 {
 	/* Only what was given is sent; the daemon decides what is required. */
@@ -78,6 +80,7 @@ START_TEST(test_add_backend_only)
 }
 END_TEST
 
+/* Every add option lands in params under its wire name. */
 START_TEST(test_add_every_option)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "add", "--path", "/srv/a b.img", "file", "--read-only",
@@ -90,6 +93,7 @@ START_TEST(test_add_every_option)
 }
 END_TEST
 
+/* The client does not judge backend names. */
 START_TEST(test_add_unknown_backend_passes)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "add", "nbd-someday", "--size", "1M"), 0);
@@ -98,6 +102,7 @@ START_TEST(test_add_unknown_backend_passes)
 }
 END_TEST
 
+/* A repeated option keeps its last value. */
 START_TEST(test_add_repeated_option_last_wins)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "add", "mem", "--size", "1M", "--size", "2M"), 0);
@@ -106,6 +111,7 @@ START_TEST(test_add_repeated_option_last_wins)
 }
 END_TEST
 
+/* After -- a word that looks like an option is the backend. */
 START_TEST(test_add_after_double_dash)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "add", "--size", "1K", "--", "--odd"), 0);
@@ -114,6 +120,7 @@ START_TEST(test_add_after_double_dash)
 }
 END_TEST
 
+/* A non-numeric --size is a usage error naming option and value. */
 START_TEST(test_add_bad_size)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--size", "abc"), FAILURE_BAD_VALUE, "--size", "abc");
@@ -122,18 +129,21 @@ START_TEST(test_add_bad_size)
 }
 END_TEST
 
+/* A negative --size is taken as the value and refused. */
 START_TEST(test_add_negative_size)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--size", "-1"), FAILURE_BAD_VALUE, "--size", "-1");
 }
 END_TEST
 
+/* --size= with nothing after it is refused. */
 START_TEST(test_add_empty_size)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--size="), FAILURE_BAD_VALUE, "--size", "");
 }
 END_TEST
 
+/* A --size past 64 bits is a range error. */
 START_TEST(test_add_huge_size)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--size", "16777216T"), FAILURE_BAD_VALUE,
@@ -142,12 +152,14 @@ START_TEST(test_add_huge_size)
 }
 END_TEST
 
+/* An option at the end without its value is refused. */
 START_TEST(test_add_missing_value)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--size"), FAILURE_MISSING_VALUE, "--size", NULL);
 }
 END_TEST
 
+/* A flag given =value is refused. */
 START_TEST(test_add_flag_with_value)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--read-only=yes"), FAILURE_UNEXPECTED_VALUE,
@@ -155,6 +167,7 @@ START_TEST(test_add_flag_with_value)
 }
 END_TEST
 
+/* --block-size takes only 512 or 4096. */
 START_TEST(test_add_bad_block_size)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--block-size", "1024"), FAILURE_BAD_VALUE,
@@ -162,6 +175,7 @@ START_TEST(test_add_bad_block_size)
 }
 END_TEST
 
+/* --queues, --depth and --id take decimal numbers in range. */
 START_TEST(test_add_bad_numbers)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--queues", "two"), FAILURE_BAD_VALUE,
@@ -179,6 +193,7 @@ START_TEST(test_add_bad_numbers)
 }
 END_TEST
 
+/* add takes exactly one BACKEND. */
 START_TEST(test_add_operand_count)
 {
 	check_usage(PARSE(&a, &f, "add"), FAILURE_MISSING_ARGUMENT, "BACKEND", NULL);
@@ -189,12 +204,14 @@ START_TEST(test_add_operand_count)
 }
 END_TEST
 
+/* del's --all is not an add option. */
 START_TEST(test_add_option_of_other_command)
 {
 	check_usage(PARSE(&a, &f, "add", "mem", "--all"), FAILURE_UNKNOWN_OPTION, NULL, "--all");
 }
 END_TEST
 
+/* --socket, --json and --timeout work before and after the command. */
 START_TEST(test_globals_everywhere)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "--socket", "/a", "list", "--json", "--timeout=7"), 0);
@@ -209,6 +226,7 @@ START_TEST(test_globals_everywhere)
 }
 END_TEST
 
+/* --socket beats $UBLKD_SOCKET, which beats the default. */
 START_TEST(test_socket_precedence)
 {
 	char *const argv[] = { "ublkctl", "list", NULL };
@@ -225,6 +243,7 @@ START_TEST(test_socket_precedence)
 }
 END_TEST
 
+/* --timeout must be a whole number of seconds, 1 or more. */
 START_TEST(test_bad_timeout)
 {
 	check_usage(PARSE(&a, &f, "--timeout", "0", "list"), FAILURE_BAD_VALUE, "--timeout", "0");
@@ -238,6 +257,7 @@ START_TEST(test_bad_timeout)
 }
 END_TEST
 
+/* A command line without a command is a usage error. */
 START_TEST(test_no_command)
 {
 	char *const argv[] = { "ublkctl", NULL };
@@ -248,6 +268,7 @@ START_TEST(test_no_command)
 }
 END_TEST
 
+/* An unknown command is named in the failure. */
 START_TEST(test_unknown_command)
 {
 	check_usage(PARSE(&a, &f, "frob", "1"), FAILURE_UNKNOWN_COMMAND, NULL, "frob");
@@ -255,6 +276,7 @@ START_TEST(test_unknown_command)
 }
 END_TEST
 
+/* Unknown, short and abbreviated options are refused. */
 START_TEST(test_unknown_global_option)
 {
 	check_usage(PARSE(&a, &f, "--frob", "list"), FAILURE_UNKNOWN_OPTION, NULL, "--frob");
@@ -266,6 +288,7 @@ START_TEST(test_unknown_global_option)
 }
 END_TEST
 
+/* del collects its IDs in order. */
 START_TEST(test_del_ids)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "del", "1", "0", "22"), 0);
@@ -276,6 +299,7 @@ START_TEST(test_del_ids)
 }
 END_TEST
 
+/* Each deletion sends device_del with {"id": N}. */
 START_TEST(test_del_request)
 {
 	struct json_object *params = request_device_params(22);
@@ -288,6 +312,7 @@ START_TEST(test_del_request)
 }
 END_TEST
 
+/* del --all takes no IDs. */
 START_TEST(test_del_all)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "del", "--all"), 0);
@@ -298,6 +323,7 @@ START_TEST(test_del_all)
 }
 END_TEST
 
+/* del needs IDs, each a number in range. */
 START_TEST(test_del_bad_ids)
 {
 	check_usage(PARSE(&a, &f, "del"), FAILURE_MISSING_ARGUMENT, "ID", NULL);
@@ -314,6 +340,7 @@ START_TEST(test_del_bad_ids)
 }
 END_TEST
 
+/* info sends device_info with the one ID it takes. */
 START_TEST(test_info)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "info", "7"), 0);
@@ -327,6 +354,7 @@ START_TEST(test_info)
 }
 END_TEST
 
+/* list and status send {} and take no operands. */
 START_TEST(test_list_and_status)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "list"), 0);
@@ -342,6 +370,7 @@ START_TEST(test_list_and_status)
 }
 END_TEST
 
+/* --help and --version win over the rest of the line. */
 START_TEST(test_help_and_version)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "--help"), 0);
@@ -362,6 +391,7 @@ START_TEST(test_help_and_version)
 }
 END_TEST
 
+/* args_number: digits only, overflow and the maximum. */
 START_TEST(test_number)
 {
 	uint64_t n = 42;
@@ -394,6 +424,7 @@ static char *report_of(const struct failure *failure, int *status)
 	return text;
 }
 
+/* Usage failures print the message and the hint, exit 2. */
 START_TEST(test_report_usage)
 {
 	int status;
@@ -425,6 +456,7 @@ START_TEST(test_report_usage)
 }
 END_TEST
 
+/* Other failures print one line and exit 1; none exits 0. */
 START_TEST(test_report_errors)
 {
 	struct failure e = { 0 };

@@ -53,6 +53,7 @@ static const char *written(void)
 	return text;
 }
 
+/* An empty list prints exactly the header. */
 START_TEST(test_table_empty)
 {
 	struct json_object *devices = json("[]");
@@ -63,6 +64,7 @@ START_TEST(test_table_empty)
 }
 END_TEST
 
+/* Columns are as wide as their widest cell; numbers right-aligned. */
 START_TEST(test_table_rows)
 {
 	char src[1024];
@@ -79,6 +81,7 @@ START_TEST(test_table_rows)
 }
 END_TEST
 
+/* Missing and null fields show as "-". */
 START_TEST(test_table_missing_fields)
 {
 	struct json_object *devices = json("[{\"id\":3,\"size\":null,\"backend\":\"a-long-backend\"}]");
@@ -91,6 +94,7 @@ START_TEST(test_table_missing_fields)
 }
 END_TEST
 
+/* Odd types and negative sizes are printed as JSON. */
 START_TEST(test_table_wide_size_and_odd_values)
 {
 	struct json_object *devices =
@@ -106,6 +110,7 @@ START_TEST(test_table_wide_size_and_odd_values)
 }
 END_TEST
 
+/* Anything but an array of objects is -EPROTO and prints nothing. */
 START_TEST(test_table_not_devices)
 {
 	struct json_object *obj = json("{\"id\":1}");
@@ -120,6 +125,7 @@ START_TEST(test_table_not_devices)
 }
 END_TEST
 
+/* Every field in order, the size also human-readable, unknown ones too. */
 START_TEST(test_fields_device)
 {
 	char src[1024];
@@ -148,6 +154,7 @@ START_TEST(test_fields_device)
 }
 END_TEST
 
+/* daemon_info: features in hex, names joined, uptime spelled out. */
 START_TEST(test_fields_status)
 {
 	struct json_object *info =
@@ -169,6 +176,7 @@ START_TEST(test_fields_status)
 }
 END_TEST
 
+/* Values of unexpected types are shown plainly. */
 START_TEST(test_fields_short_uptime_and_odd_size)
 {
 	struct json_object *info = json("{\"uptime\":59,\"size\":\"big\",\"features\":-1}");
@@ -179,6 +187,7 @@ START_TEST(test_fields_short_uptime_and_odd_size)
 }
 END_TEST
 
+/* key: value output needs an object. */
 START_TEST(test_fields_not_object)
 {
 	struct json_object *arr = json("[]");
@@ -188,6 +197,7 @@ START_TEST(test_fields_not_object)
 }
 END_TEST
 
+/* --json output is compact, one line, slashes unescaped. */
 START_TEST(test_json)
 {
 	struct json_object *device = json(device0), *empty = json("[]");
@@ -203,6 +213,7 @@ START_TEST(test_json)
 }
 END_TEST
 
+/* add prints block_device, and refuses a device without it. */
 START_TEST(test_device_path)
 {
 	struct json_object *device = json(device12), *bad = json("{\"block_device\":5}");

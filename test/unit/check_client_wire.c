@@ -25,6 +25,7 @@ static int parse(const char *line, struct json_object **result)
 	return response_parse(line, strlen(line), 1, result, &f);
 }
 
+/* A result is handed back, whatever its type. */
 START_TEST(test_response_result)
 {
 	struct json_object *result;
@@ -40,6 +41,7 @@ START_TEST(test_response_result)
 }
 END_TEST
 
+/* A daemon error is -EREMOTEIO with its code and message. */
 START_TEST(test_response_error)
 {
 	struct json_object *result;
@@ -54,6 +56,7 @@ START_TEST(test_response_error)
 }
 END_TEST
 
+/* An error for a request the daemon could not read has id null. */
 START_TEST(test_response_error_null_id)
 {
 	struct json_object *result;
@@ -64,6 +67,7 @@ START_TEST(test_response_error_null_id)
 }
 END_TEST
 
+/* Anything but exactly one JSON text is -EBADMSG. */
 START_TEST(test_response_not_json)
 {
 	static const char *const bad[] = {
@@ -80,6 +84,7 @@ START_TEST(test_response_not_json)
 }
 END_TEST
 
+/* A NUL byte inside the line is not hidden by C strings. */
 START_TEST(test_response_embedded_nul)
 {
 	static const char line[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\0junk";
@@ -89,6 +94,7 @@ START_TEST(test_response_embedded_nul)
 }
 END_TEST
 
+/* JSON that is not a response to this request is -EPROTO. */
 START_TEST(test_response_not_jsonrpc)
 {
 	static const char *const bad[] = {
@@ -142,6 +148,7 @@ static int64_t in_ms(int ms)
 	return connection_now_ms() + ms;
 }
 
+/* Lines split or joined across reads come out one by one. */
 START_TEST(test_receive_lines)
 {
 	char *line;
@@ -164,6 +171,7 @@ START_TEST(test_receive_lines)
 }
 END_TEST
 
+/* A hang-up before any byte is -ENODATA. */
 START_TEST(test_receive_closed)
 {
 	char *line;
@@ -175,6 +183,7 @@ START_TEST(test_receive_closed)
 }
 END_TEST
 
+/* A hang-up inside a line is -ECONNABORTED. */
 START_TEST(test_receive_closed_mid_line)
 {
 	char *line;
@@ -215,6 +224,7 @@ static pid_t peer_write_long(size_t n, const char *tail)
 	return pid;
 }
 
+/* A line of exactly UBLKD_MAX_LINE bytes is accepted. */
 START_TEST(test_receive_longest_line)
 {
 	pid_t pid = peer_write_long(UBLKD_MAX_LINE, "\n");
@@ -228,6 +238,7 @@ START_TEST(test_receive_longest_line)
 }
 END_TEST
 
+/* A byte more is -EMSGSIZE, without growing the buffer further. */
 START_TEST(test_receive_too_long)
 {
 	pid_t pid = peer_write_long(UBLKD_MAX_LINE + 1, "\n");
@@ -241,6 +252,7 @@ START_TEST(test_receive_too_long)
 }
 END_TEST
 
+/* A request goes out whole. */
 START_TEST(test_send)
 {
 	static const char msg[] = "{\"a\":1}\n";
@@ -252,6 +264,7 @@ START_TEST(test_send)
 }
 END_TEST
 
+/* A peer that never reads makes send time out. */
 START_TEST(test_send_blocked_times_out)
 {
 	static char big[1 << 16];
@@ -264,6 +277,7 @@ START_TEST(test_send_blocked_times_out)
 }
 END_TEST
 
+/* Sending to a closed peer is -EPIPE, not SIGPIPE. */
 START_TEST(test_send_peer_gone)
 {
 	close(fds[1]);
@@ -272,6 +286,7 @@ START_TEST(test_send_peer_gone)
 }
 END_TEST
 
+/* Missing, empty and over-long socket paths fail cleanly. */
 START_TEST(test_open_errors)
 {
 	struct connection c;
@@ -314,6 +329,7 @@ static pid_t peer_answer(const char *want, const char *reply)
 	return pid;
 }
 
+/* A call sends the expected request and checks the reply's id. */
 START_TEST(test_session_call)
 {
 	struct session s = { .socket = "/test.sock", .timeout = 5, .next_id = 1 };
@@ -348,6 +364,7 @@ START_TEST(test_session_call)
 }
 END_TEST
 
+/* A call with no reply fails after the timeout. */
 START_TEST(test_session_timeout)
 {
 	struct session s = { .socket = "/test.sock", .timeout = 1, .next_id = 1 };

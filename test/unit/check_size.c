@@ -31,6 +31,7 @@ static void check_format(uint64_t bytes, const char *text)
 		      (unsigned long long)bytes, buf, text);
 }
 
+/* Plain byte counts, leading zeros and the largest 64-bit value. */
 START_TEST(test_parse_plain)
 {
 	check_parse("0", 0, 0);
@@ -41,6 +42,7 @@ START_TEST(test_parse_plain)
 }
 END_TEST
 
+/* Every suffix in either case is a power of 1024. */
 START_TEST(test_parse_suffixes)
 {
 	check_parse("512B", 0, 512);
@@ -61,6 +63,7 @@ START_TEST(test_parse_suffixes)
 }
 END_TEST
 
+/* Signs, blanks, fractions, unknown suffixes and junk are -EINVAL. */
 START_TEST(test_parse_junk)
 {
 	static const char *const bad[] = {
@@ -75,6 +78,7 @@ START_TEST(test_parse_junk)
 }
 END_TEST
 
+/* Values past 2^64 - 1, before or after the suffix, are -ERANGE. */
 START_TEST(test_parse_overflow)
 {
 	check_parse("18446744073709551616", -ERANGE, 0);
@@ -88,6 +92,7 @@ START_TEST(test_parse_overflow)
 }
 END_TEST
 
+/* Below 1K the size is shown in bytes with a B. */
 START_TEST(test_format_bytes)
 {
 	check_format(0, "0B");
@@ -97,6 +102,7 @@ START_TEST(test_format_bytes)
 }
 END_TEST
 
+/* Exact multiples show no decimal, up to 16E. */
 START_TEST(test_format_units)
 {
 	check_format(1024, "1K");
@@ -112,6 +118,7 @@ START_TEST(test_format_units)
 }
 END_TEST
 
+/* One decimal, rounded half up; 1024 of a unit becomes the next unit. */
 START_TEST(test_format_rounding)
 {
 	/* 1.05G and a byte less: the tenth rounds half up. */
@@ -129,6 +136,7 @@ START_TEST(test_format_rounding)
 }
 END_TEST
 
+/* What size_format prints for exact sizes, size_parse reads back. */
 START_TEST(test_format_roundtrip)
 {
 	static const char *const texts[] = { "0B", "512B", "4K", "256M", "1G", "7T" };
@@ -143,6 +151,7 @@ START_TEST(test_format_roundtrip)
 }
 END_TEST
 
+/* A short buffer truncates rather than overflows. */
 START_TEST(test_format_truncates)
 {
 	char buf[3] = "xx";
