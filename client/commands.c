@@ -125,7 +125,11 @@ static int commands_del(struct session *s, const struct args *a, FILE *err, stru
 		ret = session_call(s, RPC_M_DEVICE_DEL, params, &result, f);
 		json_object_put(params);
 		json_object_put(result);
-		if (ret == -EREMOTEIO) {
+		/* With --all, a device deleted by someone else meanwhile is no failure. */
+		if (ret == -EREMOTEIO && a->all && f->code == RPC_NO_SUCH_DEVICE) {
+			memset(f, 0, sizeof(*f));
+			ret = 0;
+		} else if (ret == -EREMOTEIO) {
 			failure_report(f, err);
 			memset(f, 0, sizeof(*f));
 			failed++;

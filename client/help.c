@@ -56,7 +56,8 @@ static const char help_del[] =
 	"is then 1. Nothing is printed on success.\n"
 	"\n"
 	"Options:\n"
-	"  --all  delete every device the daemon lists\n"
+	"  --all  delete every device the daemon lists (one that is gone by the\n"
+	"         time it is deleted is no failure)\n"
 	"\n"
 	"--socket, --json and --timeout may be given here too; --json changes\n"
 	"nothing.\n";
