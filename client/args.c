@@ -152,7 +152,7 @@ static const struct args_option *args_option_find(const struct args_option *tabl
 	return NULL;
 }
 
-/* Records a bad value for opt and returns the error. */
+/* Records a bad value of an option or operand and returns err. */
 static int args_bad_value(struct failure *f, int err, const char *what,
 			  const char *value, const char *expect)
 {
