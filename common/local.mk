@@ -3,4 +3,5 @@ common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 common_libcommon_a_SOURCES = \
 	common/log.c common/log.h \
 	common/protocol.h \
+	common/size.c common/size.h \
 	common/ublk_uapi.h
