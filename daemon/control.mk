@@ -1,0 +1,3 @@
+# The control socket and JSON-RPC layer, and their unit tests.
+daemon_libublkd_a_SOURCES += \
+	daemon/activation.c daemon/activation.h
