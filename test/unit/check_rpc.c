@@ -97,6 +97,25 @@ START_TEST(test_bad_request)
 }
 END_TEST
 
+/* A NUL byte inside a line is garbage too, even after a complete request. */
+START_TEST(test_embedded_nul)
+{
+	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\"}\0x\n";
+	static const char req2[] = "  \0{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\"}\n";
+	struct json_object *r;
+
+	ck_assert_int_eq(client_send(&cl, req, sizeof(req) - 1), 0);
+	r = client_json(&cl);
+	ck_assert_int_eq(resp_code(r), RPC_PARSE_ERROR);
+	ck_assert_str_eq(resp_id(r), "null");
+	json_object_put(r);
+	ck_assert_int_eq(client_send(&cl, req2, sizeof(req2) - 1), 0);
+	r = client_json(&cl);
+	ck_assert_int_eq(resp_code(r), RPC_PARSE_ERROR);
+	json_object_put(r);
+}
+END_TEST
+
 /* Messages say what is wrong: batches, unknown methods. */
 START_TEST(test_error_messages)
 {
@@ -366,6 +385,45 @@ START_TEST(test_stop_from_method)
 }
 END_TEST
 
+/* State-changing calls are logged at info with the caller and a summary of
+ * the params; others are not. */
+START_TEST(test_state_log)
+{
+	char tmpl[] = "/tmp/ublkd-test-log-XXXXXX", want[128], req[1024], *text;
+	int fd = mkstemp(tmpl), saved = dup(2);
+	struct json_object *r;
+	size_t len;
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	unlink(tmpl);
+	memset(req, 0, sizeof(req));
+	snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"state\","
+		 "\"params\":{\"path\":\"/dev/x\",\"long\":\"%0600d\"}}", 0);
+	log_init("check_rpc", LOG_LEVEL_INFO);
+	dup2(fd, 2);
+	r = call(req);
+	json_object_put(r);
+	r = call("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\",\"params\":[\"quiet\"]}");
+	json_object_put(r);
+	dup2(saved, 2);
+	close(saved);
+	log_init("check_rpc", LOG_LEVEL_DEBUG);
+	f = fdopen(fd, "r");
+	rewind(f);
+	text = calloc(1, 65536);
+	len = fread(text, 1, 65535, f);
+	fclose(f);
+	ck_assert_int_gt(len, 0);
+	snprintf(want, sizeof(want), "state from uid=%u pid=%d params={\"path\":\"/dev/x\",",
+		 (unsigned int)getuid(), (int)getpid());
+	ck_assert_msg(strstr(text, want), "no \"%s\" in: %s", want, text);
+	ck_assert_ptr_nonnull(strstr(text, "0000..."));
+	ck_assert_ptr_null(strstr(text, "quiet"));
+	free(text);
+}
+END_TEST
+
 /* The tests, in one suite. */
 static Suite *rpc_suite(void)
 {
@@ -375,6 +433,7 @@ static Suite *rpc_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_bad_request, 0, sizeof(bad_requests) / sizeof(bad_requests[0]));
+	tcase_add_test(tc, test_embedded_nul);
 	tcase_add_test(tc, test_error_messages);
 	tcase_add_loop_test(tc, test_errno_mapping, 0, sizeof(errno_map) / sizeof(errno_map[0]));
 	tcase_add_test(tc, test_fail_methods);
@@ -387,6 +446,7 @@ static Suite *rpc_suite(void)
 	tcase_add_test(tc, test_peer);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_stop_from_method);
+	tcase_add_test(tc, test_state_log);
 	suite_add_tcase(s, tc);
 	return s;
 }
