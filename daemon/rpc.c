@@ -23,39 +23,6 @@ struct rpc_call {
 	const struct rpc_method *method;
 };
 
-/* Sends one response object on conn and drops it; a response too long for
- * a line is replaced with an internal error. */
-static void rpc_send(struct control_conn *conn, struct json_object *resp)
-{
-	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-	size_t len;
-	const char *text = json_object_to_json_string_length(resp, flags, &len);
-
-	if (text && len > UBLKD_MAX_LINE) {
-		struct json_object *id = json_object_get(json_object_object_get(resp, "id"));
-		struct json_object *err = json_object_new_object();
-		char msg[96];
-
-		log_warn("a response of %zu bytes exceeds the line limit of %d bytes",
-			 len, UBLKD_MAX_LINE);
-		snprintf(msg, sizeof(msg), "the response exceeds the line limit of %d bytes",
-			 UBLKD_MAX_LINE);
-		json_object_put(resp);
-		resp = json_object_new_object();
-		json_object_object_add(err, "code", json_object_new_int(RPC_INTERNAL_ERROR));
-		json_object_object_add(err, "message", json_object_new_string(msg));
-		json_object_object_add(resp, "jsonrpc", json_object_new_string("2.0"));
-		json_object_object_add(resp, "id", id);
-		json_object_object_add(resp, "error", err);
-		text = json_object_to_json_string_length(resp, flags, &len);
-	}
-	if (!text)
-		log_error("cannot serialize a response");
-	else if (control_conn_send(conn, text, len) < 0)
-		log_debug("dropping a response: the client is gone");
-	json_object_put(resp);
-}
-
 /* Builds an error response object; id is taken over. */
 static struct json_object *rpc_error_new(struct json_object *id, int code, int err,
 					 const char *message)
@@ -78,6 +45,33 @@ static struct json_object *rpc_error_new(struct json_object *id, int code, int e
 	return resp;
 }
 
+/* Sends one response object on conn and drops it; a response too long for
+ * a line is replaced with an internal error. */
+static void rpc_send(struct control_conn *conn, struct json_object *resp)
+{
+	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	size_t len;
+	const char *text = json_object_to_json_string_length(resp, flags, &len);
+
+	if (text && len > UBLKD_MAX_LINE) {
+		struct json_object *id = json_object_get(json_object_object_get(resp, "id"));
+		char msg[96];
+
+		log_warn("a response of %zu bytes exceeds the line limit of %d bytes",
+			 len, UBLKD_MAX_LINE);
+		snprintf(msg, sizeof(msg), "the response exceeds the line limit of %d bytes",
+			 UBLKD_MAX_LINE);
+		json_object_put(resp);
+		resp = rpc_error_new(id, RPC_INTERNAL_ERROR, 0, msg);
+		text = json_object_to_json_string_length(resp, flags, &len);
+	}
+	if (!text)
+		log_error("cannot serialize a response");
+	else if (control_conn_send(conn, text, len) == -ENOTCONN)
+		log_debug("dropping a response: the client is gone");
+	json_object_put(resp);
+}
+
 /* Sends an error response with a null id. */
 void rpc_send_error(struct control_conn *conn, int code, const char *message)
 {
@@ -87,20 +81,31 @@ void rpc_send_error(struct control_conn *conn, int code, const char *message)
 /* The JSON-RPC error code for a -errno a method failed with. */
 static int rpc_errno_code(int err)
 {
-	switch (err < 0 ? -err : err) {
-	case EINVAL:
+	switch (err > 0 ? -err : err) {
+	case -EINVAL:
 		return RPC_INVALID_PARAMS;
-	case ENODEV:
+	case -ENODEV:
 		return RPC_NO_SUCH_DEVICE;
-	case EEXIST:
+	case -EEXIST:
 		return RPC_DEVICE_EXISTS;
-	case ESHUTDOWN:
+	case -ESHUTDOWN:
 		return RPC_SHUTTING_DOWN;
-	case EBUSY:
+	case -EBUSY:
 		return RPC_BUSY;
 	default:
 		return RPC_DEVICE_ERROR;
 	}
+}
+
+/* How many bytes of the UTF-8 string s (len bytes) fit in max without
+ * splitting a character. */
+static int rpc_utf8_prefix(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return (int)len;
+	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
 }
 
 /* Parses a whole line as one JSON text; NULL with *ok false if it is not
@@ -181,9 +186,11 @@ static void rpc_log_request(const struct rpc_call *call, struct json_object *par
 		json_object_to_json_string_length(params, JSON_C_TO_STRING_PLAIN |
 						  JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "";
 
+	if (!text)
+		text = "";
 	log_info("%s from uid=%u pid=%d%s%.*s%s", call->method->name,
 		 (unsigned int)peer->uid, (int)peer->pid, params ? " params=" : "",
-		 (int)(len > RPC_LOG_PARAMS ? RPC_LOG_PARAMS : len), text ? text : "",
+		 rpc_utf8_prefix(text, len, RPC_LOG_PARAMS), text,
 		 len > RPC_LOG_PARAMS ? "..." : "");
 }
 
@@ -195,7 +202,6 @@ void rpc_handle_line(struct control_conn *conn, const char *line, size_t len)
 	struct rpc_call *call;
 	const char *name, *bad;
 	bool ok, has_id;
-	char msg[160];
 
 	req = rpc_parse(line, len, &ok);
 	if (!ok) {
@@ -210,8 +216,11 @@ void rpc_handle_line(struct control_conn *conn, const char *line, size_t len)
 	}
 	m = methods_find(name);
 	if (!m) {
-		log_debug("unknown method \"%.64s\"", name);
-		snprintf(msg, sizeof(msg), "unknown method \"%.100s\"", name);
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "unknown method \"%.*s\"",
+			 rpc_utf8_prefix(name, strlen(name), 100), name);
+		log_debug("%s", msg);
 		if (has_id)
 			rpc_send(conn, rpc_error_new(json_object_get(id),
 						     RPC_METHOD_NOT_FOUND, 0, msg));

@@ -148,6 +148,32 @@ static const struct {
 	{ 0, RPC_DEVICE_ERROR, NULL },
 };
 
+/* A long unknown method name is cut in the message, never inside a UTF-8
+ * character. */
+START_TEST(test_unknown_method_utf8)
+{
+	char req[512], *line, *p;
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *r;
+
+	p = req + sprintf(req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a");
+	for (int i = 0; i < 80; i++)
+		p += sprintf(p, "\xc3\xa9");
+	strcpy(p, "\"}\n");
+	ck_assert_int_eq(client_puts(&cl, req), 0);
+	line = client_line(&cl);
+	ck_assert_ptr_nonnull(line);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	r = json_tokener_parse_ex(tok, line, (int)strlen(line) + 1);
+	ck_assert_msg(r, "not valid UTF-8 JSON: %s", line);
+	ck_assert_int_eq(resp_code(r), RPC_METHOD_NOT_FOUND);
+	ck_assert_int_eq(strlen(resp_message(r)), strlen("unknown method \"\"") + 99);
+	json_object_put(r);
+	json_tokener_free(tok);
+	free(line);
+}
+END_TEST
+
 /* rpc_fail maps each errno to its code and names it in data.errno. */
 START_TEST(test_errno_mapping)
 {
@@ -435,6 +461,7 @@ static Suite *rpc_suite(void)
 	tcase_add_loop_test(tc, test_bad_request, 0, sizeof(bad_requests) / sizeof(bad_requests[0]));
 	tcase_add_test(tc, test_embedded_nul);
 	tcase_add_test(tc, test_error_messages);
+	tcase_add_test(tc, test_unknown_method_utf8);
 	tcase_add_loop_test(tc, test_errno_mapping, 0, sizeof(errno_map) / sizeof(errno_map[0]));
 	tcase_add_test(tc, test_fail_methods);
 	tcase_add_test(tc, test_exact_format);
