@@ -478,9 +478,13 @@ static void control_conn_process(struct control_conn *conn, bool at_eof)
 	if (!conn->reading)
 		return;
 	rest = conn->in_len - start;
-	memmove(conn->in, conn->in + start, rest);
-	conn->in_len = rest;
-	if (rest > UBLKD_MAX_LINE && !(rest == UBLKD_MAX_LINE + 1 && conn->in[rest - 1] == '\r')) {
+	if (start) {
+		memmove(conn->in, conn->in + start, rest);
+		conn->in_len = rest;
+	}
+	/* Too long already, unless the extra byte is the \r of a \r\n. */
+	if (rest > UBLKD_MAX_LINE &&
+	    !(rest == UBLKD_MAX_LINE + 1 && conn->in[rest - 1] == '\r')) {
 		control_conn_too_long(conn);
 		return;
 	}

@@ -434,6 +434,16 @@ START_TEST(test_line_limit)
 	ck_assert_int_eq(resp_code(r), 0);
 	json_object_put(r);
 
+	/* The same ending in \r\n, the \n late: the \r does not count. */
+	big[UBLKD_MAX_LINE] = '\r';
+	ck_assert_int_eq(client_send(&fat, big, UBLKD_MAX_LINE + 1), 0);
+	sleep_ms(200);
+	ck_assert_int_eq(client_puts(&fat, "\n"), 0);
+	r = client_json(&fat);
+	ck_assert_str_eq(resp_id(r), "7");
+	ck_assert_int_eq(resp_code(r), 0);
+	json_object_put(r);
+
 	/* UBLKD_MAX_LINE + 1 bytes and no newline: refused, closed. */
 	memset(big, 'x', len);
 	ck_assert_int_eq(client_send(&fat, big, len), 0);
