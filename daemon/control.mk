@@ -2,6 +2,7 @@
 daemon_libublkd_a_SOURCES += \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h \
+	daemon/control_socket.c daemon/control_socket.h \
 	daemon/rpc.c
 
 CONTROL_TEST_LDADD = daemon/libublkd.a common/libcommon.a \
