@@ -56,7 +56,7 @@ cmp "$dev" "$img" || fail "device and file differ"
 for depth in 1 32; do
 	note "fio randwrite 4k iodepth=$depth with crc32c verify"
 	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
-		--rw=randwrite --bs=4k --iodepth="$depth" --size=64M \
+		--rw=randwrite --bs=4k --iodepth="$depth" --size=32M \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 \
 		--randseed="$RANDOM" --output="$E2E_TMP/fio.out" ||
 		{ cat "$E2E_TMP/fio.out"; fail "fio at depth $depth failed"; }

@@ -43,8 +43,8 @@ expect_add_error "$fs is a directory" --path "$fs"
 expect_add_error "/dev/null is not a regular file or a block device" --path /dev/null
 expect_add_error "$loop is in use" --path "$loop"
 
-head -c 1000 /dev/zero > "$fs/odd.img"
-expect_add_error "$fs/odd.img: the size 1000 is not a multiple of the block size 4096" --path "$fs/odd.img"
+head -c 5096 /dev/zero > "$fs/odd.img"
+expect_add_error "$fs/odd.img: the size 5096 is not a multiple of the block size 4096" --path "$fs/odd.img"
 head -c 100 /dev/zero > "$fs/tiny.img"
 expect_add_error "$fs/tiny.img is 100 bytes, smaller than one block" --path "$fs/tiny.img"
 : > "$fs/empty.img"
