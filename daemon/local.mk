@@ -9,7 +9,8 @@ daemon_libublkd_a_SOURCES = \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
 	daemon/params.c daemon/params.h \
-	daemon/queue.c daemon/queue.h
+	daemon/queue.c daemon/queue.h \
+	daemon/ringwatch.c daemon/ringwatch.h
 include $(srcdir)/daemon/control.mk
 
 daemon_ublkd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
