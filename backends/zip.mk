@@ -8,3 +8,8 @@ backends_libbackends_a_SOURCES += \
 	backends/zip_index.c backends/zip_index.h \
 	backends/zip_tune.c backends/zip_tune.h
 
+check_PROGRAMS += test/unit/check_zip
+TESTS += test/unit/check_zip
+test_unit_check_zip_SOURCES = test/unit/check_zip.c
+test_unit_check_zip_CFLAGS = $(UNIT_CFLAGS) $(LIBZIP_CFLAGS) $(ZLIB_CFLAGS)
+test_unit_check_zip_LDADD = $(UNIT_LDADD)
