@@ -307,8 +307,7 @@ static void methods_daemon_info(struct rpc_call *call, struct json_object *param
 	json_object_object_add(o, "features", json_object_new_int64((int64_t)features));
 	json_object_object_add(o, "feature_names", methods_feature_names(features));
 	json_object_object_add(o, "uptime",
-			       json_object_new_double((double)(now.tv_sec - methods_started.tv_sec) +
-						      (now.tv_nsec - methods_started.tv_nsec) / 1e9));
+			       json_object_new_int64(now.tv_sec - methods_started.tv_sec));
 	json_object_object_add(o, "devices", json_object_new_int((int)device_count()));
 	rpc_reply(call, o);
 }

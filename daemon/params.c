@@ -1,6 +1,7 @@
 /* Reading JSON-RPC params with checks that name what was wrong. */
 #include "config.h"
 #include "daemon/params.h"
+#include "common/size.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -74,10 +75,24 @@ int params_uint(struct json_object *params, const char *key, uint64_t min,
 	return 0;
 }
 
-/* Reads a size: an integer of bytes: 0, 1 absent, -EINVAL. */
+/* Reads a size: an integer of bytes or a string like "1G": 0, 1 absent, -EINVAL. */
 int params_size(struct json_object *params, const char *key, uint64_t *out,
 		char *err, size_t errlen)
 {
+	struct json_object *v = params_member(params, key);
+
+	if (v && json_object_is_type(v, json_type_string)) {
+		if (size_parse(json_object_get_string(v), out) < 0 || *out > INT64_MAX) {
+			snprintf(err, errlen, "%s: '%s' is not a size (expected bytes, or a "
+				 "number with K, M, G or T)", key, json_object_get_string(v));
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (v && !json_object_is_type(v, json_type_int)) {
+		snprintf(err, errlen, "%s: expected a number of bytes or a string like \"1G\"", key);
+		return -EINVAL;
+	}
 	return params_uint(params, key, 0, INT64_MAX, out, err, errlen);
 }
 

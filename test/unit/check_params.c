@@ -63,6 +63,25 @@ START_TEST(test_bool_string)
 }
 END_TEST
 
+START_TEST(test_size)
+{
+	struct json_object *p = json_tokener_parse(
+		"{\"a\":4096,\"b\":\"1G\",\"c\":\"big\",\"d\":1.5,\"e\":-1}");
+	uint64_t v = 0;
+
+	ck_assert_int_eq(params_size(p, "a", &v, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, 4096);
+	ck_assert_int_eq(params_size(p, "b", &v, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, 1ULL << 30);
+	ck_assert_int_eq(params_size(p, "c", &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "c: 'big' is not a size (expected bytes, or a number with K, M, G or T)");
+	ck_assert_int_eq(params_size(p, "d", &v, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(params_size(p, "e", &v, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(params_size(p, "z", &v, err, sizeof(err)), 1);
+	json_object_put(p);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *params_suite(void)
 {
@@ -72,6 +91,7 @@ static Suite *params_suite(void)
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_uint);
 	tcase_add_test(tc, test_bool_string);
+	tcase_add_test(tc, test_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

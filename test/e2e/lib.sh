@@ -1,0 +1,213 @@
+# shellcheck shell=bash
+# lib.sh: sourced by every end-to-end test (test/e2e/NN-*.sh), which runs as
+# root inside the test guest (test/vm/run) under test/e2e/run-suite.
+#
+#   . "$(dirname "$0")/lib.sh"
+#
+# Sets `set -euo pipefail`. Exports UBLKD and UBLKCTL (the binaries in
+# $UBLKD_BUILDDIR, which must be the absolute path of the configured build
+# directory), E2E_NAME (the test's name), E2E_SRCDIR (test/e2e) and E2E_TMP
+# (a private temporary directory, removed when the test exits).
+#
+# Helpers: fail, skip, note, expect_eq, require_root, require_blockdev,
+# wait_for, on_exit (teardown hooks, run in reverse order at exit),
+# start_daemon and stop_daemon. Exit status 77 means "skipped".
+
+set -euo pipefail
+
+E2E_NAME=$(basename "$0" .sh)
+E2E_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export E2E_NAME E2E_SRCDIR
+
+# Print "FAIL: MSG" on stderr and exit 1 (inside a teardown hook: return 1,
+# so that the remaining hooks still run and the test still fails).
+fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	if [ -n "${_e2e_exiting:-}" ]; then
+		return 1
+	fi
+	exit 1
+}
+
+# Print "SKIP: MSG" on stderr and exit 77 (run-suite counts it as skipped,
+# or as failed when CI is set or UBLKD_E2E_STRICT=1).
+skip() {
+	printf 'SKIP: %s\n' "$*" >&2
+	exit 77
+}
+
+# Print an informational message.
+note() {
+	printf 'note: %s\n' "$*"
+}
+
+# Fail unless ACTUAL ($1) equals EXPECTED ($2); WHAT ($3) names the value.
+expect_eq() {
+	[ $# -eq 3 ] || fail "expect_eq needs ACTUAL EXPECTED WHAT, got $# arguments"
+	if [ "$1" != "$2" ]; then
+		fail "$3: expected '$2', got '$1'"
+	fi
+}
+
+# Skip the test unless it runs as root.
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "$E2E_NAME needs root"
+}
+
+# Fail unless PATH ($1) is a block device (a missing device node would
+# otherwise let dd, fio or mkfs write a regular file of that name).
+require_blockdev() {
+	[ -b "$1" ] || fail "$1 is not a block device"
+}
+
+# Poll until the shell command CMD ($1) succeeds; give up after TIMEOUT ($2)
+# seconds (fractions allowed): print a note and return 1.
+# Example: wait_for '[ -b /dev/ublkb0 ]' 10 || fail "no /dev/ublkb0"
+wait_for() {
+	[ $# -eq 2 ] || fail "wait_for needs CMD TIMEOUT, got $# arguments"
+	local deadline
+	deadline=$(($(date +%s%N) + $(awk -v t="$2" 'BEGIN { printf "%d", t * 1e9 }')))
+	while ! eval "$1"; do
+		if [ "$(date +%s%N)" -ge "$deadline" ]; then
+			note "timed out after $2 s waiting for: $1"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+_e2e_hooks=()
+# Register a teardown command (a shell string, run with eval) for when the
+# test exits; hooks run in reverse order of registration, all of them even
+# if some fail. $E2E_STATUS holds the test's exit status meanwhile.
+on_exit() {
+	[ $# -ge 1 ] || fail "on_exit needs a command"
+	_e2e_hooks+=("$*")
+}
+
+# EXIT trap: run the hooks, remove $E2E_TMP, exit with the test's status
+# (1 if it passed but a hook failed).
+_e2e_exit() {
+	E2E_STATUS=$?
+	_e2e_exiting=1
+	trap - EXIT
+	set +e
+	local i
+	for ((i = ${#_e2e_hooks[@]} - 1; i >= 0; i--)); do
+		if ! eval "${_e2e_hooks[i]}"; then
+			printf 'FAIL: teardown step failed: %s\n' "${_e2e_hooks[i]}" >&2
+			if [ "$E2E_STATUS" -eq 0 ] || [ "$E2E_STATUS" -eq 77 ]; then
+				E2E_STATUS=1
+			fi
+		fi
+	done
+	rm -rf "$E2E_TMP"
+	exit "$E2E_STATUS"
+}
+
+if [ -z "${UBLKD_BUILDDIR:-}" ]; then
+	fail "UBLKD_BUILDDIR is not set (it must be the absolute path of the configured build directory)"
+fi
+case "$UBLKD_BUILDDIR" in
+/*) ;;
+*) fail "UBLKD_BUILDDIR must be an absolute path, got '$UBLKD_BUILDDIR'" ;;
+esac
+[ -f "$UBLKD_BUILDDIR/config.status" ] ||
+	fail "UBLKD_BUILDDIR=$UBLKD_BUILDDIR is not a configured build directory (no config.status)"
+export UBLKD_BUILDDIR
+export UBLKD=$UBLKD_BUILDDIR/daemon/ublkd
+export UBLKCTL=$UBLKD_BUILDDIR/client/ublkctl
+
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-$E2E_NAME.XXXXXX") || fail "cannot create a temporary directory"
+export E2E_TMP
+trap _e2e_exit EXIT
+# timeout(1) and ^C send signals: exit through the EXIT trap so hooks run.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
+UBLKD_PID=
+_e2e_daemon_hooked=
+
+# Start the daemon: $UBLKD --socket $E2E_TMP/ublkd.sock -v ARGS... with its
+# stderr in $E2E_TMP/ublkd.log; export UBLKD_SOCKET and UBLKD_PID; wait up to
+# 30 s until `$UBLKCTL list` succeeds. At exit the daemon gets SIGTERM (and
+# the test fails if it needs SIGKILL after 30 s or exits non-zero), and if
+# the test failed the daemon log's tail is printed and the log is copied to
+# $UBLKD_RESULTS/e2e/NAME.ublkd.log.
+start_daemon() {
+	[ -x "$UBLKD" ] || fail "daemon $UBLKD not found or not executable (build the tree first)"
+	[ -x "$UBLKCTL" ] || fail "client $UBLKCTL not found or not executable (build the tree first)"
+	[ -z "$UBLKD_PID" ] || fail "start_daemon: a daemon is already running (pid $UBLKD_PID)"
+	export UBLKD_SOCKET=$E2E_TMP/ublkd.sock
+	if [ -z "$_e2e_daemon_hooked" ]; then
+		_e2e_daemon_hooked=1
+		on_exit _e2e_daemon_log_on_failure
+		on_exit _e2e_daemon_teardown
+	fi
+	"$UBLKD" --socket "$UBLKD_SOCKET" -v "$@" 2>"$E2E_TMP/ublkd.log" &
+	UBLKD_PID=$!
+	export UBLKD_PID
+	local i status
+	for ((i = 0; i < 300; i++)); do
+		if ! kill -0 "$UBLKD_PID" 2>/dev/null; then
+			status=0
+			wait "$UBLKD_PID" || status=$?
+			UBLKD_PID=
+			fail "ublkd exited with status $status while starting"
+		fi
+		if "$UBLKCTL" list >/dev/null 2>&1; then
+			note "ublkd running (pid $UBLKD_PID, socket $UBLKD_SOCKET)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "ublkd (pid $UBLKD_PID) did not answer '$UBLKCTL list' within 30 s"
+}
+
+# Stop the daemon: SIGTERM, wait up to 30 s (then SIGKILL and fail); return
+# the daemon's exit status (so under set -e write `stop_daemon || st=$?`).
+stop_daemon() {
+	[ -n "$UBLKD_PID" ] || fail "stop_daemon: no daemon running"
+	local pid=$UBLKD_PID i status=0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		UBLKD_PID=
+		fail "ublkd (pid $pid) was still running 30 s after SIGTERM; sent SIGKILL"
+		return 1
+	fi
+	wait "$pid" || status=$?
+	UBLKD_PID=
+	return "$status"
+}
+
+# Teardown hook of start_daemon: stop a daemon that is still running.
+_e2e_daemon_teardown() {
+	[ -n "$UBLKD_PID" ] || return 0
+	local status=0
+	stop_daemon || status=$?
+	if [ "$status" -ne 0 ]; then
+		fail "ublkd exited with status $status after SIGTERM"
+	fi
+}
+
+# Teardown hook of start_daemon: show and keep the daemon log if the test failed.
+_e2e_daemon_log_on_failure() {
+	if [ "$E2E_STATUS" -eq 0 ] || [ ! -f "$E2E_TMP/ublkd.log" ]; then
+		return 0
+	fi
+	echo "---- last 40 lines of the ublkd log ($E2E_TMP/ublkd.log) ----" >&2
+	tail -n 40 "$E2E_TMP/ublkd.log" >&2
+	if [ -n "${UBLKD_RESULTS:-}" ]; then
+		mkdir -p "$UBLKD_RESULTS/e2e" &&
+			cp "$E2E_TMP/ublkd.log" "$UBLKD_RESULTS/e2e/$E2E_NAME.ublkd.log" &&
+			echo "---- full log: $UBLKD_RESULTS/e2e/$E2E_NAME.ublkd.log ----" >&2
+	fi
+	return 0
+}
