@@ -69,14 +69,19 @@ static double zip_seconds_since(const struct timespec *t0)
 }
 
 /* Where the bytes chunk i serves end: just past the next point, up to the
- * next 4 KiB boundary, so an aligned 4 KiB read never needs two chunks. */
+ * next 4 KiB boundary, so an aligned 4 KiB read never needs two chunks; but
+ * no further than any data can lie from the point (the index makes sure
+ * that what is further is a run of zeroes). */
 static uint64_t zip_chunk_end(const struct zip *z, uint32_t i)
 {
-	uint64_t end;
+	uint64_t reach = z->index.points[i].out + ZIP_INDEX_REACH(z->tune.chunk);
+	uint64_t end = z->m.size;
 
-	if (i + 1 >= z->index.count)
-		return z->m.size;
-	end = (z->index.points[i + 1].out + ZIP_CHUNK_ALIGN - 1) / ZIP_CHUNK_ALIGN * ZIP_CHUNK_ALIGN;
+	if (i + 1 < z->index.count)
+		end = (z->index.points[i + 1].out + ZIP_CHUNK_ALIGN - 1) / ZIP_CHUNK_ALIGN *
+		      ZIP_CHUNK_ALIGN;
+	if (end > reach)
+		end = reach;	/* the rest, up to the next point, is zeroes */
 	return end < z->m.size ? end : z->m.size;
 }
 
@@ -95,9 +100,10 @@ static int zip_open_deflated(struct zip *z, char *err, size_t errlen)
 		return ret;
 	}
 	z->index_seconds = zip_seconds_since(&t0);
-	log_info("zip: %s: indexed %llu bytes in %.3f s: %u restart points, %llu bytes of history",
-		 z->label, (unsigned long long)z->m.size, z->index_seconds, z->index.count,
-		 (unsigned long long)z->index.dict_bytes);
+	log_info("zip: %s: indexed %llu bytes in %.3f s: %u restart points (%u inside blocks), "
+		 "%u runs of zeroes (%llu bytes)", z->label, (unsigned long long)z->m.size,
+		 z->index_seconds, z->index.count, z->index.state_points, z->index.zero_count,
+		 (unsigned long long)z->index.zero_bytes);
 	z->crc.state = zip_crc_verdict(z->label, z->index.crc, z->m.crc);
 	for (uint32_t i = 0; i < z->index.count; i++)
 		if (zip_chunk_end(z, i) - z->index.points[i].out > z->chunk_max)
@@ -189,9 +195,23 @@ static int zip_read_deflated(struct zip *z, uint8_t *buf, uint64_t off, uint64_t
 			memset(buf, 0, len);
 			return 0;
 		}
+		n = zip_index_zeroes_end(&z->index, off);
+		if (n) {
+			n = n - off < len ? n - off : len;
+			memset(buf, 0, n);
+			buf += n;
+			off += n;
+			len -= n;
+			continue;
+		}
 		ret = zip_chunk_load(z, zip_index_find(&z->index, off), &ch);
 		if (ret < 0)
 			return ret;
+		if (off >= ch->start + ch->len) {
+			log_error("zip: %s: byte %llu is neither in a chunk nor in a run of zeroes",
+				  z->label, (unsigned long long)off);
+			return -EIO;
+		}
 		n = ch->start + ch->len - off;
 		if (n > len)
 			n = len;
@@ -268,9 +288,15 @@ static void zip_describe(void *priv, struct json_object *obj)
 	}
 	zip_json_u64(obj, "chunk_size", z->tune.chunk);
 	zip_json_u64(obj, "index_points", z->index.count);
+	zip_json_u64(obj, "index_state_points", z->index.state_points);
 	zip_json_u64(obj, "chunk_max", z->chunk_max);
+	zip_json_u64(obj, "zero_runs", z->index.zero_count);
+	zip_json_u64(obj, "zero_bytes", z->index.zero_bytes);
+	/* About: a state point's size is zlib's business. */
 	zip_json_u64(obj, "index_bytes", z->index.dict_bytes +
-		     (uint64_t)z->index.count * sizeof(struct zip_point));
+		     (uint64_t)z->index.count * sizeof(struct zip_point) +
+		     (uint64_t)z->index.state_points * ZIP_INDEX_STATE_BYTES +
+		     (uint64_t)z->index.zero_count * sizeof(struct zip_zeroes));
 	json_object_object_add(obj, "index_seconds", json_object_new_double(z->index_seconds));
 	zip_json_u64(obj, "cache_limit", z->cache.limit);
 	zip_json_u64(obj, "cache_bytes", z->cache.bytes);

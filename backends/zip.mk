@@ -13,3 +13,8 @@ TESTS += test/unit/check_zip
 test_unit_check_zip_SOURCES = test/unit/check_zip.c
 test_unit_check_zip_CFLAGS = $(UNIT_CFLAGS) $(LIBZIP_CFLAGS) $(ZLIB_CFLAGS)
 test_unit_check_zip_LDADD = $(UNIT_LDADD)
+
+EXTRA_DIST += \
+	test/e2e/30-zip-ext4.sh \
+	test/e2e/31-zip-fio.sh \
+	test/e2e/32-zip-errors.sh

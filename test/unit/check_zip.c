@@ -4,6 +4,7 @@
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/zip_cache.h"
+#include "backends/zip_index.h"
 #include "backends/zip_tune.h"
 #include "daemon/io.h"
 
@@ -23,6 +24,7 @@
 #define MIB		(1024U * 1024)
 
 static char dir[] = "/tmp/ublkd-zip-XXXXXX";
+static zip_uint32_t level = 6;	/* deflate level of the archives written */
 
 /* One member to write into a test archive. */
 struct member {
@@ -173,7 +175,7 @@ static void write_zip(const char *path, const struct member *m, int n)
 		ck_assert_ptr_nonnull(src);
 		idx = zip_file_add(za, m[i].name, src, 0);
 		ck_assert_int_ge(idx, 0);
-		ck_assert_int_eq(zip_set_file_compression(za, (zip_uint64_t)idx, m[i].method, 9), 0);
+		ck_assert_int_eq(zip_set_file_compression(za, (zip_uint64_t)idx, m[i].method, level), 0);
 		if (m[i].encryption != ZIP_EM_NONE)
 			ck_assert_int_eq(zip_file_set_encryption(za, (zip_uint64_t)idx,
 								 m[i].encryption, "secret"), 0);
@@ -470,6 +472,7 @@ START_TEST(test_deflated_reads)
 	int64_t points;
 
 	setenv("UBLKD_ZIP_CHUNK", "64K", 1);
+	level = 9;	/* as zip -9 */
 	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
 	zopen_ok(&d, path, NULL);
 	ck_assert_uint_eq(d.geo.size, (len + 511) / 512 * 512);
@@ -507,7 +510,7 @@ START_TEST(test_deflated_one_inflate_per_4k)
 	setenv("UBLKD_ZIP_CACHE", "0", 1);	/* keeps only the newest chunk */
 	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
 	zopen_ok(&d, path, NULL);
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 200; i++) {
 		uint64_t off = (rnd(&x) % (len / 4096)) * 4096;
 		int64_t misses = dev_int(&d, "cache_misses");
 
@@ -556,6 +559,106 @@ START_TEST(test_deflated_cache_bound)
 	hits = dev_int(&d, "cache_hits");
 	check_range(&d, src, len, 1 * MIB, 4096);
 	ck_assert_int_eq(dev_int(&d, "cache_hits"), hits + 1);
+	d.ops->close(d.priv);
+	free(src);
+}
+END_TEST
+
+/* Reads 4 KiB blocks at each offset and checks each inflated at most limit bytes. */
+static void check_inflate_cost(struct zdev *d, const uint8_t *src, size_t len,
+			       const uint64_t *offs, int n, int64_t limit)
+{
+	for (int i = 0; i < n; i++) {
+		int64_t before = dev_int(d, "inflated_bytes");
+
+		check_range(d, src, len, offs[i], 4096);
+		ck_assert_msg(dev_int(d, "inflated_bytes") - before <= limit,
+			      "reading 4 KiB at %llu inflated %lld bytes (limit %lld)",
+			      (unsigned long long)offs[i],
+			      (long long)(dev_int(d, "inflated_bytes") - before), (long long)limit);
+	}
+}
+
+START_TEST(test_deflated_zero_runs)
+{
+	/* Data, 6 MiB of zeroes, data, 5 MiB of zeroes, data: zlib's blocks of
+	 * zeroes are 4 MiB long, so data starts inside long blocks. */
+	size_t len = 1 * MIB + 6 * MIB + 300 * 1024 + 5 * MIB + 200 * 1024 + 1234;
+	uint8_t *src = make_data(len, 21);
+	const char *path = tpath("zeroes.zip");
+	uint64_t b1 = 1 * MIB, e1 = b1 + 6 * MIB, b2 = e1 + 300 * 1024, e2 = b2 + 5 * MIB;
+	uint64_t offs[] = { e1 & ~4095ULL, (e1 + 4096) & ~4095ULL, e2 & ~4095ULL,
+			    (e2 + 4096) & ~4095ULL, b1 + 2 * MIB, b2 - 4096, b2 + MIB };
+	uint64_t x = 5;
+	struct json_object *o;
+	struct zdev d;
+
+	memset(src + b1, 0, e1 - b1);
+	memset(src + b2, 0, e2 - b2);
+	setenv("UBLKD_ZIP_CHUNK", "64K", 1);
+	setenv("UBLKD_ZIP_CACHE", "0", 1);
+	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
+	zopen_ok(&d, path, NULL);
+	o = describe(&d);
+	ck_assert_str_eq(dstr(o, "crc_check"), "ok");
+	ck_assert_int_ge(dint(o, "zero_runs"), 2);
+	ck_assert_int_ge(dint(o, "zero_bytes"), (int64_t)(11 * MIB));
+	ck_assert_int_le(dint(o, "chunk_max"), ZIP_INDEX_REACH(64 * 1024));
+	json_object_put(o);
+	/* Zeroes cost nothing; data after them at most one short chunk. */
+	check_inflate_cost(&d, src, len, offs, 7, ZIP_INDEX_REACH(64 * 1024));
+	for (int i = 0; i < 300; i++) {
+		uint64_t off = (rnd(&x) % (len / 4096)) * 4096;
+
+		check_inflate_cost(&d, src, len, &off, 1, ZIP_INDEX_REACH(64 * 1024));
+	}
+	check_random(&d, src, len, 200, 23);
+	for (uint64_t off = e1 - 64 * 1024; off < e1 + 64 * 1024; off += 512)
+		check_range(&d, src, len, off, 4096);
+	d.ops->close(d.priv);
+	free(src);
+}
+END_TEST
+
+START_TEST(test_deflated_all_zeroes)
+{
+	size_t len = 5 * MIB;
+	uint8_t *src = calloc(1, len);
+	const char *path = tpath("allzero.zip");
+	struct zdev d;
+
+	write_one(path, "zero.img", src, len, ZIP_CM_DEFLATE);
+	zopen_ok(&d, path, NULL);
+	ck_assert_int_eq(dev_int(&d, "zero_bytes"), (int64_t)len);
+	check_random(&d, src, len, 100, 29);
+	ck_assert_int_eq(dev_int(&d, "inflated_bytes"), 0);
+	d.ops->close(d.priv);
+	free(src);
+}
+END_TEST
+
+START_TEST(test_deflated_long_blocks_of_data)
+{
+	/* A repeated pattern makes blocks of megabytes that are not zeroes:
+	 * points must be made inside them. */
+	size_t len = 12 * MIB + 100;
+	uint8_t *src = malloc(len);
+	const char *path = tpath("pattern.zip");
+	uint64_t offs[] = { 3 * MIB, 5 * MIB + 8192, 9 * MIB, 12 * MIB - 4096 };
+	struct zdev d;
+
+	for (size_t i = 0; i < len; i++)
+		src[i] = (uint8_t)("ublkd zip! "[i % 11]);
+	setenv("UBLKD_ZIP_CHUNK", "256K", 1);
+	setenv("UBLKD_ZIP_CACHE", "0", 1);
+	write_one(path, "pattern.img", src, len, ZIP_CM_DEFLATE);
+	zopen_ok(&d, path, NULL);
+	ck_assert_int_gt(dev_int(&d, "index_state_points"), 0);
+	ck_assert_int_le(dev_int(&d, "chunk_max"), ZIP_INDEX_REACH(256 * 1024));
+	ck_assert_int_eq(dev_int(&d, "zero_runs"), 0);
+	check_inflate_cost(&d, src, len, offs, 4, ZIP_INDEX_REACH(256 * 1024));
+	check_random(&d, src, len, 150, 31);
+	check_crc_state(&d, "ok");
 	d.ops->close(d.priv);
 	free(src);
 }
@@ -915,6 +1018,9 @@ static Suite *zip_suite(void)
 	tcase_add_test(tc, test_deflated_reads);
 	tcase_add_test(tc, test_deflated_one_inflate_per_4k);
 	tcase_add_test(tc, test_deflated_cache_bound);
+	tcase_add_test(tc, test_deflated_zero_runs);
+	tcase_add_test(tc, test_deflated_all_zeroes);
+	tcase_add_test(tc, test_deflated_long_blocks_of_data);
 	tcase_add_test(tc, test_cache_lru);
 	tcase_add_test(tc, test_entries);
 	tcase_add_test(tc, test_not_a_zip);
