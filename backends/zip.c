@@ -125,6 +125,11 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	if (!z)
 		return -ENOMEM;
 	z->fd = -1;
+	if (!cfg->path) {
+		snprintf(err, errlen, "path: required (the ZIP archive)");
+		free(z);
+		return -EINVAL;
+	}
 	ret = zip_tune_load(&z->tune, err, errlen);
 	if (ret == 0)
 		ret = zip_archive_open(cfg->path, cfg->entry, &z->fd, &z->m, err, errlen);
