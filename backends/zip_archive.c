@@ -152,7 +152,7 @@ static int zip_archive_open_error(struct zip_tap *t, const char *path, zip_error
 			 head[0] == 'P' && head[1] == 'K';
 		if (zipish)
 			snprintf(err, errlen, "%s is truncated or damaged: it starts like a zip "
-				 "archive but has no end of central directory record", path);
+				 "archive but its central directory cannot be found", path);
 		else
 			snprintf(err, errlen, "%s is not a zip archive", path);
 		return -EINVAL;
