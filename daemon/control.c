@@ -20,6 +20,9 @@
 #define CONTROL_OUT_HIGH	(4 * UBLKD_MAX_LINE)
 /* Buffers bigger than this are given back when they empty. */
 #define CONTROL_KEEP_BUF	(2 * CONTROL_READ_CHUNK)
+/* How long and how much a refused connection is drained before closing. */
+#define CONTROL_LINGER_SECONDS	5.0
+#define CONTROL_LINGER_BYTES	(16 * UBLKD_MAX_LINE)
 /* Connections accepted per wakeup of the listening socket. */
 #define CONTROL_ACCEPT_BURST	16
 /* Seconds accepting pauses after running out of descriptors or memory. */
@@ -37,6 +40,9 @@ struct control_conn {
 	size_t out_off, out_len, out_cap;
 	unsigned int holds;			/* pending calls, dispatch */
 	bool reading;				/* requests are still wanted */
+	bool draining;				/* refused: input is dropped */
+	size_t drained;				/* bytes dropped so far */
+	ev_timer linger;			/* closes a draining conn */
 	bool closed;				/* fd closed; freed at 0 holds */
 };
 
@@ -82,6 +88,7 @@ static void control_conn_close(struct control_conn *conn)
 		return;
 	ev_io_stop(control.loop, &conn->rio);
 	ev_io_stop(control.loop, &conn->wio);
+	ev_timer_stop(control.loop, &conn->linger);
 	close(conn->fd);
 	conn->fd = -1;
 	if (conn->prev)
@@ -218,7 +225,32 @@ static int control_conn_reserve(struct control_conn *conn, size_t want)
 	return 0;
 }
 
-/* Answers a request line over the limit, then closes conn. */
+/* The linger time of a refused connection is over. */
+static void control_conn_linger_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	control_conn_close(w->data);
+}
+
+/* Reads and drops what a refused peer still sends; closes at its end. */
+static void control_conn_drain(struct control_conn *conn)
+{
+	char buf[65536];
+	ssize_t n = recv(conn->fd, buf, sizeof(buf), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		conn->drained += (size_t)n;
+	if (n <= 0 || conn->drained > CONTROL_LINGER_BYTES)
+		control_conn_close(conn);
+}
+
+/* Answers a request line over the limit, then closes conn. A peer still
+ * writing the line would get a broken pipe before it could read the error,
+ * so what it sends meanwhile is read and dropped until it stops, for at most
+ * CONTROL_LINGER_SECONDS and CONTROL_LINGER_BYTES. */
 static void control_conn_too_long(struct control_conn *conn)
 {
 	char msg[96];
@@ -229,9 +261,12 @@ static void control_conn_too_long(struct control_conn *conn)
 	snprintf(msg, sizeof(msg), "request line longer than the limit of %d bytes",
 		 UBLKD_MAX_LINE);
 	rpc_send_error(conn, RPC_INVALID_REQUEST, msg);
-	/* The error goes out now, best effort: the rest of the line is not. */
-	control_conn_flush(conn);
-	control_conn_close(conn);
+	free(conn->in);
+	conn->in = NULL;
+	conn->in_len = conn->in_cap = 0;
+	conn->draining = true;
+	ev_timer_start(control.loop, &conn->linger);
+	control_conn_update(conn);
 }
 
 /* True if line holds nothing but JSON whitespace. */
@@ -332,6 +367,10 @@ static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (conn->draining) {
+		control_conn_drain(conn);
+		return;
+	}
 	if (control_conn_reserve(conn, CONTROL_READ_CHUNK) < 0) {
 		log_error("connection %lu: out of memory for a request; closing it",
 			  conn->serial);
@@ -401,6 +440,8 @@ static void control_conn_new(int fd)
 	ev_io_init(&conn->rio, control_conn_read_cb, fd, EV_READ);
 	ev_io_init(&conn->wio, control_conn_write_cb, fd, EV_WRITE);
 	conn->rio.data = conn->wio.data = conn;
+	ev_timer_init(&conn->linger, control_conn_linger_cb, CONTROL_LINGER_SECONDS, 0.);
+	conn->linger.data = conn;
 	conn->next = control.conns;
 	if (conn->next)
 		conn->next->prev = conn;

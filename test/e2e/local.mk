@@ -1,0 +1,10 @@
+# End-to-end tests, run inside the test guest by test/e2e/run-suite.
+EXTRA_DIST += \
+	test/e2e/10-mem-fio.sh \
+	test/e2e/11-mem-ext4.sh \
+	test/e2e/12-null-readonly.sh \
+	test/e2e/13-multi.sh \
+	test/e2e/14-bad-input.sh \
+	test/e2e/15-sigterm.sh \
+	test/e2e/16-discard.sh \
+	test/e2e/17-no-driver.sh
