@@ -5,9 +5,11 @@
  * one read of the archive file on the queue's io_uring, and its CRC-32 is
  * checked in the background. A deflated member is indexed when the device
  * is added (one inflate pass, which also checks the CRC-32); each request is
- * then served from a bounded cache of inflated chunks, inflating at most one
- * chunk per missing piece. The device size is the member's size rounded up
- * to the block size; the padding reads as zeroes. */
+ * then served from the runs of zeroes the pass found and from a bounded
+ * cache of inflated chunks, inflating at most one chunk (about 1.5 times
+ * UBLKD_ZIP_CHUNK at most) per missing piece. The device size is the
+ * member's size rounded up to the block size; the padding reads as zeroes.
+ * Tuning: UBLKD_ZIP_CHUNK and UBLKD_ZIP_CACHE in the daemon's environment. */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/zip_archive.h"
