@@ -959,6 +959,125 @@ START_TEST(test_zip64_info_zip)
 }
 END_TEST
 
+/* Stores a little-endian value of n bytes at p; returns p + n. */
+static uint8_t *put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	return p + n;
+}
+
+/* The CRC-32 of len zero bytes, by combining powers of two. */
+static uint32_t crc_of_zeroes(uint64_t len)
+{
+	uint32_t pow = (uint32_t)crc32(0L, (const Bytef *)"", 1), crc = 0;
+	bool have = false;
+
+	for (uint64_t bit = 1; bit <= len; bit <<= 1) {
+		if (len & bit) {
+			crc = have ? (uint32_t)crc32_combine(crc, pow, (z_off_t)bit) : pow;
+			have = true;
+		}
+		pow = (uint32_t)crc32_combine(pow, pow, (z_off_t)bit);
+	}
+	return crc;
+}
+
+/* Writes by hand a ZIP64 archive whose one stored member is size bytes: a
+ * marker, a hole (sparse), a marker. Returns the data offset. */
+static uint64_t write_sparse_zip64(const char *path, const char *name, uint64_t size,
+				   const uint8_t *head, const uint8_t *tail, size_t mark)
+{
+	uint16_t n = (uint16_t)strlen(name);
+	uint64_t data = 30 + n + 20, cd = data + size;
+	uint32_t crc = (uint32_t)crc32_combine(
+		crc32_combine(crc32(0L, head, (uInt)mark), crc_of_zeroes(size - 2 * mark),
+			      (z_off_t)(size - 2 * mark)),
+		crc32(0L, tail, (uInt)mark), (z_off_t)mark);
+	uint8_t buf[512], *p = buf;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	p = put_le(p, 0x04034b50, 4); p = put_le(p, 45, 2); p = put_le(p, 0, 2);
+	p = put_le(p, 0, 2); p = put_le(p, 0, 2); p = put_le(p, 0x21, 2);
+	p = put_le(p, crc, 4); p = put_le(p, 0xffffffff, 4); p = put_le(p, 0xffffffff, 4);
+	p = put_le(p, n, 2); p = put_le(p, 20, 2);
+	memcpy(p, name, n); p += n;
+	p = put_le(p, 1, 2); p = put_le(p, 16, 2); p = put_le(p, size, 8); p = put_le(p, size, 8);
+	ck_assert_int_eq(pwrite(fd, buf, (size_t)(p - buf), 0), p - buf);
+	ck_assert_int_eq(pwrite(fd, head, mark, (off_t)data), (ssize_t)mark);
+	ck_assert_int_eq(pwrite(fd, tail, mark, (off_t)(cd - mark)), (ssize_t)mark);
+	p = buf;	/* central directory entry */
+	p = put_le(p, 0x02014b50, 4); p = put_le(p, 0x032d, 2); p = put_le(p, 45, 2);
+	p = put_le(p, 0, 2); p = put_le(p, 0, 2); p = put_le(p, 0, 2); p = put_le(p, 0x21, 2);
+	p = put_le(p, crc, 4); p = put_le(p, 0xffffffff, 4); p = put_le(p, 0xffffffff, 4);
+	p = put_le(p, n, 2); p = put_le(p, 20, 2); p = put_le(p, 0, 2); p = put_le(p, 0, 2);
+	p = put_le(p, 0, 2); p = put_le(p, 0100644U << 16, 4); p = put_le(p, 0, 4);
+	memcpy(p, name, n); p += n;
+	p = put_le(p, 1, 2); p = put_le(p, 16, 2); p = put_le(p, size, 8); p = put_le(p, size, 8);
+	uint64_t cdsize = (uint64_t)(p - buf), eocd64 = cd + cdsize;
+	p = put_le(p, 0x06064b50, 4); p = put_le(p, 44, 8); p = put_le(p, 45, 2);
+	p = put_le(p, 45, 2); p = put_le(p, 0, 4); p = put_le(p, 0, 4); p = put_le(p, 1, 8);
+	p = put_le(p, 1, 8); p = put_le(p, cdsize, 8); p = put_le(p, cd, 8);
+	p = put_le(p, 0x07064b50, 4); p = put_le(p, 0, 4); p = put_le(p, eocd64, 8);
+	p = put_le(p, 1, 4);
+	p = put_le(p, 0x06054b50, 4); p = put_le(p, 0, 2); p = put_le(p, 0, 2);
+	p = put_le(p, 1, 2); p = put_le(p, 1, 2); p = put_le(p, cdsize, 4);
+	p = put_le(p, 0xffffffff, 4); p = put_le(p, 0, 2);
+	ck_assert_int_eq(pwrite(fd, buf, (size_t)(p - buf), (off_t)cd), p - buf);
+	close(fd);
+	return data;
+}
+
+/* Reads len bytes at off and checks byte i against want(i) of the member
+ * of size bytes (head, zeroes, tail), zero past its end. */
+static void check_sparse(struct zdev *d, uint64_t off, uint32_t len, uint64_t size,
+			 const uint8_t *head, const uint8_t *tail, size_t mark)
+{
+	uint8_t *buf = aligned_alloc(4096, BUF_BYTES);
+
+	ck_assert_int_eq(dev_read(d, buf, off, len), (int)len);
+	for (uint32_t i = 0; i < len; i++) {
+		uint64_t o = off + i;
+		uint8_t want = o < mark ? head[o] : o >= size ? 0 :
+			       o >= size - mark ? tail[o - (size - mark)] : 0;
+
+		if (buf[i] != want)
+			ck_abort_msg("byte %llu: got %02x, want %02x", (unsigned long long)o,
+				     buf[i], want);
+	}
+	free(buf);
+}
+
+START_TEST(test_zip64_over_4g)
+{
+	uint64_t size = (5ULL << 30) + 100;	/* not a whole number of sectors */
+	size_t mark = 64 * 1024;
+	uint8_t *head = make_random(mark, 41), *tail = make_random(mark, 42);
+	const char *path = tpath("big64.zip");
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	uint64_t data = write_sparse_zip64(path, "big.img", size, head, tail, mark), end;
+	struct zdev d;
+	char err[512];
+
+	/* The CRC-32 check of 5 GiB stays pending: the loop is never run. */
+	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_uint_eq(d.geo.size, (size + 511) / 512 * 512);
+	ck_assert_int_eq(dev_int(&d, "data_offset"), (int64_t)data);
+	ck_assert_int_eq(dev_int(&d, "member_size"), (int64_t)size);
+	ck_assert_int_eq(dev_int(&d, "padded_bytes"), (int64_t)(d.geo.size - size));
+	check_crc_state(&d, "pending");
+	check_sparse(&d, 0, 2 * mark, size, head, tail, mark);
+	check_sparse(&d, (4ULL << 30) - 4096, 8192, size, head, tail, mark);
+	end = (size - 2 * mark) & ~511ULL;	/* hole, tail marker, padding */
+	check_sparse(&d, end, (uint32_t)(d.geo.size - end), size, head, tail, mark);
+	d.ops->close(d.priv);
+	ev_loop_destroy(loop);
+	free(head);
+	free(tail);
+}
+END_TEST
+
 START_TEST(test_tune)
 {
 	uint64_t v;
@@ -1032,6 +1151,7 @@ static Suite *zip_suite(void)
 	tcase_add_test(tc, test_encrypted);
 	tcase_add_test(tc, test_zip64_local_headers);
 	tcase_add_test(tc, test_zip64_info_zip);
+	tcase_add_test(tc, test_zip64_over_4g);
 	tcase_add_test(tc, test_tune);
 	suite_add_tcase(s, tc);
 	return s;
