@@ -183,10 +183,11 @@ static bool zip_index_nonzero(const uint8_t *buf, size_t len, size_t *first, siz
 {
 	size_t i = 0, j = len;
 
-	while (i < len && buf[i] == 0)
-		i++;
-	if (i == len)
+	/* All zeroes is the common long case: let memcmp's vector code see it. */
+	if (len == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0))
 		return false;
+	while (buf[i] == 0)
+		i++;
 	while (buf[j - 1] == 0)
 		j--;
 	*first = i;
