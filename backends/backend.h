@@ -105,6 +105,9 @@ struct backend_ops {
 	void (*describe)(void *priv, struct json_object *obj);
 };
 
+/* Fills geo for a backend that keeps the requested size and block size and
+ * serves DISCARD and WRITE_ZEROES (up to 1 GiB each); no volatile cache. */
+void backends_plain_geometry(const struct backend_config *cfg, struct backend_geometry *geo);
 /* Finds a backend by name, or NULL. */
 const struct backend_ops *backends_find(const char *name);
 /* Lists the backend names, comma separated, for error messages. */

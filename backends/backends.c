@@ -6,13 +6,26 @@
 
 extern const struct backend_ops backend_null;
 extern const struct backend_ops backend_mem;
+extern const struct backend_ops backend_zip;
 extern const struct backend_ops backend_file;
 
 static const struct backend_ops *const backends_table[] = {
 	&backend_null,
 	&backend_mem,
+	&backend_zip,
 	&backend_file,
 };
+
+/* Fills geo for a backend that keeps the requested size and block size. */
+void backends_plain_geometry(const struct backend_config *cfg, struct backend_geometry *geo)
+{
+	geo->size = cfg->size;
+	geo->block_size = cfg->block_size;
+	geo->read_only = cfg->read_only;
+	geo->volatile_cache = false;
+	geo->max_discard_bytes = 1U << 30;
+	geo->max_write_zeroes_bytes = 1U << 30;
+}
 
 /* Finds a backend by name, or NULL. */
 const struct backend_ops *backends_find(const char *name)

@@ -8,5 +8,5 @@ backends_libbackends_a_SOURCES = \
 	backends/file.c backends/file.h \
 	backends/file_open.c \
 	backends/file_probe.c
-
+include $(srcdir)/backends/zip.mk
 include $(srcdir)/backends/file.mk

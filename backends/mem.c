@@ -69,12 +69,7 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 			 (unsigned long long)m->size, m->path, strerror(errno));
 		goto fail;
 	}
-	geo->size = cfg->size;
-	geo->block_size = cfg->block_size;
-	geo->read_only = cfg->read_only;
-	geo->volatile_cache = false;
-	geo->max_discard_bytes = 1U << 30;
-	geo->max_write_zeroes_bytes = 1U << 30;
+	backends_plain_geometry(cfg, geo);
 	*priv = m;
 	return 0;
 fail:

@@ -11,12 +11,7 @@ static int null_open(void **priv, const struct backend_config *cfg,
 	(void)err;
 	(void)errlen;
 	*priv = NULL;
-	geo->size = cfg->size;
-	geo->block_size = cfg->block_size;
-	geo->read_only = cfg->read_only;
-	geo->volatile_cache = false;
-	geo->max_discard_bytes = 1U << 30;
-	geo->max_write_zeroes_bytes = 1U << 30;
+	backends_plain_geometry(cfg, geo);
 	return 0;
 }
 

@@ -69,7 +69,9 @@ int session_call(struct session *s, const char *method, struct json_object *para
 	json_object_put(req);
 	if (ret == -ENOMEM)
 		return failure_set(f, FAILURE_SYSTEM, ENOMEM, "sending the request", NULL);
-	if (ret < 0)
+	/* A daemon that refused the request (a line over its limit, say) may
+	 * have answered before it closed: read that even when sending broke. */
+	if (ret < 0 && ret != -EPIPE && ret != -ECONNRESET)
 		return session_fail(s, f, ret == -ETIMEDOUT ? FAILURE_RECEIVE : FAILURE_SEND, ret);
 	ret = connection_receive(&s->conn, deadline, &line, &len);
 	if (ret == -ENOMEM)

@@ -1,6 +1,7 @@
 /* The control ring: asynchronous ublk control commands. */
 #include "config.h"
 #include "daemon/ctrl.h"
+#include "daemon/ringwatch.h"
 #include "common/log.h"
 #include "common/ublk_uapi.h"
 
@@ -9,7 +10,6 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define CTRL_RING_ENTRIES 32
@@ -34,7 +34,6 @@ struct ctrl_req {
 struct ctrl {
 	struct ev_loop *loop;
 	int fd;
-	int efd;
 	struct io_uring ring;
 	ev_io watcher;
 	uint64_t features;
@@ -148,12 +147,10 @@ static void ctrl_reap(struct ctrl *c)
 static void ctrl_on_event(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctrl *c = w->data;
-	uint64_t v;
 
 	(void)loop;
 	(void)revents;
-	if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_errno(errno, "control eventfd read");
+	ringwatch_clear(w);
 	ctrl_reap(c);
 }
 
@@ -258,7 +255,6 @@ int ctrl_open(struct ev_loop *loop, struct ctrl **out)
 	if (!c)
 		return -ENOMEM;
 	c->loop = loop;
-	c->efd = -1;
 	c->fd = open(UBLK_CONTROL_PATH, O_RDWR | O_CLOEXEC);
 	if (c->fd < 0) {
 		ret = -errno;
@@ -273,24 +269,14 @@ int ctrl_open(struct ev_loop *loop, struct ctrl **out)
 	ret = ctrl_probe(c);
 	if (ret < 0)
 		goto fail_ring;
-	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->efd < 0) {
-		ret = -errno;
-		goto fail_ring;
-	}
-	ret = io_uring_register_eventfd(&c->ring, c->efd);
+	ret = ringwatch_start(loop, &c->ring, &c->watcher, ctrl_on_event, c);
 	if (ret < 0)
-		goto fail_efd;
-	ev_io_init(&c->watcher, ctrl_on_event, c->efd, EV_READ);
-	c->watcher.data = c;
-	ev_io_start(loop, &c->watcher);
+		goto fail_ring;
 	log_info("ublk driver features 0x%llx (%s command numbers)",
 		 (unsigned long long)c->features,
 		 c->ioctl_encoded ? "ioctl-encoded" : "legacy");
 	*out = c;
 	return 0;
-fail_efd:
-	close(c->efd);
 fail_ring:
 	io_uring_queue_exit(&c->ring);
 fail_fd:
@@ -304,7 +290,7 @@ void ctrl_close(struct ctrl *c)
 {
 	if (!c)
 		return;
-	ev_io_stop(c->loop, &c->watcher);
+	ringwatch_stop(c->loop, &c->watcher);
 	while (c->reqs) {
 		struct ctrl_req *r = c->reqs;
 
@@ -313,7 +299,6 @@ void ctrl_close(struct ctrl *c)
 		free(r);
 	}
 	io_uring_queue_exit(&c->ring);
-	close(c->efd);
 	close(c->fd);
 	free(c);
 }

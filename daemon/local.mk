@@ -9,11 +9,12 @@ daemon_libublkd_a_SOURCES = \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
 	daemon/params.c daemon/params.h \
-	daemon/queue.c daemon/queue.h
+	daemon/queue.c daemon/queue.h \
+	daemon/ringwatch.c daemon/ringwatch.h
 include $(srcdir)/daemon/control.mk
 
 daemon_ublkd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 daemon_ublkd_SOURCES = daemon/main.c
 daemon_ublkd_LDADD = daemon/libublkd.a backends/libbackends.a common/libcommon.a \
-	$(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS)
+	$(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS)
 dist_man_MANS += daemon/ublkd.8

@@ -3,12 +3,12 @@
  * queue's own io_uring whose eventfd the main loop watches. */
 #include "config.h"
 #include "daemon/queue.h"
+#include "daemon/ringwatch.h"
 #include "common/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -200,12 +200,10 @@ static void queue_reap(struct queue *q)
 static void queue_on_event(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct queue *q = w->data;
-	uint64_t v;
 
 	(void)loop;
 	(void)revents;
-	if (read(q->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_errno(errno, "queue %u: eventfd read", q->id);
+	ringwatch_clear(w);
 	queue_reap(q);
 }
 
@@ -247,7 +245,7 @@ int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
 	q->ioctl_encoded = ioctl_encoded;
 	q->idle = idle;
 	q->idle_arg = idle_arg;
-	q->efd = -1;
+	q->watcher.fd = -1;
 
 	q->descs_len = queue_page_round((size_t)depth * sizeof(struct ublksrv_io_desc));
 	p = mmap(NULL, q->descs_len, PROT_READ, MAP_SHARED | MAP_POPULATE, cdev_fd, off);
@@ -277,17 +275,9 @@ int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
 		goto fail;
 	}
 	q->ring_ready = true;
-	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (q->efd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	ret = io_uring_register_eventfd(&q->ring, q->efd);
+	ret = ringwatch_start(loop, &q->ring, &q->watcher, queue_on_event, q);
 	if (ret < 0)
 		goto fail;
-	ev_io_init(&q->watcher, queue_on_event, q->efd, EV_READ);
-	q->watcher.data = q;
-	ev_io_start(loop, &q->watcher);
 	return 0;
 fail:
 	queue_teardown(q);
@@ -310,11 +300,7 @@ int queue_fetch_all(struct queue *q)
 /* Releases everything queue_setup made (cancelling any pending command). */
 void queue_teardown(struct queue *q)
 {
-	if (q->efd >= 0) {
-		ev_io_stop(q->loop, &q->watcher);
-		close(q->efd);
-		q->efd = -1;
-	}
+	ringwatch_stop(q->loop, &q->watcher);
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;

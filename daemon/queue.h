@@ -26,8 +26,7 @@ struct queue {
 
 	struct io_uring ring;
 	bool ring_ready;
-	int efd;
-	ev_io watcher;
+	ev_io watcher;		/* on the ring's eventfd (fd -1 when none) */
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
 	uint8_t *bufs;

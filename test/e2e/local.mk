@@ -7,4 +7,5 @@ EXTRA_DIST += \
 	test/e2e/14-bad-input.sh \
 	test/e2e/15-sigterm.sh \
 	test/e2e/16-discard.sh \
-	test/e2e/17-no-driver.sh
+	test/e2e/17-no-driver.sh \
+	test/e2e/18-socket-activation.sh

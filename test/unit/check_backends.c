@@ -47,8 +47,7 @@ START_TEST(test_find)
 	ck_assert_ptr_nonnull(backends_find("null"));
 	ck_assert_ptr_nonnull(backends_find("mem"));
 	ck_assert_ptr_null(backends_find("nope"));
-	/* Later backends add to the list; these two come first. */
-	ck_assert_int_eq(strncmp(backends_names(), "null, mem", 9), 0);
+	ck_assert_str_eq(backends_names(), "null, mem, zip, file");
 }
 END_TEST
 
@@ -108,17 +107,19 @@ END_TEST
 
 START_TEST(test_mem_large_costs_nothing)
 {
+	/* valgrind cannot map 1 TiB: test/memcheck says so and gets 1 GiB. */
+	uint64_t size = getenv("UBLKD_UNDER_VALGRIND") ? 1ULL << 30 : 1ULL << 40;
 	const struct backend_ops *b = backends_find("mem");
 	struct backend_geometry geo;
-	void *priv = open_backend("mem", 1ULL << 40, &geo);
+	void *priv = open_backend("mem", size, &geo);
 	char path[512], buf[4096];
 
 	snprintf(path, sizeof(path), "%s/mem-7.img", state_dir);
-	ck_assert_uint_eq(geo.size, 1ULL << 40);
-	ck_assert_int_eq(b->read(priv, buf, sizeof(buf), (1ULL << 40) - 4096), 0);
+	ck_assert_uint_eq(geo.size, size);
+	ck_assert_int_eq(b->read(priv, buf, sizeof(buf), size - 4096), 0);
 	ck_assert_int_eq(file_bytes(path), 0);
 	memset(buf, 1, sizeof(buf));
-	ck_assert_int_eq(b->write(priv, buf, sizeof(buf), (1ULL << 40) - 4096, 0), 0);
+	ck_assert_int_eq(b->write(priv, buf, sizeof(buf), size - 4096, 0), 0);
 	ck_assert_int_eq(file_bytes(path), 4096);
 	b->close(priv);
 }

@@ -18,6 +18,10 @@ EXTRA_DIST += \
 	.ci/run \
 	test/install-deps \
 	test/check-all \
+	test/build \
+	test/demo \
+	test/demo-guest \
+	test/memcheck \
 	test/vm-e2e \
 	test/vm/README.md \
 	test/vm/common.sh \

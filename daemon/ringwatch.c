@@ -1,0 +1,49 @@
+/* Watching an io_uring's completions from the libev loop. */
+#include "config.h"
+#include "daemon/ringwatch.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Registers a new eventfd on ring and starts w on it, calling cb with data. */
+int ringwatch_start(struct ev_loop *loop, struct io_uring *ring, ev_io *w,
+		    void (*cb)(struct ev_loop *, ev_io *, int), void *data)
+{
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int ret;
+
+	if (efd < 0)
+		return -errno;
+	ret = io_uring_register_eventfd(ring, efd);
+	if (ret < 0) {
+		close(efd);
+		return ret;
+	}
+	ev_io_init(w, cb, efd, EV_READ);
+	w->data = data;
+	ev_io_start(loop, w);
+	return 0;
+}
+
+/* Clears the eventfd after a wakeup, before the ring is reaped. */
+void ringwatch_clear(ev_io *w)
+{
+	uint64_t v;
+
+	/* Reading first means a completion posted while we reap wakes us again. */
+	if (read(w->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(errno, "reading an io_uring eventfd");
+}
+
+/* Stops w and closes its eventfd. */
+void ringwatch_stop(struct ev_loop *loop, ev_io *w)
+{
+	if (w->fd < 0)
+		return;
+	ev_io_stop(loop, w);
+	close(w->fd);
+	w->fd = -1;
+}

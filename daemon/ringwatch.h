@@ -1,0 +1,17 @@
+/* Watching an io_uring's completions from the libev loop: an eventfd
+ * registered on the ring, read by an ev_io watcher. */
+#ifndef UBLKD_RINGWATCH_H
+#define UBLKD_RINGWATCH_H
+
+#include <ev.h>
+#include <liburing.h>
+
+/* Registers a new eventfd on ring and starts w on it, calling cb with data. */
+int ringwatch_start(struct ev_loop *loop, struct io_uring *ring, ev_io *w,
+		    void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+/* Clears the eventfd after a wakeup, before the ring is reaped. */
+void ringwatch_clear(ev_io *w);
+/* Stops w and closes its eventfd (the ring's registration goes with the ring). */
+void ringwatch_stop(struct ev_loop *loop, ev_io *w);
+
+#endif
