@@ -144,6 +144,7 @@ static int run(struct file_dev *f, uint64_t dev_size, unsigned op_flags, uint64_
 				     .start_sector = off >> 9, .addr = (uintptr_t)buf };
 	struct io_pending p;
 	struct io_uring ring;
+	bool valgrind = getenv("UBLKD_UNDER_VALGRIND") != NULL;
 	int r;
 
 	ck_assert_int_eq(io_uring_queue_init(4, &ring, 0), 0);
@@ -153,6 +154,16 @@ static int run(struct file_dev *f, uint64_t dev_size, unsigned op_flags, uint64_
 		struct io_uring_cqe *cqe;
 		char *b = (char *)buf + p.done;
 
+		if (valgrind && p.op.kind == BACKEND_OP_READ) {
+			/* valgrind does not see io_uring fill a buffer and
+			 * would call it uninitialised: read the same range
+			 * with pread (test/memcheck sets the variable). */
+			ssize_t n = pread(p.op.fd, b, p.op.len - p.done,
+					  (off_t)(p.op.off + p.done));
+
+			r = io_advance(&p, n < 0 ? -errno : (int)n, buf);
+			continue;
+		}
 		switch (p.op.kind) {
 		case BACKEND_OP_READ:
 			io_uring_prep_read(sqe, p.op.fd, b, (unsigned)(p.op.len - p.done),
