@@ -6,10 +6,12 @@
 
 extern const struct backend_ops backend_null;
 extern const struct backend_ops backend_mem;
+extern const struct backend_ops backend_zip;
 
 static const struct backend_ops *const backends_table[] = {
 	&backend_null,
 	&backend_mem,
+	&backend_zip,
 };
 
 /* Fills geo for a backend that keeps the requested size and block size. */

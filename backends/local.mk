@@ -5,3 +5,4 @@ backends_libbackends_a_SOURCES = \
 	backends/backends.c \
 	backends/null.c \
 	backends/mem.c
+include $(srcdir)/backends/zip.mk

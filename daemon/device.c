@@ -226,8 +226,12 @@ static void device_set_error(struct device *dev, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(dev->msg, sizeof(dev->msg), fmt, ap);
 	va_end(ap);
-	log_error("device %u: %s", dev->id == DEVICE_ID_AUTO ? dev->info.dev_id : dev->id,
-		  dev->msg);
+	if (dev->id != DEVICE_ID_AUTO)
+		log_error("device %u: %s", dev->id, dev->msg);
+	else if (dev->info.dev_id != DEVICE_ID_AUTO)
+		log_error("new device %u: %s", dev->info.dev_id, dev->msg);
+	else
+		log_error("new device: %s", dev->msg);
 }
 
 /* Takes a device off the list and frees it. */

@@ -1,6 +1,6 @@
 # Unit tests of the daemon's core and the backends (Check).
 UNIT_LDADD = daemon/libublkd.a backends/libbackends.a common/libcommon.a \
-	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS)
+	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 
 check_PROGRAMS += test/unit/check_backends test/unit/check_io \

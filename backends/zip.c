@@ -1,0 +1,324 @@
+/* The zip backend: one member of a ZIP archive (a disk image) served as a
+ * read-only block device.
+ *
+ * A stored member is read straight from the archive: each request becomes
+ * one read of the archive file on the queue's io_uring, and its CRC-32 is
+ * checked in the background. A deflated member is indexed when the device
+ * is added (one inflate pass, which also checks the CRC-32); each request is
+ * then served from the runs of zeroes the pass found and from a bounded
+ * cache of inflated chunks, inflating at most one chunk (about 1.5 times
+ * UBLKD_ZIP_CHUNK at most) per missing piece. The device size is the
+ * member's size rounded up to the block size; the padding reads as zeroes.
+ * Tuning: UBLKD_ZIP_CHUNK and UBLKD_ZIP_CACHE in the daemon's environment. */
+#include "config.h"
+#include "backends/backend.h"
+#include "backends/zip_archive.h"
+#include "backends/zip_cache.h"
+#include "backends/zip_crc.h"
+#include "backends/zip_index.h"
+#include "backends/zip_tune.h"
+#include "common/log.h"
+#include "common/ublk_uapi.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ZIP_CRC_SLICE	(1U << 20)	/* bytes read per loop turn by the CRC check */
+#define ZIP_CHUNK_ALIGN	4096U	/* chunks reach past the next point to this */
+
+struct zip {
+	int fd;
+	struct zip_member m;
+	char *label;		/* "member 'NAME' of PATH", for messages */
+	uint64_t padded;	/* zero bytes after the member */
+	struct zip_tune tune;
+	struct zip_crc crc;
+	bool deflated;
+	struct zip_index index;
+	struct zip_cache cache;
+	double index_seconds;
+	uint64_t chunk_max;	/* bytes of the longest chunk */
+	uint64_t inflated_bytes;	/* inflated to serve reads */
+};
+
+/* Releases everything open made. */
+static void zip_close(void *priv)
+{
+	struct zip *z = priv;
+
+	zip_crc_stop(&z->crc);
+	zip_cache_free(&z->cache);
+	zip_index_free(&z->index);
+	if (z->fd >= 0)
+		close(z->fd);
+	zip_archive_member_free(&z->m);
+	free(z->label);
+	free(z);
+}
+
+/* Seconds elapsed since t0. */
+static double zip_seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Where the bytes chunk i serves end: just past the next point, up to the
+ * next 4 KiB boundary, so an aligned 4 KiB read never needs two chunks; but
+ * no further than any data can lie from the point (the index makes sure
+ * that what is further is a run of zeroes). */
+static uint64_t zip_chunk_end(const struct zip *z, uint32_t i)
+{
+	uint64_t reach = z->index.points[i].out + ZIP_INDEX_REACH(z->tune.chunk);
+	uint64_t end = z->m.size;
+
+	if (i + 1 < z->index.count)
+		end = (z->index.points[i + 1].out + ZIP_CHUNK_ALIGN - 1) / ZIP_CHUNK_ALIGN *
+		      ZIP_CHUNK_ALIGN;
+	if (end > reach)
+		end = reach;	/* the rest, up to the next point, is zeroes */
+	return end < z->m.size ? end : z->m.size;
+}
+
+/* Indexes a deflated member, checks its CRC-32 and prepares the cache. */
+static int zip_open_deflated(struct zip *z, char *err, size_t errlen)
+{
+	struct timespec t0;
+	char why[256];
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = zip_index_build(&z->index, z->fd, z->m.data_offset, z->m.comp_size, z->m.size,
+			      z->tune.chunk, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", z->label, why);
+		return ret;
+	}
+	z->index_seconds = zip_seconds_since(&t0);
+	log_info("zip: %s: indexed %llu bytes in %.3f s: %u restart points (%u inside blocks), "
+		 "%u runs of zeroes (%llu bytes)", z->label, (unsigned long long)z->m.size,
+		 z->index_seconds, z->index.count, z->index.state_points, z->index.zero_count,
+		 (unsigned long long)z->index.zero_bytes);
+	z->crc.state = zip_crc_verdict(z->label, z->index.crc, z->m.crc);
+	for (uint32_t i = 0; i < z->index.count; i++)
+		if (zip_chunk_end(z, i) - z->index.points[i].out > z->chunk_max)
+			z->chunk_max = zip_chunk_end(z, i) - z->index.points[i].out;
+	ret = zip_cache_init(&z->cache, z->index.count, z->tune.cache);
+	if (ret < 0)
+		snprintf(err, errlen, "%s: out of memory for the chunk cache", z->label);
+	return ret;
+}
+
+/* Opens the archive and the member, and says what the device looks like. */
+static int zip_open(void **priv, const struct backend_config *cfg,
+		    struct backend_geometry *geo, char *err, size_t errlen)
+{
+	struct zip *z = calloc(1, sizeof(*z));
+	uint64_t size;
+	int ret;
+
+	if (!z)
+		return -ENOMEM;
+	z->fd = -1;
+	if (!cfg->path) {
+		snprintf(err, errlen, "path: required (the ZIP archive)");
+		free(z);
+		return -EINVAL;
+	}
+	ret = zip_tune_load(&z->tune, err, errlen);
+	if (ret == 0)
+		ret = zip_archive_open(cfg->path, cfg->entry, &z->fd, &z->m, err, errlen);
+	if (ret < 0)
+		goto fail;
+	if (asprintf(&z->label, "member '%s' of %s", z->m.name, cfg->path) < 0) {
+		z->label = NULL;
+		ret = -ENOMEM;
+		goto fail;
+	}
+	size = (z->m.size + cfg->block_size - 1) / cfg->block_size * cfg->block_size;
+	z->padded = size - z->m.size;
+	z->deflated = z->m.method == ZIP_METHOD_DEFLATED;
+	if (z->deflated)
+		ret = zip_open_deflated(z, err, errlen);
+	else
+		zip_crc_start(&z->crc, cfg->loop, z->fd, z->m.data_offset, z->m.size, z->m.crc,
+			      ZIP_CRC_SLICE, z->label);
+	if (ret < 0)
+		goto fail;
+	memset(geo, 0, sizeof(*geo));
+	geo->size = size;
+	geo->block_size = cfg->block_size;
+	geo->read_only = true;
+	*priv = z;
+	return 0;
+fail:
+	zip_close(z);
+	return ret;
+}
+
+/* Finds chunk i in the cache, or inflates it into the cache. */
+static int zip_chunk_load(struct zip *z, uint32_t i, struct zip_chunk **out)
+{
+	uint64_t start = z->index.points[i].out;
+	struct zip_chunk *ch = zip_cache_get(&z->cache, i);
+	int ret;
+
+	if (ch) {
+		*out = ch;
+		return 0;
+	}
+	ch = zip_cache_chunk_new(i, start, (size_t)(zip_chunk_end(z, i) - start));
+	if (!ch)
+		return -ENOMEM;
+	ret = zip_index_extract(&z->index, i, ch->data, ch->len);
+	if (ret < 0) {
+		log_error("zip: %s: cannot inflate the chunk at byte %llu: %s", z->label,
+			  (unsigned long long)start, strerror(-ret));
+		free(ch);
+		return -EIO;
+	}
+	z->inflated_bytes += ch->len;
+	zip_cache_put(&z->cache, ch);
+	*out = ch;
+	return 0;
+}
+
+/* Fills buf with len bytes of a deflated member from off on. */
+static int zip_read_deflated(struct zip *z, uint8_t *buf, uint64_t off, uint64_t len)
+{
+	while (len) {
+		struct zip_chunk *ch;
+		uint64_t n;
+		int ret;
+
+		if (off >= z->m.size) {
+			memset(buf, 0, len);
+			return 0;
+		}
+		n = zip_index_zeroes_end(&z->index, off);
+		if (n) {
+			n = n - off < len ? n - off : len;
+			memset(buf, 0, n);
+			buf += n;
+			off += n;
+			len -= n;
+			continue;
+		}
+		ret = zip_chunk_load(z, zip_index_find(&z->index, off), &ch);
+		if (ret < 0)
+			return ret;
+		if (off >= ch->start + ch->len) {
+			log_error("zip: %s: byte %llu is neither in a chunk nor in a run of zeroes",
+				  z->label, (unsigned long long)off);
+			return -EIO;
+		}
+		n = ch->start + ch->len - off;
+		if (n > len)
+			n = len;
+		memcpy(buf, ch->data + (off - ch->start), n);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Turns a request into a read of the archive (stored), or serves it now. */
+static int zip_plan(void *priv, const struct backend_req *req, struct backend_op *op)
+{
+	struct zip *z = priv;
+
+	memset(op, 0, sizeof(*op));
+	op->kind = BACKEND_OP_DONE;
+	switch (req->op) {
+	case UBLK_IO_OP_READ:
+		break;
+	case UBLK_IO_OP_FLUSH:
+		return 0;
+	case UBLK_IO_OP_WRITE:
+	case UBLK_IO_OP_DISCARD:
+	case UBLK_IO_OP_WRITE_ZEROES:
+		op->result = -EROFS;
+		return 0;
+	default:
+		op->result = -EOPNOTSUPP;
+		return 0;
+	}
+	if (z->deflated) {
+		op->result = zip_read_deflated(z, req->buf, req->off, req->len);
+		return 0;
+	}
+	if (req->off >= z->m.size) {
+		memset(req->buf, 0, req->len);
+		return 0;
+	}
+	op->kind = BACKEND_OP_READ;
+	op->fd = z->fd;
+	op->off = z->m.data_offset + req->off;
+	op->len = req->len < z->m.size - req->off ? req->len : z->m.size - req->off;
+	return 0;
+}
+
+/* Adds one unsigned number to a JSON object. */
+static void zip_json_u64(struct json_object *obj, const char *key, uint64_t v)
+{
+	json_object_object_add(obj, key, json_object_new_int64((int64_t)v));
+}
+
+/* Reports the member, the CRC-32 check, and for deflated the index and cache. */
+static void zip_describe(void *priv, struct json_object *obj)
+{
+	struct zip *z = priv;
+	char crc[16];
+
+	json_object_object_add(obj, "member", json_object_new_string(z->m.name));
+	json_object_object_add(obj, "method",
+			       json_object_new_string(z->deflated ? "deflated" : "stored"));
+	zip_json_u64(obj, "member_size", z->m.size);
+	zip_json_u64(obj, "compressed_size", z->m.comp_size);
+	zip_json_u64(obj, "data_offset", z->m.data_offset);
+	zip_json_u64(obj, "padded_bytes", z->padded);
+	snprintf(crc, sizeof(crc), "%08x", z->m.crc);
+	json_object_object_add(obj, "crc32", json_object_new_string(crc));
+	json_object_object_add(obj, "crc_check",
+			       json_object_new_string(zip_crc_state_name(z->crc.state)));
+	if (!z->deflated) {
+		zip_json_u64(obj, "crc_checked_bytes", z->crc.done);
+		return;
+	}
+	zip_json_u64(obj, "chunk_size", z->tune.chunk);
+	zip_json_u64(obj, "index_points", z->index.count);
+	zip_json_u64(obj, "index_state_points", z->index.state_points);
+	zip_json_u64(obj, "chunk_max", z->chunk_max);
+	zip_json_u64(obj, "zero_runs", z->index.zero_count);
+	zip_json_u64(obj, "zero_bytes", z->index.zero_bytes);
+	/* About: a state point's size is zlib's business. */
+	zip_json_u64(obj, "index_bytes", z->index.dict_bytes +
+		     (uint64_t)z->index.count * sizeof(struct zip_point) +
+		     (uint64_t)z->index.state_points * ZIP_INDEX_STATE_BYTES +
+		     (uint64_t)z->index.zero_count * sizeof(struct zip_zeroes));
+	json_object_object_add(obj, "index_seconds", json_object_new_double(z->index_seconds));
+	zip_json_u64(obj, "cache_limit", z->cache.limit);
+	zip_json_u64(obj, "cache_bytes", z->cache.bytes);
+	zip_json_u64(obj, "cache_chunks", z->cache.chunks);
+	zip_json_u64(obj, "cache_hits", z->cache.hits);
+	zip_json_u64(obj, "cache_misses", z->cache.misses);
+	zip_json_u64(obj, "inflated_bytes", z->inflated_bytes);
+}
+
+const struct backend_ops backend_zip = {
+	.name = "zip",
+	.summary = "read-only disk image inside a ZIP archive (stored or deflated)",
+	.params = BACKEND_P_PATH | BACKEND_P_ENTRY,
+	.open = zip_open,
+	.close = zip_close,
+	.plan = zip_plan,
+	.describe = zip_describe,
+};

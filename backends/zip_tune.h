@@ -1,0 +1,27 @@
+/* The zip backend's tuning knobs, read from the daemon's environment when a
+ * device is added: UBLKD_ZIP_CHUNK, UBLKD_ZIP_CACHE. */
+#ifndef UBLKD_ZIP_TUNE_H
+#define UBLKD_ZIP_TUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZIP_TUNE_CHUNK_ENV	"UBLKD_ZIP_CHUNK"
+#define ZIP_TUNE_CACHE_ENV	"UBLKD_ZIP_CACHE"
+#define ZIP_TUNE_CHUNK_DEFAULT	(1ULL << 20)
+#define ZIP_TUNE_CHUNK_MIN	(64ULL << 10)
+#define ZIP_TUNE_CHUNK_MAX	(64ULL << 20)
+#define ZIP_TUNE_CACHE_DEFAULT	(64ULL << 20)
+#define ZIP_TUNE_CACHE_MAX	(1ULL << 40)
+
+struct zip_tune {
+	uint64_t chunk;		/* uncompressed bytes between restart points */
+	uint64_t cache;		/* bytes of inflated chunks kept per device */
+};
+
+/* Parses a byte count with an optional K, M or G suffix (powers of 1024). */
+int zip_tune_parse_size(const char *s, uint64_t *out);
+/* Reads the knobs, or the defaults. Returns 0 or -EINVAL with a message. */
+int zip_tune_load(struct zip_tune *t, char *err, size_t errlen);
+
+#endif

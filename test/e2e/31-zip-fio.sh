@@ -1,0 +1,58 @@
+#!/bin/bash
+# fio random 4 KiB reads (16 MiB of them, over the whole image; the guest
+# has no KVM) with crc32c verification on zip devices whose member
+# is a fio pattern image (verify headers in every block, half compressible),
+# stored and deflated; then the whole device against the image, the padded
+# tail, and dd reads at random offsets.
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"
+start_daemon
+
+img=$E2E_TMP/pattern.img
+fio --name=pattern --filename="$img" --rw=write --bs=4k --size=64M \
+	--verify=crc32c --do_verify=0 --buffer_compress_percentage=50 --refill_buffers \
+	--output="$E2E_TMP/fio-make.out" || { cat "$E2E_TMP/fio-make.out"; fail "fio could not write the pattern"; }
+# A tail that is not a whole block: the device pads it with zeroes.
+head -c 1000 /dev/urandom >> "$img"
+size=$(stat -c %s "$img")
+(cd "$E2E_TMP" && zip -q -0 stored.zip pattern.img && zip -q -9 deflated.zip pattern.img) ||
+	fail "zip failed"
+note "pattern $size bytes; deflated.zip $(stat -c %s "$E2E_TMP/deflated.zip") bytes"
+
+for kind in stored deflated; do
+	dev=$("$UBLKCTL" add zip --path "$E2E_TMP/$kind.zip" --entry pattern.img) ||
+		fail "ublkctl add zip ($kind) failed"
+	require_blockdev "$dev"
+	id=${dev#/dev/ublkb}
+	devsize=$(blockdev --getsize64 "$dev")
+	expect_eq "$devsize" $(((size + 511) / 512 * 512)) "size of $dev"
+	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .padded_bytes)" $((devsize - size)) "padded_bytes"
+
+	for depth in 1 32; do
+		note "$kind: fio randread 4k verify=crc32c iodepth=$depth"
+		fio --name=check --filename="$dev" --readonly --ioengine=io_uring --direct=1 \
+			--rw=randread --bs=4k --iodepth="$depth" --size=64M --io_size=16M \
+			--verify=crc32c --verify_fatal=1 --randseed="$RANDOM" \
+			--output="$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio ($kind, depth $depth) failed"; }
+		grep -q 'err= 0' "$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio ($kind) reported errors"; }
+	done
+
+	dd if="$dev" bs=1M iflag=direct status=none > "$E2E_TMP/whole"
+	cmp -n "$size" "$E2E_TMP/whole" "$img" || fail "$kind device differs from the image"
+	expect_eq "$(tail -c $((devsize - size)) "$E2E_TMP/whole" | tr -d '\0' | wc -c)" 0 \
+		"non-zero bytes in the padded tail of $dev"
+	rm -f "$E2E_TMP/whole"
+	for _ in $(seq 40); do
+		blk=$(((RANDOM * 32768 + RANDOM) % (devsize / 512)))
+		cnt=$((1 + RANDOM % 64))
+		[ $((blk + cnt)) -le $((devsize / 512)) ] || cnt=$((devsize / 512 - blk))
+		# (Files, not <(...): the guest has no /dev/fd.)
+		dd if="$dev" bs=512 skip="$blk" count="$cnt" iflag=direct status=none > "$E2E_TMP/got"
+		dd if="$img" bs=512 skip="$blk" count="$cnt" status=none > "$E2E_TMP/want"
+		expect_eq "$(stat -c %s "$E2E_TMP/got")" $((cnt * 512)) "bytes read at sector $blk"
+		cmp -n "$(stat -c %s "$E2E_TMP/want")" "$E2E_TMP/got" "$E2E_TMP/want" ||
+			fail "$kind: $cnt sectors at sector $blk differ"
+	done
+	"$UBLKCTL" del "$id" || fail "ublkctl del $id failed"
+done
