@@ -7,11 +7,13 @@
 extern const struct backend_ops backend_null;
 extern const struct backend_ops backend_mem;
 extern const struct backend_ops backend_zip;
+extern const struct backend_ops backend_file;
 
 static const struct backend_ops *const backends_table[] = {
 	&backend_null,
 	&backend_mem,
 	&backend_zip,
+	&backend_file,
 };
 
 /* Fills geo for a backend that keeps the requested size and block size. */

@@ -4,5 +4,9 @@ backends_libbackends_a_SOURCES = \
 	backends/backend.h \
 	backends/backends.c \
 	backends/null.c \
-	backends/mem.c
+	backends/mem.c \
+	backends/file.c backends/file.h \
+	backends/file_open.c \
+	backends/file_probe.c
 include $(srcdir)/backends/zip.mk
+include $(srcdir)/backends/file.mk

@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How an option's value is read. */
 enum args_type {
 	ARGS_FLAG,		/* no value */
 	ARGS_STRING,		/* any text */
+	ARGS_PATH,		/* a file name, made absolute: ublkd has its own cwd */
 	ARGS_SIZE,		/* size_parse */
 	ARGS_NUMBER,		/* decimal, at most max */
 	ARGS_BLOCK_SIZE,	/* 512 or 4096 */
@@ -54,7 +57,7 @@ static const struct args_option args_global_options[] = {
 /* add's own options: each becomes a device_add param. */
 static const struct args_option args_add_options[] = {
 	{ "--size", ARGS_SIZE, ARGS_SET_PARAM, "size", 0, args_expect_size },
-	{ "--path", ARGS_STRING, ARGS_SET_PARAM, "path", 0, NULL },
+	{ "--path", ARGS_PATH, ARGS_SET_PARAM, "path", 0, NULL },
 	{ "--entry", ARGS_STRING, ARGS_SET_PARAM, "entry", 0, NULL },
 	{ "--id", ARGS_NUMBER, ARGS_SET_PARAM, "id", ARGS_MAX_ID, args_expect_id },
 	{ "--queues", ARGS_NUMBER, ARGS_SET_PARAM, "queues", UINT16_MAX, args_expect_u16 },
@@ -172,6 +175,24 @@ static int args_param(struct json_object *params, const char *key, struct json_o
 	return 0;
 }
 
+/* Makes a relative path absolute against the current directory. */
+static struct json_object *args_absolute_path(const char *path)
+{
+	struct json_object *json;
+	char *cwd, *abs;
+
+	if (path[0] == '/' || !path[0] || !(cwd = getcwd(NULL, 0)))
+		return json_object_new_string(path);
+	if (asprintf(&abs, "%s/%s", strcmp(cwd, "/") ? cwd : "", path) < 0) {
+		free(cwd);
+		return NULL;
+	}
+	json = json_object_new_string(abs);
+	free(abs);
+	free(cwd);
+	return json;
+}
+
 /* Reads one option's value and applies it to a. */
 static int args_apply(struct args *a, const struct args_option *opt, const char *value,
 		      struct failure *f)
@@ -186,6 +207,9 @@ static int args_apply(struct args *a, const struct args_option *opt, const char 
 		break;
 	case ARGS_STRING:
 		json = json_object_new_string(value);
+		break;
+	case ARGS_PATH:
+		json = args_absolute_path(value);
 		break;
 	case ARGS_SIZE:
 		ret = size_parse(value, &n);

@@ -47,7 +47,7 @@ START_TEST(test_find)
 	ck_assert_ptr_nonnull(backends_find("null"));
 	ck_assert_ptr_nonnull(backends_find("mem"));
 	ck_assert_ptr_null(backends_find("nope"));
-	ck_assert_str_eq(backends_names(), "null, mem, zip");
+	ck_assert_str_eq(backends_names(), "null, mem, zip, file");
 }
 END_TEST
 

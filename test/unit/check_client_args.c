@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ARGV(...) ((char *const[]){ "ublkctl", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *const[]){ "ublkctl", __VA_ARGS__ }) / sizeof(char *)))
@@ -90,6 +91,20 @@ START_TEST(test_add_every_option)
 		      "\"backend\":\"file\",\"path\":\"/srv/a b.img\",\"read_only\":true,\"buffered\":true,"
 		      "\"block_size\":512,\"queues\":2,\"depth\":64,\"id\":3,"
 		      "\"entry\":\"disk/x.raw\",\"size\":4096}}");
+}
+END_TEST
+
+/* A relative --path is sent absolute: the daemon has its own directory. */
+START_TEST(test_add_relative_path)
+{
+	char cwd[4096], want[4200];
+	struct json_object *path;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(PARSE(&a, &f, "add", "file", "--path", "img/d.raw"), 0);
+	ck_assert(json_object_object_get_ex(a.params, "path", &path));
+	snprintf(want, sizeof(want), "%s/img/d.raw", strcmp(cwd, "/") ? cwd : "");
+	ck_assert_str_eq(json_object_get_string(path), want);
 }
 END_TEST
 
@@ -516,6 +531,7 @@ static Suite *args_suite(void)
 	tcase_add_test(add, test_add_minimal);
 	tcase_add_test(add, test_add_backend_only);
 	tcase_add_test(add, test_add_every_option);
+	tcase_add_test(add, test_add_relative_path);
 	tcase_add_test(add, test_add_unknown_backend_passes);
 	tcase_add_test(add, test_add_repeated_option_last_wins);
 	tcase_add_test(add, test_add_after_double_dash);

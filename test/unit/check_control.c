@@ -482,9 +482,11 @@ START_TEST(test_disconnect_mid_request)
 
 	ck_assert_int_eq(harness_start(&opts), 0);
 	c = client_open(path);
+	/* The calls answer seconds after the client has gone, so a loaded
+	 * machine cannot make the server notice the hang-up too late. */
 	ck_assert_int_eq(client_puts(&c,
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"ms\":200}}\n"
-		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"later\",\"params\":{\"ms\":250}}\n"), 0);
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"ms\":2000}}\n"
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"later\",\"params\":{\"ms\":2500}}\n"), 0);
 	sleep_ms(50);
 	client_close(&c);
 	ck_assert(wait_for(&harness_stats.later_done, 2));
@@ -494,7 +496,7 @@ START_TEST(test_disconnect_mid_request)
 	/* The same while the control socket stops: the calls outlive it. */
 	c = client_open(path);
 	ck_assert_int_eq(client_puts(&c,
-		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"later\",\"params\":{\"ms\":300}}\n"), 0);
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"later\",\"params\":{\"ms\":3000}}\n"), 0);
 	ck_assert(echo_ok(&c, 4));
 	harness_stop();
 	ck_assert(client_eof(&c));

@@ -1,0 +1,143 @@
+/* The file backend: serves a regular file or a block device, like a loop
+ * device. Each request becomes one read, write, fdatasync or fallocate on
+ * the backing that the queue runs on its own io_uring, with O_DIRECT unless
+ * buffered I/O was asked for or the file system refuses it. */
+#include "config.h"
+#include "backends/file.h"
+#include "common/log.h"
+#include "common/ublk_uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Opens the backing and reports its geometry and what it supports. */
+static int file_open(void **priv, const struct backend_config *cfg,
+		     struct backend_geometry *geo, char *err, size_t errlen)
+{
+	struct file_dev *f;
+	int ret;
+
+	if (!cfg->path || !cfg->path[0]) {
+		snprintf(err, errlen, "a path is required");
+		return -EINVAL;
+	}
+	if (cfg->path[0] != '/') {
+		/* The daemon's working directory is not the client's. */
+		snprintf(err, errlen, "%s is a relative path; give an absolute one", cfg->path);
+		return -EINVAL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(cfg->path))) {
+		free(f);
+		return -ENOMEM;
+	}
+	ret = file_open_backing(f, cfg, err, errlen);
+	if (ret < 0) {
+		free(f->path);
+		free(f);
+		return ret;
+	}
+	geo->size = f->size;
+	geo->block_size = f->block_size;
+	geo->read_only = f->read_only;
+	/* The page cache or the disk's cache holds writes until a flush. */
+	geo->volatile_cache = true;
+	geo->max_discard_bytes = f->can_punch ? FILE_MAX_TRIM_BYTES : 0;
+	geo->max_write_zeroes_bytes = f->zero_mode >= 0 ? FILE_MAX_TRIM_BYTES : 0;
+	log_info("%s: %s of %llu bytes, block size %u, %s I/O%s%s%s", f->path,
+		 f->bdev ? "block device" : "file", (unsigned long long)f->size,
+		 f->block_size, f->direct ? "direct" : "buffered",
+		 f->read_only ? ", read-only" : "", f->can_punch ? ", discard" : "",
+		 f->zero_mode >= 0 ? ", write-zeroes" : "");
+	*priv = f;
+	return 0;
+}
+
+/* Closes the backing; the file itself stays. */
+static void file_close(void *priv)
+{
+	struct file_dev *f = priv;
+
+	close(f->fd);
+	free(f->path);
+	free(f);
+}
+
+/* Turns a request into one operation on the backing. */
+static int file_plan(void *priv, const struct backend_req *req, struct backend_op *op)
+{
+	struct file_dev *f = priv;
+
+	memset(op, 0, sizeof(*op));
+	op->fd = f->fd;
+	op->off = req->off;
+	op->len = req->len;
+	if (f->read_only && req->op != UBLK_IO_OP_READ && req->op != UBLK_IO_OP_FLUSH) {
+		op->kind = BACKEND_OP_DONE;
+		op->result = -EROFS;
+		return 0;
+	}
+	switch (req->op) {
+	case UBLK_IO_OP_READ:
+		op->kind = BACKEND_OP_READ;
+		break;
+	case UBLK_IO_OP_WRITE:
+		op->kind = BACKEND_OP_WRITE;
+		if (req->flags & UBLK_IO_F_FUA)
+			op->rw_flags = RWF_DSYNC;
+		break;
+	case UBLK_IO_OP_FLUSH:
+		op->kind = BACKEND_OP_FSYNC;
+		op->fsync_flags = IORING_FSYNC_DATASYNC;
+		op->off = 0;
+		op->len = 0;
+		break;
+	case UBLK_IO_OP_DISCARD:
+		if (!f->can_punch)
+			goto unsupported;
+		op->kind = BACKEND_OP_FALLOCATE;
+		op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+		break;
+	case UBLK_IO_OP_WRITE_ZEROES:
+		if (f->zero_mode < 0)
+			goto unsupported;
+		op->kind = BACKEND_OP_FALLOCATE;
+		op->mode = f->zero_mode;
+		break;
+	default:
+		goto unsupported;
+	}
+	return 0;
+unsupported:
+	op->kind = BACKEND_OP_DONE;
+	op->result = -EOPNOTSUPP;
+	return 0;
+}
+
+/* Adds how the backing is served to the device object. */
+static void file_describe(void *priv, struct json_object *obj)
+{
+	struct file_dev *f = priv;
+
+	json_object_object_add(obj, "backing",
+			       json_object_new_string(f->bdev ? "block device" : "file"));
+	json_object_object_add(obj, "direct_io", json_object_new_boolean(f->direct));
+	if (f->direct)
+		json_object_object_add(obj, "dio_alignment", json_object_new_int64(f->dio_align));
+}
+
+const struct backend_ops backend_file = {
+	.name = "file",
+	.summary = "a regular file or block device, like a loop device",
+	.params = BACKEND_P_SIZE | BACKEND_P_PATH | BACKEND_P_BUFFERED,
+	.open = file_open,
+	.close = file_close,
+	.plan = file_plan,
+	.describe = file_describe,
+};
