@@ -139,7 +139,10 @@ def targets($summary):
          | {cal: (($a["ipi:CAL"] // 0) - ($b["ipi:CAL"] // 0)),
             res: (($a["ipi:RES"] // 0) - ($b["ipi:RES"] // 0))}
        else null end) as $ipis
+    | ($smp[.name] // {}) as $cpu
     | {method: .phase, key, pair, device: device(.key).label, workload, ios: $ios,
+       daemon_cpu_us_per_io: (if $cpu.pre and $cpu.post then
+         us_per_io($cpu.post.u + $cpu.post.s - $cpu.pre.u - $cpu.pre.s; $ios; $e.clk_tck) else null end),
        ipis: $ipis,
        ipis_per_io: (if $ipis != null and $ios > 0 then $ipis | map_values(. / $ios) else null end),
        error: (if $job == null then "no result from fio" elif $job.error != 0 then "fio error \($job.error)"
