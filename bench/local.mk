@@ -1,0 +1,28 @@
+# The benchmark suite (issue 6): ublkd's devices against the kernel's own in
+# one boot of the test guest. `make bench` runs it in full (about an hour on
+# a loaded 2-core machine; BENCH_FLAGS passes options, e.g.
+# BENCH_FLAGS='--pairs null,mem --rounds 5'); make check runs bench/run
+# --quick when the VM tests are enabled. See bench/run --help.
+
+if VM_TESTS
+TESTS += bench/check-quick
+endif
+
+bench: all
+	UBLKD_BUILDDIR='$(abs_top_builddir)' $(srcdir)/bench/run $(BENCH_FLAGS)
+.PHONY: bench
+
+EXTRA_DIST += \
+	bench/run \
+	bench/guest \
+	bench/report \
+	bench/check-quick \
+	bench/summarize.jq \
+	bench/plot-pair.gp \
+	bench/plot-ratios.gp
+
+# Results of make bench and of the quick run in make check.
+clean-local: clean-bench-results
+clean-bench-results:
+	-rm -rf bench/results bench/results-quick
+.PHONY: clean-bench-results

@@ -1,0 +1,156 @@
+# summarize.jq: turns what bench/guest measured into results.json.
+# Run by bench/report as jq -n with:
+#   --rawfile sections, devices, pairs   the guest's .tsv files
+#   --rawfile samples   "name phase metric value" lines (bench/report's awk
+#                       over raw/samples: u, s = ublkd's utime, stime; g =
+#                       the guest's busy ticks; sys:NAME = syscall counts)
+#   --rawfile straced   "name syscall calls" lines from strace -c
+#   --slurpfile jobs    every job object of the fio outputs
+#   --slurpfile ublkd   {key: ublkd's device object}
+#   --slurpfile env     raw/env.json (or nothing)
+#   --rawfile load      host-load.txt: "time load1 load5 load15" lines
+#   --argjson meta      {elapsed_s, commit}
+
+# The median of the non-null numbers of an array (null if none).
+def median:
+  map(select(. != null)) | sort
+  | if length == 0 then null
+    elif length % 2 == 1 then .[(length - 1) / 2]
+    else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+
+# Order of the workloads and pairs in tables and plots.
+def workloads: ["randread-4k-qd1", "randread-4k-qd32", "randwrite-4k-qd1",
+                "randwrite-4k-qd32", "read-128k-qd8", "write-128k-qd8"];
+def pair_names: ["null", "mem", "file", "zip"];
+def rank($list): . as $x | $list | index($x);
+
+# The lines of a tab-separated text as arrays of fields.
+def tsv: split("\n") | map(select(length > 0) | split("\t"));
+def lines: split("\n") | map(select(length > 0) | split(" "));
+
+# CPU microseconds per I/O from a tick count.
+def us_per_io($ticks; $ios; $tck):
+  if $ticks == null or $ios == null or $ios == 0 or $tck == null then null
+  else $ticks * 1000000 / $tck / $ios end;
+
+# One run: a section, its fio job and its samples.
+def run($job; $s; $dev; $tck):
+  ($job.read.total_ios + $job.write.total_ios) as $ios
+  | (if .rw | test("write") then $job.write else $job.read end) as $d
+  | ($s.post.u - $s.pre.u) as $du | ($s.post.s - $s.pre.s) as $ds
+  | ($s.post.g - $s.pre.g) as $dg
+  | {round, pair, side, device: $dev.label, kind: $dev.kind, key, path: $dev.path,
+     workload, rw, bs, iodepth, jobs, order,
+     error: (if $job == null then "no result from fio"
+             elif $job.error != 0 then "fio error \($job.error)"
+             elif $s.pre == null or $s.post == null then "no CPU samples"
+             else null end)}
+  + if $job == null then {} else
+      {ios: $ios, runtime_ms: $d.runtime,
+       iops: ($job.read.iops + $job.write.iops),
+       bw_mib_s: (($job.read.bw + $job.write.bw) / 1024),
+       lat_mean_us: ($d.clat_ns.mean / 1000),
+       lat_p99_us: ($d.clat_ns.percentile["99.000000"] / 1000)}
+    end
+  + if $s.pre == null or $s.post == null then {} else
+      {daemon_utime_ticks: $du, daemon_stime_ticks: $ds,
+       daemon_cpu_us_per_io: us_per_io($du + $ds; $ios; $tck),
+       daemon_user_us_per_io: us_per_io($du; $ios; $tck),
+       guest_busy_ticks: $dg, guest_cpu_us_per_io: us_per_io($dg; $ios; $tck)}
+    end;
+
+# Medians of one device's runs of one point.
+def side_stats:
+  if length == 0 then null else
+  {device: .[0].device, kind: .[0].kind, runs: length,
+   iops: (map(.iops) | median),
+   bw_mib_s: (map(.bw_mib_s) | median),
+   lat_mean_us: (map(.lat_mean_us) | median),
+   lat_p99_us: (map(.lat_p99_us) | median),
+   daemon_cpu_us_per_io: (map(.daemon_cpu_us_per_io) | median),
+   daemon_user_us_per_io: (map(.daemon_user_us_per_io) | median),
+   guest_cpu_us_per_io: (map(.guest_cpu_us_per_io) | median)}
+  end;
+
+# Median over rounds of test/base for metric $f ($t, $b: the runs of a point).
+def round_ratio($t; $b; $f):
+  [ $t[] as $x | $b[] | select(.round == $x.round)
+    | if (.[$f] // 0) > 0 and $x[$f] != null then $x[$f] / .[$f] else null end ]
+  | median;
+
+# One summary row per pair, workload and job count.
+def summary($runs):
+  [ $runs | map(select(.error == null))
+    | group_by([.pair, .workload, .jobs])[]
+    | map(select(.side == "test")) as $t
+    | map(select(.side == "base")) as $b
+    | {pair: .[0].pair, workload: .[0].workload, jobs: .[0].jobs,
+       test: ($t | side_stats), base: ($b | side_stats),
+       ratio: {iops: round_ratio($t; $b; "iops"),
+               lat_mean: round_ratio($t; $b; "lat_mean_us"),
+               lat_p99: round_ratio($t; $b; "lat_p99_us")}} ]
+  | sort_by([(.pair | rank(pair_names)), .jobs, (.workload | rank(workloads))]);
+
+# The issue's targets, each with its measured IOPS ratio.
+def targets($summary):
+  def row($p; $w; $j): first($summary[] | select(.pair == $p and .workload == $w and .jobs == $j)) // null;
+  ([ ["null", "randread-4k-qd32", 0.55], ["mem", "randread-4k-qd32", 0.5],
+     ["mem", "randwrite-4k-qd32", 0.5] ]
+   + [ workloads[] as $w | ["file", $w, 1.0] ])
+  | [ .[] as [$p, $w, $min] | (1, 2) as $j
+      | row($p; $w; $j) as $r
+      | {pair: $p, workload: $w, jobs: $j, min: $min,
+         ratio: ($r.ratio.iops // null),
+         met: (if ($r.ratio.iops // null) == null then null else $r.ratio.iops >= $min end)} ];
+
+($env[0] // {}) as $e
+| ($ublkd | add // {}) as $objs
+| [ $devices | tsv[]
+    | {key: .[0], pair: .[1], side: .[2], kind: .[3], label: .[4], path: .[5],
+       queues: (.[6] | if . == "" then null else tonumber end), hw_queues: (.[7] | tonumber),
+       scheduler: .[8], logical_block_size: (.[9] | tonumber), size: (.[10] | tonumber)}
+    | . + {ublkd: $objs[.key]} ] as $devs
+# The kernel devices serve both job counts under the .q1 key.
+| ($devs | map({(.key): .}) | add // {}) as $devmap
+| def device($k): $devmap[$k] // $devmap[$k | sub("\\.q2$"; ".q1")] // {};
+  [ $pairs | tsv[] | {pair: .[0], state: .[1], message: .[2], test: .[3], base: .[4],
+                      read_only: (.[5] == "1")} ] as $pairlist
+| (reduce ($samples | lines[]) as [$n, $ph, $m, $v] ({}; .[$n][$ph][$m] = ($v | tonumber))) as $smp
+| (reduce ($straced | lines[]) as [$n, $sc, $c] ({}; .[$n][$sc] = ($c | tonumber))) as $str
+| ($jobs | map({(.jobname): .}) | add // {}) as $jobmap
+| [ $sections | tsv | to_entries[]
+    | .key as $i | .value
+    | {name: .[0], round: (.[1] | tonumber), pair: .[2], side: .[3], key: .[4],
+       jobs: (.[5] | tonumber), workload: .[6], rw: .[7], bs: .[8],
+       iodepth: (.[9] | tonumber), phase: .[10], order: $i} ] as $sections
+| [ $sections[] | select(.phase == "round")
+    | run($jobmap[.name]; $smp[.name] // {}; device(.key); $e.clk_tck) ] as $runs
+| [ $sections[] | select(.phase != "round")
+    | . as $sec | $jobmap[.name] as $job
+    | (($job.read.total_ios // 0) + ($job.write.total_ios // 0)) as $ios
+    | (if .phase == "hist" then
+         ($smp[.name].post // {}) as $a | ($smp[.name].pre // {}) as $b
+         | $a | with_entries(select(.key | startswith("sys:")) | .key |= ltrimstr("sys:")
+                             | .value -= ($b["sys:" + .key] // 0))
+       else $str[.name] // {} end
+       | with_entries(select(.value > 0))) as $calls
+    | (if .phase == "hist" then
+         ($smp[.name].post // {}) as $a | ($smp[.name].pre // {}) as $b
+         | {cal: (($a["ipi:CAL"] // 0) - ($b["ipi:CAL"] // 0)),
+            res: (($a["ipi:RES"] // 0) - ($b["ipi:RES"] // 0))}
+       else null end) as $ipis
+    | ($smp[.name] // {}) as $cpu
+    | {method: .phase, key, pair, device: device(.key).label, workload, ios: $ios,
+       daemon_cpu_us_per_io: (if $cpu.pre and $cpu.post then
+         us_per_io($cpu.post.u + $cpu.post.s - $cpu.pre.u - $cpu.pre.s; $ios; $e.clk_tck) else null end),
+       ipis: $ipis,
+       ipis_per_io: (if $ipis != null and $ios > 0 then $ipis | map_values(. / $ios) else null end),
+       error: (if $job == null then "no result from fio" elif $job.error != 0 then "fio error \($job.error)"
+               elif ($calls | length) == 0 then "no system calls counted" else null end),
+       syscalls: $calls,
+       per_io: (if $ios > 0 then $calls | map_values(. / $ios) else {} end)} ] as $profile
+| ([$load | lines[] | .[1] | tonumber] | if length == 0 then null
+    else {samples: length, min: min, median: median, max: max} end) as $hl
+| summary($runs) as $summary
+| {env: $e, meta: ($meta + {host_load: $hl}), pairs: $pairlist, devices: $devs, summary: $summary,
+   targets: targets($summary), profile: $profile, runs: $runs}
