@@ -1,12 +1,11 @@
 # The benchmark suite (issue 6): ublkd's devices against the kernel's own in
 # one boot of the test guest. `make bench` runs it in full (about an hour on
 # a loaded 2-core machine; BENCH_FLAGS passes options, e.g.
-# BENCH_FLAGS='--pairs null,mem --rounds 5'); make check runs bench/run
-# --quick when the VM tests are enabled. See bench/run --help.
+# BENCH_FLAGS='--pairs null,mem --rounds 5'); bench/check-quick runs
+# bench/run --quick. See bench/run --help.
 
-if VM_TESTS
-TESTS += bench/check-quick
-endif
+# Not in make check yet: bench/check-quick has not been through a clean CI
+# run (issue 6 is open). Run it by hand: bench/check-quick, or bench/run --quick.
 
 bench: all
 	UBLKD_BUILDDIR='$(abs_top_builddir)' $(srcdir)/bench/run $(BENCH_FLAGS)
