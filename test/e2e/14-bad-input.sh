@@ -4,11 +4,6 @@
 require_root
 start_daemon
 
-# Sends one raw line and prints the reply line.
-rpc_raw() {
-	printf '%s\n' "$1" | socat -t 30 - "UNIX-CONNECT:$UBLKD_SOCKET"
-}
-
 # Sends a request and checks the error code and a fragment of the message.
 expect_error() {
 	local line=$1 code=$2 fragment=$3 reply

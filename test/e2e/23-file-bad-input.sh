@@ -34,7 +34,18 @@ expect_add_error() {
 }
 
 expect_add_error "path: required"
-expect_add_error "is a relative path" --path disk.img --size 1M
+# The daemon refuses a relative path (its working directory is not the
+# caller's); ublkctl resolves one against its own working directory.
+reply=$(rpc_raw '{"jsonrpc":"2.0","id":1,"method":"device_add","params":{"backend":"file","path":"disk.img","size":1048576}}') ||
+	fail "no reply to a device_add with a relative path"
+expect_eq "$(jq -r .error.code <<< "$reply")" -32602 "error code for a relative path ($reply)"
+jq -r .error.message <<< "$reply" | grep -qF "is a relative path" ||
+	fail "the error for a relative path lacks 'is a relative path': $reply"
+[ ! -e disk.img ] || fail "a refused relative path created $PWD/disk.img"
+dev=$(cd "$fs" && "$UBLKCTL" add file --path rel.img --size 1M) || fail "add file with a relative path"
+expect_eq "$("$UBLKCTL" --json info "${dev#/dev/ublkb}" | jq -r .path)" "$fs/rel.img" \
+	"path of a device added with a relative path"
+"$UBLKCTL" del "${dev#/dev/ublkb}" || fail "del ${dev}"
 expect_add_error "$fs/nope.img does not exist" --path "$fs/nope.img"
 expect_add_error "$fs/nope.img does not exist" --path "$fs/nope.img" --size 1M --read-only
 [ ! -e "$fs/nope.img" ] || fail "a failed add created $fs/nope.img"

@@ -167,6 +167,12 @@ start_daemon() {
 	fail "ublkd (pid $UBLKD_PID) did not answer '$UBLKCTL list' within 30 s"
 }
 
+# Sends one raw request line ($1) to the daemon's socket and prints the
+# reply line.
+rpc_raw() {
+	printf '%s\n' "$1" | socat -t 30 - "UNIX-CONNECT:$UBLKD_SOCKET"
+}
+
 # Stop the daemon: SIGTERM, wait up to 30 s (then SIGKILL and fail); return
 # the daemon's exit status (so under set -e write `stop_daemon || st=$?`).
 stop_daemon() {
