@@ -101,6 +101,9 @@ struct backend_ops {
 	 * their maximums are non-zero. Requests are already checked
 	 * against the device size. */
 	int (*plan)(void *priv, const struct backend_req *req, struct backend_op *op);
+	/* Optional. The device never went live: undo what open created for
+	 * it (a backing file made for the requested size). Called before close. */
+	void (*abandon)(void *priv);
 	/* Optional. Adds backend-specific fields to the device object. */
 	void (*describe)(void *priv, struct json_object *obj);
 };

@@ -69,6 +69,30 @@ static void file_close(void *priv)
 	free(f);
 }
 
+/* Undoes what open did to the backing: removes a file it created, or
+ * gives back the size of one it extended. */
+static void file_abandon(void *priv)
+{
+	struct file_dev *f = priv;
+
+	if (f->created) {
+		if (unlink(f->path) < 0)
+			log_warn("cannot remove %s, created for a device that failed: %s",
+				 f->path, strerror(errno));
+		else
+			log_info("removed %s, created for a device that failed", f->path);
+	} else if (f->extended) {
+		if (ftruncate(f->fd, (off_t)f->extended_from) < 0)
+			log_warn("cannot shrink %s back to %llu bytes after a failed add: %s",
+				 f->path, (unsigned long long)f->extended_from, strerror(errno));
+		else
+			log_info("shrank %s back to %llu bytes: its device failed", f->path,
+				 (unsigned long long)f->extended_from);
+	}
+	f->created = false;
+	f->extended = false;
+}
+
 /* Turns a request into one operation on the backing. */
 static int file_plan(void *priv, const struct backend_req *req, struct backend_op *op)
 {
@@ -138,6 +162,7 @@ const struct backend_ops backend_file = {
 	.params = BACKEND_P_SIZE | BACKEND_P_PATH | BACKEND_P_BUFFERED,
 	.open = file_open,
 	.close = file_close,
+	.abandon = file_abandon,
 	.plan = file_plan,
 	.describe = file_describe,
 };

@@ -23,6 +23,8 @@ struct file_dev {
 	bool direct;		/* opened with O_DIRECT */
 	bool read_only;
 	bool created;		/* this open created the file */
+	bool extended;		/* this open extended it from extended_from bytes */
+	uint64_t extended_from;
 	bool can_punch;		/* fallocate(PUNCH_HOLE|KEEP_SIZE) works: DISCARD */
 	int zero_mode;		/* fallocate mode for WRITE_ZEROES, or -1: none */
 	uint64_t size;		/* bytes served */

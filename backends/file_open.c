@@ -204,6 +204,8 @@ static int file_open_extend(struct file_dev *f, uint64_t cur, char *err, size_t 
 	if (ftruncate(f->fd, (off_t)f->size) < 0)
 		return file_open_error(err, errlen, -errno, "cannot extend %s to %llu bytes: %s",
 				       f->path, (unsigned long long)f->size, strerror(errno));
+	f->extended = !f->created;
+	f->extended_from = cur;
 	return 0;
 }
 

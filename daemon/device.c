@@ -45,6 +45,7 @@ struct device {
 	bool stop_answered;
 	bool delete_when_live;	/* a shutdown arrived while starting */
 	bool del_async_failed;
+	bool went_live;		/* START_DEV succeeded once */
 	int open_tries;
 	ev_timer open_timer;
 	device_done_fn done;
@@ -244,6 +245,8 @@ static void device_free(struct device *dev)
 		}
 	}
 	ev_timer_stop(devices.loop, &dev->open_timer);
+	if (dev->priv && !dev->went_live && dev->backend->abandon)
+		dev->backend->abandon(dev->priv);
 	if (dev->priv)
 		dev->backend->close(dev->priv);
 	free(dev->queues);
@@ -368,6 +371,7 @@ static void device_on_started(void *arg, int res)
 		return;
 	}
 	dev->state = DEVICE_LIVE;
+	dev->went_live = true;
 	log_info("device %u live: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s) of depth %u",
 		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
 		 dev->nr_queues, dev->info.queue_depth);

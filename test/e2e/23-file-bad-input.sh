@@ -98,3 +98,32 @@ dev=$("$UBLKCTL" add file --path "$fs/good.img" --size 8M) || fail "add after ba
 require_blockdev "$dev"
 expect_eq "$(blockdev --getss "$dev")" 4096 "logical block size on a 4 KiB-sector file system"
 "$UBLKCTL" del --all || fail "del --all"
+
+# A file created for --size is removed again when the kernel refuses the
+# device after the backend opened it: a second daemon holds id 7, so our
+# ADD_DEV with --id 7 fails in the kernel.
+"$UBLKD" --socket "$E2E_TMP/other.sock" 2> "$E2E_TMP/other.log" &
+other=$!
+on_exit "kill $other 2>/dev/null; wait $other 2>/dev/null"
+wait_for "\"$UBLKCTL\" --socket $E2E_TMP/other.sock list > /dev/null 2>&1" 30 || fail "second daemon did not start"
+"$UBLKCTL" --socket "$E2E_TMP/other.sock" add null --size 1M --id 7 > /dev/null ||
+	fail "add null --id 7 on the second daemon"
+st=0
+"$UBLKCTL" add file --path "$fs/kernel-refused.img" --size 1M --id 7 2> "$E2E_TMP/err" || st=$?
+expect_eq "$st" 1 "exit status of an add the kernel refused"
+grep -qF "device id 7 is already in use by another ublk server" "$E2E_TMP/err" ||
+	fail "the error for an id in use lacks the reason: $(cat "$E2E_TMP/err")"
+expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices after an add the kernel refused"
+[ ! -e "$fs/kernel-refused.img" ] ||
+	fail "an add the kernel refused left $fs/kernel-refused.img"
+grep -qF "removed $fs/kernel-refused.img" "$E2E_TMP/ublkd.log" ||
+	fail "the daemon log does not say it removed $fs/kernel-refused.img"
+# ... and one it extended for --size gets its old size back.
+truncate -s 512K "$fs/kernel-refused.img"
+"$UBLKCTL" add file --path "$fs/kernel-refused.img" --size 1M --id 7 2> /dev/null &&
+	fail "add file --id 7 succeeded while the second daemon holds id 7"
+expect_eq "$(stat -c %s "$fs/kernel-refused.img")" 524288 \
+	"size of a file extended for an add the kernel refused"
+"$UBLKCTL" --socket "$E2E_TMP/other.sock" del 7 || fail "del 7 on the second daemon"
+kill -TERM "$other"
+wait "$other" || fail "the second daemon exited with status $?"

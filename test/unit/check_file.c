@@ -61,6 +61,18 @@ static long long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* Returns the byte at off in a file. */
+static char file_byte(const char *path, off_t off)
+{
+	int fd = open(path, O_RDONLY);
+	char c = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &c, 1, off), 1);
+	close(fd);
+	return c;
+}
+
 /* Returns the bytes a file has allocated. */
 static long long file_allocated(const char *path)
 {
@@ -250,6 +262,38 @@ START_TEST(test_create_then_fail_removes)
 	cfg.block_size = 4096;
 	open_fails(&cfg, -EINVAL, "not a multiple of the block size 4096", NULL);
 	ck_assert_int_eq(file_size(cfg.path), -1);
+}
+END_TEST
+
+START_TEST(test_abandon_undoes_open)
+{
+	struct backend_config cfg = config(in(disk_dir, "abandon.img"), 2 * MiB);
+	struct backend_geometry geo;
+	struct file_dev *f;
+
+	/* A file created for the size is removed. */
+	f = open_ok(&cfg, &geo);
+	ck_assert(f->created);
+	ops->abandon(f);
+	ops->close(f);
+	ck_assert_int_eq(file_size(cfg.path), -1);
+	/* A file extended for the size gets its old size back, data intact. */
+	make_file(cfg.path, MiB, 0600);
+	f = open_ok(&cfg, &geo);
+	ck_assert(!f->created && f->extended);
+	ck_assert_int_eq(file_size(cfg.path), 2 * MiB);
+	ops->abandon(f);
+	ops->close(f);
+	ck_assert_int_eq(file_size(cfg.path), MiB);
+	ck_assert_int_eq(file_byte(cfg.path, MiB - 1), (char)(4095 * 13 + 1));
+	/* A file of the right size is left alone. */
+	cfg.size = MiB;
+	f = open_ok(&cfg, &geo);
+	ck_assert(!f->created && !f->extended);
+	ops->abandon(f);
+	ops->close(f);
+	ck_assert_int_eq(file_size(cfg.path), MiB);
+	unlink(cfg.path);
 }
 END_TEST
 
@@ -740,6 +784,7 @@ static Suite *file_suite(void)
 	tcase_add_test(open, test_missing_file);
 	tcase_add_test(open, test_create_with_size);
 	tcase_add_test(open, test_create_then_fail_removes);
+	tcase_add_test(open, test_abandon_undoes_open);
 	tcase_add_test(open, test_not_a_file);
 	tcase_add_test(open, test_shrink_refused);
 	tcase_add_test(open, test_extend_keeps_data);
