@@ -105,6 +105,90 @@ START_TEST(test_mem_roundtrip_and_discard)
 }
 END_TEST
 
+START_TEST(test_mem_matches_model)
+{
+	/* Random writes, reads, discards and write-zeroes at 512-byte
+	 * granularity, crossing pages, against a plain buffer as the model. */
+	enum { SIZE = 1 << 20, MAXLEN = 64 << 10 };
+	const struct backend_ops *b = backends_find("mem");
+	struct backend_geometry geo;
+	void *priv = open_backend("mem", SIZE, &geo);
+	static char model[SIZE], buf[MAXLEN], out[MAXLEN];
+	unsigned seed = 12345;
+
+	memset(model, 0, sizeof(model));
+	for (int i = 0; i < 4000; i++) {
+		uint32_t len = (uint32_t)(rand_r(&seed) % (MAXLEN / 512) + 1) * 512;
+		uint64_t off = (uint64_t)(rand_r(&seed) % ((SIZE - len) / 512 + 1)) * 512;
+		int op = rand_r(&seed) % 5;
+
+		if (op <= 1) {
+			for (uint32_t j = 0; j < len; j++)
+				buf[j] = (char)(rand_r(&seed) | 1);
+			ck_assert_int_eq(b->write(priv, buf, len, off, 0), 0);
+			memcpy(model + off, buf, len);
+		} else if (op == 2) {
+			ck_assert_int_eq(b->discard(priv, len, off), 0);
+			memset(model + off, 0, len);
+		} else if (op == 3) {
+			uint32_t flags = rand_r(&seed) % 2 ? UBLK_IO_F_NOUNMAP : 0;
+
+			ck_assert_int_eq(b->write_zeroes(priv, len, off, flags), 0);
+			memset(model + off, 0, len);
+		}
+		memset(out, 0x5a, len);
+		ck_assert_int_eq(b->read(priv, out, len, off), 0);
+		ck_assert_msg(memcmp(out, model + off, len) == 0,
+			      "step %d: read of %u bytes at %llu differs from the model", i, len,
+			      (unsigned long long)off);
+	}
+	for (uint64_t off = 0; off < SIZE; off += MAXLEN) {
+		ck_assert_int_eq(b->read(priv, out, MAXLEN, off), 0);
+		ck_assert_mem_eq(out, model + off, MAXLEN);
+	}
+	b->close(priv);
+}
+END_TEST
+
+START_TEST(test_mem_holes_take_no_memory)
+{
+	const struct backend_ops *b = backends_find("mem");
+	struct backend_geometry geo;
+	void *priv = open_backend("mem", 16 << 20, &geo);
+	char path[512];
+	static char buf[1 << 20];
+
+	snprintf(path, sizeof(path), "%s/mem-7.img", state_dir);
+	/* Written: 512 bytes straddling the pages at 8 KiB. */
+	memset(buf, 7, 512);
+	ck_assert_int_eq(b->write(priv, buf, 512, 8192 - 256, 0), 0);
+	ck_assert_int_eq(file_bytes(path), 8192);
+	/* Reading 1 MiB around it, and 8 MiB of holes, takes no more. */
+	memset(buf, 0x5a, sizeof(buf));
+	ck_assert_int_eq(b->read(priv, buf, sizeof(buf), 0), 0);
+	ck_assert(all_zero(buf, 8192 - 256));
+	ck_assert_int_eq(buf[8192 - 256], 7);
+	ck_assert_int_eq(buf[8192 + 255], 7);
+	ck_assert(all_zero(buf + 8192 + 256, sizeof(buf) - 8192 - 256));
+	for (uint64_t off = 8 << 20; off < 16 << 20; off += sizeof(buf))
+		ck_assert_int_eq(b->read(priv, buf, sizeof(buf), off), 0);
+	ck_assert_int_eq(file_bytes(path), 8192);
+	/* Discarding part of a written page zeroes that part only. */
+	memset(buf, 9, 4096);
+	ck_assert_int_eq(b->write(priv, buf, 4096, 12288, 0), 0);
+	ck_assert_int_eq(b->discard(priv, 1024, 12288 + 1024), 0);
+	memset(buf, 0x5a, 4096);
+	ck_assert_int_eq(b->read(priv, buf, 4096, 12288), 0);
+	for (int i = 0; i < 4096; i++)
+		ck_assert_int_eq(buf[i], i >= 1024 && i < 2048 ? 0 : 9);
+	/* A discard covering whole pages and a part of one: all of it zeroes. */
+	ck_assert_int_eq(b->discard(priv, 4096 + 512, 4096), 0);
+	ck_assert_int_eq(b->read(priv, buf, 12288, 0), 0);
+	ck_assert(all_zero(buf, 12288));
+	b->close(priv);
+}
+END_TEST
+
 START_TEST(test_mem_large_costs_nothing)
 {
 	/* valgrind cannot map 1 TiB: test/memcheck says so and gets 1 GiB. */
@@ -154,6 +238,8 @@ static Suite *backends_suite(void)
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_null_reads_zeroes);
 	tcase_add_test(tc, test_mem_roundtrip_and_discard);
+	tcase_add_test(tc, test_mem_matches_model);
+	tcase_add_test(tc, test_mem_holes_take_no_memory);
 	tcase_add_test(tc, test_mem_large_costs_nothing);
 	tcase_add_test(tc, test_mem_bad_dir);
 	suite_add_tcase(s, tc);
