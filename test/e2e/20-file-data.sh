@@ -11,13 +11,7 @@ require_root
 # ext4 on a loop device over a sparse image, mounted at $E2E_TMP/fs. Made
 # before start_daemon so that teardown stops the daemon before unmounting.
 fs=$E2E_TMP/fs
-truncate -s 1G "$E2E_TMP/fs.img"
-loop=$(losetup -f --show "$E2E_TMP/fs.img") || fail "losetup"
-on_exit "losetup -d $loop"
-mkfs.ext4 -q -F "$loop" || fail "mkfs.ext4 on $loop"
-mkdir -p "$fs"
-mount "$loop" "$fs" || fail "mount $loop"
-on_exit "umount $fs"
+scratch_fs "$fs" ext4 1G
 start_daemon
 
 # Returns a field of a device's description.

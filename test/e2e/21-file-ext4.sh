@@ -8,13 +8,7 @@ require_root
 command -v mkfs.xfs > /dev/null || skip "no mkfs.xfs"
 
 xfs=$E2E_TMP/xfs
-truncate -s 1G "$E2E_TMP/xfs.img"
-loop=$(losetup -f --show "$E2E_TMP/xfs.img") || fail "losetup"
-on_exit "losetup -d $loop"
-mkfs.xfs -q -f "$loop" || fail "mkfs.xfs on $loop"
-mkdir -p "$xfs"
-mount "$loop" "$xfs" || fail "mount xfs"
-on_exit "umount $xfs"
+scratch_fs "$xfs" xfs 1G
 start_daemon
 
 img=$xfs/ext4.img
@@ -29,21 +23,13 @@ mkdir -p "$mnt"
 mkfs.ext4 -q -F "$dev" || fail "mkfs.ext4 on $dev"
 mount "$dev" "$mnt" || fail "mount $dev"
 on_exit "umount $mnt 2>/dev/null || true"
-for d in a b c/d; do
-	mkdir -p "$mnt/$d"
-	for i in 1 2 3 4; do
-		head -c $((RANDOM * 37 + i * 4096)) /dev/urandom > "$mnt/$d/f$i"
-	done
-done
-head -c 64M /dev/urandom > "$mnt/big"
-(cd "$mnt" && find . -type f -print0 | sort -z | xargs -0 sha256sum) > "$E2E_TMP/sums"
+tree_write "$mnt" "$E2E_TMP/sums" 3
 umount "$mnt" || fail "umount"
 fsck.ext4 -fn "$dev" > "$E2E_TMP/fsck.out" 2>&1 || { cat "$E2E_TMP/fsck.out"; fail "fsck.ext4 -fn on $dev found problems"; }
 blockdev --flushbufs "$dev"
 echo 3 > /proc/sys/vm/drop_caches
 mount "$dev" "$mnt" || fail "second mount"
-(cd "$mnt" && sha256sum --quiet -c "$E2E_TMP/sums") || fail "checksums differ after remount"
-expect_eq "$(wc -l < "$E2E_TMP/sums")" 13 "number of files checked"
+tree_check "$mnt" "$E2E_TMP/sums"
 # Deleting a file and fstrim: DISCARDs give its space back in the backing file.
 rm "$mnt/big"
 sync -f "$mnt"

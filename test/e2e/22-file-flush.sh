@@ -7,14 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 
-truncate -s 256M "$E2E_TMP/fs.img"
-loop=$(losetup -f --show "$E2E_TMP/fs.img") || fail "losetup"
-on_exit "losetup -d $loop"
-mkfs.ext4 -q -F "$loop" || fail "mkfs.ext4"
 fs=$E2E_TMP/fs
-mkdir -p "$fs"
-mount "$loop" "$fs" || fail "mount"
-on_exit "umount $fs"
+scratch_fs "$fs" ext4 256M
+loop=$SCRATCH_LOOP
 
 # No writeback unless asked: dirty pages stay dirty for the whole test.
 for knob in dirty_writeback_centisecs dirty_expire_centisecs; do
@@ -24,7 +19,7 @@ echo 0 > /proc/sys/vm/dirty_writeback_centisecs
 echo 360000 > /proc/sys/vm/dirty_expire_centisecs
 
 # Prints how many times marker $1 occurs in the loop device's image.
-in_image() { grep -a -o -F "$1" "$E2E_TMP/fs.img" | wc -l; }
+in_image() { grep -a -o -F "$1" "$SCRATCH_IMG" | wc -l; }
 # Makes 1 MiB of a unique marker in file $1 and prints the marker.
 make_marker() {
 	local m="ublkd-flush-test-$RANDOM$RANDOM$RANDOM"

@@ -7,14 +7,9 @@
 require_root
 
 # ext4 on a loop device with 4 KiB sectors: direct I/O there needs 4 KiB.
-truncate -s 256M "$E2E_TMP/fs.img"
-loop=$(losetup -f --show --sector-size 4096 "$E2E_TMP/fs.img") || fail "losetup"
-on_exit "losetup -d $loop"
-mkfs.ext4 -q -F "$loop" || fail "mkfs.ext4"
 fs=$E2E_TMP/fs
-mkdir -p "$fs"
-mount "$loop" "$fs" || fail "mount"
-on_exit "umount $fs"
+scratch_fs "$fs" ext4 256M --sector-size 4096
+loop=$SCRATCH_LOOP
 start_daemon
 
 # Runs `ublkctl add file ARGS...` expecting failure with FRAGMENT ($1) in

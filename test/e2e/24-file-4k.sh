@@ -14,14 +14,9 @@ l4k=$(losetup -f --show --sector-size 4096 "$E2E_TMP/b4k.img") || fail "losetup 
 on_exit "losetup -d $l4k"
 l512=$(losetup -f --show "$E2E_TMP/b512.img") || fail "losetup 512"
 on_exit "losetup -d $l512"
-truncate -s 256M "$E2E_TMP/fs.img"
-lfs=$(losetup -f --show --sector-size 4096 "$E2E_TMP/fs.img") || fail "losetup fs"
-on_exit "losetup -d $lfs"
-mkfs.ext4 -q -F "$lfs" || fail "mkfs.ext4"
 fs=$E2E_TMP/fs
-mkdir -p "$fs"
-mount "$lfs" "$fs" || fail "mount"
-on_exit "umount $fs"
+scratch_fs "$fs" ext4 256M --sector-size 4096
+lfs=$SCRATCH_LOOP
 start_daemon
 
 # A 4 KiB-sector block device, asked for 512: served with 4096.

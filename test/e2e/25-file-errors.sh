@@ -5,14 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 
-truncate -s 32M "$E2E_TMP/fs.img"
-loop=$(losetup -f --show "$E2E_TMP/fs.img") || fail "losetup"
-on_exit "losetup -d $loop"
-mkfs.ext4 -q -F "$loop" || fail "mkfs.ext4"
 fs=$E2E_TMP/fs
-mkdir -p "$fs"
-mount "$loop" "$fs" || fail "mount"
-on_exit "umount $fs"
+scratch_fs "$fs" ext4 32M
 start_daemon
 
 dev=$("$UBLKCTL" add file --path "$fs/sparse.img" --size 64M) || fail "add file"

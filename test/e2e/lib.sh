@@ -167,6 +167,54 @@ start_daemon() {
 	fail "ublkd (pid $UBLKD_PID) did not answer '$UBLKCTL list' within 30 s"
 }
 
+# Makes a FSTYPE (ext4 or xfs) file system on a loop device over a sparse
+# image of SIZE (truncate syntax) and mounts it at DIR; further arguments go
+# to losetup (e.g. --sector-size 4096). Sets SCRATCH_LOOP to the loop device
+# and SCRATCH_IMG to the image.
+# Call it before start_daemon: teardown then stops the daemon before the
+# file system goes away.
+scratch_fs() {
+	local dir=$1 type=$2 size=$3 img
+	shift 3
+	img=$E2E_TMP/scratch-$(basename "$dir").img
+	SCRATCH_IMG=$img
+	truncate -s "$size" "$img" || fail "truncate $img"
+	SCRATCH_LOOP=$(losetup -f --show "$@" "$img") || fail "losetup $* $img"
+	on_exit "losetup -d $SCRATCH_LOOP"
+	case $type in
+	ext4) mkfs.ext4 -q -F "$SCRATCH_LOOP" ;;
+	xfs) mkfs.xfs -q -f "$SCRATCH_LOOP" ;;
+	*) fail "scratch_fs: unknown file system type '$type'" ;;
+	esac || fail "mkfs.$type on $SCRATCH_LOOP"
+	mkdir -p "$dir"
+	mount "$SCRATCH_LOOP" "$dir" || fail "mount $SCRATCH_LOOP on $dir"
+	on_exit "umount $dir"
+}
+
+# Writes under DIR a tree of NDIRS directories of 4 files of assorted sizes
+# with random content, plus a 64 MiB file, and their checksums to SUMS.
+tree_write() {
+	local dir=$1 sums=$2 ndirs=$3 d i
+	for ((d = 0; d < ndirs; d++)); do
+		mkdir -p "$dir/d$d/sub"
+		for i in 1 2 3 4; do
+			head -c $((RANDOM * 37 + i * 4096)) /dev/urandom > "$dir/d$d/sub/f$i" ||
+				fail "writing $dir/d$d/sub/f$i"
+		done
+	done
+	head -c 64M /dev/urandom > "$dir/big" || fail "writing $dir/big"
+	(cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum) > "$sums"
+	expect_eq "$(wc -l < "$sums")" $((ndirs * 4 + 1)) "files in the tree under $dir"
+}
+
+# Checks every file listed in SUMS under DIR against its checksum.
+tree_check() {
+	local dir=$1 sums=$2
+	(cd "$dir" && sha256sum --quiet -c "$sums") || fail "checksums differ under $dir"
+	expect_eq "$(cd "$dir" && find . -type f | wc -l)" "$(wc -l < "$sums")" \
+		"files under $dir against the checksum list"
+}
+
 # Sends one raw request line ($1) to the daemon's socket and prints the
 # reply line.
 rpc_raw() {
