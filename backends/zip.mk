@@ -3,6 +3,7 @@ backends_libbackends_a_CFLAGS += $(LIBZIP_CFLAGS) $(ZLIB_CFLAGS)
 backends_libbackends_a_SOURCES += \
 	backends/zip.c \
 	backends/zip_archive.c backends/zip_archive.h \
+	backends/zip_build.c backends/zip_build.h \
 	backends/zip_cache.c backends/zip_cache.h \
 	backends/zip_crc.c backends/zip_crc.h \
 	backends/zip_index.c backends/zip_index.h \
