@@ -18,4 +18,5 @@ test_unit_check_zip_LDADD = $(UNIT_LDADD)
 EXTRA_DIST += \
 	test/e2e/30-zip-ext4.sh \
 	test/e2e/31-zip-fio.sh \
-	test/e2e/32-zip-errors.sh
+	test/e2e/32-zip-errors.sh \
+	test/e2e/33-zip-async.sh
