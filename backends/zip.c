@@ -100,7 +100,7 @@ static uint64_t zip_chunk_end(const struct zip *z, uint32_t i)
 
 /* The pass over a deflated member ended with ret: on success logs the
  * index, gives the CRC-32 verdict and prepares the cache. */
-static int zip_index_done(struct zip *z, int ret, const char *why, char *err, size_t errlen)
+static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, size_t errlen)
 {
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s", z->label, why);
@@ -128,7 +128,7 @@ static void zip_on_indexed(void *arg, int res, const char *why)
 	struct zip *z = arg;
 	backend_ready_fn cb = z->ready_cb;
 
-	z->index_state = zip_index_done(z, res, why, z->index_err, sizeof(z->index_err));
+	z->index_state = zip_open_indexed(z, res, why, z->index_err, sizeof(z->index_err));
 	z->ready_cb = NULL;
 	/* Last: cb may close z. */
 	if (cb)
@@ -151,7 +151,7 @@ static int zip_open_deflated(struct zip *z, struct ev_loop *loop, char *err, siz
 	}
 	if (!loop) {
 		ret = zip_index_advance(&z->index, UINT64_MAX, why, sizeof(why));
-		return zip_index_done(z, ret, why, err, errlen);
+		return zip_open_indexed(z, ret, why, err, errlen);
 	}
 	z->index_state = 1;
 	zip_build_start(&z->build, loop, &z->index, ZIP_INDEX_SLICE, z->label, zip_on_indexed, z);

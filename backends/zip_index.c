@@ -386,21 +386,6 @@ int zip_index_advance(struct zip_index *ix, uint64_t budget, char *err, size_t e
 	return ret;
 }
 
-/* Inflates the whole stream once, recording points and the CRC-32. */
-int zip_index_build(struct zip_index *ix, int fd, uint64_t data_offset,
-		    uint64_t comp_size, uint64_t size, uint64_t span,
-		    char *err, size_t errlen)
-{
-	int ret = zip_index_begin(ix, fd, data_offset, comp_size, size, span, err, errlen);
-
-	if (ret < 0)
-		return ret;
-	ret = zip_index_advance(ix, UINT64_MAX, err, errlen);
-	if (ret < 0)
-		zip_index_free(ix);
-	return ret;
-}
-
 /* Releases the index. */
 void zip_index_free(struct zip_index *ix)
 {

@@ -63,8 +63,10 @@ struct zip_index {
 /* How far past its point a byte outside the zero runs can lie, and more. */
 #define ZIP_INDEX_REACH(span)	(ZIP_INDEX_PATIENCE(span) + 2 * ZIP_INDEX_WINDOW)
 
-/* Prepares a pass over the stream, made by zip_index_advance (the index
- * is usable once that returns 0). Returns 0 or -errno with a message. */
+/* Prepares the one inflate pass over the stream, made by zip_index_advance,
+ * which records a point about every span uncompressed bytes (none inside
+ * long runs of zeroes, which are recorded instead) and the CRC-32. The index
+ * is usable once that returns 0. Returns 0 or -errno with a message. */
 int zip_index_begin(struct zip_index *ix, int fd, uint64_t data_offset,
 		    uint64_t comp_size, uint64_t size, uint64_t span,
 		    char *err, size_t errlen);
@@ -72,12 +74,6 @@ int zip_index_begin(struct zip_index *ix, int fd, uint64_t data_offset,
  * Returns 1 while there is more to do, 0 once the index and its CRC-32 are
  * complete, or -errno with a message (the caller then frees the index). */
 int zip_index_advance(struct zip_index *ix, uint64_t budget, char *err, size_t errlen);
-/* Inflates the whole stream once, recording a point about every span
- * uncompressed bytes (none inside long runs of zeroes, which are recorded
- * instead) and the CRC-32. Returns 0 or -errno with a message. */
-int zip_index_build(struct zip_index *ix, int fd, uint64_t data_offset,
-		    uint64_t comp_size, uint64_t size, uint64_t span,
-		    char *err, size_t errlen);
 /* Releases the index. */
 void zip_index_free(struct zip_index *ix);
 /* The last point at or before uncompressed offset off. */
