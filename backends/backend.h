@@ -74,6 +74,10 @@ struct backend_op {
 	int result;		/* BACKEND_OP_DONE: 0 or -errno */
 };
 
+/* Called once when a backend that was not ready yet is: res is 0, or
+ * -errno with msg saying why it never will be. */
+typedef void (*backend_ready_fn)(void *arg, int res, const char *msg);
+
 struct backend_ops {
 	const char *name;
 	const char *summary;
@@ -104,6 +108,12 @@ struct backend_ops {
 	/* Optional. The device never went live: undo what open created for
 	 * it (a backing file made for the requested size). Called before close. */
 	void (*abandon)(void *priv);
+	/* Optional (absent: ready when open returns). Says whether an opened
+	 * backend can serve yet, for work open leaves running on the loop: 0
+	 * if it can; 1 if it will call cb(arg, ...) once, later, from the loop
+	 * (never from inside this call); -errno with a message in err if it
+	 * never will. close cancels a wait: cb is then never called. */
+	int (*wait_ready)(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen);
 	/* Optional. Adds backend-specific fields to the device object. */
 	void (*describe)(void *priv, struct json_object *obj);
 };

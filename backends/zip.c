@@ -4,7 +4,9 @@
  * A stored member is read straight from the archive: each request becomes
  * one read of the archive file on the queue's io_uring, and its CRC-32 is
  * checked in the background. A deflated member is indexed when the device
- * is added (one inflate pass, which also checks the CRC-32); each request is
+ * is added (one inflate pass, which also checks the CRC-32), on the loop one
+ * slice per turn (zip_build.c): the device waits for it (wait_ready) while
+ * the daemon goes on serving the others. Each request is
  * then served from the runs of zeroes the pass found and from a bounded
  * cache of inflated chunks, inflating at most one chunk (about 1.5 times
  * UBLKD_ZIP_CHUNK at most) per missing piece. The device size is the
@@ -13,6 +15,7 @@
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/zip_archive.h"
+#include "backends/zip_build.h"
 #include "backends/zip_cache.h"
 #include "backends/zip_crc.h"
 #include "backends/zip_index.h"
@@ -30,6 +33,7 @@
 
 #define ZIP_CRC_SLICE	(1U << 20)	/* bytes read per loop turn by the CRC check */
 #define ZIP_CHUNK_ALIGN	4096U	/* chunks reach past the next point to this */
+#define ZIP_INDEX_SLICE	(1U << 20)	/* bytes inflated per loop turn by the index build */
 
 struct zip {
 	int fd;
@@ -40,6 +44,12 @@ struct zip {
 	struct zip_crc crc;
 	bool deflated;
 	struct zip_index index;
+	struct zip_build build;
+	int index_state;	/* 1 while building, 0 when ready, or -errno */
+	char index_err[512];	/* why the build failed */
+	backend_ready_fn ready_cb;	/* who waits for the build, or NULL */
+	void *ready_arg;
+	struct timespec index_t0;
 	struct zip_cache cache;
 	double index_seconds;
 	uint64_t chunk_max;	/* bytes of the longest chunk */
@@ -52,6 +62,7 @@ static void zip_close(void *priv)
 	struct zip *z = priv;
 
 	zip_crc_stop(&z->crc);
+	zip_build_stop(&z->build);
 	zip_cache_free(&z->cache);
 	zip_index_free(&z->index);
 	if (z->fd >= 0)
@@ -87,21 +98,16 @@ static uint64_t zip_chunk_end(const struct zip *z, uint32_t i)
 	return end < z->m.size ? end : z->m.size;
 }
 
-/* Indexes a deflated member, checks its CRC-32 and prepares the cache. */
-static int zip_open_deflated(struct zip *z, char *err, size_t errlen)
+/* The pass over a deflated member ended with ret: on success logs the
+ * index, gives the CRC-32 verdict and prepares the cache. */
+static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, size_t errlen)
 {
-	struct timespec t0;
-	char why[256];
-	int ret;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = zip_index_build(&z->index, z->fd, z->m.data_offset, z->m.comp_size, z->m.size,
-			      z->tune.chunk, why, sizeof(why));
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s", z->label, why);
+		zip_index_free(&z->index);
 		return ret;
 	}
-	z->index_seconds = zip_seconds_since(&t0);
+	z->index_seconds = zip_seconds_since(&z->index_t0);
 	log_info("zip: %s: indexed %llu bytes in %.3f s: %u restart points (%u inside blocks), "
 		 "%u runs of zeroes (%llu bytes)", z->label, (unsigned long long)z->m.size,
 		 z->index_seconds, z->index.count, z->index.state_points, z->index.zero_count,
@@ -114,6 +120,56 @@ static int zip_open_deflated(struct zip *z, char *err, size_t errlen)
 	if (ret < 0)
 		snprintf(err, errlen, "%s: out of memory for the chunk cache", z->label);
 	return ret;
+}
+
+/* The build on the loop ended: records the outcome and tells who waits. */
+static void zip_on_indexed(void *arg, int res, const char *why)
+{
+	struct zip *z = arg;
+	backend_ready_fn cb = z->ready_cb;
+
+	z->index_state = zip_open_indexed(z, res, why, z->index_err, sizeof(z->index_err));
+	z->ready_cb = NULL;
+	/* Last: cb may close z. */
+	if (cb)
+		cb(z->ready_arg, z->index_state, z->index_state < 0 ? z->index_err : "");
+}
+
+/* Indexes a deflated member: at once without a loop, else starts the build
+ * on the loop. Either way the pass also checks the CRC-32. */
+static int zip_open_deflated(struct zip *z, struct ev_loop *loop, char *err, size_t errlen)
+{
+	char why[256];
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &z->index_t0);
+	ret = zip_index_begin(&z->index, z->fd, z->m.data_offset, z->m.comp_size, z->m.size,
+			      z->tune.chunk, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", z->label, why);
+		return ret;
+	}
+	if (!loop) {
+		ret = zip_index_advance(&z->index, UINT64_MAX, why, sizeof(why));
+		return zip_open_indexed(z, ret, why, err, errlen);
+	}
+	z->index_state = 1;
+	zip_build_start(&z->build, loop, &z->index, ZIP_INDEX_SLICE, z->label, zip_on_indexed, z);
+	return 0;
+}
+
+/* Says whether the index is built: 0, 1 after arranging for cb, or -errno. */
+static int zip_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen)
+{
+	struct zip *z = priv;
+
+	if (z->index_state < 0)
+		snprintf(err, errlen, "%s", z->index_err);
+	if (z->index_state != 1)
+		return z->index_state;
+	z->ready_cb = cb;
+	z->ready_arg = arg;
+	return 1;
 }
 
 /* Opens the archive and the member, and says what the device looks like. */
@@ -146,7 +202,7 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	z->padded = size - z->m.size;
 	z->deflated = z->m.method == ZIP_METHOD_DEFLATED;
 	if (z->deflated)
-		ret = zip_open_deflated(z, err, errlen);
+		ret = zip_open_deflated(z, cfg->loop, err, errlen);
 	else
 		zip_crc_start(&z->crc, cfg->loop, z->fd, z->m.data_offset, z->m.size, z->m.crc,
 			      ZIP_CRC_SLICE, z->label);
@@ -252,7 +308,8 @@ static int zip_plan(void *priv, const struct backend_req *req, struct backend_op
 		return 0;
 	}
 	if (z->deflated) {
-		op->result = zip_read_deflated(z, req->buf, req->off, req->len);
+		/* The device is not started before the index is built. */
+		op->result = z->index_state ? -EIO : zip_read_deflated(z, req->buf, req->off, req->len);
 		return 0;
 	}
 	if (req->off >= z->m.size) {
@@ -293,6 +350,9 @@ static void zip_describe(void *priv, struct json_object *obj)
 		zip_json_u64(obj, "crc_checked_bytes", z->crc.done);
 		return;
 	}
+	json_object_object_add(obj, "index_state", json_object_new_string(
+		z->index_state == 1 ? "building" : z->index_state == 0 ? "ready" : "failed"));
+	zip_json_u64(obj, "index_inflated_bytes", z->index_state == 0 ? z->m.size : z->index.built);
 	zip_json_u64(obj, "chunk_size", z->tune.chunk);
 	zip_json_u64(obj, "index_points", z->index.count);
 	zip_json_u64(obj, "index_state_points", z->index.state_points);
@@ -320,5 +380,6 @@ const struct backend_ops backend_zip = {
 	.open = zip_open,
 	.close = zip_close,
 	.plan = zip_plan,
+	.wait_ready = zip_wait_ready,
 	.describe = zip_describe,
 };

@@ -284,63 +284,60 @@ static int zip_index_fail(struct zip_index *ix, int zret, const struct zip_pass 
 	return -EBADMSG;
 }
 
-/* Inflates the whole stream once, recording points, runs of zeroes and the CRC-32. */
-static int zip_index_pass(struct zip_index *ix, char *err, size_t errlen)
+/* Releases the pass: its ring and a state set aside. */
+static void zip_index_pass_free(struct zip_index *ix)
 {
-	struct zip_pass ps = { .crc = (uint32_t)crc32(0L, Z_NULL, 0), .boundary = true };
-	int zret, ret = -ENOMEM;
-
-	ps.ring = malloc(ZIP_INDEX_WINDOW);
-	if (!ps.ring || zip_index_add(ix, 0, 0, 0, NULL, 0) < 0)
-		goto nomem;
-	for (;;) {
-		if (zip_index_place(ix, &ps) < 0)
-			goto nomem;
-		if (ix->zs.avail_in == 0) {
-			ret = zip_index_fill(ix, &ix->zs, &ps.pos);
-			if (ret < 0) {
-				snprintf(err, errlen, "cannot read compressed data at byte %llu: %s",
-					 (unsigned long long)ps.pos, strerror(-ret));
-				goto out;
-			}
-		}
-		zret = zip_index_step(ix, &ps);
-		if (zret != Z_OK && zret != Z_STREAM_END) {
-			ret = zip_index_fail(ix, zret, &ps, err, errlen);
-			goto out;
-		}
-		if (ps.totout > ix->size || (zret == Z_STREAM_END && ps.totout != ix->size)) {
-			snprintf(err, errlen, "inflates to %s%llu bytes, not the %llu its directory "
-				 "entry says: corrupt", zret == Z_STREAM_END ? "" : "more than ",
-				 (unsigned long long)(ps.totout > ix->size ? ix->size : ps.totout),
-				 (unsigned long long)ix->size);
-			ret = -EBADMSG;
-			goto out;
-		}
-		if (zret == Z_STREAM_END)
-			break;
-	}
-	if (zip_index_zeroes(ix, ps.run_start, ps.totout) < 0)
-		goto nomem;
-	ix->crc = ps.crc;
-	ret = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "out of memory while indexing");
-	ret = -ENOMEM;
-out:
-	zip_index_drop_state(&ps.pending);
-	free(ps.ring);
-	return ret;
+	if (!ix->pass)
+		return;
+	zip_index_drop_state(&ix->pass->pending);
+	free(ix->pass->ring);
+	free(ix->pass);
+	ix->pass = NULL;
 }
 
-/* Inflates the whole stream once, recording points and the CRC-32. */
-int zip_index_build(struct zip_index *ix, int fd, uint64_t data_offset,
+/* Makes one step of the pass: read input if needed, inflate, check the size.
+ * Returns 1 to go on, 0 at the end of the stream, or -errno with a message. */
+static int zip_index_pass_step(struct zip_index *ix, struct zip_pass *ps, char *err,
+			       size_t errlen)
+{
+	int zret, ret;
+
+	if (zip_index_place(ix, ps) < 0)
+		goto nomem;
+	if (ix->zs.avail_in == 0) {
+		ret = zip_index_fill(ix, &ix->zs, &ps->pos);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot read compressed data at byte %llu: %s",
+				 (unsigned long long)ps->pos, strerror(-ret));
+			return ret;
+		}
+	}
+	zret = zip_index_step(ix, ps);
+	if (zret != Z_OK && zret != Z_STREAM_END)
+		return zip_index_fail(ix, zret, ps, err, errlen);
+	if (ps->totout > ix->size || (zret == Z_STREAM_END && ps->totout != ix->size)) {
+		snprintf(err, errlen, "inflates to %s%llu bytes, not the %llu its directory "
+			 "entry says: corrupt", zret == Z_STREAM_END ? "" : "more than ",
+			 (unsigned long long)(ps->totout > ix->size ? ix->size : ps->totout),
+			 (unsigned long long)ix->size);
+		return -EBADMSG;
+	}
+	if (zret != Z_STREAM_END)
+		return 1;
+	if (zip_index_zeroes(ix, ps->run_start, ps->totout) < 0)
+		goto nomem;
+	ix->crc = ps->crc;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory while indexing");
+	return -ENOMEM;
+}
+
+/* Prepares the pass over the stream: buffers, the inflate stream, point 0. */
+int zip_index_begin(struct zip_index *ix, int fd, uint64_t data_offset,
 		    uint64_t comp_size, uint64_t size, uint64_t span,
 		    char *err, size_t errlen)
 {
-	int ret;
-
 	memset(ix, 0, sizeof(*ix));
 	ix->fd = fd;
 	ix->data_offset = data_offset;
@@ -356,9 +353,36 @@ int zip_index_build(struct zip_index *ix, int fd, uint64_t data_offset,
 		snprintf(err, errlen, "out of memory for the inflate index");
 		return -ENOMEM;
 	}
-	ret = zip_index_pass(ix, err, errlen);
-	if (ret < 0)
+	ix->pass = calloc(1, sizeof(*ix->pass));
+	if (ix->pass) {
+		ix->pass->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+		ix->pass->boundary = true;
+		ix->pass->ring = malloc(ZIP_INDEX_WINDOW);
+	}
+	if (!ix->pass || !ix->pass->ring || zip_index_add(ix, 0, 0, 0, NULL, 0) < 0) {
 		zip_index_free(ix);
+		snprintf(err, errlen, "out of memory while indexing");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Goes on with the pass until at least budget more bytes are inflated. */
+int zip_index_advance(struct zip_index *ix, uint64_t budget, char *err, size_t errlen)
+{
+	struct zip_pass *ps = ix->pass;
+	uint64_t stop;
+	int ret;
+
+	if (!ps)
+		return 0;
+	stop = budget > UINT64_MAX - ps->totout ? UINT64_MAX : ps->totout + budget;
+	do {
+		ret = zip_index_pass_step(ix, ps, err, errlen);
+		ix->built = ps->totout;
+	} while (ret == 1 && ps->totout < stop);
+	if (ret <= 0)
+		zip_index_pass_free(ix);
 	return ret;
 }
 
@@ -367,6 +391,7 @@ void zip_index_free(struct zip_index *ix)
 {
 	if (!ix->in)
 		return;
+	zip_index_pass_free(ix);
 	for (uint32_t i = 0; i < ix->count; i++) {
 		free(ix->points[i].zdict);
 		zip_index_drop_state(&ix->points[i]);

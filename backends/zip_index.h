@@ -10,6 +10,8 @@
 
 #define ZIP_INDEX_WINDOW	32768U	/* deflate's history */
 
+struct zip_pass;	/* where a pass still going on is (zip_index.c) */
+
 /* A place where inflating can start over: at a deflate block boundary (the
  * history is kept, compressed), or inside a long block (a copy of the whole
  * inflate state, about 40 KiB, since a block's codes cannot be rebuilt). */
@@ -50,6 +52,8 @@ struct zip_index {
 	z_stream work;		/* a copy of a point's state while inflating */
 	uint8_t *in;		/* compressed input buffer */
 	uint8_t *dict;		/* one history, uncompressed */
+	struct zip_pass *pass;	/* the pass, until it ends */
+	uint64_t built;		/* bytes the pass has inflated so far */
 };
 
 #define ZIP_INDEX_ZEROES_MIN	(64U * 1024)	/* shorter runs are not kept */
@@ -59,12 +63,17 @@ struct zip_index {
 /* How far past its point a byte outside the zero runs can lie, and more. */
 #define ZIP_INDEX_REACH(span)	(ZIP_INDEX_PATIENCE(span) + 2 * ZIP_INDEX_WINDOW)
 
-/* Inflates the whole stream once, recording a point about every span
- * uncompressed bytes (none inside long runs of zeroes, which are recorded
- * instead) and the CRC-32. Returns 0 or -errno with a message. */
-int zip_index_build(struct zip_index *ix, int fd, uint64_t data_offset,
+/* Prepares the one inflate pass over the stream, made by zip_index_advance,
+ * which records a point about every span uncompressed bytes (none inside
+ * long runs of zeroes, which are recorded instead) and the CRC-32. The index
+ * is usable once that returns 0. Returns 0 or -errno with a message. */
+int zip_index_begin(struct zip_index *ix, int fd, uint64_t data_offset,
 		    uint64_t comp_size, uint64_t size, uint64_t span,
 		    char *err, size_t errlen);
+/* Goes on with the pass until at least budget more bytes are inflated.
+ * Returns 1 while there is more to do, 0 once the index and its CRC-32 are
+ * complete, or -errno with a message (the caller then frees the index). */
+int zip_index_advance(struct zip_index *ix, uint64_t budget, char *err, size_t errlen);
 /* Releases the index. */
 void zip_index_free(struct zip_index *ix);
 /* The last point at or before uncompressed offset off. */

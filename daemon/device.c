@@ -1,6 +1,8 @@
 /* ublk devices: their lifecycle from ADD_DEV to DEL_DEV, and the registry.
  *
- * Creation: open the backend, ADD_DEV, SET_PARAMS, open /dev/ublkcN, set up
+ * Creation: open the backend, ADD_DEV, wait until the backend is ready (a
+ * zip index is built on the loop meanwhile; the device, with its id, shows
+ * as starting and can be deleted), SET_PARAMS, open /dev/ublkcN, set up
  * the queues and FETCH every tag, then START_DEV. START_DEV answers only
  * after the kernel has read the partition table through our own queues, so
  * every step is asynchronous and the loop keeps serving while it waits.
@@ -46,6 +48,7 @@ struct device {
 	bool delete_when_live;	/* a shutdown arrived while starting */
 	bool del_async_failed;
 	bool went_live;		/* START_DEV succeeded once */
+	bool backend_waiting;	/* the backend will say when it is ready */
 	int open_tries;
 	ev_timer open_timer;
 	device_done_fn done;
@@ -65,6 +68,7 @@ static struct {
 
 static void device_stop_progress(struct device *dev);
 static void device_release(struct device *dev);
+static void device_on_params(void *arg, int res);
 
 /* Names a device state. */
 const char *device_state_name(enum device_state state)
@@ -235,6 +239,20 @@ static void device_set_error(struct device *dev, int err, const char *fmt, ...)
 		log_error("new device: %s", dev->msg);
 }
 
+/* Closes the backend (undoing what open created if the device never went
+ * live); this also cancels a wait for it to be ready. */
+static void device_close_backend(struct device *dev)
+{
+	if (!dev->priv)
+		return;
+	if (!dev->went_live && dev->backend->abandon)
+		dev->backend->abandon(dev->priv);
+	dev->backend->close(dev->priv);
+	dev->priv = NULL;
+	dev->target.priv = NULL;
+	dev->backend_waiting = false;
+}
+
 /* Takes a device off the list and frees it. */
 static void device_free(struct device *dev)
 {
@@ -245,10 +263,7 @@ static void device_free(struct device *dev)
 		}
 	}
 	ev_timer_stop(devices.loop, &dev->open_timer);
-	if (dev->priv && !dev->went_live && dev->backend->abandon)
-		dev->backend->abandon(dev->priv);
-	if (dev->priv)
-		dev->backend->close(dev->priv);
+	device_close_backend(dev);
 	free(dev->queues);
 	free(dev->path);
 	free(dev->entry);
@@ -495,11 +510,73 @@ static void device_on_params(void *arg, int res)
 	device_try_open(devices.loop, &dev->open_timer, 0);
 }
 
-/* ADD_DEV answered: learn the id and queue count, then send the parameters. */
+/* Sends SET_PARAMS; the answer opens the char device next. */
+static void device_send_params(struct device *dev)
+{
+	int ret = ctrl_submit(devices.ctrl, UBLK_CMD_SET_PARAMS, dev->id, &dev->params,
+			      sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT, device_on_params, dev);
+
+	if (ret < 0)
+		device_abort_add(dev, ret, "sending SET_PARAMS: %s", strerror(-ret));
+}
+
+/* Gives up waiting for the backend on shutdown: the add fails, the device goes. */
+static void device_cancel_wait(struct device *dev)
+{
+	device_close_backend(dev);
+	device_abort_add(dev, -ECANCELED, "the daemon is shutting down; the %s backend "
+			 "was not ready yet", dev->backend->name);
+}
+
+/* The backend that was not ready is, or failed: go on, or abort the add. */
+static void device_on_backend_ready(void *arg, int res, const char *msg)
+{
+	struct device *dev = arg;
+
+	dev->backend_waiting = false;
+	if (res < 0) {
+		device_abort_add(dev, res, "%s backend: %s", dev->backend->name,
+				 msg && msg[0] ? msg : strerror(-res));
+		return;
+	}
+	log_info("device %u: the %s backend is ready", dev->id, dev->backend->name);
+	device_send_params(dev);
+}
+
+/* Sends SET_PARAMS once the backend is ready, waiting for it if need be. */
+static void device_wait_backend(struct device *dev)
+{
+	char err[512] = "";
+	int ret;
+
+	if (!dev->backend->wait_ready) {
+		device_send_params(dev);
+		return;
+	}
+	ret = dev->backend->wait_ready(dev->priv, device_on_backend_ready, dev, err, sizeof(err));
+	if (ret < 0) {
+		device_abort_add(dev, ret, "%s backend: %s", dev->backend->name,
+				 err[0] ? err : strerror(-ret));
+		return;
+	}
+	if (ret == 0) {
+		device_send_params(dev);
+		return;
+	}
+	dev->backend_waiting = true;
+	if (dev->delete_when_live) {
+		device_cancel_wait(dev);
+		return;
+	}
+	log_info("device %u: waiting for the %s backend to be ready", dev->id,
+		 dev->backend->name);
+}
+
+/* ADD_DEV answered: learn the id and queue count, wait for the backend,
+ * then send the parameters. */
 static void device_on_added(void *arg, int res)
 {
 	struct device *dev = arg;
-	int ret;
 
 	if (res < 0) {
 		if (res == -EEXIST)
@@ -519,10 +596,7 @@ static void device_on_added(void *arg, int res)
 	}
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
 	device_fill_params(dev);
-	ret = ctrl_submit(devices.ctrl, UBLK_CMD_SET_PARAMS, dev->id, &dev->params,
-			  sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT, device_on_params, dev);
-	if (ret < 0)
-		device_abort_add(dev, ret, "sending SET_PARAMS: %s", strerror(-ret));
+	device_wait_backend(dev);
 }
 
 /* Copies the strings of a config so the device owns them. */
@@ -594,11 +668,30 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 		device_abort_add(dev, ret, "sending ADD_DEV: %s", strerror(-ret));
 }
 
+/* Deletes a device whose backend is not ready yet: the add fails first. */
+static void device_del_waiting(struct device *dev, device_done_fn done, void *arg)
+{
+	device_close_backend(dev);
+	device_set_error(dev, -ECANCELED, "deleted before the %s backend was ready",
+			 dev->backend->name);
+	device_finish(dev, dev->err);
+	dev->done = done;
+	dev->done_arg = arg;
+	dev->err = 0;
+	dev->msg[0] = 0;
+	log_info("device %u: deleting", dev->id);
+	device_release(dev);
+}
+
 /* Stops and deletes a device; done is called exactly once. */
 void device_del(struct device *dev, device_done_fn done, void *arg)
 {
 	int ret;
 
+	if (dev->backend_waiting) {
+		device_del_waiting(dev, done, arg);
+		return;
+	}
 	if (dev->state == DEVICE_STARTING || dev->state == DEVICE_STOPPING ||
 	    dev->state == DEVICE_DELETING) {
 		if (done) {
@@ -638,7 +731,9 @@ void device_del_all(void (*done)(void *arg), void *arg)
 	devices.all_done_arg = arg;
 	for (d = devices.list; d; d = next) {
 		next = d->next;
-		if (d->state == DEVICE_STARTING)
+		if (d->backend_waiting)
+			device_cancel_wait(d);
+		else if (d->state == DEVICE_STARTING)
 			d->delete_when_live = true;
 		else if (d->state == DEVICE_LIVE || d->state == DEVICE_FAILED)
 			device_del(d, NULL, NULL);

@@ -327,6 +327,17 @@ static int64_t dev_int(struct zdev *d, const char *key)
 	return v;
 }
 
+/* Reads one describe string of an open device (valid until the next call). */
+static const char *dev_str(struct zdev *d, const char *key)
+{
+	static char buf[64];
+	struct json_object *o = describe(d);
+
+	snprintf(buf, sizeof(buf), "%s", dstr(o, key));
+	json_object_put(o);
+	return buf;
+}
+
 /* Checks the crc_check field of describe. */
 static void check_crc_state(struct zdev *d, const char *want)
 {
@@ -867,6 +878,190 @@ START_TEST(test_crc_mismatch_stored_background)
 }
 END_TEST
 
+/* What a wait_ready callback was told. */
+struct ready {
+	int calls;
+	int res;
+	char msg[512];
+};
+
+/* Records a wait_ready callback. */
+static void ready_cb(void *arg, int res, const char *msg)
+{
+	struct ready *r = arg;
+
+	r->calls++;
+	r->res = res;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg);
+}
+
+/* Runs the loop one turn at a time until the callback came; returns the turns. */
+static int run_until_ready(struct ev_loop *loop, struct ready *r, int max)
+{
+	int turns = 0;
+
+	while (!r->calls && turns < max) {
+		ev_run(loop, EVRUN_NOWAIT);
+		turns++;
+	}
+	ck_assert_msg(r->calls == 1, "wait_ready's callback came %d times in %d turns",
+		      r->calls, turns);
+	return turns;
+}
+
+START_TEST(test_deflated_async_reads)
+{
+	size_t len = 8 * MIB + 777;
+	uint8_t *src = make_data(len, 3);
+	const char *path = tpath("async.zip");
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ready r = { 0 };
+	struct json_object *o;
+	struct zdev d, sync;
+	char err[512];
+	int64_t points;
+
+	setenv("UBLKD_ZIP_CHUNK", "64K", 1);
+	level = 9;
+	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
+	zopen_ok(&sync, path, NULL);
+	ck_assert_ptr_nonnull(sync.ops->wait_ready);
+	ck_assert_int_eq(sync.ops->wait_ready(sync.priv, ready_cb, &r, err, sizeof(err)), 0);
+	points = dev_int(&sync, "index_points");
+	sync.ops->close(sync.priv);
+
+	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_uint_eq(d.geo.size, (len + 511) / 512 * 512);
+	o = describe(&d);
+	ck_assert_str_eq(dstr(o, "index_state"), "building");
+	ck_assert_int_eq(dint(o, "index_inflated_bytes"), 0);
+	ck_assert_str_eq(dstr(o, "crc_check"), "pending");
+	json_object_put(o);
+	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
+	ck_assert_int_eq(r.calls, 0);	/* never from inside wait_ready */
+	/* 1 MiB per turn: 8 MiB take several. */
+	ck_assert_int_ge(run_until_ready(loop, &r, 1000), 8);
+	ck_assert_int_eq(r.res, 0);
+	o = describe(&d);
+	ck_assert_str_eq(dstr(o, "index_state"), "ready");
+	ck_assert_int_eq(dint(o, "index_inflated_bytes"), (int64_t)len);
+	ck_assert_str_eq(dstr(o, "crc_check"), "ok");
+	ck_assert_int_eq(dint(o, "index_points"), points);
+	json_object_put(o);
+	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 0);
+	/* The same reads as test_deflated_reads. */
+	check_random(&d, src, len, 400, 5);
+	check_range(&d, src, len, d.geo.size - 4096, 4096);
+	check_range(&d, src, len, 0, BUF_BYTES);
+	for (uint64_t b = 64 * 1024; b + 4096 <= d.geo.size; b += 64 * 1024)
+		check_range(&d, src, len, b - 4096, 8192);
+	d.ops->close(d.priv);
+	for (int i = 0; i < 3; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	ck_assert_int_eq(r.calls, 1);
+	ev_loop_destroy(loop);
+	free(src);
+}
+END_TEST
+
+START_TEST(test_deflated_async_close_mid_build)
+{
+	size_t len = 6 * MIB;
+	uint8_t *src = make_data(len, 21);
+	const char *path = tpath("async-close.zip");
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ready r = { 0 };
+	struct zdev d;
+	char err[512];
+	int64_t done;
+
+	setenv("UBLKD_ZIP_CHUNK", "64K", 1);
+	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
+	/* Closed before the first slice, then after one slice. */
+	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
+	d.ops->close(d.priv);
+	ev_run(loop, EVRUN_NOWAIT);
+	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
+	ev_run(loop, EVRUN_NOWAIT);
+	done = dev_int(&d, "index_inflated_bytes");
+	ck_assert_int_gt(done, 0);
+	ck_assert_int_lt(done, (int64_t)len);
+	ck_assert_int_gt(dev_int(&d, "index_points"), 1);
+	d.ops->close(d.priv);
+	/* Nothing runs after close, and the callback never comes. */
+	for (int i = 0; i < 20; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	ck_assert_int_eq(r.calls, 0);
+	ev_loop_destroy(loop);
+	free(src);
+}
+END_TEST
+
+/* Finds the LEN and NLEN of the stored block holding src[pos] verbatim. */
+static off_t stored_block_lengths(const char *path, const uint8_t *src, size_t pos)
+{
+	size_t len, k = 0;
+	uint8_t *f = slurp(path, &len);
+	off_t at = find_in_file(path, src + pos, 64), q;
+
+	ck_assert_msg(at > 0, "random data not found verbatim in the deflate stream");
+	/* The data goes back to where the block's data starts. */
+	while (k < pos && (size_t)at > k && f[at - k - 1] == src[pos - k - 1])
+		k++;
+	q = at - (off_t)k;
+	ck_assert_int_ge(q, 4);
+	ck_assert_msg((f[q - 4] | f[q - 3] << 8) == (~(f[q - 2] | f[q - 1] << 8) & 0xffff),
+		      "no stored block header before byte %lld", (long long)q);
+	free(f);
+	return q - 4;
+}
+
+START_TEST(test_deflated_async_corrupt)
+{
+	size_t len = 4 * MIB, mid;
+	uint8_t *src = make_with_random_middle(len, &mid);
+	const char *path = tpath("async-bad.zip");
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ready r = { 0 };
+	struct zdev d;
+	char err[512];
+	off_t at;
+	uint8_t b;
+	int fd;
+
+	setenv("UBLKD_ZIP_CHUNK", "64K", 1);
+	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
+	/* Past the first slice, spoil the lengths of a stored block (which holds
+	 * the incompressible middle verbatim): the stream stops being valid. */
+	at = stored_block_lengths(path, src, mid + 100000);
+	fd = open(path, O_RDWR);
+	ck_assert_int_eq(pread(fd, &b, 1, at + 2), 1);
+	b ^= 0x01;
+	ck_assert_int_eq(pwrite(fd, &b, 1, at + 2), 1);
+	close(fd);
+	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
+	ck_assert_int_ge(run_until_ready(loop, &r, 1000), 2);	/* found past the first slice */
+	ck_assert_int_eq(r.res, -EBADMSG);
+	ck_assert_msg(strstr(r.msg, "corrupt deflate data"), "message: %s", r.msg);
+	ck_assert_msg(strstr(r.msg, "'disk.img'"), "message: %s", r.msg);
+	ck_assert_str_eq(dev_str(&d, "index_state"), "failed");
+	/* Asked again: the same answer at once. */
+	err[0] = 0;
+	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), -EBADMSG);
+	ck_assert_str_eq(err, r.msg);
+	d.ops->close(d.priv);
+	/* Without a loop the same stream fails in open, with the same message. */
+	zopen_fails(path, NULL, "corrupt deflate data", "'disk.img'");
+	ck_assert_int_eq(zopen(&d, path, NULL, NULL, err, sizeof(err)), -EBADMSG);
+	ck_assert_str_eq(err, r.msg);
+	ev_loop_destroy(loop);
+	free(src);
+}
+END_TEST
+
 START_TEST(test_unsupported_method)
 {
 	size_t len = 256 * 1024;
@@ -1147,6 +1342,9 @@ static Suite *zip_suite(void)
 	tcase_add_test(tc, test_corrupt_deflate_stream);
 	tcase_add_test(tc, test_crc_mismatch_deflated);
 	tcase_add_test(tc, test_crc_mismatch_stored_background);
+	tcase_add_test(tc, test_deflated_async_reads);
+	tcase_add_test(tc, test_deflated_async_close_mid_build);
+	tcase_add_test(tc, test_deflated_async_corrupt);
 	tcase_add_test(tc, test_unsupported_method);
 	tcase_add_test(tc, test_encrypted);
 	tcase_add_test(tc, test_zip64_local_headers);
