@@ -1,5 +1,5 @@
 # The benchmark suite (issue 6): ublkd's devices against the kernel's own in
-# one boot of the test guest. `make bench` runs it in full (about an hour on
+# one boot of the test guest. `make bench` runs it in full (30 to 60 minutes on
 # a loaded 2-core machine; BENCH_FLAGS passes options, e.g.
 # BENCH_FLAGS='--pairs null,mem --rounds 5'); bench/check-quick runs
 # bench/run --quick. See bench/run --help.
