@@ -243,8 +243,17 @@ static void control_conn_drain(struct control_conn *conn)
 		return;
 	if (n > 0)
 		conn->drained += (size_t)n;
-	if (n <= 0 || conn->drained > CONTROL_LINGER_BYTES)
+	if (n > 0 && conn->drained <= CONTROL_LINGER_BYTES)
+		return;
+	/* The peer stopped (or sent too much): the error still goes out
+	 * first; the linger timer bounds how long that may take. */
+	conn->reading = false;
+	if (control_conn_flush(conn) < 0) {
 		control_conn_close(conn);
+		return;
+	}
+	control_conn_update(conn);
+	control_conn_maybe_finish(conn);
 }
 
 /* Answers a request line over the limit, then closes conn. A peer still

@@ -464,6 +464,20 @@ START_TEST(test_line_limit)
 	json_object_put(r);
 	ck_assert(client_eof(&fat));
 	client_close(&fat);
+
+	/* Sent whole and shut down at once, so the server sees the end of
+	 * input right after refusing the line: the error still arrives. */
+	for (int i = 0; i < 20; i++) {
+		fat = client_open(path);
+		ck_assert_int_eq(client_send(&fat, big, len + 1), 0);
+		ck_assert_int_eq(shutdown(fat.fd, SHUT_WR), 0);
+		r = client_json(&fat);
+		ck_assert_msg(r != NULL, "try %d: no error reply before the close", i);
+		ck_assert_int_eq(resp_code(r), RPC_INVALID_REQUEST);
+		json_object_put(r);
+		ck_assert(client_eof(&fat));
+		client_close(&fat);
+	}
 	free(big);
 
 	/* The other client never noticed. */
