@@ -65,9 +65,13 @@ expect_add_failed() {
 	note "the add failed: $(cat "$E2E_TMP/add.err")"
 }
 
-# Lists the ublk device nodes.
+# Lists the device nodes of this test's devices (the mem device and 10-12;
+# earlier tests in the same boot may have left others).
 ublk_nodes() {
-	find /dev -maxdepth 1 -regex '/dev/ublk[bc][0-9]+' | tr '\n' ' '
+	local id
+	for id in "${memdev#/dev/ublkb}" 10 11 12; do
+		ls "/dev/ublkb$id" "/dev/ublkc$id" 2> /dev/null
+	done | tr '\n' ' '
 }
 
 # 1. Other work goes on while the index is built.
