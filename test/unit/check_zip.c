@@ -473,6 +473,17 @@ START_TEST(test_stored_reads_are_file_reads)
 }
 END_TEST
 
+/* Reads a device of src indexed with 64 KiB chunks: random, the tail, the
+ * start, and every 64 KiB boundary straddled (points sit just past them). */
+static void check_deflated_64k(struct zdev *d, const uint8_t *src, size_t len)
+{
+	check_random(d, src, len, 400, 5);
+	check_range(d, src, len, d->geo.size - 4096, 4096);
+	check_range(d, src, len, 0, BUF_BYTES);
+	for (uint64_t b = 64 * 1024; b + 4096 <= d->geo.size; b += 64 * 1024)
+		check_range(d, src, len, b - 4096, 8192);
+}
+
 START_TEST(test_deflated_reads)
 {
 	size_t len = 8 * MIB + 777;
@@ -498,12 +509,7 @@ START_TEST(test_deflated_reads)
 	ck_assert_int_le(points, 8 * MIB / (64 * 1024) + 1);
 	ck_assert_int_ge(dint(o, "chunk_max"), 64 * 1024);
 	json_object_put(o);
-	check_random(&d, src, len, 400, 5);
-	check_range(&d, src, len, d.geo.size - 4096, 4096);
-	check_range(&d, src, len, 0, BUF_BYTES);
-	/* Every 64 KiB boundary, straddled; points sit just past these. */
-	for (uint64_t b = 64 * 1024; b + 4096 <= d.geo.size; b += 64 * 1024)
-		check_range(&d, src, len, b - 4096, 8192);
+	check_deflated_64k(&d, src, len);
 	d.ops->close(d.priv);
 	free(src);
 }
@@ -949,12 +955,7 @@ START_TEST(test_deflated_async_reads)
 	ck_assert_int_eq(dint(o, "index_points"), points);
 	json_object_put(o);
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 0);
-	/* The same reads as test_deflated_reads. */
-	check_random(&d, src, len, 400, 5);
-	check_range(&d, src, len, d.geo.size - 4096, 4096);
-	check_range(&d, src, len, 0, BUF_BYTES);
-	for (uint64_t b = 64 * 1024; b + 4096 <= d.geo.size; b += 64 * 1024)
-		check_range(&d, src, len, b - 4096, 8192);
+	check_deflated_64k(&d, src, len);
 	d.ops->close(d.priv);
 	for (int i = 0; i < 3; i++)
 		ev_run(loop, EVRUN_NOWAIT);
