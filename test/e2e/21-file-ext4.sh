@@ -19,17 +19,7 @@ expect_eq "$(stat -c %s "$img")" $((512 << 20)) "size of the created file"
 expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .direct_io)" true "direct_io on xfs"
 
 mnt=$E2E_TMP/mnt
-mkdir -p "$mnt"
-mkfs.ext4 -q -F "$dev" || fail "mkfs.ext4 on $dev"
-mount "$dev" "$mnt" || fail "mount $dev"
-on_exit "umount $mnt 2>/dev/null || true"
-tree_write "$mnt" "$E2E_TMP/sums" 3
-umount "$mnt" || fail "umount"
-fsck.ext4 -fn "$dev" > "$E2E_TMP/fsck.out" 2>&1 || { cat "$E2E_TMP/fsck.out"; fail "fsck.ext4 -fn on $dev found problems"; }
-blockdev --flushbufs "$dev"
-echo 3 > /proc/sys/vm/drop_caches
-mount "$dev" "$mnt" || fail "second mount"
-tree_check "$mnt" "$E2E_TMP/sums"
+ext4_roundtrip "$dev" "$mnt" 3
 # Deleting a file and fstrim: DISCARDs give its space back in the backing file.
 rm "$mnt/big"
 sync -f "$mnt"

@@ -215,6 +215,26 @@ tree_check() {
 		"files under $dir against the checksum list"
 }
 
+# Makes ext4 on DEV, mounts it at MNT, writes a tree of NDIRS directories
+# (tree_write), unmounts, checks it with fsck.ext4 -fn, drops every cached
+# page so reads come from the device, mounts it again and checks every
+# checksum (tree_check). DEV stays mounted at MNT (unmounted at exit).
+ext4_roundtrip() {
+	local dev=$1 mnt=$2 ndirs=$3
+	mkdir -p "$mnt"
+	mkfs.ext4 -q -F "$dev" || fail "mkfs.ext4 on $dev"
+	mount "$dev" "$mnt" || fail "mount $dev"
+	on_exit "umount $mnt 2>/dev/null || true"
+	tree_write "$mnt" "$E2E_TMP/sums" "$ndirs"
+	umount "$mnt" || fail "umount $mnt"
+	fsck.ext4 -fn "$dev" > "$E2E_TMP/fsck.out" 2>&1 ||
+		{ cat "$E2E_TMP/fsck.out"; fail "fsck.ext4 -fn on $dev found problems"; }
+	blockdev --flushbufs "$dev"
+	echo 3 > /proc/sys/vm/drop_caches
+	mount "$dev" "$mnt" || fail "second mount of $dev"
+	tree_check "$mnt" "$E2E_TMP/sums"
+}
+
 # Sends one raw request line ($1) to the daemon's socket and prints the
 # reply line.
 rpc_raw() {
