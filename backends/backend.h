@@ -12,16 +12,18 @@
 
 struct ev_loop;
 
-/* What device_add asked for. Strings may be NULL when not given. */
+/* What device_add asked for. Strings may be NULL when not given. There is
+ * no device id here on purpose: open runs before the kernel assigns one, so
+ * nothing a backend names or creates may depend on it. */
 struct backend_config {
 	uint64_t size;		/* bytes; 0 = the backend decides (file, zip) */
 	uint32_t block_size;	/* logical block size, 512 or 4096 */
 	bool read_only;
 	bool buffered;		/* file: page-cache I/O instead of O_DIRECT */
+	bool reserve;		/* mem: take all memory at open, keep it */
 	const char *path;	/* file, zip */
 	const char *entry;	/* zip */
 	const char *state_dir;	/* where a backend may keep files */
-	uint32_t dev_id;	/* the kernel's id for the device */
 	struct ev_loop *loop;	/* the daemon's loop, for background work */
 };
 
@@ -41,6 +43,7 @@ struct backend_geometry {
 #define BACKEND_P_PATH		(1U << 2)	/* path is required */
 #define BACKEND_P_ENTRY		(1U << 3)	/* entry is accepted */
 #define BACKEND_P_BUFFERED	(1U << 4)	/* buffered is accepted */
+#define BACKEND_P_RESERVE	(1U << 5)	/* reserve is accepted */
 
 /* One request as a planning backend sees it. */
 struct backend_req {

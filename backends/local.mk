@@ -5,6 +5,7 @@ backends_libbackends_a_SOURCES = \
 	backends/backends.c \
 	backends/null.c \
 	backends/mem.c \
+	backends/mem_guard.c backends/mem_guard.h \
 	backends/file.c backends/file.h \
 	backends/file_open.c \
 	backends/file_probe.c

@@ -1,19 +1,27 @@
 /* The mem backend: a sparse RAM disk kept in a tmpfs file. Memory is taken on
  * first write and given back by DISCARD and WRITE_ZEROES, so a large device
- * costs nothing until written. The file lives in the state directory when
- * that is on tmpfs (else /dev/shm), so a later recovery can re-attach to it.
- * Reads and writes are plain copies to and from a shared mapping of the file,
- * with no system call per request; a bitmap of the pages ever written keeps
- * reads of holes from touching the mapping, since a read fault there would
- * allocate a tmpfs page. */
+ * costs nothing until written. Each device has a file of its own, created
+ * with a unique name (O_EXCL) in the state directory when that is on tmpfs
+ * (else /dev/shm), so a later recovery can re-attach to it.
+ * Reads and writes are plain copies to and from a shared mapping of the file.
+ * A bitmap of the pages allocated in the file keeps reads of holes from
+ * touching the mapping (a read fault there would allocate a tmpfs page), and
+ * a write to a page not allocated yet first allocates it with fallocate: a
+ * full tmpfs or a memory limit then fails that write with -ENOSPC instead of
+ * a SIGBUS in the daemon. Writes and reads of allocated pages make no system
+ * call. The copies are guarded (mem_guard.c), so even a mapping that faults
+ * anyway (the file truncated by someone else) fails only that request. */
 #include "config.h"
 #include "backends/backend.h"
+#include "backends/mem_guard.h"
+#include "common/log.h"
 #include "common/ublk_uapi.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +29,22 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MEM_PAGE	4096ULL	/* granularity of the written bitmap */
+#define MEM_LOG_EVERY	60	/* seconds between two logs of failed allocations */
 
 struct mem {
 	int fd;
 	uint8_t *map;
 	uint64_t size;
-	uint64_t *written;	/* bit per MEM_PAGE: the page may hold data */
+	uint64_t *written;	/* bit per MEM_PAGE: the page is allocated in
+				 * the file and may hold data */
 	size_t written_bytes;	/* size of the written mapping */
+	bool reserve;		/* all memory taken at open, kept on discard */
+	struct timespec fail_logged;	/* last log of a failed request */
+	unsigned long fail_quiet;	/* failures not logged since then */
 	char path[PATH_MAX];
 };
 
@@ -82,7 +96,99 @@ static void mem_pages_mark(struct mem *m, uint64_t first, uint64_t last, bool se
 	}
 }
 
-/* Creates the tmpfs file and maps it shared, without reserving memory. */
+/* Logs a failed request of this device, at most once a minute, with a
+ * count of the failures not logged in between. */
+__attribute__((format(printf, 2, 3)))
+static void mem_log_failure(struct mem *m, const char *fmt, ...)
+{
+	struct timespec now;
+	char msg[256];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (m->fail_logged.tv_sec && now.tv_sec - m->fail_logged.tv_sec < MEM_LOG_EVERY) {
+		m->fail_quiet++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (m->fail_quiet)
+		log_error("mem %s: %s (and %lu failed requests not logged in the last minute)",
+			  m->path, msg, m->fail_quiet);
+	else
+		log_error("mem %s: %s", m->path, msg);
+	m->fail_logged = now;
+	m->fail_quiet = 0;
+}
+
+/* Allocates in the file the pages [first, last] not allocated yet, in runs,
+ * and marks them: 0, or -ENOSPC when the tmpfs or a memory limit refuses. */
+static int mem_alloc_pages(struct mem *m, uint64_t first, uint64_t last)
+{
+	uint64_t p = first;
+
+	while (p <= last) {
+		uint64_t q = p, off, end;
+
+		if (mem_page_written(m, p)) {
+			p++;
+			continue;
+		}
+		while (q < last && !mem_page_written(m, q + 1))
+			q++;
+		off = p * MEM_PAGE;
+		end = (q + 1) * MEM_PAGE < m->size ? (q + 1) * MEM_PAGE : m->size;
+		if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)(end - off)) < 0) {
+			int err = -errno;
+
+			/* tmpfs says ENOSPC when full, a memory cgroup ENOMEM:
+			 * the block layer knows the first as "no space". */
+			mem_log_failure(m, "no memory for %llu bytes at %llu: %s; the write "
+					"fails with ENOSPC", (unsigned long long)(end - off),
+					(unsigned long long)off, strerror(-err));
+			return -ENOSPC;
+		}
+		mem_pages_mark(m, p, q, true);
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* Takes all the memory of the device now (--reserve): refuses a size the
+ * tmpfs does not have free, then allocates the whole file. */
+static int mem_reserve(struct mem *m, const char *dir, char *err, size_t errlen)
+{
+	struct statfs st;
+	uint64_t free_bytes;
+
+	if (fstatfs(m->fd, &st) < 0) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "cannot read the free space of %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	free_bytes = (uint64_t)st.f_bavail * (uint64_t)st.f_bsize;
+	if (m->size > free_bytes) {
+		snprintf(err, errlen, "reserve: the device needs %llu bytes but the tmpfs %s "
+			 "has only %llu free", (unsigned long long)m->size, dir,
+			 (unsigned long long)free_bytes);
+		return -ENOSPC;
+	}
+	if (m->size && fallocate(m->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)m->size) < 0) {
+		int ret = -errno;
+
+		snprintf(err, errlen, "reserve: cannot allocate %llu bytes in %s: %s",
+			 (unsigned long long)m->size, dir, strerror(errno));
+		return ret;
+	}
+	if (m->size)
+		mem_pages_mark(m, 0, (m->size - 1) / MEM_PAGE, true);
+	return 0;
+}
+
+/* Creates the device's own tmpfs file and maps it shared; memory is taken on
+ * first write, or all at once with reserve. */
 static int mem_open(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen)
 {
@@ -94,11 +200,23 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 	if (!m)
 		return -ENOMEM;
 	m->size = cfg->size;
-	snprintf(m->path, sizeof(m->path), "%s/mem-%u.img", dir, cfg->dev_id);
-	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	m->reserve = cfg->reserve;
+	ret = mem_guard_init();
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-ret));
+		free(m);
+		return ret;
+	}
+	/* A name of its own, made with O_EXCL: never another device's file. */
+	if ((size_t)snprintf(m->path, sizeof(m->path), "%s/mem-XXXXXX.img", dir) >= sizeof(m->path)) {
+		snprintf(err, errlen, "the directory name %s is too long", dir);
+		free(m);
+		return -ENAMETOOLONG;
+	}
+	m->fd = mkostemps(m->path, 4, O_CLOEXEC);
 	if (m->fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", m->path, strerror(errno));
+		snprintf(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
 		free(m);
 		return ret;
 	}
@@ -122,6 +240,14 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 			 (unsigned long long)m->size, strerror(-ret));
 		munmap(m->map, m->size);
 		goto fail;
+	}
+	if (m->reserve) {
+		ret = mem_reserve(m, dir, err, errlen);
+		if (ret < 0) {
+			munmap(m->written, m->written_bytes);
+			munmap(m->map, m->size);
+			goto fail;
+		}
 	}
 	backends_plain_geometry(cfg, geo);
 	*priv = m;
@@ -161,34 +287,48 @@ static int mem_read(void *priv, void *buf, uint32_t len, uint64_t off)
 			run += MEM_PAGE;
 		if (run > end)
 			run = end;
-		if (written)
-			memcpy((char *)buf + (pos - off), m->map + pos, run - pos);
-		else
+		if (written) {
+			if (mem_guard_copy((char *)buf + (pos - off), m->map + pos, run - pos,
+					   m->map, m->size) < 0) {
+				mem_log_failure(m, "the mapping faulted reading %llu bytes at "
+						"%llu; the read fails with EIO",
+						(unsigned long long)(run - pos),
+						(unsigned long long)pos);
+				return -EIO;
+			}
+		} else
 			memset((char *)buf + (pos - off), 0, run - pos);
 		pos = run;
 	}
 	return 0;
 }
 
-/* Copies the data into the shared mapping. */
+/* Allocates the pages the range needs, then copies the data into the
+ * shared mapping. */
 static int mem_write(void *priv, const void *buf, uint32_t len, uint64_t off,
 		     uint32_t flags)
 {
 	struct mem *m = priv;
+	int ret;
 
 	(void)flags;
 	if (len == 0)
 		return 0;
-	mem_pages_mark(m, off / MEM_PAGE, (off + len - 1) / MEM_PAGE, true);
-	memcpy(m->map + off, buf, len);
+	ret = mem_alloc_pages(m, off / MEM_PAGE, (off + len - 1) / MEM_PAGE);
+	if (ret < 0)
+		return ret;
+	if (mem_guard_copy(m->map + off, buf, len, m->map, m->size) < 0) {
+		mem_log_failure(m, "the mapping faulted writing %u bytes at %llu; the write "
+				"fails with EIO", len, (unsigned long long)off);
+		return -EIO;
+	}
 	return 0;
 }
 
-/* Gives the range's memory back; it reads as zeroes afterwards. */
-static int mem_discard(void *priv, uint64_t len, uint64_t off)
+/* Zeroes a range; with keep (NOUNMAP, or a reserved device) its whole
+ * pages stay allocated, else their memory is given back. */
+static int mem_zero(struct mem *m, uint64_t len, uint64_t off, bool keep)
 {
-	struct mem *m = priv;
-
 	uint64_t first = (off + MEM_PAGE - 1) / MEM_PAGE, end = (off + len) / MEM_PAGE;
 
 	if (fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -197,37 +337,51 @@ static int mem_discard(void *priv, uint64_t len, uint64_t off)
 	/* Whole pages are holes now; a partly punched page reads zeroes there. */
 	if (end > first)
 		mem_pages_mark(m, first, end - 1, false);
+	/* Taking the pages again may fail on a full tmpfs: the range reads as
+	 * zeroes all the same, and a later write allocates what it needs. */
+	if (keep && end > first)
+		(void)mem_alloc_pages(m, first, end - 1);
 	return 0;
+}
+
+/* Gives the range's memory back (kept on a reserved device); it reads as
+ * zeroes afterwards. */
+static int mem_discard(void *priv, uint64_t len, uint64_t off)
+{
+	struct mem *m = priv;
+
+	return mem_zero(m, len, off, m->reserve);
 }
 
 /* Zeroes a range; with NOUNMAP the memory stays allocated. */
 static int mem_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t flags)
 {
 	struct mem *m = priv;
-	int ret = mem_discard(priv, len, off);
 
-	if (ret == 0 && (flags & UBLK_IO_F_NOUNMAP) &&
-	    fallocate(m->fd, 0, (off_t)off, (off_t)len) < 0)
-		return -errno;
-	return ret;
+	return mem_zero(m, len, off, m->reserve || (flags & UBLK_IO_F_NOUNMAP));
 }
 
 /* Reports where the memory lives and how much of it is in use. */
 static void mem_describe(void *priv, struct json_object *obj)
 {
 	struct mem *m = priv;
+	struct statfs sfs;
 	struct stat st;
 
 	json_object_object_add(obj, "backing_file", json_object_new_string(m->path));
 	if (fstat(m->fd, &st) == 0)
 		json_object_object_add(obj, "memory_used",
 				       json_object_new_int64((int64_t)st.st_blocks * 512));
+	if (fstatfs(m->fd, &sfs) == 0)
+		json_object_object_add(obj, "tmpfs_free",
+				       json_object_new_int64((int64_t)(sfs.f_bavail * sfs.f_bsize)));
+	json_object_object_add(obj, "reserve", json_object_new_boolean(m->reserve));
 }
 
 const struct backend_ops backend_mem = {
 	.name = "mem",
 	.summary = "sparse RAM disk in a tmpfs file",
-	.params = BACKEND_P_SIZE | BACKEND_P_SIZE_REQUIRED,
+	.params = BACKEND_P_SIZE | BACKEND_P_SIZE_REQUIRED | BACKEND_P_RESERVE,
 	.open = mem_open,
 	.close = mem_close,
 	.read = mem_read,

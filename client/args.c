@@ -65,6 +65,7 @@ static const struct args_option args_add_options[] = {
 	{ "--block-size", ARGS_BLOCK_SIZE, ARGS_SET_PARAM, "block_size", 0, args_expect_block_size },
 	{ "--read-only", ARGS_FLAG, ARGS_SET_PARAM, "read_only", 0, NULL },
 	{ "--buffered", ARGS_FLAG, ARGS_SET_PARAM, "buffered", 0, NULL },
+	{ "--reserve", ARGS_FLAG, ARGS_SET_PARAM, "reserve", 0, NULL },
 	{ NULL, 0, 0, NULL, 0, NULL },
 };
 

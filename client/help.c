@@ -43,6 +43,8 @@ static const char help_add[] =
 	"  --block-size 512|4096  the logical block size (default: the daemon's)\n"
 	"  --read-only            refuse writes\n"
 	"  --buffered             go through the page cache (file)\n"
+	"  --reserve              take all the memory now and keep it (mem); a\n"
+	"                         size the tmpfs cannot hold is refused\n"
 	"\n"
 	"--socket, --json and --timeout may be given here too; with --json the\n"
 	"device object is printed instead of the path.\n";

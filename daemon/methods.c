@@ -41,7 +41,7 @@ static void methods_add_done(void *arg, struct device *dev, int err, const char 
 		rpc_reply(call, device_json(dev));
 }
 
-/* Reads the size, path, entry and buffered params a backend takes. */
+/* Reads the size, path, entry, buffered and reserve params a backend takes. */
 static int methods_backend_params(struct json_object *params, struct device_spec *spec,
 				  char *err)
 {
@@ -91,6 +91,13 @@ static int methods_backend_params(struct json_object *params, struct device_spec
 		snprintf(err, ERRLEN, "buffered: the %s backend has no such mode", b->name);
 		return -EINVAL;
 	}
+	ret = params_bool(params, "reserve", &cfg->reserve, err, ERRLEN);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 && !(b->params & BACKEND_P_RESERVE)) {
+		snprintf(err, ERRLEN, "reserve: the %s backend has no memory to reserve", b->name);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -98,7 +105,7 @@ static int methods_backend_params(struct json_object *params, struct device_spec
 static int methods_add_spec(struct json_object *params, struct device_spec *spec, char *err)
 {
 	static const char *const keys[] = { "backend", "size", "path", "entry", "id",
-		"queues", "depth", "block_size", "read_only", "buffered", NULL };
+		"queues", "depth", "block_size", "read_only", "buffered", "reserve", NULL };
 	const char *name = NULL;
 	uint64_t v;
 	int ret;

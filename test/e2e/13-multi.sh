@@ -1,7 +1,8 @@
 #!/bin/bash
 # Four devices at once with different backends, sizes and block sizes; the
-# JSON list matches; deleting one while fio runs on another disturbs nothing;
-# del --all leaves no device nodes.
+# JSON list matches; every device is written at once with a pattern of its
+# own and each reads back only its own (null: zeroes); deleting one while
+# fio runs on another disturbs nothing; del --all leaves no device nodes.
 . "$(dirname "$0")/lib.sh"
 require_root
 start_daemon
@@ -28,6 +29,34 @@ done
 expect_eq "$(blockdev --getss "$d2")" 4096 "logical block size of $d2"
 expect_eq "$(blockdev --getss "$d0")" 512 "logical block size of $d0"
 "$UBLKCTL" list | grep -q '^ *7 */dev/ublkb7 *mem *64M' || { "$UBLKCTL" list; fail "human list lacks device 7"; }
+
+# Every device written at once, each with its own pattern (d3 also near
+# its 1 TiB end), then each read back: only its own pattern (null: zeroes).
+# Prints the fio options that write or verify pattern number $1 on $2 at $3.
+pattern_job() {
+	echo "--name=p$1 --filename=$2 --ioengine=io_uring --direct=1 --rw=write --bs=64k"
+	echo "--iodepth=8 --offset=$3 --size=16M --verify=pattern --verify_pattern=0x13c0de0$1"
+}
+jobs=("1 $d0 0" "2 $d0 100M" "3 $d2 0" "4 $d3 0" "5 $d3 1023G")
+pids=()
+for j in "${jobs[@]}"; do
+	set -- $j
+	# shellcheck disable=SC2046 # pattern_job prints separate options
+	fio $(pattern_job "$@") --do_verify=0 --output="$E2E_TMP/p$1.out" &
+	pids+=($!)
+done
+dd if=/dev/urandom of="$d1" bs=64k count=256 oflag=direct status=none || fail "write to null $d1"
+for p in "${pids[@]}"; do
+	wait "$p" || { cat "$E2E_TMP"/p*.out; fail "pattern write (fio pid $p)"; }
+done
+for j in "${jobs[@]}"; do
+	set -- $j
+	# shellcheck disable=SC2046
+	fio $(pattern_job "$@") --verify_only --verify_fatal=1 --output="$E2E_TMP/v$1.out" ||
+		{ cat "$E2E_TMP/v$1.out"; fail "$2 at $3 does not read back pattern $1"; }
+done
+expect_eq "$(dd if="$d1" bs=64k count=256 iflag=direct status=none | tr -d '\0' | wc -c)" 0 \
+	"non-zero bytes read from null $d1"
 
 # fio with verify on d0 while d2 is deleted underneath.
 fio --name=busy --filename="$d0" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \

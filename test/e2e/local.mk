@@ -8,4 +8,6 @@ EXTRA_DIST += \
 	test/e2e/15-sigterm.sh \
 	test/e2e/16-discard.sh \
 	test/e2e/17-no-driver.sh \
-	test/e2e/18-socket-activation.sh
+	test/e2e/18-socket-activation.sh \
+	test/e2e/19-mem-isolation.sh \
+	test/e2e/40-mem-tmpfs-full.sh

@@ -18,7 +18,7 @@ static char dir[] = "/dev/shm/ublkd-io-XXXXXX";
 static void setup(void)
 {
 	struct backend_config cfg = { .size = 1 << 20, .block_size = 512,
-				      .state_dir = dir, .dev_id = 3 };
+				      .state_dir = dir };
 	struct backend_geometry geo;
 	char err[256];
 

@@ -197,7 +197,7 @@ static int zopen(struct zdev *d, const char *path, const char *entry, struct ev_
 		 char *err, size_t errlen)
 {
 	struct backend_config cfg = { .block_size = 512, .path = path, .entry = entry,
-				      .state_dir = dir, .dev_id = 1, .loop = loop };
+				      .state_dir = dir, .loop = loop };
 
 	memset(d, 0, sizeof(*d));
 	d->ops = backends_find("zip");
