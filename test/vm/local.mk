@@ -29,6 +29,7 @@ EXTRA_DIST += \
 	test/vm/build-initramfs \
 	test/vm/init \
 	test/vm/run \
+	test/vm/classify-boot \
 	test/vm/selftest \
 	test/e2e/lib.sh \
 	test/e2e/run-suite \
