@@ -8,8 +8,9 @@
 # be included after this one (or move this line into its own '=').
 AM_TESTS_ENVIRONMENT = UBLKD_BUILDDIR='$(abs_top_builddir)'; export UBLKD_BUILDDIR;
 
-# Host-side checks of the e2e helpers (no guest), then the guest suite.
-TESTS += test/vm/selftest
+# Host-side checks of the e2e helpers and of test/vm/run's boot retries (no
+# guest), then the guest suite.
+TESTS += test/vm/selftest test/vm/test-boot-retry
 if VM_TESTS
 TESTS += test/vm-e2e
 endif
@@ -29,7 +30,16 @@ EXTRA_DIST += \
 	test/vm/build-initramfs \
 	test/vm/init \
 	test/vm/run \
+	test/vm/classify-boot \
 	test/vm/selftest \
+	test/vm/test-boot-retry \
+	test/vm/fixtures/README \
+	test/vm/fixtures/fake-qemu \
+	test/vm/fixtures/early-int3-oops.log \
+	test/vm/fixtures/early-panic.log \
+	test/vm/fixtures/command-failed.log \
+	test/vm/fixtures/started-then-panic.log \
+	test/vm/fixtures/no-start.log \
 	test/e2e/lib.sh \
 	test/e2e/run-suite \
 	test/e2e/00-harness.sh
