@@ -403,7 +403,7 @@ START_TEST(test_mem_full_tmpfs_fails_writes)
 	/* A private mount namespace with a 256 KiB tmpfs (needs root). */
 	ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS): %s (run as root)",
 		      strerror(errno));
-	ck_assert_int_eq(mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_msg(mount("ublkd-check", dir, "tmpfs", 0, "size=256k") == 0,
 		      "mount tmpfs: %s", strerror(errno));
