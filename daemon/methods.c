@@ -319,19 +319,12 @@ static void methods_daemon_info(struct rpc_call *call, struct json_object *param
 	rpc_reply(call, o);
 }
 
-static const struct rpc_method methods_table[] = {
+/* Every method: name, function, and whether it changes state (logged). */
+const struct rpc_method methods_table[] = {
 	{ RPC_M_DEVICE_ADD, methods_device_add, true },
 	{ RPC_M_DEVICE_DEL, methods_device_del, true },
 	{ RPC_M_DEVICE_LIST, methods_device_list, false },
 	{ RPC_M_DEVICE_INFO, methods_device_info, false },
 	{ RPC_M_DAEMON_INFO, methods_daemon_info, false },
+	{ NULL, NULL, false },
 };
-
-/* Finds a method by name in the table, or NULL. */
-const struct rpc_method *methods_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof(methods_table) / sizeof(methods_table[0]); i++)
-		if (strcmp(methods_table[i].name, name) == 0)
-			return &methods_table[i];
-	return NULL;
-}
