@@ -18,10 +18,12 @@
 static bool methods_stopping;
 static struct timespec methods_started;
 
-/* Records when the daemon started, for daemon_info's uptime. */
+/* Records when the daemon started, for daemon_info's uptime; new devices are
+ * accepted until methods_shutdown. */
 void methods_init(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &methods_started);
+	methods_stopping = false;
 }
 
 /* Makes new devices refused from now on (the daemon is stopping). */

@@ -12,7 +12,8 @@ extern const struct rpc_method methods_table[];
 
 /* Makes new devices refused from now on (the daemon is stopping). */
 void methods_shutdown(void);
-/* Records when the daemon started, for daemon_info's uptime. */
+/* Records when the daemon started, for daemon_info's uptime; new devices are
+ * accepted until methods_shutdown. */
 void methods_init(void);
 
 #endif
