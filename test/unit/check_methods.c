@@ -289,6 +289,10 @@ static const struct {
 	  "buffered: the mem backend has no such mode" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"buffered\":1}",
 	  "buffered: expected true or false" },
+	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"reserve\":true}",
+	  "reserve: the file backend has no memory to reserve" },
+	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"reserve\":\"yes\"}",
+	  "reserve: expected true or false" },
 	{ "device_del", NULL, "id: required (a device id from device_list)" },
 	{ "device_del", "{}", "id: required (a device id from device_list)" },
 	{ "device_del", "[0]", "params: expected an object of named parameters" },
@@ -351,6 +355,7 @@ START_TEST(test_add_defaults)
 	ck_assert_uint_eq(s->cfg.size, 1ULL << 30);
 	ck_assert(!s->cfg.read_only);
 	ck_assert(!s->cfg.buffered);
+	ck_assert(!s->cfg.reserve);
 	ck_assert_str_eq(fake_device.path, "");
 	ck_assert_str_eq(fake_device.entry, "");
 	/* The next one gets the next id from the device layer. */
@@ -378,10 +383,15 @@ START_TEST(test_add_all_params)
 	ck_assert_uint_eq(s->cfg.size, 8192);
 	ck_assert(s->cfg.read_only);
 	ck_assert(s->cfg.buffered);
+	/* mem: reserve. */
+	ck_assert_str_eq(result_text(request("device_add",
+		"{\"backend\":\"mem\",\"size\":4096,\"reserve\":true}")),
+		"{\"id\":0,\"backend\":\"mem\",\"size\":4096,\"state\":\"live\"}");
+	ck_assert(s->cfg.reserve);
 	/* zip: path and entry, no size (the backend decides). */
 	ck_assert_str_eq(result_text(request("device_add",
 		"{\"backend\":\"zip\",\"path\":\"/a.zip\",\"entry\":\"disk.img\"}")),
-		"{\"id\":0,\"backend\":\"zip\",\"size\":0,\"state\":\"live\"}");
+		"{\"id\":1,\"backend\":\"zip\",\"size\":0,\"state\":\"live\"}");
 	ck_assert_str_eq(fake_device.path, "/a.zip");
 	ck_assert_str_eq(fake_device.entry, "disk.img");
 	ck_assert_uint_eq(s->cfg.size, 0);
