@@ -1,6 +1,8 @@
-/* The ublk kernel interface as Linux 6.12 defines it, with the later
- * additions we may probe for. Written for ublkd from the kernel's documented
- * layout; the bookworm <linux/ublk_cmd.h> is from 6.1 and too old to use. */
+/* The ublk kernel interface: the 6.12 layout ublkd uses, and the names of
+ * every command and feature bit up to Linux 7.3 (checked against the
+ * kernel's include/uapi/linux/ublk_cmd.h at "ublk: add UBLK_F_IO_DESC_SIZE",
+ * 5c0958d80190). Written for ublkd from that layout; the bookworm
+ * <linux/ublk_cmd.h> is from 6.1 and too old to use. */
 #ifndef UBLKD_UBLK_UAPI_H
 #define UBLKD_UBLK_UAPI_H
 
@@ -39,7 +41,7 @@ struct ublksrv_ctrl_dev_info {
 	__u16 nr_hw_queues;
 	__u16 queue_depth;
 	__u16 state;
-	__u16 pad0;
+	__u16 io_desc_size;	/* 7.3, with UBLK_F_IO_DESC_SIZE; else 0 (24) */
 	__u32 max_io_buf_bytes;
 	__u32 dev_id;
 	__s32 ublksrv_pid;
@@ -77,8 +79,14 @@ struct ublksrv_io_desc {
 #define UBLK_U_CMD_START_USER_RECOVERY	_IOWR('u', 0x10, struct ublksrv_ctrl_cmd)
 #define UBLK_U_CMD_END_USER_RECOVERY	_IOWR('u', 0x11, struct ublksrv_ctrl_cmd)
 #define UBLK_U_CMD_GET_DEV_INFO2	_IOR('u', 0x12, struct ublksrv_ctrl_cmd)
+/* From here on there is no legacy number: _IOC_NR(UBLK_U_CMD_...) is it. */
 #define UBLK_U_CMD_GET_FEATURES		_IOR('u', 0x13, struct ublksrv_ctrl_cmd)
 #define UBLK_U_CMD_DEL_DEV_ASYNC	_IOR('u', 0x14, struct ublksrv_ctrl_cmd)
+#define UBLK_U_CMD_UPDATE_SIZE		_IOWR('u', 0x15, struct ublksrv_ctrl_cmd)
+#define UBLK_U_CMD_QUIESCE_DEV		_IOWR('u', 0x16, struct ublksrv_ctrl_cmd)
+#define UBLK_U_CMD_TRY_STOP_DEV		_IOWR('u', 0x17, struct ublksrv_ctrl_cmd)
+#define UBLK_U_CMD_REG_BUF		_IOWR('u', 0x18, struct ublksrv_ctrl_cmd)
+#define UBLK_U_CMD_UNREG_BUF		_IOWR('u', 0x19, struct ublksrv_ctrl_cmd)
 
 #define UBLK_U_IO_FETCH_REQ		_IOWR('u', 0x20, struct ublksrv_io_cmd)
 #define UBLK_U_IO_COMMIT_AND_FETCH_REQ	_IOWR('u', 0x21, struct ublksrv_io_cmd)
@@ -105,6 +113,7 @@ struct ublksrv_io_desc {
 #define UBLK_F_SAFE_STOP_DEV		(1ULL << 17)
 #define UBLK_F_NO_AUTO_PART_SCAN	(1ULL << 18)
 #define UBLK_F_SHMEM_ZC			(1ULL << 19)
+#define UBLK_F_IO_DESC_SIZE		(1ULL << 20)
 
 /* Device states (ublksrv_ctrl_dev_info.state). */
 #define UBLK_S_DEV_DEAD		0

@@ -1,5 +1,5 @@
 /* The control socket's clients: accepting them, and moving bytes between
- * each client and rpc.c, one request line at a time. */
+ * each client and the line handler, one request line at a time. */
 #include "config.h"
 #include "control.h"
 #include "control_socket.h"
@@ -32,7 +32,7 @@ struct control_conn {
 	struct control_conn *prev, *next;	/* control.conns while open */
 	int fd;
 	unsigned long serial;			/* for logs */
-	struct rpc_peer peer;
+	struct control_peer peer;
 	ev_io rio, wio;
 	char *in;				/* received, not yet handled */
 	size_t in_len, in_cap;
@@ -49,6 +49,7 @@ struct control_conn {
 static struct {
 	struct ev_loop *loop;
 	struct control_socket sock;	/* fd -1 when stopped */
+	struct control_handler handler;
 	ev_io io;
 	ev_timer pause;
 	struct control_conn *conns;
@@ -136,7 +137,7 @@ void control_conn_release(struct control_conn *conn)
 }
 
 /* The credentials of the peer, read at accept. */
-const struct rpc_peer *control_conn_peer(const struct control_conn *conn)
+const struct control_peer *control_conn_peer(const struct control_conn *conn)
 {
 	return &conn->peer;
 }
@@ -269,7 +270,7 @@ static void control_conn_too_long(struct control_conn *conn)
 		 (int)conn->peer.pid, UBLKD_MAX_LINE);
 	snprintf(msg, sizeof(msg), "request line longer than the limit of %d bytes",
 		 UBLKD_MAX_LINE);
-	rpc_send_error(conn, RPC_INVALID_REQUEST, msg);
+	control.handler.too_long(control.handler.arg, conn, msg);
 	free(conn->in);
 	conn->in = NULL;
 	conn->in_len = conn->in_cap = 0;
@@ -284,8 +285,8 @@ static bool control_line_blank(const char *line, size_t len)
 	return strspn(line, " \t\r") >= len;
 }
 
-/* Hands every complete line received to rpc.c; at EOF an unterminated last
- * line counts too. conn is held by the caller. */
+/* Hands every complete line received to the handler; at EOF an unterminated
+ * last line counts too. conn is held by the caller. */
 static void control_conn_process(struct control_conn *conn, bool at_eof)
 {
 	size_t start = 0, rest;
@@ -310,8 +311,8 @@ static void control_conn_process(struct control_conn *conn, bool at_eof)
 		}
 		line[len] = '\0';
 		if (!control_line_blank(line, len))
-			rpc_handle_line(conn, line, len);
-		/* A method may have stopped the control socket meanwhile. */
+			control.handler.line(control.handler.arg, conn, line, len);
+		/* The handler may have stopped the control socket meanwhile. */
 	}
 	if (!conn->reading)
 		return;
@@ -504,10 +505,15 @@ int control_start(struct ev_loop *loop, const struct control_opts *opts)
 		log_error("the control socket is already being served");
 		return -EALREADY;
 	}
-	err = control_socket_open(&control.sock, path, opts ? opts->socket_group : NULL);
+	if (!opts || !opts->handler || !opts->handler->line || !opts->handler->too_long) {
+		log_error("the control socket needs a line handler");
+		return -EINVAL;
+	}
+	err = control_socket_open(&control.sock, path, opts->socket_group);
 	if (err)
 		return err;
 	control.loop = loop;
+	control.handler = *opts->handler;
 	ev_io_init(&control.io, control_accept_cb, control.sock.fd, EV_READ);
 	ev_io_start(loop, &control.io);
 	ev_timer_init(&control.pause, control_pause_cb, CONTROL_ACCEPT_PAUSE, 0.);

@@ -42,42 +42,54 @@ struct ctrl {
 	struct ctrl_req *reqs;	/* every request not yet answered by the kernel */
 };
 
-static const char *const ctrl_names[] = {
-	[UBLK_CMD_GET_QUEUE_AFFINITY] = "GET_QUEUE_AFFINITY",
-	[UBLK_CMD_GET_DEV_INFO] = "GET_DEV_INFO",
-	[UBLK_CMD_ADD_DEV] = "ADD_DEV",
-	[UBLK_CMD_DEL_DEV] = "DEL_DEV",
-	[UBLK_CMD_START_DEV] = "START_DEV",
-	[UBLK_CMD_STOP_DEV] = "STOP_DEV",
-	[UBLK_CMD_SET_PARAMS] = "SET_PARAMS",
-	[UBLK_CMD_GET_PARAMS] = "GET_PARAMS",
-	[UBLK_CMD_START_USER_RECOVERY] = "START_USER_RECOVERY",
-	[UBLK_CMD_END_USER_RECOVERY] = "END_USER_RECOVERY",
-	[UBLK_CMD_GET_DEV_INFO2] = "GET_DEV_INFO2",
-	[0x13] = "GET_FEATURES",
-	[0x14] = "DEL_DEV_ASYNC",
+/* Every control command by its number: its name for logs and its opcode in
+ * the ioctl encoding, both from the kernel's UBLK_U_CMD_* definitions. */
+#define CTRL_CMD(cmd) [_IOC_NR(UBLK_U_CMD_##cmd)] = { #cmd, UBLK_U_CMD_##cmd }
+static const struct {
+	const char *name;
+	uint32_t op;
+} ctrl_cmds[] = {
+	CTRL_CMD(GET_QUEUE_AFFINITY),
+	CTRL_CMD(GET_DEV_INFO),
+	CTRL_CMD(ADD_DEV),
+	CTRL_CMD(DEL_DEV),
+	CTRL_CMD(START_DEV),
+	CTRL_CMD(STOP_DEV),
+	CTRL_CMD(SET_PARAMS),
+	CTRL_CMD(GET_PARAMS),
+	CTRL_CMD(START_USER_RECOVERY),
+	CTRL_CMD(END_USER_RECOVERY),
+	CTRL_CMD(GET_DEV_INFO2),
+	CTRL_CMD(GET_FEATURES),
+	CTRL_CMD(DEL_DEV_ASYNC),
+	CTRL_CMD(UPDATE_SIZE),
+	CTRL_CMD(QUIESCE_DEV),
+	CTRL_CMD(TRY_STOP_DEV),
+	CTRL_CMD(REG_BUF),
+	CTRL_CMD(UNREG_BUF),
 };
+
+/* True if nr is a command in ctrl_cmds. */
+static bool ctrl_known(unsigned nr)
+{
+	return nr < sizeof(ctrl_cmds) / sizeof(ctrl_cmds[0]) && ctrl_cmds[nr].name;
+}
 
 /* Names a control command for log messages. */
 const char *ctrl_cmd_name(unsigned nr)
 {
-	if (nr < sizeof(ctrl_names) / sizeof(ctrl_names[0]) && ctrl_names[nr])
-		return ctrl_names[nr];
-	return "UNKNOWN";
+	return ctrl_known(nr) ? ctrl_cmds[nr].name : "UNKNOWN";
 }
 
 /* Returns the opcode for command nr in the encoding the kernel takes. */
 uint32_t ctrl_opcode(bool ioctl_encoded, unsigned nr)
 {
-	bool reads = nr == UBLK_CMD_GET_QUEUE_AFFINITY || nr == UBLK_CMD_GET_DEV_INFO ||
-		     nr == UBLK_CMD_GET_PARAMS || nr == UBLK_CMD_GET_DEV_INFO2 ||
-		     nr == 0x13 || nr == 0x14;
-
-	/* GET_FEATURES and DEL_DEV_ASYNC exist only in the ioctl encoding. */
-	if (!ioctl_encoded && nr < 0x13)
+	/* GET_FEATURES and the commands after it exist only ioctl-encoded. */
+	if (!ioctl_encoded && nr <= UBLK_CMD_GET_DEV_INFO2)
 		return nr;
-	return reads ? _IOR('u', nr, struct ublksrv_ctrl_cmd) :
-		       _IOWR('u', nr, struct ublksrv_ctrl_cmd);
+	if (ctrl_known(nr))
+		return ctrl_cmds[nr].op;
+	return _IOWR('u', nr, struct ublksrv_ctrl_cmd);
 }
 
 /* Fills an SQE128 slot with a control command. */
@@ -224,7 +236,7 @@ static int ctrl_probe(struct ctrl *c)
 	sqe = io_uring_get_sqe(&c->ring);
 	if (!sqe)
 		return -EBUSY;
-	ctrl_prep(c, sqe, 0x13, (uint32_t)-1, &features, sizeof(features), 0);
+	ctrl_prep(c, sqe, _IOC_NR(UBLK_U_CMD_GET_FEATURES), (uint32_t)-1, &features, sizeof(features), 0);
 	io_uring_sqe_set_data(sqe, NULL);
 	ret = io_uring_submit_and_wait(&c->ring, 1);
 	if (ret < 0)

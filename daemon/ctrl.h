@@ -26,7 +26,8 @@ uint64_t ctrl_features(const struct ctrl *c);
 bool ctrl_ioctl_encoded(const struct ctrl *c);
 /* Number of commands sent and not yet answered. */
 unsigned ctrl_pending(const struct ctrl *c);
-/* Sends one command (legacy number nr, e.g. UBLK_CMD_ADD_DEV). buf/len are
+/* Sends one command: nr is its number, UBLK_CMD_ADD_DEV or, for commands
+ * with no legacy number, _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC). buf/len are
  * copied in, and copied back out to buf when the answer arrives in time;
  * buf must stay valid until fn is called. */
 int ctrl_submit(struct ctrl *c, unsigned nr, uint32_t dev_id, void *buf,

@@ -311,7 +311,7 @@ static void device_on_deleted(void *arg, int res)
 static void device_release(struct device *dev)
 {
 	unsigned nr = dev->del_async_failed || !ctrl_ioctl_encoded(devices.ctrl)
-		      ? UBLK_CMD_DEL_DEV : 0x14 /* DEL_DEV_ASYNC */;
+		      ? UBLK_CMD_DEL_DEV : _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC);
 	int ret;
 
 	device_close_queues(dev);

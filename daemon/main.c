@@ -8,6 +8,7 @@
 #include "daemon/device.h"
 #include "daemon/memlock.h"
 #include "daemon/methods.h"
+#include "daemon/rpc.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -120,11 +121,17 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	}
 }
 
+/* The control socket's lines go to the JSON-RPC layer. */
+static const struct control_handler main_rpc_handler = {
+	.line = rpc_on_line,
+	.too_long = rpc_on_too_long,
+};
+
 /* Runs the daemon until a signal has deleted every device. */
 int main(int argc, char **argv)
 {
 	struct main_opts o = { 0 };
-	struct control_opts copts;
+	struct control_opts copts = { 0 };
 	ev_signal sigterm, sigint;
 	char err[512];
 
@@ -139,11 +146,13 @@ int main(int argc, char **argv)
 	main_loop = ev_default_loop(EVFLAG_AUTO);
 	device_init(main_loop, o.state_dir);
 	methods_init();
+	rpc_init(methods_table);
 	if (device_driver_open(err, sizeof(err)) < 0)
 		log_warn("%s; devices can be added once it is there", err);
 
 	copts.socket_path = o.socket_path;
 	copts.socket_group = o.socket_group;
+	copts.handler = &main_rpc_handler;
 	if (control_start(main_loop, &copts) < 0)
 		return 1;
 	ev_signal_init(&sigterm, main_on_signal, SIGTERM);

@@ -18,10 +18,12 @@
 static bool methods_stopping;
 static struct timespec methods_started;
 
-/* Records when the daemon started, for daemon_info's uptime. */
+/* Records when the daemon started, for daemon_info's uptime; new devices are
+ * accepted until methods_shutdown. */
 void methods_init(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &methods_started);
+	methods_stopping = false;
 }
 
 /* Makes new devices refused from now on (the daemon is stopping). */
@@ -262,29 +264,53 @@ static void methods_device_list(struct rpc_call *call, struct json_object *param
 	rpc_reply(call, list);
 }
 
-/* Lists the names of the feature bits that are set. */
+/* Lists the names of the feature bits that are set: the kernel's UBLK_F_*
+ * names without the prefix (SUPPORT_ZERO_COPY shows as ZERO_COPY), "BITn"
+ * for a bit newer than this list. */
 static struct json_object *methods_feature_names(uint64_t features)
 {
-	static const char *const names[] = {
-		"ZERO_COPY", "URING_CMD_COMP_IN_TASK", "NEED_GET_DATA", "USER_RECOVERY",
-		"USER_RECOVERY_REISSUE", "UNPRIVILEGED_DEV", "CMD_IOCTL_ENCODE", "USER_COPY",
-		"ZONED", "USER_RECOVERY_FAIL_IO", "UPDATE_SIZE", "AUTO_BUF_REG", "QUIESCE",
-		"PER_IO_DAEMON", "BUF_REG_OFF_DAEMON", "BATCH_IO", "INTEGRITY",
-		"SAFE_STOP_DEV", "NO_AUTO_PART_SCAN", "SHMEM_ZC",
+	static const struct {
+		uint64_t flag;
+		const char *name;
+	} names[] = {
+		{ UBLK_F_SUPPORT_ZERO_COPY, "ZERO_COPY" },
+		{ UBLK_F_URING_CMD_COMP_IN_TASK, "URING_CMD_COMP_IN_TASK" },
+		{ UBLK_F_NEED_GET_DATA, "NEED_GET_DATA" },
+		{ UBLK_F_USER_RECOVERY, "USER_RECOVERY" },
+		{ UBLK_F_USER_RECOVERY_REISSUE, "USER_RECOVERY_REISSUE" },
+		{ UBLK_F_UNPRIVILEGED_DEV, "UNPRIVILEGED_DEV" },
+		{ UBLK_F_CMD_IOCTL_ENCODE, "CMD_IOCTL_ENCODE" },
+		{ UBLK_F_USER_COPY, "USER_COPY" },
+		{ UBLK_F_ZONED, "ZONED" },
+		{ UBLK_F_USER_RECOVERY_FAIL_IO, "USER_RECOVERY_FAIL_IO" },
+		{ UBLK_F_UPDATE_SIZE, "UPDATE_SIZE" },
+		{ UBLK_F_AUTO_BUF_REG, "AUTO_BUF_REG" },
+		{ UBLK_F_QUIESCE, "QUIESCE" },
+		{ UBLK_F_PER_IO_DAEMON, "PER_IO_DAEMON" },
+		{ UBLK_F_BUF_REG_OFF_DAEMON, "BUF_REG_OFF_DAEMON" },
+		{ UBLK_F_BATCH_IO, "BATCH_IO" },
+		{ UBLK_F_INTEGRITY, "INTEGRITY" },
+		{ UBLK_F_SAFE_STOP_DEV, "SAFE_STOP_DEV" },
+		{ UBLK_F_NO_AUTO_PART_SCAN, "NO_AUTO_PART_SCAN" },
+		{ UBLK_F_SHMEM_ZC, "SHMEM_ZC" },
+		{ UBLK_F_IO_DESC_SIZE, "IO_DESC_SIZE" },
 	};
 	struct json_object *a = json_object_new_array();
 
 	for (unsigned i = 0; i < 64; i++) {
+		const char *name = NULL;
 		char buf[16];
 
 		if (!(features & (1ULL << i)))
 			continue;
-		if (i < sizeof(names) / sizeof(names[0])) {
-			json_object_array_add(a, json_object_new_string(names[i]));
-		} else {
+		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]) && !name; j++)
+			if (names[j].flag == 1ULL << i)
+				name = names[j].name;
+		if (!name) {
 			snprintf(buf, sizeof(buf), "BIT%u", i);
-			json_object_array_add(a, json_object_new_string(buf));
+			name = buf;
 		}
+		json_object_array_add(a, json_object_new_string(name));
 	}
 	return a;
 }
@@ -319,19 +345,12 @@ static void methods_daemon_info(struct rpc_call *call, struct json_object *param
 	rpc_reply(call, o);
 }
 
-static const struct rpc_method methods_table[] = {
+/* Every method: name, function, and whether it changes state (logged). */
+const struct rpc_method methods_table[] = {
 	{ RPC_M_DEVICE_ADD, methods_device_add, true },
 	{ RPC_M_DEVICE_DEL, methods_device_del, true },
 	{ RPC_M_DEVICE_LIST, methods_device_list, false },
 	{ RPC_M_DEVICE_INFO, methods_device_info, false },
 	{ RPC_M_DAEMON_INFO, methods_daemon_info, false },
+	{ NULL, NULL, false },
 };
-
-/* Finds a method by name in the table, or NULL. */
-const struct rpc_method *methods_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof(methods_table) / sizeof(methods_table[0]); i++)
-		if (strcmp(methods_table[i].name, name) == 0)
-			return &methods_table[i];
-	return NULL;
-}

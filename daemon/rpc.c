@@ -1,5 +1,6 @@
 /* JSON-RPC 2.0 requests and responses: parses a request line, finds its
- * method, and turns the method's answer into a response line. */
+ * method in the table given to rpc_init, and turns the method's answer into
+ * a response line. */
 #include "config.h"
 #include "rpc.h"
 #include "control.h"
@@ -22,6 +23,24 @@ struct rpc_call {
 	bool notification;		/* no id member: no response at all */
 	const struct rpc_method *method;
 };
+
+/* The methods requests are dispatched through (rpc_init). */
+static const struct rpc_method *rpc_methods;
+
+/* Dispatches requests through methods from now on. */
+void rpc_init(const struct rpc_method *methods)
+{
+	rpc_methods = methods;
+}
+
+/* Finds a method by name in the table, or NULL. */
+static const struct rpc_method *rpc_find(const char *name)
+{
+	for (const struct rpc_method *m = rpc_methods; m && m->name; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
 
 /* Builds an error response object; id is taken over. */
 static struct json_object *rpc_error_new(struct json_object *id, int code, int err,
@@ -73,9 +92,16 @@ static void rpc_send(struct control_conn *conn, struct json_object *resp)
 }
 
 /* Sends an error response with a null id. */
-void rpc_send_error(struct control_conn *conn, int code, const char *message)
+static void rpc_send_error(struct control_conn *conn, int code, const char *message)
 {
 	rpc_send(conn, rpc_error_new(NULL, code, 0, message));
+}
+
+/* Answers an over-long line: an invalid request with a null id. */
+void rpc_on_too_long(void *arg, struct control_conn *conn, const char *why)
+{
+	(void)arg;
+	rpc_send_error(conn, RPC_INVALID_REQUEST, why);
 }
 
 /* The JSON-RPC error code for a -errno a method failed with. */
@@ -180,7 +206,7 @@ static const char *rpc_validate(struct json_object *req, struct json_object **id
 /* Logs a state-changing request with who sent it and what it asked for. */
 static void rpc_log_request(const struct rpc_call *call, struct json_object *params)
 {
-	const struct rpc_peer *peer = control_conn_peer(call->conn);
+	const struct control_peer *peer = control_conn_peer(call->conn);
 	size_t len = 0;
 	const char *text = params ?
 		json_object_to_json_string_length(params, JSON_C_TO_STRING_PLAIN |
@@ -195,7 +221,7 @@ static void rpc_log_request(const struct rpc_call *call, struct json_object *par
 }
 
 /* Handles one request line: line[len] is NUL, no newline. */
-void rpc_handle_line(struct control_conn *conn, const char *line, size_t len)
+void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t len)
 {
 	struct json_object *req, *id, *params;
 	const struct rpc_method *m;
@@ -203,6 +229,7 @@ void rpc_handle_line(struct control_conn *conn, const char *line, size_t len)
 	const char *name, *bad;
 	bool ok, has_id;
 
+	(void)arg;
 	req = rpc_parse(line, len, &ok);
 	if (!ok) {
 		rpc_send_error(conn, RPC_PARSE_ERROR, "the request is not valid JSON");
@@ -214,7 +241,7 @@ void rpc_handle_line(struct control_conn *conn, const char *line, size_t len)
 		json_object_put(req);
 		return;
 	}
-	m = methods_find(name);
+	m = rpc_find(name);
 	if (!m) {
 		char msg[160];
 
@@ -315,7 +342,7 @@ void rpc_fail_code(struct rpc_call *call, int code, int err, const char *fmt, ..
 }
 
 /* The peer that sent the call. */
-const struct rpc_peer *rpc_call_peer(const struct rpc_call *call)
+const struct control_peer *rpc_call_peer(const struct rpc_call *call)
 {
 	return control_conn_peer(call->conn);
 }

@@ -1,21 +1,18 @@
-/* JSON-RPC calls as the daemon's methods see them. The control socket layer
- * (control.c, rpc.c) parses requests, finds the method and owns the replies;
- * methods (methods.c) answer each call exactly once, now or later. */
+/* JSON-RPC 2.0 over the control socket's lines: rpc.c parses a request,
+ * finds its method in the table it was given at rpc_init and owns the
+ * replies; a method (methods.c) answers each call exactly once, now or later.
+ * main.c hands the table to rpc_init and rpc_on_line/rpc_on_too_long to the
+ * control socket. */
 #ifndef UBLKD_RPC_H
 #define UBLKD_RPC_H
 
 #include <stdbool.h>
-#include <sys/types.h>
+#include <stddef.h>
 #include <json-c/json.h>
 
-struct rpc_call;
+#include "daemon/control.h"
 
-/* Who sent a request (SO_PEERCRED of its connection). */
-struct rpc_peer {
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-};
+struct rpc_call;
 
 /* A method: answers through rpc_reply or rpc_fail, exactly once. params is
  * the request's "params" member or NULL when absent; it is borrowed for the
@@ -26,8 +23,15 @@ struct rpc_method {
 	bool changes_state;	/* logged with the peer's uid/pid */
 };
 
-/* Finds a method by name in methods.c's table, or NULL. */
-const struct rpc_method *methods_find(const char *name);
+/* Dispatches requests through methods from now on: an array ended by an
+ * entry whose name is NULL, kept (not copied) by rpc.c. */
+void rpc_init(const struct rpc_method *methods);
+/* The control socket's line handler (struct control_handler.line): handles
+ * one request line. arg is unused. */
+void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t len);
+/* The control socket's handler for an over-long line: an invalid request
+ * error with a null id, why as its message. arg is unused. */
+void rpc_on_too_long(void *arg, struct control_conn *conn, const char *why);
 
 /* Sends a result (ownership of result passes; NULL means {}) and frees call. */
 void rpc_reply(struct rpc_call *call, struct json_object *result);
@@ -41,7 +45,7 @@ void rpc_fail(struct rpc_call *call, int err, const char *fmt, ...)
 void rpc_fail_code(struct rpc_call *call, int code, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* The peer that sent the call. */
-const struct rpc_peer *rpc_call_peer(const struct rpc_call *call);
+const struct control_peer *rpc_call_peer(const struct rpc_call *call);
 /* True while the client that sent the call is still connected. */
 bool rpc_call_connected(const struct rpc_call *call);
 

@@ -243,6 +243,70 @@ START_TEST(test_bad_path)
 }
 END_TEST
 
+/* A handler of our own: answers each line with "got <line>" and arg's tag. */
+static void raw_line(void *arg, struct control_conn *conn, const char *line, size_t len)
+{
+	char reply[64];
+	int n = snprintf(reply, sizeof(reply), "%s got %.*s", (const char *)arg,
+			 (int)(len < 32 ? len : 32), line);
+
+	control_conn_send(conn, reply, (size_t)n);
+}
+
+/* ... and answers an over-long line with "refused: <why>". */
+static void raw_too_long(void *arg, struct control_conn *conn, const char *why)
+{
+	char reply[128];
+	int n = snprintf(reply, sizeof(reply), "%s refused: %s", (const char *)arg, why);
+
+	control_conn_send(conn, reply, (size_t)n);
+}
+
+/* The socket layer hands lines to whatever handler it is given and knows no
+ * JSON-RPC; it refuses to start without one. */
+START_TEST(test_line_handler)
+{
+	static const struct control_handler raw = {
+		.line = raw_line, .too_long = raw_too_long, .arg = "raw",
+	};
+	static const struct control_handler half = { .line = raw_line };
+	const char *path = harness_path(0, "ublkd.sock");
+	struct control_opts opts = { .socket_path = path, .handler = &half };
+	size_t len = UBLKD_MAX_LINE + 1;
+	char *big = malloc(len), *line;
+	struct client c;
+
+	ck_assert_int_eq(harness_start(&opts), -EINVAL);
+	opts.handler = &raw;
+	ck_assert_int_eq(harness_start(&opts), 0);
+	c = client_open(path);
+	ck_assert_int_ge(c.fd, 0);
+	ck_assert_int_eq(client_puts(&c, "hello\r\n \t\n{\"not\": rpc}\nlast"), 0);
+	ck_assert_int_eq(shutdown(c.fd, SHUT_WR), 0);
+	line = client_line(&c);
+	ck_assert_str_eq(line, "raw got hello");
+	free(line);
+	line = client_line(&c);
+	ck_assert_str_eq(line, "raw got {\"not\": rpc}");
+	free(line);
+	line = client_line(&c);
+	ck_assert_str_eq(line, "raw got last");
+	free(line);
+	ck_assert(client_eof(&c));
+	client_close(&c);
+
+	c = client_open(path);
+	memset(big, 'x', len);
+	ck_assert_int_eq(client_send(&c, big, len), 0);
+	line = client_line(&c);
+	ck_assert_str_eq(line, "raw refused: request line longer than the limit of 1048576 bytes");
+	free(line);
+	ck_assert(client_eof(&c));
+	client_close(&c);
+	free(big);
+}
+END_TEST
+
 /* Moves fd to 3, where a service manager puts its socket; returns what was at
  * fd 3 before (saved elsewhere) or -1. */
 static int activation_install(int fd)
@@ -761,6 +825,7 @@ static Suite *control_suite(void)
 	tcase_add_loop_test(tc, test_activation_fallback, 0, BAD_COUNT);
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_line_limit);
+	tcase_add_test(tc, test_line_handler);
 	tcase_add_test(tc, test_disconnect_mid_request);
 	tcase_add_test(tc, test_many_clients);
 	tcase_add_test(tc, test_large_replies);

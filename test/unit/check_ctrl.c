@@ -8,7 +8,7 @@
 
 START_TEST(test_ioctl_values)
 {
-	/* Values as the 6.12 kernel header defines them. */
+	/* Values as the kernel header defines them (7.3). */
 	ck_assert_uint_eq(ctrl_opcode(true, UBLK_CMD_GET_DEV_INFO), 0x80207502);
 	ck_assert_uint_eq(ctrl_opcode(true, UBLK_CMD_ADD_DEV), 0xC0207504);
 	ck_assert_uint_eq(ctrl_opcode(true, UBLK_CMD_DEL_DEV), 0xC0207505);
@@ -16,8 +16,13 @@ START_TEST(test_ioctl_values)
 	ck_assert_uint_eq(ctrl_opcode(true, UBLK_CMD_STOP_DEV), 0xC0207507);
 	ck_assert_uint_eq(ctrl_opcode(true, UBLK_CMD_SET_PARAMS), 0xC0207508);
 	ck_assert_uint_eq(ctrl_opcode(true, UBLK_CMD_GET_PARAMS), 0x80207509);
-	ck_assert_uint_eq(ctrl_opcode(true, 0x13), 0x80207513);
-	ck_assert_uint_eq(ctrl_opcode(true, 0x14), 0x80207514);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_GET_FEATURES)), 0x80207513);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)), 0x80207514);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_UPDATE_SIZE)), 0xC0207515);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_QUIESCE_DEV)), 0xC0207516);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_TRY_STOP_DEV)), 0xC0207517);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_REG_BUF)), 0xC0207518);
+	ck_assert_uint_eq(ctrl_opcode(true, _IOC_NR(UBLK_U_CMD_UNREG_BUF)), 0xC0207519);
 	ck_assert_uint_eq(UBLK_U_IO_FETCH_REQ, 0xC0107520);
 	ck_assert_uint_eq(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0xC0107521);
 }
@@ -28,10 +33,52 @@ START_TEST(test_legacy_values)
 	ck_assert_uint_eq(ctrl_opcode(false, UBLK_CMD_ADD_DEV), 0x04);
 	ck_assert_uint_eq(ctrl_opcode(false, UBLK_CMD_START_DEV), 0x06);
 	/* GET_FEATURES and DEL_DEV_ASYNC exist only ioctl-encoded. */
-	ck_assert_uint_eq(ctrl_opcode(false, 0x13), 0x80207513);
+	ck_assert_uint_eq(ctrl_opcode(false, _IOC_NR(UBLK_U_CMD_GET_FEATURES)), 0x80207513);
+	ck_assert_uint_eq(ctrl_opcode(false, _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)), 0x80207514);
+	ck_assert_uint_eq(ctrl_opcode(false, UBLK_CMD_GET_DEV_INFO2), 0x12);
 	ck_assert_str_eq(ctrl_cmd_name(UBLK_CMD_START_DEV), "START_DEV");
-	ck_assert_str_eq(ctrl_cmd_name(0x14), "DEL_DEV_ASYNC");
+	ck_assert_str_eq(ctrl_cmd_name(_IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)), "DEL_DEV_ASYNC");
 	ck_assert_str_eq(ctrl_cmd_name(0x77), "UNKNOWN");
+	ck_assert_str_eq(ctrl_cmd_name(0x03), "UNKNOWN");
+}
+END_TEST
+
+/* Every command up to 7.3's has its name, and its ioctl opcode is the
+ * kernel's, carrying its number. */
+START_TEST(test_every_command)
+{
+	static const struct {
+		uint32_t op;
+		const char *name;
+	} cmds[] = {
+		{ UBLK_U_CMD_GET_QUEUE_AFFINITY, "GET_QUEUE_AFFINITY" },
+		{ UBLK_U_CMD_GET_DEV_INFO, "GET_DEV_INFO" },
+		{ UBLK_U_CMD_ADD_DEV, "ADD_DEV" },
+		{ UBLK_U_CMD_DEL_DEV, "DEL_DEV" },
+		{ UBLK_U_CMD_START_DEV, "START_DEV" },
+		{ UBLK_U_CMD_STOP_DEV, "STOP_DEV" },
+		{ UBLK_U_CMD_SET_PARAMS, "SET_PARAMS" },
+		{ UBLK_U_CMD_GET_PARAMS, "GET_PARAMS" },
+		{ UBLK_U_CMD_START_USER_RECOVERY, "START_USER_RECOVERY" },
+		{ UBLK_U_CMD_END_USER_RECOVERY, "END_USER_RECOVERY" },
+		{ UBLK_U_CMD_GET_DEV_INFO2, "GET_DEV_INFO2" },
+		{ UBLK_U_CMD_GET_FEATURES, "GET_FEATURES" },
+		{ UBLK_U_CMD_DEL_DEV_ASYNC, "DEL_DEV_ASYNC" },
+		{ UBLK_U_CMD_UPDATE_SIZE, "UPDATE_SIZE" },
+		{ UBLK_U_CMD_QUIESCE_DEV, "QUIESCE_DEV" },
+		{ UBLK_U_CMD_TRY_STOP_DEV, "TRY_STOP_DEV" },
+		{ UBLK_U_CMD_REG_BUF, "REG_BUF" },
+		{ UBLK_U_CMD_UNREG_BUF, "UNREG_BUF" },
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		unsigned nr = _IOC_NR(cmds[i].op);
+
+		ck_assert_str_eq(ctrl_cmd_name(nr), cmds[i].name);
+		ck_assert_uint_eq(ctrl_opcode(true, nr), cmds[i].op);
+		ck_assert_uint_eq(_IOC_TYPE(cmds[i].op), 'u');
+		ck_assert_uint_eq(_IOC_SIZE(cmds[i].op), sizeof(struct ublksrv_ctrl_cmd));
+	}
 }
 END_TEST
 
@@ -39,6 +86,7 @@ START_TEST(test_layouts)
 {
 	ck_assert_uint_eq(sizeof(struct ublksrv_ctrl_cmd), 32);
 	ck_assert_uint_eq(sizeof(struct ublksrv_ctrl_dev_info), 64);
+	ck_assert_uint_eq(offsetof(struct ublksrv_ctrl_dev_info, io_desc_size), 6);
 	ck_assert_uint_eq(offsetof(struct ublksrv_ctrl_dev_info, flags), 24);
 	ck_assert_uint_eq(offsetof(struct ublksrv_ctrl_dev_info, owner_uid), 40);
 	ck_assert_uint_eq(sizeof(struct ublksrv_io_cmd), 16);
@@ -61,6 +109,7 @@ static Suite *ctrl_suite(void)
 
 	tcase_add_test(tc, test_ioctl_values);
 	tcase_add_test(tc, test_legacy_values);
+	tcase_add_test(tc, test_every_command);
 	tcase_add_test(tc, test_layouts);
 	suite_add_tcase(s, tc);
 	return s;

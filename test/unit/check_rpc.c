@@ -450,6 +450,76 @@ START_TEST(test_state_log)
 }
 END_TEST
 
+/* "ping" of table A. */
+static void ping_a(struct rpc_call *call, struct json_object *params)
+{
+	(void)params;
+	rpc_reply(call, json_object_new_string("a"));
+}
+
+/* "ping" of table B. */
+static void ping_b(struct rpc_call *call, struct json_object *params)
+{
+	(void)params;
+	rpc_reply(call, json_object_new_string("b"));
+}
+
+static const struct rpc_method table_a[] = {
+	{ "ping", ping_a, false },
+	{ NULL, NULL, false },
+};
+static const struct rpc_method table_b[] = {
+	{ "other", ping_a, false },
+	{ "ping", ping_b, false },
+	{ NULL, NULL, false },
+};
+
+/* Restarts the server with methods as its table and reconnects cl. */
+static void restart_with(const struct rpc_method *methods)
+{
+	struct control_opts opts = { .socket_path = harness_path(0, "ublkd.sock") };
+
+	client_close(&cl);
+	harness_stop();
+	ck_assert_int_eq(harness_start_methods(&opts, methods), 0);
+	cl = client_open(opts.socket_path);
+	ck_assert_int_ge(cl.fd, 0);
+}
+
+/* Sends "ping" and returns the string result, or NULL (static buffer). */
+static const char *ping(void)
+{
+	static char buf[16];
+	struct json_object *r = call("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}"), *res;
+
+	ck_assert_ptr_nonnull(r);
+	if (!json_object_object_get_ex(r, "result", &res)) {
+		json_object_put(r);
+		return NULL;
+	}
+	snprintf(buf, sizeof(buf), "%s", json_object_get_string(res));
+	json_object_put(r);
+	return buf;
+}
+
+/* Requests go to the methods of the table given to rpc_init, and only to
+ * those: no other table is consulted. */
+START_TEST(test_dispatch_table)
+{
+	restart_with(table_a);
+	ck_assert_str_eq(ping(), "a");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\"}",
+		     RPC_METHOD_NOT_FOUND, "2");
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"device_list\"}",
+		     RPC_METHOD_NOT_FOUND, "3");
+	restart_with(table_b);
+	ck_assert_str_eq(ping(), "b");
+	restart_with(NULL);
+	expect_error("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}",
+		     RPC_METHOD_NOT_FOUND, "4");
+}
+END_TEST
+
 /* The tests, in one suite. */
 static Suite *rpc_suite(void)
 {
@@ -474,6 +544,7 @@ static Suite *rpc_suite(void)
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_stop_from_method);
 	tcase_add_test(tc, test_state_log);
+	tcase_add_test(tc, test_dispatch_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
-/* Test harness for the control socket: a server loop in a thread with fake
- * methods, and blocking clients that talk to it line by line. */
+/* Test harness for the control socket: a server loop in a thread, rpc.c
+ * dispatching to fake methods, and blocking clients that talk to it line by
+ * line. */
 #include "config.h"
 #include "control_harness.h"
 #include "common/protocol.h"
@@ -129,7 +130,7 @@ static void harness_big(struct rpc_call *call, struct json_object *params)
 /* "peer": replies the caller's credentials. */
 static void harness_peer(struct rpc_call *call, struct json_object *params)
 {
-	const struct rpc_peer *p = rpc_call_peer(call);
+	const struct control_peer *p = rpc_call_peer(call);
 	struct json_object *r = json_object_new_object();
 
 	(void)params;
@@ -167,16 +168,14 @@ static const struct rpc_method harness_methods[] = {
 	{ "peer", harness_peer, false },
 	{ "null", harness_null, false },
 	{ "stop", harness_stopper, true },
+	{ NULL, NULL, false },
 };
 
-/* The fake methods' table, standing in for methods.c. */
-const struct rpc_method *methods_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof(harness_methods) / sizeof(harness_methods[0]); i++)
-		if (!strcmp(harness_methods[i].name, name))
-			return &harness_methods[i];
-	return NULL;
-}
+/* How main.c wires the control socket to rpc.c. */
+static const struct control_handler harness_handler = {
+	.line = rpc_on_line,
+	.too_long = rpc_on_too_long,
+};
 
 /* A fresh temporary directory for a test. */
 const char *harness_dir(void)
@@ -231,16 +230,21 @@ static void harness_stop_cb(struct ev_loop *loop, ev_async *w, int revents)
 	ev_async_stop(loop, w);
 }
 
-/* control_start with opts, then the loop in a thread. */
-int harness_start(const struct control_opts *opts)
+/* rpc_init with methods, control_start with opts and rpc.c as its handler,
+ * then the loop in a thread. */
+int harness_start_methods(const struct control_opts *opts, const struct rpc_method *methods)
 {
+	struct control_opts o = *opts;
 	int err;
 
 	memset(&harness_stats, 0, sizeof(harness_stats));
+	rpc_init(methods);
+	if (!o.handler)
+		o.handler = &harness_handler;
 	harness.loop = ev_loop_new(EVFLAG_AUTO);
 	if (!harness.loop)
 		abort();
-	err = control_start(harness.loop, opts);
+	err = control_start(harness.loop, &o);
 	if (err) {
 		ev_loop_destroy(harness.loop);
 		harness.loop = NULL;
@@ -251,6 +255,12 @@ int harness_start(const struct control_opts *opts)
 	if (pthread_create(&harness.thread, NULL, harness_run, NULL))
 		abort();
 	return 0;
+}
+
+/* harness_start_methods with the fake methods. */
+int harness_start(const struct control_opts *opts)
+{
+	return harness_start_methods(opts, harness_methods);
 }
 
 /* Stops the control socket and waits for the loop to run dry. */

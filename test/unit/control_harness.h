@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "daemon/control.h"
+#include "daemon/rpc.h"
 
 /* What the fake methods saw, read by the tests. */
 struct harness_stats {
@@ -24,8 +25,11 @@ const char *harness_path(int slot, const char *name);
 /* Removes everything harness_dir() holds, and the directory. */
 void harness_cleanup(void);
 
-/* control_start with opts, then runs the loop in a thread; returns its result
- * (on failure no thread runs). */
+/* rpc_init with methods, control_start with opts (rpc.c as its handler
+ * unless opts has one), then runs the loop in a thread; returns
+ * control_start's result (on failure no thread runs). */
+int harness_start_methods(const struct control_opts *opts, const struct rpc_method *methods);
+/* harness_start_methods with the fake methods (echo, later, fail, ...). */
 int harness_start(const struct control_opts *opts);
 /* Stops the control socket from the loop thread and waits until the loop has
  * no more work (pending "later" calls included), then frees it. */

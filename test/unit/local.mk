@@ -20,3 +20,15 @@ test_unit_check_params_LDADD = $(UNIT_LDADD)
 test_unit_check_ctrl_SOURCES = test/unit/check_ctrl.c
 test_unit_check_ctrl_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_ctrl_LDADD = $(UNIT_LDADD)
+
+# The methods, through rpc.c with the real method table, over a fake
+# connection and the fake device layer: built from their sources, without
+# libublkd.a, so no device.c or control.c is in the program at all.
+check_PROGRAMS += test/unit/check_methods
+TESTS += test/unit/check_methods
+test_unit_check_methods_SOURCES = test/unit/check_methods.c \
+	test/unit/fake_device.c test/unit/fake_device.h \
+	daemon/methods.c daemon/params.c daemon/rpc.c
+test_unit_check_methods_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_methods_LDADD = backends/libbackends.a common/libcommon.a \
+	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS)
