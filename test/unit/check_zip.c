@@ -5,7 +5,6 @@
 #include "backends/backend.h"
 #include "backends/zip_cache.h"
 #include "backends/zip_index.h"
-#include "backends/zip_tune.h"
 #include "daemon/io.h"
 
 #include <check.h>
@@ -1274,27 +1273,52 @@ START_TEST(test_zip64_over_4g)
 }
 END_TEST
 
+/* Opens a.img of path with one knob set to text and reads a describe field. */
+static int64_t tuned(const char *path, const char *knob, const char *text, const char *key)
+{
+	struct zdev d;
+	int64_t v;
+
+	setenv(knob, text, 1);
+	zopen_ok(&d, path, NULL);
+	v = dev_int(&d, key);
+	d.ops->close(d.priv);
+	unsetenv(knob);
+	return v;
+}
+
+/* The knobs are sizes as size_parse reads them (the spellings the README and
+ * ublkctl(1) document), within their ranges; anything else fails the open. */
 START_TEST(test_tune)
 {
-	uint64_t v;
+	static const struct {
+		const char *text;
+		int64_t bytes;
+	} chunks[] = {
+		{ "65536", 64 * 1024 }, { "64K", 64 * 1024 }, { "64KiB", 64 * 1024 },
+		{ "1M", MIB }, { "2m", 2 * MIB }, { "1MiB", MIB }, { "64M", 64 * MIB },
+		{ "64mib", 64 * MIB },
+	};
+	static const char *const bad_chunks[] = {
+		"lots", "-1", "12Q", "1.5M", "1MB", "99999999999999999999G", "1G",
+	};
 	const char *path = tpath("tune.zip");
 	uint8_t *src = make_data(4096, 17);
 
-	ck_assert_int_eq(zip_tune_parse_size("4096", &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(zip_tune_parse_size("2M", &v), 0);
-	ck_assert_uint_eq(v, 2 * MIB);
-	ck_assert_int_eq(zip_tune_parse_size("64KiB", &v), 0);
-	ck_assert_uint_eq(v, 64 * 1024);
-	ck_assert_int_eq(zip_tune_parse_size("1g", &v), 0);
-	ck_assert_uint_eq(v, 1ULL << 30);
-	ck_assert_int_lt(zip_tune_parse_size("", &v), 0);
-	ck_assert_int_lt(zip_tune_parse_size("-1", &v), 0);
-	ck_assert_int_lt(zip_tune_parse_size("12Q", &v), 0);
-	ck_assert_int_lt(zip_tune_parse_size("99999999999999999999G", &v), 0);
 	write_one(path, "a.img", src, 4096, ZIP_CM_DEFLATE);
-	setenv("UBLKD_ZIP_CHUNK", "lots", 1);
-	zopen_fails(path, NULL, "UBLKD_ZIP_CHUNK='lots'", NULL);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+		ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CHUNK", chunks[i].text, "chunk_size"),
+				 chunks[i].bytes);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "0", "cache_limit"), 0);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "1G", "cache_limit"), 1LL << 30);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "1T", "cache_limit"), 1LL << 40);
+	for (size_t i = 0; i < sizeof(bad_chunks) / sizeof(bad_chunks[0]); i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "UBLKD_ZIP_CHUNK='%s'", bad_chunks[i]);
+		setenv("UBLKD_ZIP_CHUNK", bad_chunks[i], 1);
+		zopen_fails(path, NULL, want, "with an optional K, M or G suffix");
+	}
 	setenv("UBLKD_ZIP_CHUNK", "1K", 1);
 	zopen_fails(path, NULL, "UBLKD_ZIP_CHUNK", "65536");
 	unsetenv("UBLKD_ZIP_CHUNK");
