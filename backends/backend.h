@@ -10,8 +10,6 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-struct ev_loop;
-
 /* One slice of work a backend leaves running after open: does a bounded
  * piece of it and returns true while more remains, false when it is over. */
 typedef bool (*backend_step_fn)(void *arg);
@@ -42,7 +40,8 @@ struct backend_config {
 	const char *path;	/* file, zip */
 	const char *entry;	/* zip */
 	const char *state_dir;	/* where a backend may keep files */
-	struct ev_loop *loop;	/* the daemon's loop, for background work */
+	struct backend_idle *idle;	/* runs background work; NULL: open
+					 * does it at once */
 };
 
 /* What the opened backend reports; open fills it from the config. */

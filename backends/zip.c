@@ -4,9 +4,9 @@
  * A stored member is read straight from the archive: each request becomes
  * one read of the archive file on the queue's io_uring, and its CRC-32 is
  * checked in the background. A deflated member is indexed when the device
- * is added (one inflate pass, which also checks the CRC-32), on the loop one
- * slice per turn (zip_build.c): the device waits for it (wait_ready) while
- * the daemon goes on serving the others. Each request is
+ * is added (one inflate pass, which also checks the CRC-32), in the
+ * background one slice per loop turn (zip_build.c): the device waits for it
+ * (wait_ready) while the daemon goes on serving the others. Each request is
  * then served from the runs of zeroes the pass found and from a bounded
  * cache of inflated chunks, inflating at most one chunk (about 1.5 times
  * UBLKD_ZIP_CHUNK at most) per missing piece. The device size is the
@@ -122,7 +122,7 @@ static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, 
 	return ret;
 }
 
-/* The build on the loop ended: records the outcome and tells who waits. */
+/* The build ended: records the outcome and tells who waits. */
 static void zip_on_indexed(void *arg, int res, const char *why)
 {
 	struct zip *z = arg;
@@ -135,9 +135,9 @@ static void zip_on_indexed(void *arg, int res, const char *why)
 		cb(z->ready_arg, z->index_state, z->index_state < 0 ? z->index_err : "");
 }
 
-/* Indexes a deflated member: at once without a loop, else starts the build
- * on the loop. Either way the pass also checks the CRC-32. */
-static int zip_open_deflated(struct zip *z, struct ev_loop *loop, char *err, size_t errlen)
+/* Indexes a deflated member: starts the build through idle, or builds the
+ * index at once without it. Either way the pass also checks the CRC-32. */
+static int zip_open_deflated(struct zip *z, struct backend_idle *idle, char *err, size_t errlen)
 {
 	char why[256];
 	int ret;
@@ -149,13 +149,17 @@ static int zip_open_deflated(struct zip *z, struct ev_loop *loop, char *err, siz
 		snprintf(err, errlen, "%s: %s", z->label, why);
 		return ret;
 	}
-	if (!loop) {
-		ret = zip_index_advance(&z->index, UINT64_MAX, why, sizeof(why));
-		return zip_open_indexed(z, ret, why, err, errlen);
-	}
 	z->index_state = 1;
-	zip_build_start(&z->build, loop, &z->index, ZIP_INDEX_SLICE, z->label, zip_on_indexed, z);
-	return 0;
+	ret = zip_build_start(&z->build, idle, &z->index, ZIP_INDEX_SLICE, z->label,
+			      zip_on_indexed, z);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: out of memory for the index build", z->label);
+		return ret;
+	}
+	/* Without idle the build is over: index_state says how it went. */
+	if (z->index_state < 0)
+		snprintf(err, errlen, "%s", z->index_err);
+	return z->index_state < 0 ? z->index_state : 0;
 }
 
 /* Says whether the index is built: 0, 1 after arranging for cb, or -errno. */
@@ -202,9 +206,9 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	z->padded = size - z->m.size;
 	z->deflated = z->m.method == ZIP_METHOD_DEFLATED;
 	if (z->deflated)
-		ret = zip_open_deflated(z, cfg->loop, err, errlen);
+		ret = zip_open_deflated(z, cfg->idle, err, errlen);
 	else
-		zip_crc_start(&z->crc, cfg->loop, z->fd, z->m.data_offset, z->m.size, z->m.crc,
+		zip_crc_start(&z->crc, cfg->idle, z->fd, z->m.data_offset, z->m.size, z->m.crc,
 			      ZIP_CRC_SLICE, z->label);
 	if (ret < 0)
 		goto fail;
