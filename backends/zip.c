@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ZIP_CRC_SLICE	(1U << 20)	/* bytes read per loop turn by the CRC check */
@@ -49,7 +48,6 @@ struct zip {
 	char index_err[512];	/* why the build failed */
 	backend_ready_fn ready_cb;	/* who waits for the build, or NULL */
 	void *ready_arg;
-	struct timespec index_t0;
 	struct zip_cache cache;
 	double index_seconds;
 	uint64_t chunk_max;	/* bytes of the longest chunk */
@@ -70,15 +68,6 @@ static void zip_close(void *priv)
 	zip_archive_member_free(&z->m);
 	free(z->label);
 	free(z);
-}
-
-/* Seconds elapsed since t0. */
-static double zip_seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Where the bytes chunk i serves end: just past the next point, up to the
@@ -107,7 +96,7 @@ static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, 
 		zip_index_free(&z->index);
 		return ret;
 	}
-	z->index_seconds = zip_seconds_since(&z->index_t0);
+	z->index_seconds = zip_build_seconds(&z->build);
 	log_info("zip: %s: indexed %llu bytes in %.3f s: %u restart points (%u inside blocks), "
 		 "%u runs of zeroes (%llu bytes)", z->label, (unsigned long long)z->m.size,
 		 z->index_seconds, z->index.count, z->index.state_points, z->index.zero_count,
@@ -142,7 +131,6 @@ static int zip_open_deflated(struct zip *z, struct backend_idle *idle, char *err
 	char why[256];
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &z->index_t0);
 	ret = zip_index_begin(&z->index, z->fd, z->m.data_offset, z->m.comp_size, z->m.size,
 			      z->tune.chunk, why, sizeof(why));
 	if (ret < 0) {

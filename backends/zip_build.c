@@ -6,19 +6,19 @@
 
 #include <string.h>
 
-/* Seconds elapsed since t0. */
-static double zip_build_seconds(const struct timespec *t0)
+/* Seconds since the build started. */
+double zip_build_seconds(const struct zip_build *b)
 {
 	struct timespec t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	return (double)(t1.tv_sec - b->t0.tv_sec) + (double)(t1.tv_nsec - b->t0.tv_nsec) / 1e9;
 }
 
 /* Logs how far the build is, every ZIP_BUILD_LOG_EVERY seconds. */
 static void zip_build_progress(struct zip_build *b)
 {
-	double t = zip_build_seconds(&b->t0);
+	double t = zip_build_seconds(b);
 
 	if (t < b->next_log)
 		return;

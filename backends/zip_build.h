@@ -38,5 +38,7 @@ int zip_build_start(struct zip_build *b, struct backend_idle *idle, struct zip_i
 /* Stops a build still running (done is then never called); harmless on a
  * zeroed struct or a build that ended. */
 void zip_build_stop(struct zip_build *b);
+/* Seconds since the build started: how long it took, from done. */
+double zip_build_seconds(const struct zip_build *b);
 
 #endif

@@ -1030,6 +1030,10 @@ START_TEST(test_deflated_async_reads)
 	ck_assert_int_eq(dint(o, "index_inflated_bytes"), (int64_t)len);
 	ck_assert_str_eq(dstr(o, "crc_check"), "ok");
 	ck_assert_int_eq(dint(o, "index_points"), points);
+	/* The pass's time, from its start to its last slice. */
+	ck_assert_msg(json_object_get_double(json_object_object_get(o, "index_seconds")) > 0 &&
+		      json_object_get_double(json_object_object_get(o, "index_seconds")) < 60,
+		      "index_seconds %s", json_object_to_json_string(o));
 	json_object_put(o);
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 0);
 	check_deflated_64k(&d, src, len);
