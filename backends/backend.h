@@ -10,7 +10,23 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-struct ev_loop;
+/* One slice of work a backend leaves running after open: does a bounded
+ * piece of it and returns true while more remains, false when it is over. */
+typedef bool (*backend_step_fn)(void *arg);
+
+/* The daemon runs a backend's background work for it, between requests:
+ * each started step is called once per loop turn, when nothing else is
+ * pending, until it returns false or is stopped. Backends never see the
+ * loop itself. */
+struct backend_idle {
+	/* Required. Starts calling step(arg) from the loop, never from inside
+	 * this call. Returns 0 or -ENOMEM. */
+	int (*start)(struct backend_idle *idle, backend_step_fn step, void *arg);
+	/* Required. Stops what start(idle, step, arg) started: step(arg) is not
+	 * called again. Harmless when it has ended or never started; may be
+	 * called from inside any step, this one included. */
+	void (*stop)(struct backend_idle *idle, backend_step_fn step, void *arg);
+};
 
 /* What device_add asked for. Strings may be NULL when not given. There is
  * no device id here on purpose: open runs before the kernel assigns one, so
@@ -24,7 +40,8 @@ struct backend_config {
 	const char *path;	/* file, zip */
 	const char *entry;	/* zip */
 	const char *state_dir;	/* where a backend may keep files */
-	struct ev_loop *loop;	/* the daemon's loop, for background work */
+	struct backend_idle *idle;	/* runs background work; NULL: open
+					 * does it at once */
 };
 
 /* What the opened backend reports; open fills it from the config. */

@@ -4,9 +4,9 @@
  * A stored member is read straight from the archive: each request becomes
  * one read of the archive file on the queue's io_uring, and its CRC-32 is
  * checked in the background. A deflated member is indexed when the device
- * is added (one inflate pass, which also checks the CRC-32), on the loop one
- * slice per turn (zip_build.c): the device waits for it (wait_ready) while
- * the daemon goes on serving the others. Each request is
+ * is added (one inflate pass, which also checks the CRC-32), in the
+ * background one slice per loop turn (zip_build.c): the device waits for it
+ * (wait_ready) while the daemon goes on serving the others. Each request is
  * then served from the runs of zeroes the pass found and from a bounded
  * cache of inflated chunks, inflating at most one chunk (about 1.5 times
  * UBLKD_ZIP_CHUNK at most) per missing piece. The device size is the
@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ZIP_CRC_SLICE	(1U << 20)	/* bytes read per loop turn by the CRC check */
@@ -49,7 +48,6 @@ struct zip {
 	char index_err[512];	/* why the build failed */
 	backend_ready_fn ready_cb;	/* who waits for the build, or NULL */
 	void *ready_arg;
-	struct timespec index_t0;
 	struct zip_cache cache;
 	double index_seconds;
 	uint64_t chunk_max;	/* bytes of the longest chunk */
@@ -70,15 +68,6 @@ static void zip_close(void *priv)
 	zip_archive_member_free(&z->m);
 	free(z->label);
 	free(z);
-}
-
-/* Seconds elapsed since t0. */
-static double zip_seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* Where the bytes chunk i serves end: just past the next point, up to the
@@ -107,7 +96,7 @@ static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, 
 		zip_index_free(&z->index);
 		return ret;
 	}
-	z->index_seconds = zip_seconds_since(&z->index_t0);
+	z->index_seconds = zip_build_seconds(&z->build);
 	log_info("zip: %s: indexed %llu bytes in %.3f s: %u restart points (%u inside blocks), "
 		 "%u runs of zeroes (%llu bytes)", z->label, (unsigned long long)z->m.size,
 		 z->index_seconds, z->index.count, z->index.state_points, z->index.zero_count,
@@ -122,7 +111,7 @@ static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, 
 	return ret;
 }
 
-/* The build on the loop ended: records the outcome and tells who waits. */
+/* The build ended: records the outcome and tells who waits. */
 static void zip_on_indexed(void *arg, int res, const char *why)
 {
 	struct zip *z = arg;
@@ -135,27 +124,30 @@ static void zip_on_indexed(void *arg, int res, const char *why)
 		cb(z->ready_arg, z->index_state, z->index_state < 0 ? z->index_err : "");
 }
 
-/* Indexes a deflated member: at once without a loop, else starts the build
- * on the loop. Either way the pass also checks the CRC-32. */
-static int zip_open_deflated(struct zip *z, struct ev_loop *loop, char *err, size_t errlen)
+/* Indexes a deflated member: starts the build through idle, or builds the
+ * index at once without it. Either way the pass also checks the CRC-32. */
+static int zip_open_deflated(struct zip *z, struct backend_idle *idle, char *err, size_t errlen)
 {
 	char why[256];
 	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &z->index_t0);
 	ret = zip_index_begin(&z->index, z->fd, z->m.data_offset, z->m.comp_size, z->m.size,
 			      z->tune.chunk, why, sizeof(why));
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s", z->label, why);
 		return ret;
 	}
-	if (!loop) {
-		ret = zip_index_advance(&z->index, UINT64_MAX, why, sizeof(why));
-		return zip_open_indexed(z, ret, why, err, errlen);
-	}
 	z->index_state = 1;
-	zip_build_start(&z->build, loop, &z->index, ZIP_INDEX_SLICE, z->label, zip_on_indexed, z);
-	return 0;
+	ret = zip_build_start(&z->build, idle, &z->index, ZIP_INDEX_SLICE, z->label,
+			      zip_on_indexed, z);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: out of memory for the index build", z->label);
+		return ret;
+	}
+	/* Without idle the build is over: index_state says how it went. */
+	if (z->index_state < 0)
+		snprintf(err, errlen, "%s", z->index_err);
+	return z->index_state < 0 ? z->index_state : 0;
 }
 
 /* Says whether the index is built: 0, 1 after arranging for cb, or -errno. */
@@ -202,9 +194,9 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	z->padded = size - z->m.size;
 	z->deflated = z->m.method == ZIP_METHOD_DEFLATED;
 	if (z->deflated)
-		ret = zip_open_deflated(z, cfg->loop, err, errlen);
+		ret = zip_open_deflated(z, cfg->idle, err, errlen);
 	else
-		zip_crc_start(&z->crc, cfg->loop, z->fd, z->m.data_offset, z->m.size, z->m.crc,
+		zip_crc_start(&z->crc, cfg->idle, z->fd, z->m.data_offset, z->m.size, z->m.crc,
 			      ZIP_CRC_SLICE, z->label);
 	if (ret < 0)
 		goto fail;

@@ -1,6 +1,6 @@
 /* Checking a member's CRC-32. A stored member is checked in the background:
- * an idle watcher reads one slice per loop turn, when nothing else is
- * pending, so the check never holds the loop for more than one slice. */
+ * a step reads one slice per loop turn, when nothing else is pending, so
+ * the check never holds the loop for more than one slice. */
 #include "config.h"
 #include "backends/zip_crc.h"
 #include "backends/zip_archive.h"
@@ -44,33 +44,23 @@ static bool zip_crc_slice(struct zip_crc *c)
 	return true;
 }
 
-/* Releases the buffer once the check is over. */
-static void zip_crc_finish(struct zip_crc *c)
+/* One slice; once the check is over, frees the buffer and says so. */
+static bool zip_crc_step(void *arg)
 {
-	if (c->running)
-		ev_idle_stop(c->loop, &c->idle);
-	c->running = false;
+	struct zip_crc *c = arg;
+
+	if (!zip_crc_slice(c))
+		return true;
 	free(c->buf);
 	c->buf = NULL;
+	return false;
 }
 
-/* One idle turn of the loop: one slice. */
-static void zip_crc_on_idle(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct zip_crc *c = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (zip_crc_slice(c))
-		zip_crc_finish(c);
-}
-
-/* Starts checking in the background on loop, or at once without a loop. */
-void zip_crc_start(struct zip_crc *c, struct ev_loop *loop, int fd, uint64_t off,
+/* Starts checking in the background through idle, or at once without it. */
+void zip_crc_start(struct zip_crc *c, struct backend_idle *idle, int fd, uint64_t off,
 		   uint64_t len, uint32_t expect, size_t slice, const char *label)
 {
 	memset(c, 0, sizeof(*c));
-	c->loop = loop;
 	c->fd = fd;
 	c->off = off;
 	c->len = len;
@@ -80,27 +70,26 @@ void zip_crc_start(struct zip_crc *c, struct ev_loop *loop, int fd, uint64_t off
 	c->label = label;
 	c->state = ZIP_CRC_PENDING;
 	c->buf = malloc(slice);
-	if (!c->buf) {
+	if (!c->buf || (idle && idle->start(idle, zip_crc_step, c) < 0)) {
 		log_error("zip: %s: no memory for the CRC-32 check", label);
 		c->state = ZIP_CRC_ERROR;
+		free(c->buf);
+		c->buf = NULL;
 		return;
 	}
-	if (!loop) {
-		while (!zip_crc_slice(c))
+	c->idle = idle;
+	if (!idle)
+		while (zip_crc_step(c))
 			;
-		zip_crc_finish(c);
-		return;
-	}
-	ev_idle_init(&c->idle, zip_crc_on_idle);
-	c->idle.data = c;
-	ev_idle_start(loop, &c->idle);
-	c->running = true;
 }
 
 /* Stops a check still running and frees its buffer. */
 void zip_crc_stop(struct zip_crc *c)
 {
-	zip_crc_finish(c);
+	if (c->idle)
+		c->idle->stop(c->idle, zip_crc_step, c);
+	free(c->buf);
+	c->buf = NULL;
 }
 
 /* Names a state for device_info. */

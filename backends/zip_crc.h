@@ -1,12 +1,14 @@
 /* Checking a member's CRC-32: the verdict, and for stored members a check in
- * the background that reads the data in slices from the daemon's loop. */
+ * the background, a step (struct backend_idle) that reads one slice per
+ * loop turn. */
 #ifndef UBLKD_ZIP_CRC_H
 #define UBLKD_ZIP_CRC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <ev.h>
+
+#include "backends/backend.h"
 
 enum zip_crc_state {
 	ZIP_CRC_PENDING,	/* not checked yet */
@@ -15,11 +17,9 @@ enum zip_crc_state {
 	ZIP_CRC_ERROR,		/* the data could not be read to check it */
 };
 
-/* A check that reads [off, off + len) of fd one slice per idle loop turn. */
+/* A check that reads [off, off + len) of fd one slice per loop turn. */
 struct zip_crc {
-	ev_idle idle;
-	struct ev_loop *loop;
-	bool running;
+	struct backend_idle *idle;	/* NULL: checked at once */
 	int fd;
 	uint64_t off, len, done;
 	uint32_t expect, crc;
@@ -31,11 +31,12 @@ struct zip_crc {
 
 /* Compares a computed CRC-32 with the recorded one; logs and returns the state. */
 enum zip_crc_state zip_crc_verdict(const char *label, uint32_t got, uint32_t expect);
-/* Starts checking in the background on loop, or checks at once when loop is
- * NULL. c->state says how far it got. */
-void zip_crc_start(struct zip_crc *c, struct ev_loop *loop, int fd, uint64_t off,
+/* Starts checking in the background through idle, or checks at once when
+ * idle is NULL. c->state says how far it got. */
+void zip_crc_start(struct zip_crc *c, struct backend_idle *idle, int fd, uint64_t off,
 		   uint64_t len, uint32_t expect, size_t slice, const char *label);
-/* Stops a check still running and frees its buffer. */
+/* Stops a check still running and frees its buffer; harmless on a zeroed
+ * struct or a check that ended. */
 void zip_crc_stop(struct zip_crc *c);
 /* Names a state for device_info: pending, ok, mismatch or error. */
 const char *zip_crc_state_name(enum zip_crc_state state);

@@ -1,5 +1,6 @@
 /* The zip backend's tuning knobs, read from the daemon's environment when a
- * device is added: UBLKD_ZIP_CHUNK, UBLKD_ZIP_CACHE. */
+ * device is added: UBLKD_ZIP_CHUNK, UBLKD_ZIP_CACHE, byte counts written as
+ * common/size.h parses them. */
 #ifndef UBLKD_ZIP_TUNE_H
 #define UBLKD_ZIP_TUNE_H
 
@@ -19,8 +20,6 @@ struct zip_tune {
 	uint64_t cache;		/* bytes of inflated chunks kept per device */
 };
 
-/* Parses a byte count with an optional K, M or G suffix (powers of 1024). */
-int zip_tune_parse_size(const char *s, uint64_t *out);
 /* Reads the knobs, or the defaults. Returns 0 or -EINVAL with a message. */
 int zip_tune_load(struct zip_tune *t, char *err, size_t errlen);
 

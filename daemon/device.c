@@ -12,6 +12,7 @@
 #include "config.h"
 #include "daemon/device.h"
 #include "daemon/ctrl.h"
+#include "daemon/idle.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -604,7 +605,7 @@ static int device_copy_config(struct device *dev, const struct backend_config *c
 {
 	dev->cfg = *cfg;
 	dev->cfg.state_dir = devices.state_dir;
-	dev->cfg.loop = devices.loop;
+	dev->cfg.idle = idle_daemon(devices.loop);
 	if (cfg->path && !(dev->path = strdup(cfg->path)))
 		return -ENOMEM;
 	if (cfg->entry && !(dev->entry = strdup(cfg->entry)))

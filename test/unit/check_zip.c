@@ -5,7 +5,7 @@
 #include "backends/backend.h"
 #include "backends/zip_cache.h"
 #include "backends/zip_index.h"
-#include "backends/zip_tune.h"
+#include "daemon/idle.h"
 #include "daemon/io.h"
 
 #include <check.h>
@@ -41,6 +41,17 @@ struct zdev {
 	const struct backend_ops *ops;
 	void *priv;
 	struct backend_geometry geo;
+};
+
+/* The idle interface as most tests drive it: a plain loop instead of the
+ * daemon's ev_idle watcher; each turn calls every live step once. */
+struct tidle {
+	struct backend_idle ops;	/* first member */
+	struct {
+		backend_step_fn step;	/* NULL once over or stopped */
+		void *arg;
+	} job[8];
+	int count;
 };
 
 /* A buffer served to libzip as a source of unknown size. */
@@ -137,6 +148,56 @@ static zip_int64_t stream_cb(void *ud, void *data, zip_uint64_t len, zip_source_
 	}
 }
 
+/* backend_idle.start of the tests: records the step for the next turns. */
+static int tidle_start(struct backend_idle *ops, backend_step_fn step, void *arg)
+{
+	struct tidle *t = (struct tidle *)ops;
+
+	ck_assert_int_lt(t->count, 8);
+	t->job[t->count].step = step;
+	t->job[t->count].arg = arg;
+	t->count++;
+	return 0;
+}
+
+/* backend_idle.stop of the tests: the step is never called again. */
+static void tidle_stop(struct backend_idle *ops, backend_step_fn step, void *arg)
+{
+	struct tidle *t = (struct tidle *)ops;
+
+	for (int i = 0; i < t->count; i++)
+		if (t->job[i].step == step && t->job[i].arg == arg)
+			t->job[i].step = NULL;
+}
+
+/* An empty test idle. */
+static struct tidle tidle_new(void)
+{
+	struct tidle t = { .ops = { .start = tidle_start, .stop = tidle_stop } };
+
+	return t;
+}
+
+/* One loop turn: one slice of every step started before it. */
+static void tidle_turn(struct tidle *t)
+{
+	int n = t->count;
+
+	for (int i = 0; i < n; i++)
+		if (t->job[i].step && !t->job[i].step(t->job[i].arg))
+			t->job[i].step = NULL;
+}
+
+/* How many steps are still running. */
+static int tidle_live(const struct tidle *t)
+{
+	int live = 0;
+
+	for (int i = 0; i < t->count; i++)
+		live += t->job[i].step != NULL;
+	return live;
+}
+
 /* Makes a path in the test directory. */
 static const char *tpath(const char *name)
 {
@@ -193,11 +254,11 @@ static void write_one(const char *path, const char *name, const uint8_t *data, s
 }
 
 /* Opens the zip backend on path/entry; returns 0 or -errno with err set. */
-static int zopen(struct zdev *d, const char *path, const char *entry, struct ev_loop *loop,
-		 char *err, size_t errlen)
+static int zopen(struct zdev *d, const char *path, const char *entry,
+		 struct backend_idle *idle, char *err, size_t errlen)
 {
 	struct backend_config cfg = { .block_size = 512, .path = path, .entry = entry,
-				      .state_dir = dir, .loop = loop };
+				      .state_dir = dir, .idle = idle };
 
 	memset(d, 0, sizeof(*d));
 	d->ops = backends_find("zip");
@@ -435,7 +496,7 @@ START_TEST(test_stored_reads)
 	ck_assert_int_eq(dint(o, "padded_bytes"), (int64_t)(d.geo.size - len));
 	ck_assert_int_eq(dint(o, "member_size"), (int64_t)len);
 	ck_assert_int_ge(dint(o, "data_offset"), 30 + 8);
-	ck_assert_str_eq(dstr(o, "crc_check"), "ok");	/* no loop: checked at once */
+	ck_assert_str_eq(dstr(o, "crc_check"), "ok");	/* no idle: checked at once */
 	json_object_put(o);
 	check_range(&d, src, len, 0, BUF_BYTES);
 	check_range(&d, src, len, d.geo.size - 4096, 4096);	/* the padded tail */
@@ -845,41 +906,45 @@ START_TEST(test_crc_mismatch_stored_background)
 	size_t len = 3 * MIB + 512, mid;
 	uint8_t *src = make_with_random_middle(len, &mid);
 	const char *path = tpath("badcrc-stored.zip"), *good = tpath("goodcrc-stored.zip");
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct tidle idle = tidle_new();
 	struct zdev d;
 	char err[512];
 	off_t at;
 	int turns;
 
 	write_one(good, "disk.img", src, len, ZIP_CM_STORE);
-	ck_assert_int_eq(zopen(&d, good, NULL, loop, err, sizeof(err)), 0);
+	ck_assert_int_eq(zopen(&d, good, NULL, &idle.ops, err, sizeof(err)), 0);
 	check_crc_state(&d, "pending");
+	ck_assert_int_eq(tidle_live(&idle), 1);
 	for (turns = 0; turns < 100 && dev_int(&d, "crc_checked_bytes") < (int64_t)len; turns++)
-		ev_run(loop, EVRUN_NOWAIT);
+		tidle_turn(&idle);
 	ck_assert_int_ge(turns, 3);	/* 1 MiB slices: it took several turns */
 	check_crc_state(&d, "ok");
+	ck_assert_int_eq(tidle_live(&idle), 0);	/* the step said it was over */
 	d.ops->close(d.priv);
 
 	write_one(path, "disk.img", src, len, ZIP_CM_STORE);
 	at = find_in_file(path, src + mid + 1000, 64);
 	ck_assert_int_gt(at, 0);
 	flip_byte(path, at);
-	ck_assert_int_eq(zopen(&d, path, NULL, loop, err, sizeof(err)), 0);
+	ck_assert_int_eq(zopen(&d, path, NULL, &idle.ops, err, sizeof(err)), 0);
 	check_crc_state(&d, "pending");
 	for (turns = 0; turns < 100; turns++)
-		ev_run(loop, EVRUN_NOWAIT);
+		tidle_turn(&idle);
 	check_crc_state(&d, "mismatch");
 	/* Still served, as the archive holds it; device_info says it is damaged. */
 	src[mid + 1000] ^= 0x5a;
 	check_range(&d, src, len, (mid + 1000) & ~511ULL, 4096);
 	d.ops->close(d.priv);
 
-	/* Closed while the check still runs: the watcher goes with it. */
-	ck_assert_int_eq(zopen(&d, good, NULL, loop, err, sizeof(err)), 0);
-	ev_run(loop, EVRUN_NOWAIT);
+	/* Closed while the check still runs: its step goes with it. */
+	ck_assert_int_eq(zopen(&d, good, NULL, &idle.ops, err, sizeof(err)), 0);
+	tidle_turn(&idle);
+	ck_assert_int_eq(dev_int(&d, "crc_checked_bytes"), MIB);
+	ck_assert_int_eq(tidle_live(&idle), 1);
 	d.ops->close(d.priv);
-	ev_run(loop, EVRUN_NOWAIT);
-	ev_loop_destroy(loop);
+	ck_assert_int_eq(tidle_live(&idle), 0);
+	tidle_turn(&idle);
 	free(src);
 }
 END_TEST
@@ -901,13 +966,22 @@ static void ready_cb(void *arg, int res, const char *msg)
 	snprintf(r->msg, sizeof(r->msg), "%s", msg);
 }
 
-/* Runs the loop one turn at a time until the callback came; returns the turns. */
-static int run_until_ready(struct ev_loop *loop, struct ready *r, int max)
+/* One loop turn: the test idle's when t is given, else one of a real loop. */
+static void turn(struct tidle *t, struct ev_loop *loop)
+{
+	if (t)
+		tidle_turn(t);
+	else
+		ev_run(loop, EVRUN_NOWAIT);
+}
+
+/* Runs turns until the callback came; returns how many it took. */
+static int run_until_ready(struct tidle *t, struct ev_loop *loop, struct ready *r, int max)
 {
 	int turns = 0;
 
 	while (!r->calls && turns < max) {
-		ev_run(loop, EVRUN_NOWAIT);
+		turn(t, loop);
 		turns++;
 	}
 	ck_assert_msg(r->calls == 1, "wait_ready's callback came %d times in %d turns",
@@ -924,6 +998,7 @@ START_TEST(test_deflated_async_reads)
 	struct ready r = { 0 };
 	struct json_object *o;
 	struct zdev d, sync;
+	struct idle idle;	/* the daemon's runner, on a real loop */
 	char err[512];
 	int64_t points;
 
@@ -936,7 +1011,8 @@ START_TEST(test_deflated_async_reads)
 	points = dev_int(&sync, "index_points");
 	sync.ops->close(sync.priv);
 
-	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	idle_init(&idle, loop);
+	ck_assert_msg(zopen(&d, path, NULL, &idle.ops, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_uint_eq(d.geo.size, (len + 511) / 512 * 512);
 	o = describe(&d);
 	ck_assert_str_eq(dstr(o, "index_state"), "building");
@@ -946,13 +1022,18 @@ START_TEST(test_deflated_async_reads)
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
 	ck_assert_int_eq(r.calls, 0);	/* never from inside wait_ready */
 	/* 1 MiB per turn: 8 MiB take several. */
-	ck_assert_int_ge(run_until_ready(loop, &r, 1000), 8);
+	ck_assert_int_ge(run_until_ready(NULL, loop, &r, 1000), 8);
 	ck_assert_int_eq(r.res, 0);
+	ck_assert(!ev_is_active(&idle.watcher));	/* the step said it was over */
 	o = describe(&d);
 	ck_assert_str_eq(dstr(o, "index_state"), "ready");
 	ck_assert_int_eq(dint(o, "index_inflated_bytes"), (int64_t)len);
 	ck_assert_str_eq(dstr(o, "crc_check"), "ok");
 	ck_assert_int_eq(dint(o, "index_points"), points);
+	/* The pass's time, from its start to its last slice. */
+	ck_assert_msg(json_object_get_double(json_object_object_get(o, "index_seconds")) > 0 &&
+		      json_object_get_double(json_object_object_get(o, "index_seconds")) < 60,
+		      "index_seconds %s", json_object_to_json_string(o));
 	json_object_put(o);
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 0);
 	check_deflated_64k(&d, src, len);
@@ -960,6 +1041,7 @@ START_TEST(test_deflated_async_reads)
 	for (int i = 0; i < 3; i++)
 		ev_run(loop, EVRUN_NOWAIT);
 	ck_assert_int_eq(r.calls, 1);
+	idle_fini(&idle);
 	ev_loop_destroy(loop);
 	free(src);
 }
@@ -970,7 +1052,7 @@ START_TEST(test_deflated_async_close_mid_build)
 	size_t len = 6 * MIB;
 	uint8_t *src = make_data(len, 21);
 	const char *path = tpath("async-close.zip");
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct tidle idle = tidle_new();
 	struct ready r = { 0 };
 	struct zdev d;
 	char err[512];
@@ -979,23 +1061,25 @@ START_TEST(test_deflated_async_close_mid_build)
 	setenv("UBLKD_ZIP_CHUNK", "64K", 1);
 	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
 	/* Closed before the first slice, then after one slice. */
-	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_msg(zopen(&d, path, NULL, &idle.ops, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
+	ck_assert_int_eq(tidle_live(&idle), 1);
 	d.ops->close(d.priv);
-	ev_run(loop, EVRUN_NOWAIT);
-	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(tidle_live(&idle), 0);
+	tidle_turn(&idle);
+	ck_assert_msg(zopen(&d, path, NULL, &idle.ops, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
-	ev_run(loop, EVRUN_NOWAIT);
+	tidle_turn(&idle);
 	done = dev_int(&d, "index_inflated_bytes");
 	ck_assert_int_gt(done, 0);
 	ck_assert_int_lt(done, (int64_t)len);
 	ck_assert_int_gt(dev_int(&d, "index_points"), 1);
 	d.ops->close(d.priv);
 	/* Nothing runs after close, and the callback never comes. */
+	ck_assert_int_eq(tidle_live(&idle), 0);
 	for (int i = 0; i < 20; i++)
-		ev_run(loop, EVRUN_NOWAIT);
+		tidle_turn(&idle);
 	ck_assert_int_eq(r.calls, 0);
-	ev_loop_destroy(loop);
 	free(src);
 }
 END_TEST
@@ -1024,7 +1108,7 @@ START_TEST(test_deflated_async_corrupt)
 	size_t len = 4 * MIB, mid;
 	uint8_t *src = make_with_random_middle(len, &mid);
 	const char *path = tpath("async-bad.zip");
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct tidle idle = tidle_new();
 	struct ready r = { 0 };
 	struct zdev d;
 	char err[512];
@@ -1042,9 +1126,10 @@ START_TEST(test_deflated_async_corrupt)
 	b ^= 0x01;
 	ck_assert_int_eq(pwrite(fd, &b, 1, at + 2), 1);
 	close(fd);
-	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_msg(zopen(&d, path, NULL, &idle.ops, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), 1);
-	ck_assert_int_ge(run_until_ready(loop, &r, 1000), 2);	/* found past the first slice */
+	ck_assert_int_ge(run_until_ready(&idle, NULL, &r, 1000), 2);	/* found past the first slice */
+	ck_assert_int_eq(tidle_live(&idle), 0);
 	ck_assert_int_eq(r.res, -EBADMSG);
 	ck_assert_msg(strstr(r.msg, "corrupt deflate data"), "message: %s", r.msg);
 	ck_assert_msg(strstr(r.msg, "'disk.img'"), "message: %s", r.msg);
@@ -1054,11 +1139,10 @@ START_TEST(test_deflated_async_corrupt)
 	ck_assert_int_eq(d.ops->wait_ready(d.priv, ready_cb, &r, err, sizeof(err)), -EBADMSG);
 	ck_assert_str_eq(err, r.msg);
 	d.ops->close(d.priv);
-	/* Without a loop the same stream fails in open, with the same message. */
+	/* Without idle the same stream fails in open, with the same message. */
 	zopen_fails(path, NULL, "corrupt deflate data", "'disk.img'");
 	ck_assert_int_eq(zopen(&d, path, NULL, NULL, err, sizeof(err)), -EBADMSG);
 	ck_assert_str_eq(err, r.msg);
-	ev_loop_destroy(loop);
 	free(src);
 }
 END_TEST
@@ -1251,13 +1335,13 @@ START_TEST(test_zip64_over_4g)
 	size_t mark = 64 * 1024;
 	uint8_t *head = make_random(mark, 41), *tail = make_random(mark, 42);
 	const char *path = tpath("big64.zip");
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct tidle idle = tidle_new();
 	uint64_t data = write_sparse_zip64(path, "big.img", size, head, tail, mark), end;
 	struct zdev d;
 	char err[512];
 
-	/* The CRC-32 check of 5 GiB stays pending: the loop is never run. */
-	ck_assert_msg(zopen(&d, path, NULL, loop, err, sizeof(err)) == 0, "open: %s", err);
+	/* The CRC-32 check of 5 GiB stays pending: no turn is ever run. */
+	ck_assert_msg(zopen(&d, path, NULL, &idle.ops, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_uint_eq(d.geo.size, (size + 511) / 512 * 512);
 	ck_assert_int_eq(dev_int(&d, "data_offset"), (int64_t)data);
 	ck_assert_int_eq(dev_int(&d, "member_size"), (int64_t)size);
@@ -1268,33 +1352,58 @@ START_TEST(test_zip64_over_4g)
 	end = (size - 2 * mark) & ~511ULL;	/* hole, tail marker, padding */
 	check_sparse(&d, end, (uint32_t)(d.geo.size - end), size, head, tail, mark);
 	d.ops->close(d.priv);
-	ev_loop_destroy(loop);
+	ck_assert_int_eq(tidle_live(&idle), 0);
 	free(head);
 	free(tail);
 }
 END_TEST
 
+/* Opens a.img of path with one knob set to text and reads a describe field. */
+static int64_t tuned(const char *path, const char *knob, const char *text, const char *key)
+{
+	struct zdev d;
+	int64_t v;
+
+	setenv(knob, text, 1);
+	zopen_ok(&d, path, NULL);
+	v = dev_int(&d, key);
+	d.ops->close(d.priv);
+	unsetenv(knob);
+	return v;
+}
+
+/* The knobs are sizes as size_parse reads them (the spellings the README and
+ * ublkctl(1) document), within their ranges; anything else fails the open. */
 START_TEST(test_tune)
 {
-	uint64_t v;
+	static const struct {
+		const char *text;
+		int64_t bytes;
+	} chunks[] = {
+		{ "65536", 64 * 1024 }, { "64K", 64 * 1024 }, { "64KiB", 64 * 1024 },
+		{ "1M", MIB }, { "2m", 2 * MIB }, { "1MiB", MIB }, { "64M", 64 * MIB },
+		{ "64mib", 64 * MIB },
+	};
+	static const char *const bad_chunks[] = {
+		"lots", "-1", "12Q", "1.5M", "1MB", "99999999999999999999G", "1G",
+	};
 	const char *path = tpath("tune.zip");
 	uint8_t *src = make_data(4096, 17);
 
-	ck_assert_int_eq(zip_tune_parse_size("4096", &v), 0);
-	ck_assert_uint_eq(v, 4096);
-	ck_assert_int_eq(zip_tune_parse_size("2M", &v), 0);
-	ck_assert_uint_eq(v, 2 * MIB);
-	ck_assert_int_eq(zip_tune_parse_size("64KiB", &v), 0);
-	ck_assert_uint_eq(v, 64 * 1024);
-	ck_assert_int_eq(zip_tune_parse_size("1g", &v), 0);
-	ck_assert_uint_eq(v, 1ULL << 30);
-	ck_assert_int_lt(zip_tune_parse_size("", &v), 0);
-	ck_assert_int_lt(zip_tune_parse_size("-1", &v), 0);
-	ck_assert_int_lt(zip_tune_parse_size("12Q", &v), 0);
-	ck_assert_int_lt(zip_tune_parse_size("99999999999999999999G", &v), 0);
 	write_one(path, "a.img", src, 4096, ZIP_CM_DEFLATE);
-	setenv("UBLKD_ZIP_CHUNK", "lots", 1);
-	zopen_fails(path, NULL, "UBLKD_ZIP_CHUNK='lots'", NULL);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+		ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CHUNK", chunks[i].text, "chunk_size"),
+				 chunks[i].bytes);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "0", "cache_limit"), 0);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "1G", "cache_limit"), 1LL << 30);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "1T", "cache_limit"), 1LL << 40);
+	for (size_t i = 0; i < sizeof(bad_chunks) / sizeof(bad_chunks[0]); i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "UBLKD_ZIP_CHUNK='%s'", bad_chunks[i]);
+		setenv("UBLKD_ZIP_CHUNK", bad_chunks[i], 1);
+		zopen_fails(path, NULL, want, "with an optional K, M or G suffix");
+	}
 	setenv("UBLKD_ZIP_CHUNK", "1K", 1);
 	zopen_fails(path, NULL, "UBLKD_ZIP_CHUNK", "65536");
 	unsetenv("UBLKD_ZIP_CHUNK");

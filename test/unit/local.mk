@@ -4,9 +4,9 @@ UNIT_LDADD = daemon/libublkd.a backends/libbackends.a common/libcommon.a \
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 
 check_PROGRAMS += test/unit/check_backends test/unit/check_io \
-	test/unit/check_params test/unit/check_ctrl
+	test/unit/check_params test/unit/check_ctrl test/unit/check_idle
 TESTS += test/unit/check_backends test/unit/check_io \
-	test/unit/check_params test/unit/check_ctrl
+	test/unit/check_params test/unit/check_ctrl test/unit/check_idle
 
 test_unit_check_backends_SOURCES = test/unit/check_backends.c
 test_unit_check_backends_CFLAGS = $(UNIT_CFLAGS)
@@ -32,3 +32,7 @@ test_unit_check_methods_SOURCES = test/unit/check_methods.c \
 test_unit_check_methods_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_methods_LDADD = backends/libbackends.a common/libcommon.a \
 	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS)
+
+test_unit_check_idle_SOURCES = test/unit/check_idle.c
+test_unit_check_idle_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_idle_LDADD = $(UNIT_LDADD)
