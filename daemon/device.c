@@ -446,56 +446,6 @@ static void device_try_open(struct ev_loop *loop, ev_timer *w, int revents)
 	device_abort_add(dev, -errno, "cannot open %s: %s", path, strerror(errno));
 }
 
-/* Returns log2 of a power of two. */
-static uint8_t device_shift(uint32_t v)
-{
-	uint8_t s = 0;
-
-	while ((1U << s) < v)
-		s++;
-	return s;
-}
-
-/* Fills SET_PARAMS from the backend's geometry and capabilities. */
-static void device_fill_params(struct device *dev)
-{
-	struct ublk_params *p = &dev->params;
-	struct backend_geometry *geo = &dev->geo;
-	uint8_t lbs = device_shift(geo->block_size);
-	uint8_t pbs = lbs > 12 ? lbs : 12;
-	bool discard = io_can_discard(&dev->target, geo);
-	bool zeroes = io_can_write_zeroes(&dev->target, geo);
-
-	memset(p, 0, sizeof(*p));
-	p->len = sizeof(*p);
-	p->types = UBLK_PARAM_TYPE_BASIC;
-	if (!io_can_write(&dev->target, geo))
-		p->basic.attrs |= UBLK_ATTR_READ_ONLY;
-	if (io_can_flush(&dev->target, geo))
-		p->basic.attrs |= UBLK_ATTR_VOLATILE_CACHE | UBLK_ATTR_FUA;
-	p->basic.logical_bs_shift = lbs;
-	p->basic.physical_bs_shift = pbs;
-	p->basic.io_min_shift = pbs;
-	p->basic.io_opt_shift = pbs;
-	p->basic.max_sectors = dev->info.max_io_buf_bytes >> 9;
-	p->basic.dev_sectors = geo->size >> 9;
-	if (discard || zeroes) {
-		p->types |= UBLK_PARAM_TYPE_DISCARD;
-		p->discard.discard_granularity = 1U << pbs;
-		if (discard)
-			p->discard.max_discard_sectors = geo->max_discard_bytes >> 9;
-		if (zeroes)
-			p->discard.max_write_zeroes_sectors = geo->max_write_zeroes_bytes >> 9;
-		p->discard.max_discard_segments = 1;
-	}
-	/* Report only what the kernel was told. */
-	if (!discard)
-		geo->max_discard_bytes = 0;
-	if (!zeroes)
-		geo->max_write_zeroes_bytes = 0;
-	geo->volatile_cache = io_can_flush(&dev->target, geo);
-}
-
 /* SET_PARAMS answered: open the char device next. */
 static void device_on_params(void *arg, int res)
 {
@@ -595,7 +545,7 @@ static void device_on_added(void *arg, int res)
 		return;
 	}
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
-	device_fill_params(dev);
+	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 	device_wait_backend(dev);
 }
 
