@@ -173,41 +173,23 @@ uint32_t device_id(const struct device *dev)
 	return dev->id;
 }
 
-/* Builds the device object of the protocol. */
-struct json_object *device_json(const struct device *dev)
+/* Fills the view of a device. */
+void device_view(const struct device *dev, struct device_view *v)
 {
-	struct json_object *o = json_object_new_object();
-	char path[64];
-	uint64_t ios = 0;
-
-	json_object_object_add(o, "id", json_object_new_int64(dev->id));
-	snprintf(path, sizeof(path), "/dev/ublkb%u", dev->id);
-	json_object_object_add(o, "block_device", json_object_new_string(path));
-	snprintf(path, sizeof(path), "/dev/ublkc%u", dev->id);
-	json_object_object_add(o, "char_device", json_object_new_string(path));
-	json_object_object_add(o, "backend", json_object_new_string(dev->backend->name));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)dev->geo.size));
-	json_object_object_add(o, "block_size", json_object_new_int64(dev->geo.block_size));
-	json_object_object_add(o, "queues", json_object_new_int64(dev->nr_queues));
-	json_object_object_add(o, "depth", json_object_new_int64(dev->info.queue_depth));
-	json_object_object_add(o, "read_only",
-			       json_object_new_boolean(dev->params.basic.attrs & UBLK_ATTR_READ_ONLY));
-	json_object_object_add(o, "state", json_object_new_string(device_state_name(dev->state)));
-	if (dev->path)
-		json_object_object_add(o, "path", json_object_new_string(dev->path));
-	if (dev->entry)
-		json_object_object_add(o, "entry", json_object_new_string(dev->entry));
-	json_object_object_add(o, "discard", json_object_new_boolean(dev->geo.max_discard_bytes > 0));
-	json_object_object_add(o, "write_zeroes",
-			       json_object_new_boolean(dev->geo.max_write_zeroes_bytes > 0));
-	json_object_object_add(o, "volatile_cache", json_object_new_boolean(dev->geo.volatile_cache));
-	json_object_object_add(o, "flags", json_object_new_int64((int64_t)dev->info.flags));
+	v->id = dev->id;
+	v->state = dev->state;
+	v->backend = dev->backend;
+	v->backend_priv = dev->priv;
+	v->geo = &dev->geo;
+	v->path = dev->path;
+	v->entry = dev->entry;
+	v->queues = dev->nr_queues;
+	v->depth = dev->info.queue_depth;
+	v->read_only = dev->params.basic.attrs & UBLK_ATTR_READ_ONLY;
+	v->flags = dev->info.flags;
+	v->io_count = 0;
 	for (unsigned i = 0; i < dev->queues_ready; i++)
-		ios += dev->queues[i].ios;
-	json_object_object_add(o, "io_count", json_object_new_int64((int64_t)ios));
-	if (dev->backend->describe && dev->priv)
-		dev->backend->describe(dev->priv, o);
-	return o;
+		v->io_count += dev->queues[i].ios;
 }
 
 /* Reports the end of an add or delete to whoever asked, once. */

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <ev.h>
-#include <json-c/json.h>
 
 #include "backends/backend.h"
 #include "common/ublk_uapi.h"
@@ -61,8 +60,23 @@ void device_foreach(void (*fn)(struct device *dev, void *arg), void *arg);
 unsigned device_count(void);
 /* The device's kernel id. */
 uint32_t device_id(const struct device *dev);
-/* Builds the device object of the protocol. */
-struct json_object *device_json(const struct device *dev);
+/* What device_list shows of a device (device_json.c builds the object). */
+struct device_view {
+	uint32_t id;
+	enum device_state state;
+	const struct backend_ops *backend;
+	void *backend_priv;		/* for backend describe, NULL when closed */
+	const struct backend_geometry *geo;
+	const char *path;		/* NULL when not given */
+	const char *entry;
+	unsigned queues;
+	unsigned depth;
+	bool read_only;			/* as the kernel was told */
+	uint64_t flags;			/* as ADD_DEV answered */
+	uint64_t io_count;		/* requests served */
+};
+/* Fills the view of a device. */
+void device_view(const struct device *dev, struct device_view *v);
 /* Names a device state. */
 const char *device_state_name(enum device_state state);
 /* Closes the control device once nothing is left (for a clean exit). */

@@ -5,6 +5,7 @@ daemon_libublkd_a_SOURCES = \
 	daemon/rpc.h \
 	daemon/ctrl.c daemon/ctrl.h \
 	daemon/device.c daemon/device.h \
+	daemon/device_json.c daemon/device_json.h \
 	daemon/io.c daemon/io.h daemon/io_params.c \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
