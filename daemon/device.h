@@ -1,4 +1,5 @@
-/* ublk devices: their lifecycle from ADD_DEV to DEL_DEV, and the registry. */
+/* ublk devices: the registry, and the doors to their add and delete
+ * pipelines (ADD_DEV to START_DEV, STOP_DEV to DEL_DEV). */
 #ifndef UBLKD_DEVICE_H
 #define UBLKD_DEVICE_H
 
@@ -33,6 +34,7 @@ struct device_spec {
 };
 
 struct device;
+struct device_driver;
 
 /* Called once when an add or delete finishes: err is 0 or -errno, msg says
  * what went wrong. dev is valid only during the call (NULL after delete). */
@@ -40,6 +42,9 @@ typedef void (*device_done_fn)(void *arg, struct device *dev, int err, const cha
 
 /* Prepares the registry; state_dir is where backends may keep files. */
 void device_init(struct ev_loop *loop, const char *state_dir);
+/* The same with another driver than the kernel's (a fake, in unit tests). */
+void device_init_driver(struct ev_loop *loop, const char *state_dir,
+			struct device_driver *drv);
 /* Opens the ublk control device if needed; -ENOENT when there is no driver. */
 int device_driver_open(char *err, size_t errlen);
 /* Features the driver reported (0 before it was opened or when unknown). */

@@ -4,7 +4,9 @@ daemon_libublkd_a_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 daemon_libublkd_a_SOURCES = \
 	daemon/rpc.h \
 	daemon/ctrl.c daemon/ctrl.h \
-	daemon/device.c daemon/device.h \
+	daemon/device.c daemon/device.h daemon/device_pipeline.h \
+	daemon/device_add.c daemon/device_del.c \
+	daemon/device_driver.h daemon/device_kernel.c \
 	daemon/device_json.c daemon/device_json.h \
 	daemon/io.c daemon/io.h daemon/io_params.c \
 	daemon/memlock.c daemon/memlock.h \
