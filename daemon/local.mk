@@ -4,16 +4,19 @@ daemon_libublkd_a_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 daemon_libublkd_a_SOURCES = \
 	daemon/rpc.h \
 	daemon/ctrl.c daemon/ctrl.h \
-	daemon/device.c daemon/device.h daemon/device_pipeline.h \
-	daemon/device_add.c daemon/device_del.c \
-	daemon/device_driver.h daemon/device_kernel.c \
-	daemon/device_json.c daemon/device_json.h \
-	daemon/io.c daemon/io.h daemon/io_params.c \
+	daemon/device.c daemon/device.h \
+	daemon/io.c daemon/io.h \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
 	daemon/params.c daemon/params.h \
 	daemon/queue.c daemon/queue.h \
 	daemon/ringwatch.c daemon/ringwatch.h
+# The device pipelines, their kernel driver, the JSON view, the ublk_params.
+daemon_libublkd_a_SOURCES += \
+	daemon/device_pipeline.h daemon/device_add.c daemon/device_del.c \
+	daemon/device_driver.h daemon/device_kernel.c \
+	daemon/device_json.c daemon/device_json.h \
+	daemon/io_params.c
 include $(srcdir)/daemon/control.mk
 
 daemon_ublkd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
