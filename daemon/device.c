@@ -1,75 +1,28 @@
-/* ublk devices: their lifecycle from ADD_DEV to DEL_DEV, and the registry.
- *
- * Creation: open the backend, ADD_DEV, wait until the backend is ready (a
- * zip index is built on the loop meanwhile; the device, with its id, shows
- * as starting and can be deleted), SET_PARAMS, open /dev/ublkcN, set up
- * the queues and FETCH every tag, then START_DEV. START_DEV answers only
- * after the kernel has read the partition table through our own queues, so
- * every step is asynchronous and the loop keeps serving while it waits.
- * Deletion: STOP_DEV while still serving, wait until the kernel has aborted
- * every tag's command and answered STOP_DEV, release the queues and the char
- * device, then DEL_DEV. */
+/* ublk devices: the registry, and the doors to the add pipeline
+ * (device_add.c) and the delete pipeline (device_del.c). The kernel is
+ * reached only through the driver given to device_init, so the pipelines
+ * can be tested against a fake. */
 #include "config.h"
-#include "daemon/device.h"
-#include "daemon/ctrl.h"
+#include "daemon/device_pipeline.h"
 #include "daemon/idle.h"
 #include "common/log.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define DEVICE_CMD_TIMEOUT	30.0
-#define DEVICE_START_TIMEOUT	120.0
-#define DEVICE_OPEN_TRIES	300	/* 10 ms apart: 3 s for devtmpfs */
-
-struct device {
-	struct device *next;
-	enum device_state state;
-	uint32_t id;
-	const struct backend_ops *backend;
-	void *priv;
-	struct backend_config cfg;
-	struct backend_geometry geo;
-	char *path;
-	char *entry;
-	struct io_target target;
-	struct ublksrv_ctrl_dev_info info;
-	struct ublk_params params;
-	int cdev_fd;
-	struct queue *queues;
-	unsigned nr_queues;
-	unsigned queues_ready;	/* how many queues were set up */
-	bool in_kernel;		/* ADD_DEV succeeded: DEL_DEV is owed */
-	bool stop_answered;
-	bool delete_when_live;	/* a shutdown arrived while starting */
-	bool del_async_failed;
-	bool went_live;		/* START_DEV succeeded once */
-	bool backend_waiting;	/* the backend will say when it is ready */
-	int open_tries;
-	ev_timer open_timer;
-	device_done_fn done;
-	void *done_arg;
-	int err;
-	char msg[512];
-};
-
 static struct {
 	struct ev_loop *loop;
 	const char *state_dir;
-	struct ctrl *ctrl;
+	struct device_driver *drv;
+	bool drv_open;
 	struct device *list;
 	void (*all_done)(void *arg);
 	void *all_done_arg;
 } devices;
-
-static void device_stop_progress(struct device *dev);
-static void device_release(struct device *dev);
-static void device_on_params(void *arg, int res);
 
 /* Names a device state. */
 const char *device_state_name(enum device_state state)
@@ -84,11 +37,19 @@ const char *device_state_name(enum device_state state)
 	return "unknown";
 }
 
-/* Prepares the registry; state_dir is where backends may keep files. */
+/* Prepares the registry with the real kernel driver. */
 void device_init(struct ev_loop *loop, const char *state_dir)
+{
+	device_init_driver(loop, state_dir, device_kernel_driver());
+}
+
+/* Prepares the registry with a given driver (a fake in unit tests). */
+void device_init_driver(struct ev_loop *loop, const char *state_dir, struct device_driver *drv)
 {
 	devices.loop = loop;
 	devices.state_dir = state_dir;
+	devices.drv = drv;
+	devices.drv_open = false;
 }
 
 /* Opens the ublk control device if needed; -ENOENT when there is no driver. */
@@ -96,9 +57,9 @@ int device_driver_open(char *err, size_t errlen)
 {
 	int ret;
 
-	if (devices.ctrl)
+	if (devices.drv_open)
 		return 0;
-	ret = ctrl_open(devices.loop, &devices.ctrl);
+	ret = devices.drv->open(devices.drv, devices.loop);
 	if (ret == -ENOENT)
 		snprintf(err, errlen, "no ublk driver: %s does not exist "
 			 "(load it with 'modprobe ublk_drv'; it needs Linux 6.0 or later "
@@ -106,14 +67,14 @@ int device_driver_open(char *err, size_t errlen)
 	else if (ret < 0)
 		snprintf(err, errlen, "cannot open %s: %s", UBLK_CONTROL_PATH,
 			 strerror(-ret));
+	devices.drv_open = ret == 0;
 	return ret;
 }
 
 /* Features the driver reported (0 before it was opened or when unknown). */
 uint64_t device_driver_features(bool *loaded)
 {
-	*loaded = devices.ctrl != NULL || access(UBLK_CONTROL_PATH, F_OK) == 0;
-	return devices.ctrl ? ctrl_features(devices.ctrl) : 0;
+	return devices.drv->features(devices.drv, loaded);
 }
 
 /* Finds a device by id among those with an id. */
@@ -174,55 +135,18 @@ uint32_t device_id(const struct device *dev)
 	return dev->id;
 }
 
-/* Builds the device object of the protocol. */
-struct json_object *device_json(const struct device *dev)
+/* Answers a caller once (err 0: success). */
+void device_answer(struct device *dev, struct device_caller *c, int err)
 {
-	struct json_object *o = json_object_new_object();
-	char path[64];
-	uint64_t ios = 0;
+	device_done_fn fn = c->fn;
 
-	json_object_object_add(o, "id", json_object_new_int64(dev->id));
-	snprintf(path, sizeof(path), "/dev/ublkb%u", dev->id);
-	json_object_object_add(o, "block_device", json_object_new_string(path));
-	snprintf(path, sizeof(path), "/dev/ublkc%u", dev->id);
-	json_object_object_add(o, "char_device", json_object_new_string(path));
-	json_object_object_add(o, "backend", json_object_new_string(dev->backend->name));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)dev->geo.size));
-	json_object_object_add(o, "block_size", json_object_new_int64(dev->geo.block_size));
-	json_object_object_add(o, "queues", json_object_new_int64(dev->nr_queues));
-	json_object_object_add(o, "depth", json_object_new_int64(dev->info.queue_depth));
-	json_object_object_add(o, "read_only",
-			       json_object_new_boolean(dev->params.basic.attrs & UBLK_ATTR_READ_ONLY));
-	json_object_object_add(o, "state", json_object_new_string(device_state_name(dev->state)));
-	if (dev->path)
-		json_object_object_add(o, "path", json_object_new_string(dev->path));
-	if (dev->entry)
-		json_object_object_add(o, "entry", json_object_new_string(dev->entry));
-	json_object_object_add(o, "discard", json_object_new_boolean(dev->geo.max_discard_bytes > 0));
-	json_object_object_add(o, "write_zeroes",
-			       json_object_new_boolean(dev->geo.max_write_zeroes_bytes > 0));
-	json_object_object_add(o, "volatile_cache", json_object_new_boolean(dev->geo.volatile_cache));
-	json_object_object_add(o, "flags", json_object_new_int64((int64_t)dev->info.flags));
-	for (unsigned i = 0; i < dev->queues_ready; i++)
-		ios += dev->queues[i].ios;
-	json_object_object_add(o, "io_count", json_object_new_int64((int64_t)ios));
-	if (dev->backend->describe && dev->priv)
-		dev->backend->describe(dev->priv, o);
-	return o;
+	c->fn = NULL;
+	if (fn)
+		fn(c->arg, err ? NULL : dev, err, err ? dev->msg : "");
 }
 
-/* Reports the end of an add or delete to whoever asked, once. */
-static void device_finish(struct device *dev, int err)
-{
-	device_done_fn done = dev->done;
-
-	dev->done = NULL;
-	if (done)
-		done(dev->done_arg, err ? NULL : dev, err, err ? dev->msg : "");
-}
-
-/* Records the first error of an operation. */
-static void device_set_error(struct device *dev, int err, const char *fmt, ...)
+/* Records the first error of an operation, and logs it. */
+void device_set_error(struct device *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -242,20 +166,20 @@ static void device_set_error(struct device *dev, int err, const char *fmt, ...)
 
 /* Closes the backend (undoing what open created if the device never went
  * live); this also cancels a wait for it to be ready. */
-static void device_close_backend(struct device *dev)
+void device_close_backend(struct device *dev)
 {
-	if (!dev->priv)
+	if (!(dev->undo & UNDO_BACKEND))
 		return;
-	if (!dev->went_live && dev->backend->abandon)
+	if ((dev->undo & UNDO_ABANDON) && dev->backend->abandon)
 		dev->backend->abandon(dev->priv);
 	dev->backend->close(dev->priv);
+	dev->undo &= ~(UNDO_BACKEND | UNDO_ABANDON);
 	dev->priv = NULL;
 	dev->target.priv = NULL;
-	dev->backend_waiting = false;
 }
 
 /* Takes a device off the list and frees it. */
-static void device_free(struct device *dev)
+void device_free(struct device *dev)
 {
 	for (struct device **p = &devices.list; *p; p = &(*p)->next) {
 		if (*p == dev) {
@@ -263,7 +187,7 @@ static void device_free(struct device *dev)
 			break;
 		}
 	}
-	ev_timer_stop(devices.loop, &dev->open_timer);
+	ev_timer_stop(dev->loop, &dev->open_timer);
 	device_close_backend(dev);
 	free(dev->queues);
 	free(dev->path);
@@ -275,329 +199,6 @@ static void device_free(struct device *dev)
 		devices.all_done = NULL;
 		all_done(devices.all_done_arg);
 	}
-}
-
-/* Releases the queues and the char device (cancelling what the kernel holds). */
-static void device_close_queues(struct device *dev)
-{
-	for (unsigned i = 0; i < dev->queues_ready; i++)
-		queue_teardown(&dev->queues[i]);
-	dev->queues_ready = 0;
-	if (dev->cdev_fd >= 0) {
-		close(dev->cdev_fd);
-		dev->cdev_fd = -1;
-	}
-}
-
-/* DEL_DEV answered: the device is gone. */
-static void device_on_deleted(void *arg, int res)
-{
-	struct device *dev = arg;
-
-	if (res == -EOPNOTSUPP && !dev->del_async_failed) {
-		/* A kernel before 6.9: no DEL_DEV_ASYNC, use DEL_DEV. */
-		dev->del_async_failed = true;
-		device_release(dev);
-		return;
-	}
-	if (res < 0)
-		device_set_error(dev, res, "DEL_DEV failed: %s", strerror(-res));
-	else
-		log_info("device %u deleted", dev->id);
-	device_finish(dev, dev->err);
-	device_free(dev);
-}
-
-/* Closes our side and sends DEL_DEV, or frees at once if there is no kernel device. */
-static void device_release(struct device *dev)
-{
-	unsigned nr = dev->del_async_failed || !ctrl_ioctl_encoded(devices.ctrl)
-		      ? UBLK_CMD_DEL_DEV : _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC);
-	int ret;
-
-	device_close_queues(dev);
-	dev->state = DEVICE_DELETING;
-	if (!dev->in_kernel) {
-		device_finish(dev, dev->err);
-		device_free(dev);
-		return;
-	}
-	ret = ctrl_submit(devices.ctrl, nr, dev->id, NULL, 0, 0, DEVICE_CMD_TIMEOUT,
-			  device_on_deleted, dev);
-	if (ret < 0)
-		device_on_deleted(dev, ret);
-}
-
-/* Creation failed at some step: undo everything and report the error. */
-static void device_abort_add(struct device *dev, int err, const char *fmt, ...)
-{
-	va_list ap;
-	char buf[sizeof(dev->msg)];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	device_set_error(dev, err, "%s", buf);
-	device_release(dev);
-}
-
-/* A queue holds no more commands: the stop may be complete. */
-static void device_on_queue_idle(void *arg, struct queue *q)
-{
-	struct device *dev = arg;
-
-	(void)q;
-	if (dev->state == DEVICE_LIVE) {
-		log_warn("device %u: the kernel stopped it; delete it to release it", dev->id);
-		dev->state = DEVICE_FAILED;
-	}
-	if (dev->state == DEVICE_STOPPING)
-		device_stop_progress(dev);
-}
-
-/* Proceeds to release once STOP_DEV has answered and every queue is idle. */
-static void device_stop_progress(struct device *dev)
-{
-	if (!dev->stop_answered)
-		return;
-	for (unsigned i = 0; i < dev->queues_ready; i++)
-		if (dev->queues[i].active)
-			return;
-	device_release(dev);
-}
-
-/* STOP_DEV answered. */
-static void device_on_stopped(void *arg, int res)
-{
-	struct device *dev = arg;
-
-	if (res < 0)
-		log_errno(res, "device %u: STOP_DEV", dev->id);
-	dev->stop_answered = true;
-	device_stop_progress(dev);
-}
-
-/* START_DEV answered: the block device is live, or creation failed. */
-static void device_on_started(void *arg, int res)
-{
-	struct device *dev = arg;
-
-	if (res < 0) {
-		device_abort_add(dev, res, "START_DEV failed: %s", strerror(-res));
-		return;
-	}
-	dev->state = DEVICE_LIVE;
-	dev->went_live = true;
-	log_info("device %u live: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s) of depth %u",
-		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
-		 dev->nr_queues, dev->info.queue_depth);
-	device_finish(dev, 0);
-	if (dev->delete_when_live)
-		device_del(dev, NULL, NULL);
-}
-
-/* Sets up every queue, FETCHes every tag and sends START_DEV. */
-static void device_start_queues(struct device *dev)
-{
-	bool ioctl = dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE;
-	int ret;
-
-	for (unsigned i = 0; i < dev->nr_queues; i++) {
-		ret = queue_setup(&dev->queues[i], devices.loop, dev->cdev_fd, (uint16_t)i,
-				  dev->info.queue_depth, &dev->target, ioctl,
-				  device_on_queue_idle, dev);
-		if (ret < 0) {
-			device_abort_add(dev, ret, "setting up queue %u: %s", i, strerror(-ret));
-			return;
-		}
-		dev->queues_ready++;
-	}
-	for (unsigned i = 0; i < dev->nr_queues; i++) {
-		ret = queue_fetch_all(&dev->queues[i]);
-		if (ret < 0) {
-			device_abort_add(dev, ret, "FETCH on queue %u: %s", i, strerror(-ret));
-			return;
-		}
-	}
-	ret = ctrl_submit(devices.ctrl, UBLK_CMD_START_DEV, dev->id, NULL, 0,
-			  (uint64_t)getpid(), DEVICE_START_TIMEOUT, device_on_started, dev);
-	if (ret < 0)
-		device_abort_add(dev, ret, "sending START_DEV: %s", strerror(-ret));
-}
-
-/* Tries to open /dev/ublkcN, which devtmpfs may not show yet. */
-static void device_try_open(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct device *dev = w->data;
-	char path[64];
-
-	(void)loop;
-	(void)revents;
-	snprintf(path, sizeof(path), "/dev/ublkc%u", dev->id);
-	dev->cdev_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (dev->cdev_fd >= 0) {
-		device_start_queues(dev);
-		return;
-	}
-	if ((errno == ENOENT || errno == EACCES) && ++dev->open_tries < DEVICE_OPEN_TRIES) {
-		ev_timer_set(&dev->open_timer, 0.01, 0.);
-		ev_timer_start(devices.loop, &dev->open_timer);
-		return;
-	}
-	device_abort_add(dev, -errno, "cannot open %s: %s", path, strerror(errno));
-}
-
-/* Returns log2 of a power of two. */
-static uint8_t device_shift(uint32_t v)
-{
-	uint8_t s = 0;
-
-	while ((1U << s) < v)
-		s++;
-	return s;
-}
-
-/* Fills SET_PARAMS from the backend's geometry and capabilities. */
-static void device_fill_params(struct device *dev)
-{
-	struct ublk_params *p = &dev->params;
-	struct backend_geometry *geo = &dev->geo;
-	uint8_t lbs = device_shift(geo->block_size);
-	uint8_t pbs = lbs > 12 ? lbs : 12;
-	bool discard = io_can_discard(&dev->target, geo);
-	bool zeroes = io_can_write_zeroes(&dev->target, geo);
-
-	memset(p, 0, sizeof(*p));
-	p->len = sizeof(*p);
-	p->types = UBLK_PARAM_TYPE_BASIC;
-	if (!io_can_write(&dev->target, geo))
-		p->basic.attrs |= UBLK_ATTR_READ_ONLY;
-	if (io_can_flush(&dev->target, geo))
-		p->basic.attrs |= UBLK_ATTR_VOLATILE_CACHE | UBLK_ATTR_FUA;
-	p->basic.logical_bs_shift = lbs;
-	p->basic.physical_bs_shift = pbs;
-	p->basic.io_min_shift = pbs;
-	p->basic.io_opt_shift = pbs;
-	p->basic.max_sectors = dev->info.max_io_buf_bytes >> 9;
-	p->basic.dev_sectors = geo->size >> 9;
-	if (discard || zeroes) {
-		p->types |= UBLK_PARAM_TYPE_DISCARD;
-		p->discard.discard_granularity = 1U << pbs;
-		if (discard)
-			p->discard.max_discard_sectors = geo->max_discard_bytes >> 9;
-		if (zeroes)
-			p->discard.max_write_zeroes_sectors = geo->max_write_zeroes_bytes >> 9;
-		p->discard.max_discard_segments = 1;
-	}
-	/* Report only what the kernel was told. */
-	if (!discard)
-		geo->max_discard_bytes = 0;
-	if (!zeroes)
-		geo->max_write_zeroes_bytes = 0;
-	geo->volatile_cache = io_can_flush(&dev->target, geo);
-}
-
-/* SET_PARAMS answered: open the char device next. */
-static void device_on_params(void *arg, int res)
-{
-	struct device *dev = arg;
-
-	if (res < 0) {
-		device_abort_add(dev, res, "SET_PARAMS failed: %s", strerror(-res));
-		return;
-	}
-	ev_timer_init(&dev->open_timer, device_try_open, 0., 0.);
-	dev->open_timer.data = dev;
-	device_try_open(devices.loop, &dev->open_timer, 0);
-}
-
-/* Sends SET_PARAMS; the answer opens the char device next. */
-static void device_send_params(struct device *dev)
-{
-	int ret = ctrl_submit(devices.ctrl, UBLK_CMD_SET_PARAMS, dev->id, &dev->params,
-			      sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT, device_on_params, dev);
-
-	if (ret < 0)
-		device_abort_add(dev, ret, "sending SET_PARAMS: %s", strerror(-ret));
-}
-
-/* Gives up waiting for the backend on shutdown: the add fails, the device goes. */
-static void device_cancel_wait(struct device *dev)
-{
-	device_close_backend(dev);
-	device_abort_add(dev, -ECANCELED, "the daemon is shutting down; the %s backend "
-			 "was not ready yet", dev->backend->name);
-}
-
-/* The backend that was not ready is, or failed: go on, or abort the add. */
-static void device_on_backend_ready(void *arg, int res, const char *msg)
-{
-	struct device *dev = arg;
-
-	dev->backend_waiting = false;
-	if (res < 0) {
-		device_abort_add(dev, res, "%s backend: %s", dev->backend->name,
-				 msg && msg[0] ? msg : strerror(-res));
-		return;
-	}
-	log_info("device %u: the %s backend is ready", dev->id, dev->backend->name);
-	device_send_params(dev);
-}
-
-/* Sends SET_PARAMS once the backend is ready, waiting for it if need be. */
-static void device_wait_backend(struct device *dev)
-{
-	char err[512] = "";
-	int ret;
-
-	if (!dev->backend->wait_ready) {
-		device_send_params(dev);
-		return;
-	}
-	ret = dev->backend->wait_ready(dev->priv, device_on_backend_ready, dev, err, sizeof(err));
-	if (ret < 0) {
-		device_abort_add(dev, ret, "%s backend: %s", dev->backend->name,
-				 err[0] ? err : strerror(-ret));
-		return;
-	}
-	if (ret == 0) {
-		device_send_params(dev);
-		return;
-	}
-	dev->backend_waiting = true;
-	if (dev->delete_when_live) {
-		device_cancel_wait(dev);
-		return;
-	}
-	log_info("device %u: waiting for the %s backend to be ready", dev->id,
-		 dev->backend->name);
-}
-
-/* ADD_DEV answered: learn the id and queue count, wait for the backend,
- * then send the parameters. */
-static void device_on_added(void *arg, int res)
-{
-	struct device *dev = arg;
-
-	if (res < 0) {
-		if (res == -EEXIST)
-			device_abort_add(dev, res, "device id %u is already in use by another ublk server",
-					 dev->info.dev_id);
-		else
-			device_abort_add(dev, res, "ADD_DEV failed: %s", strerror(-res));
-		return;
-	}
-	dev->in_kernel = true;
-	dev->id = dev->info.dev_id;
-	dev->nr_queues = dev->info.nr_hw_queues;
-	dev->queues = calloc(dev->nr_queues, sizeof(*dev->queues));
-	if (!dev->queues) {
-		device_abort_add(dev, -ENOMEM, "out of memory for %u queues", dev->nr_queues);
-		return;
-	}
-	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
-	device_fill_params(dev);
-	device_wait_backend(dev);
 }
 
 /* Copies the strings of a config so the device owns them. */
@@ -632,65 +233,40 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 		done(arg, NULL, -ENOMEM, "out of memory");
 		return;
 	}
+	dev->drv = devices.drv;
+	dev->loop = devices.loop;
 	dev->id = DEVICE_ID_AUTO;
 	dev->cdev_fd = -1;
 	dev->backend = spec->backend;
-	dev->done = done;
-	dev->done_arg = arg;
+	dev->adder.fn = done;
+	dev->adder.arg = arg;
 	dev->info.dev_id = spec->id;
-	dev->next = devices.list;
-	devices.list = dev;
-	ev_timer_init(&dev->open_timer, device_try_open, 0., 0.);
-	dev->open_timer.data = dev;
-	if (device_copy_config(dev, &spec->cfg) < 0) {
-		device_abort_add(dev, -ENOMEM, "out of memory");
-		return;
-	}
-	ret = dev->backend->open(&dev->priv, &dev->cfg, &dev->geo, err, sizeof(err));
-	if (ret < 0) {
-		dev->priv = NULL;
-		device_abort_add(dev, ret, "%s backend: %s", dev->backend->name,
-				 err[0] ? err : strerror(-ret));
-		return;
-	}
-	dev->target.ops = dev->backend;
-	dev->target.priv = dev->priv;
-	dev->target.size = dev->geo.size;
-
 	dev->info.nr_hw_queues = spec->queues;
 	dev->info.queue_depth = spec->depth;
-	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
-	dev->info.ublksrv_pid = getpid();
-	if (ctrl_ioctl_encoded(devices.ctrl))
-		dev->info.flags = UBLK_F_CMD_IOCTL_ENCODE;
-	ret = ctrl_submit(devices.ctrl, UBLK_CMD_ADD_DEV, spec->id, &dev->info,
-			  sizeof(dev->info), 0, DEVICE_CMD_TIMEOUT, device_on_added, dev);
-	if (ret < 0)
-		device_abort_add(dev, ret, "sending ADD_DEV: %s", strerror(-ret));
-}
-
-/* Deletes a device whose backend is not ready yet: the add fails first. */
-static void device_del_waiting(struct device *dev, device_done_fn done, void *arg)
-{
-	device_close_backend(dev);
-	device_set_error(dev, -ECANCELED, "deleted before the %s backend was ready",
-			 dev->backend->name);
-	device_finish(dev, dev->err);
-	dev->done = done;
-	dev->done_arg = arg;
-	dev->err = 0;
-	dev->msg[0] = 0;
-	log_info("device %u: deleting", dev->id);
-	device_release(dev);
+	dev->next = devices.list;
+	devices.list = dev;
+	if (device_copy_config(dev, &spec->cfg) < 0) {
+		device_add_fail(dev, -ENOMEM, "out of memory");
+		return;
+	}
+	device_add_start(dev);
 }
 
 /* Stops and deletes a device; done is called exactly once. */
 void device_del(struct device *dev, device_done_fn done, void *arg)
 {
-	int ret;
-
-	if (dev->backend_waiting) {
-		device_del_waiting(dev, done, arg);
+	if (device_backend_waiting(dev)) {
+		/* Deleted before the backend was ready: the add fails first. */
+		device_close_backend(dev);
+		device_set_error(dev, -ECANCELED, "deleted before the %s backend was ready",
+				 dev->backend->name);
+		device_answer(dev, &dev->adder, dev->err);
+		dev->deleter.fn = done;
+		dev->deleter.arg = arg;
+		dev->err = 0;
+		dev->msg[0] = 0;
+		log_info("device %u: deleting", dev->id);
+		device_del_from(dev, DEL_RELEASE);
 		return;
 	}
 	if (dev->state == DEVICE_STARTING || dev->state == DEVICE_STOPPING ||
@@ -704,19 +280,11 @@ void device_del(struct device *dev, device_done_fn done, void *arg)
 		}
 		return;
 	}
-	dev->done = done;
-	dev->done_arg = arg;
+	dev->deleter.fn = done;
+	dev->deleter.arg = arg;
 	dev->err = 0;
 	dev->msg[0] = 0;
-	dev->state = DEVICE_STOPPING;
-	log_info("device %u: stopping", dev->id);
-	ret = ctrl_submit(devices.ctrl, UBLK_CMD_STOP_DEV, dev->id, NULL, 0, 0,
-			  DEVICE_CMD_TIMEOUT, device_on_stopped, dev);
-	if (ret < 0) {
-		log_errno(ret, "device %u: sending STOP_DEV", dev->id);
-		dev->stop_answered = true;
-		device_release(dev);
-	}
+	device_del_from(dev, DEL_STOP);
 }
 
 /* Deletes every device, then calls done (used on SIGTERM). */
@@ -732,8 +300,8 @@ void device_del_all(void (*done)(void *arg), void *arg)
 	devices.all_done_arg = arg;
 	for (d = devices.list; d; d = next) {
 		next = d->next;
-		if (d->backend_waiting)
-			device_cancel_wait(d);
+		if (device_backend_waiting(d))
+			device_add_cancel_wait(d);
 		else if (d->state == DEVICE_STARTING)
 			d->delete_when_live = true;
 		else if (d->state == DEVICE_LIVE || d->state == DEVICE_FAILED)
@@ -744,6 +312,25 @@ void device_del_all(void (*done)(void *arg), void *arg)
 /* Closes the control device once nothing is left (for a clean exit). */
 void device_shutdown(void)
 {
-	ctrl_close(devices.ctrl);
-	devices.ctrl = NULL;
+	devices.drv->close(devices.drv);
+	devices.drv_open = false;
+}
+
+/* Fills the view of a device. */
+void device_view(const struct device *dev, struct device_view *v)
+{
+	v->id = dev->id;
+	v->state = dev->state;
+	v->backend = dev->backend;
+	v->backend_priv = dev->priv;
+	v->geo = &dev->geo;
+	v->path = dev->path;
+	v->entry = dev->entry;
+	v->queues = dev->nr_queues;
+	v->depth = dev->info.queue_depth;
+	v->read_only = dev->params.basic.attrs & UBLK_ATTR_READ_ONLY;
+	v->flags = dev->info.flags;
+	v->io_count = 0;
+	for (unsigned i = 0; i < dev->queues_ready; i++)
+		v->io_count += dev->queues[i].ios;
 }

@@ -1,11 +1,11 @@
-/* ublk devices: their lifecycle from ADD_DEV to DEL_DEV, and the registry. */
+/* ublk devices: the registry, and the doors to their add and delete
+ * pipelines (ADD_DEV to START_DEV, STOP_DEV to DEL_DEV). */
 #ifndef UBLKD_DEVICE_H
 #define UBLKD_DEVICE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <ev.h>
-#include <json-c/json.h>
 
 #include "backends/backend.h"
 #include "common/ublk_uapi.h"
@@ -34,6 +34,7 @@ struct device_spec {
 };
 
 struct device;
+struct device_driver;
 
 /* Called once when an add or delete finishes: err is 0 or -errno, msg says
  * what went wrong. dev is valid only during the call (NULL after delete). */
@@ -41,6 +42,9 @@ typedef void (*device_done_fn)(void *arg, struct device *dev, int err, const cha
 
 /* Prepares the registry; state_dir is where backends may keep files. */
 void device_init(struct ev_loop *loop, const char *state_dir);
+/* The same with another driver than the kernel's (a fake, in unit tests). */
+void device_init_driver(struct ev_loop *loop, const char *state_dir,
+			struct device_driver *drv);
 /* Opens the ublk control device if needed; -ENOENT when there is no driver. */
 int device_driver_open(char *err, size_t errlen);
 /* Features the driver reported (0 before it was opened or when unknown). */
@@ -61,8 +65,23 @@ void device_foreach(void (*fn)(struct device *dev, void *arg), void *arg);
 unsigned device_count(void);
 /* The device's kernel id. */
 uint32_t device_id(const struct device *dev);
-/* Builds the device object of the protocol. */
-struct json_object *device_json(const struct device *dev);
+/* What device_list shows of a device (device_json.c builds the object). */
+struct device_view {
+	uint32_t id;
+	enum device_state state;
+	const struct backend_ops *backend;
+	void *backend_priv;		/* for backend describe, NULL when closed */
+	const struct backend_geometry *geo;
+	const char *path;		/* NULL when not given */
+	const char *entry;
+	unsigned queues;
+	unsigned depth;
+	bool read_only;			/* as the kernel was told */
+	uint64_t flags;			/* as ADD_DEV answered */
+	uint64_t io_count;		/* requests served */
+};
+/* Fills the view of a device. */
+void device_view(const struct device *dev, struct device_view *v);
 /* Names a device state. */
 const char *device_state_name(enum device_state state);
 /* Closes the control device once nothing is left (for a clean exit). */

@@ -23,6 +23,10 @@ bool io_can_write(const struct io_target *t, const struct backend_geometry *geo)
 bool io_can_flush(const struct io_target *t, const struct backend_geometry *geo);
 bool io_can_discard(const struct io_target *t, const struct backend_geometry *geo);
 bool io_can_write_zeroes(const struct io_target *t, const struct backend_geometry *geo);
+/* Fills SET_PARAMS from those capabilities (io_params.c), and clears in geo
+ * what the kernel is not told, so the device reports only that. */
+void io_fill_params(struct ublk_params *p, const struct io_target *t,
+		    struct backend_geometry *geo, uint32_t max_io_buf_bytes);
 
 /* The state of one request whose backend planned a file operation. */
 struct io_pending {

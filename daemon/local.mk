@@ -12,6 +12,12 @@ daemon_libublkd_a_SOURCES = \
 	daemon/params.c daemon/params.h \
 	daemon/queue.c daemon/queue.h \
 	daemon/ringwatch.c daemon/ringwatch.h
+# The device pipelines, their kernel driver, the JSON view, the ublk_params.
+daemon_libublkd_a_SOURCES += \
+	daemon/device_pipeline.h daemon/device_add.c daemon/device_del.c \
+	daemon/device_driver.h daemon/device_kernel.c \
+	daemon/device_json.c daemon/device_json.h \
+	daemon/io_params.c
 include $(srcdir)/daemon/control.mk
 
 daemon_ublkd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)

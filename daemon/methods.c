@@ -4,6 +4,7 @@
 #include "config.h"
 #include "daemon/methods.h"
 #include "daemon/device.h"
+#include "daemon/device_json.h"
 #include "daemon/params.h"
 #include "daemon/rpc.h"
 #include "common/protocol.h"

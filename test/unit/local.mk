@@ -36,3 +36,11 @@ test_unit_check_methods_LDADD = backends/libbackends.a common/libcommon.a \
 test_unit_check_idle_SOURCES = test/unit/check_idle.c
 test_unit_check_idle_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_idle_LDADD = $(UNIT_LDADD)
+
+# The device pipelines against a fake driver and backend.
+check_PROGRAMS += test/unit/check_device
+TESTS += test/unit/check_device
+test_unit_check_device_SOURCES = test/unit/check_device.c \
+	test/unit/fake_driver.c test/unit/fake_driver.h
+test_unit_check_device_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_device_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,272 @@
+/* The add pipeline, in kernel order: open the backend, ADD_DEV, wait until
+ * the backend is ready (a zip index is built on the loop meanwhile; the
+ * device, with its id, shows as starting and can be deleted), SET_PARAMS,
+ * open /dev/ublkcN, set up the queues and FETCH every tag, then START_DEV.
+ * START_DEV answers only after the kernel has read the partition table
+ * through our own queues, so every step is asynchronous and the loop keeps
+ * serving while it waits. add_step runs the steps top to bottom; any
+ * failure unwinds through the delete pipeline from DEL_RELEASE. */
+#include "config.h"
+#include "daemon/device_pipeline.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void add_step(struct device *dev, int res);
+
+/* Creation failed at some step: records the error and unwinds. */
+void device_add_fail(struct device *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[sizeof(dev->msg)];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	device_set_error(dev, err, "%s", buf);
+	device_del_from(dev, DEL_RELEASE);
+}
+
+/* A control command of the add answered: go on with the next step. */
+static void add_on_answer(void *arg, int res)
+{
+	add_step(arg, res);
+}
+
+/* Sends control command nr, to be answered in step next. */
+static void add_send(struct device *dev, enum device_add_step next, unsigned nr,
+		     void *buf, uint16_t len, uint64_t data0, double timeout)
+{
+	int ret;
+
+	dev->add = next;
+	ret = dev->drv->submit(dev->drv, nr, dev->info.dev_id, buf, len, data0, timeout,
+			       add_on_answer, dev);
+	if (ret < 0)
+		device_add_fail(dev, ret, "sending %s: %s", ctrl_cmd_name(nr), strerror(-ret));
+}
+
+/* Opens the backend and fills in what ADD_DEV asks the kernel for. */
+static int add_open_backend(struct device *dev)
+{
+	char err[512] = "";
+	int ret;
+
+	ret = dev->backend->open(&dev->priv, &dev->cfg, &dev->geo, err, sizeof(err));
+	if (ret < 0) {
+		dev->priv = NULL;
+		device_add_fail(dev, ret, "%s backend: %s", dev->backend->name,
+				err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	dev->undo |= UNDO_BACKEND | UNDO_ABANDON;
+	dev->target.ops = dev->backend;
+	dev->target.priv = dev->priv;
+	dev->target.size = dev->geo.size;
+	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
+	dev->info.ublksrv_pid = getpid();
+	if (dev->drv->ioctl_encoded(dev->drv))
+		dev->info.flags = UBLK_F_CMD_IOCTL_ENCODE;
+	return 0;
+}
+
+/* ADD_DEV answered: learn the id and queue count, fill the parameters. */
+static int add_on_added(struct device *dev, int res)
+{
+	if (res < 0) {
+		if (res == -EEXIST)
+			device_add_fail(dev, res, "device id %u is already in use by another ublk server",
+					dev->info.dev_id);
+		else
+			device_add_fail(dev, res, "ADD_DEV failed: %s", strerror(-res));
+		return res;
+	}
+	dev->undo |= UNDO_KERNEL;
+	dev->id = dev->info.dev_id;
+	dev->nr_queues = dev->info.nr_hw_queues;
+	dev->queues = calloc(dev->nr_queues, sizeof(*dev->queues));
+	if (!dev->queues) {
+		device_add_fail(dev, -ENOMEM, "out of memory for %u queues", dev->nr_queues);
+		return -ENOMEM;
+	}
+	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
+	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
+	return 0;
+}
+
+/* The backend that was not ready is, or failed: go on, or abort the add. */
+static void add_on_backend_ready(void *arg, int res, const char *msg)
+{
+	struct device *dev = arg;
+
+	snprintf(dev->backend_msg, sizeof(dev->backend_msg), "%s", msg ? msg : "");
+	if (res == 0)
+		log_info("device %u: the %s backend is ready", dev->id, dev->backend->name);
+	add_step(dev, res);
+}
+
+/* Asks whether the backend is ready: 0 yes, 1 it will call back, or -errno
+ * with the reason in backend_msg. */
+static int add_wait_backend(struct device *dev)
+{
+	int ret;
+
+	if (!dev->backend->wait_ready)
+		return 0;
+	ret = dev->backend->wait_ready(dev->priv, add_on_backend_ready, dev,
+				       dev->backend_msg, sizeof(dev->backend_msg));
+	if (ret != 1)
+		return ret;
+	if (dev->delete_when_live) {
+		device_add_cancel_wait(dev);
+		return 1;
+	}
+	log_info("device %u: waiting for the %s backend to be ready", dev->id,
+		 dev->backend->name);
+	return 1;
+}
+
+/* Gives up waiting for the backend on shutdown: the add fails, the device goes. */
+void device_add_cancel_wait(struct device *dev)
+{
+	device_close_backend(dev);
+	device_add_fail(dev, -ECANCELED, "the daemon is shutting down; the %s backend "
+			"was not ready yet", dev->backend->name);
+}
+
+/* The open retry timer fired: try /dev/ublkcN again. */
+static void add_on_open_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	add_step(w->data, 0);
+}
+
+/* Opens /dev/ublkcN, which devtmpfs may not show yet: 0 when open, 1 when
+ * the timer will try again, or -errno (the add failed). */
+static int add_open_cdev(struct device *dev)
+{
+	int fd = dev->drv->open_cdev(dev->drv, dev->id);
+
+	if (fd >= 0) {
+		dev->cdev_fd = fd;
+		dev->undo |= UNDO_CDEV;
+		return 0;
+	}
+	if ((fd == -ENOENT || fd == -EACCES) && ++dev->open_tries < DEVICE_OPEN_TRIES) {
+		ev_timer_set(&dev->open_timer, 0.01, 0.);
+		ev_timer_start(dev->loop, &dev->open_timer);
+		return 1;
+	}
+	device_add_fail(dev, fd, "cannot open /dev/ublkc%u: %s", dev->id, strerror(-fd));
+	return fd;
+}
+
+/* Sets up every queue and FETCHes every tag: 0, or -errno (the add failed). */
+static int add_start_queues(struct device *dev)
+{
+	bool ioctl = dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE;
+	int ret;
+
+	for (unsigned i = 0; i < dev->nr_queues; i++) {
+		ret = dev->drv->queue_setup(dev->drv, &dev->queues[i], dev->loop, dev->cdev_fd,
+					    (uint16_t)i, dev->info.queue_depth, &dev->target,
+					    ioctl, device_on_queue_idle, dev);
+		if (ret < 0) {
+			device_add_fail(dev, ret, "setting up queue %u: %s", i, strerror(-ret));
+			return ret;
+		}
+		dev->queues_ready++;
+		dev->undo |= UNDO_QUEUES;
+	}
+	for (unsigned i = 0; i < dev->nr_queues; i++) {
+		ret = dev->drv->queue_fetch_all(dev->drv, &dev->queues[i]);
+		if (ret < 0) {
+			device_add_fail(dev, ret, "FETCH on queue %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* START_DEV succeeded: the block device is live. */
+static void add_live(struct device *dev)
+{
+	dev->add = ADD_LIVE;
+	dev->state = DEVICE_LIVE;
+	dev->undo &= ~UNDO_ABANDON;
+	log_info("device %u live: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s) of depth %u",
+		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
+		 dev->nr_queues, dev->info.queue_depth);
+	device_answer(dev, &dev->adder, 0);
+	if (dev->delete_when_live)
+		device_del(dev, NULL, NULL);
+}
+
+/* Runs the add pipeline: res is the answer to the step dev->add waits for. */
+static void add_step(struct device *dev, int res)
+{
+	switch (dev->add) {
+	case ADD_BACKEND_OPEN:
+		if (add_open_backend(dev) < 0)
+			return;
+		add_send(dev, ADD_DEV, UBLK_CMD_ADD_DEV, &dev->info, sizeof(dev->info), 0,
+			 DEVICE_CMD_TIMEOUT);
+		return;
+	case ADD_DEV:
+		if (add_on_added(dev, res) < 0)
+			return;
+		dev->add = ADD_WAIT_BACKEND;
+		res = add_wait_backend(dev);
+		if (res == 1)
+			return;	/* add_on_backend_ready comes back here */
+		/* fall through */
+	case ADD_WAIT_BACKEND:
+		if (res < 0) {
+			device_add_fail(dev, res, "%s backend: %s", dev->backend->name,
+					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
+			return;
+		}
+		add_send(dev, ADD_SET_PARAMS, UBLK_CMD_SET_PARAMS, &dev->params,
+			 sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT);
+		return;
+	case ADD_SET_PARAMS:
+		if (res < 0) {
+			device_add_fail(dev, res, "SET_PARAMS failed: %s", strerror(-res));
+			return;
+		}
+		dev->add = ADD_OPEN_CDEV;
+		/* fall through */
+	case ADD_OPEN_CDEV:
+		if (add_open_cdev(dev) != 0)
+			return;	/* failed, or add_on_open_timer comes back here */
+		if (add_start_queues(dev) < 0)
+			return;
+		add_send(dev, ADD_START_DEV, UBLK_CMD_START_DEV, NULL, 0, (uint64_t)getpid(),
+			 DEVICE_START_TIMEOUT);
+		return;
+	case ADD_START_DEV:
+		if (res < 0) {
+			device_add_fail(dev, res, "START_DEV failed: %s", strerror(-res));
+			return;
+		}
+		add_live(dev);
+		return;
+	case ADD_LIVE:
+		return;
+	}
+}
+
+/* Starts the add pipeline on a registered device. */
+void device_add_start(struct device *dev)
+{
+	ev_timer_init(&dev->open_timer, add_on_open_timer, 0., 0.);
+	dev->open_timer.data = dev;
+	dev->add = ADD_BACKEND_OPEN;
+	add_step(dev, 0);
+}

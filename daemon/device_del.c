@@ -1,0 +1,144 @@
+/* The delete pipeline, in kernel order: STOP_DEV while still serving, wait
+ * until the kernel has aborted every tag's command and answered STOP_DEV
+ * (they come in either order), release the queues and the char device,
+ * then DEL_DEV_ASYNC (DEL_DEV on kernels before 6.9), then free. A failed
+ * add unwinds through the same steps from DEL_RELEASE, so every failure
+ * undoes what dev->undo says is owed, and the caller is answered once. */
+#include "config.h"
+#include "daemon/device_pipeline.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void del_step(struct device *dev, int res);
+
+/* A control command of the delete answered: go on with the next step. */
+static void del_on_answer(void *arg, int res)
+{
+	del_step(arg, res);
+}
+
+/* A queue holds no more commands: the kernel stopped the device, or a stop
+ * may be complete. */
+void device_on_queue_idle(void *arg, struct queue *q)
+{
+	struct device *dev = arg;
+
+	(void)q;
+	if (dev->state == DEVICE_LIVE) {
+		log_warn("device %u: the kernel stopped it; delete it to release it", dev->id);
+		dev->state = DEVICE_FAILED;
+	}
+	if (dev->state == DEVICE_STOPPING && dev->del == DEL_DRAIN)
+		del_step(dev, 0);
+}
+
+/* True while a queue still holds commands in the kernel. */
+static bool del_queues_busy(const struct device *dev)
+{
+	for (unsigned i = 0; i < dev->queues_ready; i++)
+		if (dev->queues[i].active)
+			return true;
+	return false;
+}
+
+/* Releases the queues and the char device (cancelling what the kernel holds). */
+static void del_close_queues(struct device *dev)
+{
+	ev_timer_stop(dev->loop, &dev->open_timer);
+	for (unsigned i = 0; i < dev->queues_ready; i++)
+		dev->drv->queue_teardown(dev->drv, &dev->queues[i]);
+	dev->queues_ready = 0;
+	if (dev->undo & UNDO_CDEV) {
+		dev->drv->close_cdev(dev->drv, dev->cdev_fd);
+		dev->cdev_fd = -1;
+	}
+	dev->undo &= ~(UNDO_QUEUES | UNDO_CDEV);
+}
+
+/* Sends DEL_DEV_ASYNC or DEL_DEV as step; a refused send is its answer. */
+static void del_send(struct device *dev, enum device_del_step step)
+{
+	unsigned nr = step == DEL_DEV ? UBLK_CMD_DEL_DEV : _IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC);
+	int ret;
+
+	dev->del = step;
+	ret = dev->drv->submit(dev->drv, nr, dev->id, NULL, 0, 0, DEVICE_CMD_TIMEOUT,
+			       del_on_answer, dev);
+	if (ret < 0)
+		del_step(dev, ret);
+}
+
+/* The end of an add or a delete: answer whoever asked, then free. */
+static void del_finish(struct device *dev)
+{
+	device_answer(dev, &dev->adder, dev->err);
+	device_answer(dev, &dev->deleter, dev->err);
+	device_free(dev);
+}
+
+/* Runs the delete pipeline: res is the answer to the step dev->del waits for. */
+static void del_step(struct device *dev, int res)
+{
+	switch (dev->del) {
+	case DEL_NONE:
+		return;
+	case DEL_STOP:
+		if (res < 0)
+			log_errno(res, "device %u: STOP_DEV", dev->id);
+		dev->del = DEL_DRAIN;
+		/* fall through */
+	case DEL_DRAIN:
+		if (del_queues_busy(dev))
+			return;	/* device_on_queue_idle comes back here */
+		dev->del = DEL_RELEASE;
+		/* fall through */
+	case DEL_RELEASE:
+		del_close_queues(dev);
+		dev->state = DEVICE_DELETING;
+		if (!(dev->undo & UNDO_KERNEL)) {
+			del_finish(dev);
+			return;
+		}
+		del_send(dev, dev->drv->ioctl_encoded(dev->drv) ? DEL_DEV_ASYNC : DEL_DEV);
+		return;
+	case DEL_DEV_ASYNC:
+		if (res == -EOPNOTSUPP) {
+			/* A kernel before 6.9: no DEL_DEV_ASYNC, use DEL_DEV. */
+			del_send(dev, DEL_DEV);
+			return;
+		}
+		/* fall through */
+	case DEL_DEV:
+		dev->undo &= ~UNDO_KERNEL;
+		if (res < 0)
+			device_set_error(dev, res, "DEL_DEV failed: %s", strerror(-res));
+		else
+			log_info("device %u deleted", dev->id);
+		del_finish(dev);
+		return;
+	}
+}
+
+/* Runs the delete pipeline from step: DEL_STOP to delete a live (or
+ * failed) device, DEL_RELEASE to unwind a failed add. */
+void device_del_from(struct device *dev, enum device_del_step step)
+{
+	int ret;
+
+	dev->del = step;
+	if (step != DEL_STOP) {
+		del_step(dev, 0);
+		return;
+	}
+	dev->state = DEVICE_STOPPING;
+	log_info("device %u: stopping", dev->id);
+	ret = dev->drv->submit(dev->drv, UBLK_CMD_STOP_DEV, dev->id, NULL, 0, 0,
+			       DEVICE_CMD_TIMEOUT, del_on_answer, dev);
+	if (ret < 0) {
+		log_errno(ret, "device %u: sending STOP_DEV", dev->id);
+		dev->del = DEL_RELEASE;
+		del_step(dev, 0);
+	}
+}

@@ -1,0 +1,117 @@
+/* Inside the device registry: struct device and what the add and delete
+ * pipelines (device_add.c, device_del.c) share with the registry. */
+#ifndef UBLKD_DEVICE_PIPELINE_H
+#define UBLKD_DEVICE_PIPELINE_H
+
+#include "daemon/device.h"
+#include "daemon/device_driver.h"
+
+#define DEVICE_CMD_TIMEOUT	30.0
+#define DEVICE_START_TIMEOUT	120.0
+#define DEVICE_OPEN_TRIES	300	/* 10 ms apart: 3 s for devtmpfs */
+
+/* Where the add pipeline is: the step whose answer it waits for. A
+ * recovery pipeline (START_USER_RECOVERY, FETCH, END_USER_RECOVERY) would
+ * be a third enum and step function of the same shape. */
+enum device_add_step {
+	ADD_BACKEND_OPEN,	/* open the backend, send ADD_DEV */
+	ADD_DEV,		/* ADD_DEV sent */
+	ADD_WAIT_BACKEND,	/* the backend will say when it is ready */
+	ADD_SET_PARAMS,		/* SET_PARAMS sent */
+	ADD_OPEN_CDEV,		/* opening /dev/ublkcN, retried until devtmpfs shows it */
+	ADD_START_DEV,		/* queues FETCHed, START_DEV sent */
+	ADD_LIVE,		/* done: the block device serves I/O */
+};
+
+/* Where the delete pipeline is. */
+enum device_del_step {
+	DEL_NONE,		/* not deleting */
+	DEL_STOP,		/* STOP_DEV sent, still serving */
+	DEL_DRAIN,		/* STOP_DEV answered: waiting until every queue is idle */
+	DEL_RELEASE,		/* release our side, then DEL_DEV */
+	DEL_DEV_ASYNC,		/* DEL_DEV_ASYNC sent */
+	DEL_DEV,		/* DEL_DEV sent */
+};
+
+/* What is owed to undo a device, whatever step failed: each bit is set by
+ * the step that creates the resource and cleared by whatever releases it. */
+enum device_undo {
+	UNDO_BACKEND	= 1U << 0,	/* close the backend (cancels a wait for it) */
+	UNDO_ABANDON	= 1U << 1,	/* it never went live: abandon before close */
+	UNDO_KERNEL	= 1U << 2,	/* ADD_DEV succeeded: DEL_DEV is owed */
+	UNDO_CDEV	= 1U << 3,	/* /dev/ublkcN is open */
+	UNDO_QUEUES	= 1U << 4,	/* queues_ready queues are set up */
+};
+
+/* Who asked for an add or a delete, answered once. */
+struct device_caller {
+	device_done_fn fn;
+	void *arg;
+};
+
+struct device {
+	struct device *next;
+	struct device_driver *drv;
+	struct ev_loop *loop;
+	enum device_state state;	/* what device_list shows */
+	enum device_add_step add;
+	enum device_del_step del;
+	unsigned undo;			/* enum device_undo bits */
+	bool delete_when_live;		/* a shutdown arrived while starting */
+	uint32_t id;
+	const struct backend_ops *backend;
+	void *priv;
+	struct backend_config cfg;
+	struct backend_geometry geo;
+	char *path;
+	char *entry;
+	struct io_target target;
+	struct ublksrv_ctrl_dev_info info;
+	struct ublk_params params;
+	int cdev_fd;
+	struct queue *queues;
+	unsigned nr_queues;
+	unsigned queues_ready;	/* how many queues were set up */
+	int open_tries;
+	ev_timer open_timer;
+	struct device_caller adder;	/* answered when the add ends */
+	struct device_caller deleter;	/* answered when the delete ends */
+	int err;
+	char msg[512];
+	char backend_msg[512];	/* why the backend will never be ready */
+};
+
+/* True while the add waits for the backend (and nothing unwinds it yet). */
+static inline bool device_backend_waiting(const struct device *dev)
+{
+	return dev->add == ADD_WAIT_BACKEND && dev->del == DEL_NONE;
+}
+
+/* The registry's part (device.c). */
+/* Answers a caller once (err 0: success). */
+void device_answer(struct device *dev, struct device_caller *c, int err);
+/* Records the first error of an operation, and logs it. */
+void device_set_error(struct device *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Closes the backend (abandoning it if it never went live). */
+void device_close_backend(struct device *dev);
+/* Takes a device off the list and frees it. */
+void device_free(struct device *dev);
+
+/* The add pipeline (device_add.c). */
+/* Starts the add pipeline on a registered device. */
+void device_add_start(struct device *dev);
+/* Gives up waiting for the backend on shutdown: the add fails, the device goes. */
+void device_add_cancel_wait(struct device *dev);
+/* Creation failed at some step: records the error and unwinds. */
+void device_add_fail(struct device *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The delete pipeline (device_del.c). */
+/* A queue holds no more commands: the kernel stopped the device, or a stop
+ * may be complete. */
+void device_on_queue_idle(void *arg, struct queue *q);
+/* Runs the delete pipeline from step, e.g. DEL_RELEASE to unwind a failed add. */
+void device_del_from(struct device *dev, enum device_del_step step);
+
+#endif
