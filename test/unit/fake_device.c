@@ -1,6 +1,7 @@
 /* A fake device layer for the methods tests (see fake_device.h). */
 #include "config.h"
 #include "fake_device.h"
+#include "daemon/device_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
