@@ -2,13 +2,24 @@
 #include "config.h"
 #include "client/commands.h"
 #include "client/output.h"
-#include "client/request.h"
 #include "client/session.h"
 #include "common/protocol.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Builds the params {"id": id} that name one device. NULL when out of memory. */
+static struct json_object *commands_device_params(int64_t id)
+{
+	struct json_object *params = json_object_new_object();
+
+	if (params && json_object_object_add(params, "id", json_object_new_int64(id)) < 0) {
+		json_object_put(params);
+		return NULL;
+	}
+	return params;
+}
 
 /* Records a reply whose result is not shaped as method promises. */
 static int commands_bad_result(struct failure *f, const char *method, const char *expected)
@@ -117,7 +128,7 @@ static int commands_del(struct session *s, const struct args *a, FILE *err, stru
 	else
 		ids = json_object_get(a->ids);
 	for (size_t i = 0; ret == 0 && i < json_object_array_length(ids); i++) {
-		params = request_device_params(json_object_get_int64(json_object_array_get_idx(ids, i)));
+		params = commands_device_params(json_object_get_int64(json_object_array_get_idx(ids, i)));
 		if (!params) {
 			ret = failure_set(f, FAILURE_SYSTEM, ENOMEM, "building the request", NULL);
 			break;

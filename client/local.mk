@@ -6,12 +6,9 @@ client_libublkctl_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_libublkctl_a_SOURCES = \
 	client/args.c client/args.h \
 	client/commands.c client/commands.h \
-	client/connection.c client/connection.h \
 	client/failure.c client/failure.h \
 	client/help.c client/help.h \
 	client/output.c client/output.h \
-	client/request.c client/request.h \
-	client/response.c client/response.h \
 	client/session.c client/session.h
 
 client_ublkctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

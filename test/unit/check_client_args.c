@@ -2,7 +2,7 @@
 #include "config.h"
 #include "client/args.h"
 #include "client/failure.h"
-#include "client/request.h"
+#include "client/session.h"
 #include "common/protocol.h"
 
 #include <check.h>
@@ -29,8 +29,8 @@ static void teardown(void)
 /* The request a parsed command sends first, as JSON text (caller frees). */
 static char *request_of(const struct args *parsed)
 {
-	struct json_object *req = request_new(1, args_command_method(parsed->command), parsed->params);
-	char *text = strdup(request_text(req, NULL));
+	struct json_object *req = session_request(1, args_command_method(parsed->command), parsed->params);
+	char *text = strdup(session_request_text(req, NULL));
 
 	json_object_put(req);
 	return text;
@@ -317,10 +317,11 @@ END_TEST
 /* Each deletion sends device_del with {"id": N}. */
 START_TEST(test_del_request)
 {
-	struct json_object *params = request_device_params(22);
-	struct json_object *req = request_new(5, RPC_M_DEVICE_DEL, params);
+	struct json_object *params = json_object_new_object(), *req;
 
-	ck_assert_str_eq(request_text(req, NULL),
+	json_object_object_add(params, "id", json_object_new_int64(22));
+	req = session_request(5, RPC_M_DEVICE_DEL, params);
+	ck_assert_str_eq(session_request_text(req, NULL),
 			 "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"device_del\",\"params\":{\"id\":22}}");
 	json_object_put(req);
 	json_object_put(params);
