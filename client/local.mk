@@ -5,9 +5,14 @@ noinst_LIBRARIES += client/libublkctl.a
 client_libublkctl_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_libublkctl_a_SOURCES = \
 	client/args.c client/args.h \
-	client/commands.c client/commands.h \
+	client/cmd.c client/cmd.h \
+	client/cmd_add.c \
+	client/cmd_del.c \
+	client/cmd_list.c \
+	client/cmd_show.c \
 	client/failure.c client/failure.h \
 	client/help.c client/help.h \
+	client/option.c client/option.h \
 	client/output.c client/output.h \
 	client/session.c client/session.h
 
