@@ -46,9 +46,15 @@ test_unit_check_client_wire_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
 test_unit_check_client_wire_SOURCES = test/unit/check_client_wire.c
 test_unit_check_client_wire_LDADD = $(UBLKCTL_TEST_LDADD)
 
+check_PROGRAMS += test/unit/check_client_cmd
+test_unit_check_client_cmd_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
+test_unit_check_client_cmd_SOURCES = test/unit/check_client_cmd.c
+test_unit_check_client_cmd_LDADD = $(UBLKCTL_TEST_LDADD)
+
 TESTS += \
 	test/unit/check_size \
 	test/unit/check_client_args \
+	test/unit/check_client_cmd \
 	test/unit/check_client_output \
 	test/unit/check_client_wire
 

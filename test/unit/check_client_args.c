@@ -316,20 +316,6 @@ START_TEST(test_del_ids)
 }
 END_TEST
 
-/* Each deletion sends device_del with {"id": N}. */
-START_TEST(test_del_request)
-{
-	struct json_object *params = json_object_new_object(), *req;
-
-	json_object_object_add(params, "id", json_object_new_int64(22));
-	req = session_request(5, RPC_M_DEVICE_DEL, params);
-	ck_assert_str_eq(session_request_text(req, NULL),
-			 "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"device_del\",\"params\":{\"id\":22}}");
-	json_object_put(req);
-	json_object_put(params);
-}
-END_TEST
-
 /* del --all takes no IDs. */
 START_TEST(test_del_all)
 {
@@ -559,7 +545,6 @@ static Suite *args_suite(void)
 	tcase_add_test(common, test_number);
 
 	tcase_add_test(others, test_del_ids);
-	tcase_add_test(others, test_del_request);
 	tcase_add_test(others, test_del_all);
 	tcase_add_test(others, test_del_bad_ids);
 	tcase_add_test(others, test_info);
