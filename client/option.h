@@ -1,7 +1,7 @@
 /* An option or operand of ublkctl as a row of data: its name, how its value
  * is read, where the value goes and its help line. The parser, the help and
  * the commands all read these rows, so an option joins a command as one more
- * row; a backend's parameter would be such a row in add's table:
+ * row; a backend's parameter is such a row in add's table, like --reserve:
  *	{ .name = "--reserve", .type = OPTION_FLAG, .key = "reserve", .help = "..." }
  * Reading a value does no I/O but getcwd (for OPTION_PATH). */
 #ifndef UBLKCTL_OPTION_H
