@@ -149,10 +149,12 @@ static int args_operands(struct args *a, const struct cmd *command,
 		ret = option_read(o, operands[i], &value, f);
 		if (ret < 0)
 			break;
-		if (first)
+		if (first) {
 			ret = args_param(first, o->key, value, f);
-		else if (json_object_array_add(a->ids, value) < 0)
+		} else if (json_object_array_add(a->ids, value) < 0) {
+			json_object_put(value);
 			ret = failure_set(f, FAILURE_SYSTEM, ENOMEM, "building the request", NULL);
+		}
 	}
 	if (ret == 0 && first)
 		ret = args_params_first(a, first, f);
