@@ -1,13 +1,14 @@
-/* ublkctl's --help texts; client/ublkctl.1 says the same. */
+/* ublkctl's --help texts, made from the command table and the option rows;
+ * client/ublkctl.1 says the same. */
 #ifndef UBLKCTL_HELP_H
 #define UBLKCTL_HELP_H
 
 #include <stdio.h>
 
-#include "client/args.h"
+#include "client/cmd.h"
 
-/* Prints the help for command, or the general help for ARGS_COMMAND_NONE. */
-void help_print(FILE *out, enum args_command command);
+/* Prints the help for command, or the general help for NULL. */
+void help_print(FILE *out, const struct cmd *command);
 
 /* Prints "ublkctl VERSION". */
 void help_version(FILE *out);

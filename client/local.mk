@@ -5,13 +5,15 @@ noinst_LIBRARIES += client/libublkctl.a
 client_libublkctl_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_libublkctl_a_SOURCES = \
 	client/args.c client/args.h \
-	client/commands.c client/commands.h \
-	client/connection.c client/connection.h \
+	client/cmd.c client/cmd.h \
+	client/cmd_add.c \
+	client/cmd_del.c \
+	client/cmd_list.c \
+	client/cmd_show.c \
 	client/failure.c client/failure.h \
 	client/help.c client/help.h \
+	client/option.c client/option.h \
 	client/output.c client/output.h \
-	client/request.c client/request.h \
-	client/response.c client/response.h \
 	client/session.c client/session.h
 
 client_ublkctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
@@ -44,9 +46,15 @@ test_unit_check_client_wire_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
 test_unit_check_client_wire_SOURCES = test/unit/check_client_wire.c
 test_unit_check_client_wire_LDADD = $(UBLKCTL_TEST_LDADD)
 
+check_PROGRAMS += test/unit/check_client_cmd
+test_unit_check_client_cmd_CFLAGS = $(UBLKCTL_TEST_CFLAGS)
+test_unit_check_client_cmd_SOURCES = test/unit/check_client_cmd.c
+test_unit_check_client_cmd_LDADD = $(UBLKCTL_TEST_LDADD)
+
 TESTS += \
 	test/unit/check_size \
 	test/unit/check_client_args \
+	test/unit/check_client_cmd \
 	test/unit/check_client_output \
 	test/unit/check_client_wire
 

@@ -1,7 +1,7 @@
 /* ublkctl: the command-line client of ublkd. */
 #include "config.h"
 #include "client/args.h"
-#include "client/commands.h"
+#include "client/cmd.h"
 #include "client/failure.h"
 #include "client/help.h"
 #include "common/protocol.h"
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 			help_version(stdout);
 			break;
 		case ARGS_ACTION_RUN:
-			commands_run(&a, stdout, stderr, &f);
+			cmd_run(&a, stdout, stderr, &f);
 			break;
 		}
 	}

@@ -1,8 +1,10 @@
 /* Unit tests for ublkctl's command line: argv in, JSON-RPC request out. */
 #include "config.h"
 #include "client/args.h"
+#include "client/cmd.h"
 #include "client/failure.h"
-#include "client/request.h"
+#include "client/option.h"
+#include "client/session.h"
 #include "common/protocol.h"
 
 #include <check.h>
@@ -29,8 +31,8 @@ static void teardown(void)
 /* The request a parsed command sends first, as JSON text (caller frees). */
 static char *request_of(const struct args *parsed)
 {
-	struct json_object *req = request_new(1, args_command_method(parsed->command), parsed->params);
-	char *text = strdup(request_text(req, NULL));
+	struct json_object *req = session_request(1, parsed->command->method, parsed->params);
+	char *text = strdup(session_request_text(req, NULL));
 
 	json_object_put(req);
 	return text;
@@ -62,7 +64,7 @@ START_TEST(test_add_minimal)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "add", "mem", "--size", "1G"), 0);
 	ck_assert_int_eq(a.action, ARGS_ACTION_RUN);
-	ck_assert_int_eq(a.command, ARGS_COMMAND_ADD);
+	ck_assert_ptr_eq(a.command, &cmd_add);
 	ck_assert(!a.json);
 	ck_assert_str_eq(a.socket, UBLKD_DEFAULT_SOCKET);
 	ck_assert_uint_eq(a.timeout, ARGS_DEFAULT_TIMEOUT);
@@ -307,23 +309,10 @@ END_TEST
 START_TEST(test_del_ids)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "del", "1", "0", "22"), 0);
-	ck_assert_int_eq(a.command, ARGS_COMMAND_DEL);
-	ck_assert_str_eq(args_command_method(a.command), "device_del");
+	ck_assert_ptr_eq(a.command, &cmd_del);
+	ck_assert_str_eq(a.command->method, "device_del");
 	ck_assert(!a.all);
 	ck_assert_str_eq(json_object_to_json_string_ext(a.ids, JSON_C_TO_STRING_PLAIN), "[1,0,22]");
-}
-END_TEST
-
-/* Each deletion sends device_del with {"id": N}. */
-START_TEST(test_del_request)
-{
-	struct json_object *params = request_device_params(22);
-	struct json_object *req = request_new(5, RPC_M_DEVICE_DEL, params);
-
-	ck_assert_str_eq(request_text(req, NULL),
-			 "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"device_del\",\"params\":{\"id\":22}}");
-	json_object_put(req);
-	json_object_put(params);
 }
 END_TEST
 
@@ -390,7 +379,7 @@ START_TEST(test_help_and_version)
 {
 	ck_assert_int_eq(PARSE(&a, &f, "--help"), 0);
 	ck_assert_int_eq(a.action, ARGS_ACTION_HELP);
-	ck_assert_int_eq(a.command, ARGS_COMMAND_NONE);
+	ck_assert_ptr_null(a.command);
 	args_free(&a);
 	ck_assert_int_eq(PARSE(&a, &f, "--json", "--version"), 0);
 	ck_assert_int_eq(a.action, ARGS_ACTION_VERSION);
@@ -398,32 +387,32 @@ START_TEST(test_help_and_version)
 	/* Help wins over mistakes in the same command line. */
 	ck_assert_int_eq(PARSE(&a, &f, "add", "--size", "junk", "--help"), 0);
 	ck_assert_int_eq(a.action, ARGS_ACTION_HELP);
-	ck_assert_int_eq(a.command, ARGS_COMMAND_ADD);
+	ck_assert_ptr_eq(a.command, &cmd_add);
 	args_free(&a);
 	ck_assert_int_eq(PARSE(&a, &f, "del", "--help"), 0);
-	ck_assert_int_eq(a.command, ARGS_COMMAND_DEL);
+	ck_assert_ptr_eq(a.command, &cmd_del);
 	ck_assert_int_eq(a.action, ARGS_ACTION_HELP);
 }
 END_TEST
 
-/* args_number: digits only, overflow and the maximum. */
+/* option_number: digits only, overflow and the maximum. */
 START_TEST(test_number)
 {
 	uint64_t n = 42;
 
-	ck_assert_int_eq(args_number("0", 10, &n), 0);
+	ck_assert_int_eq(option_number("0", 10, &n), 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(args_number("65535", UINT16_MAX, &n), 0);
+	ck_assert_int_eq(option_number("65535", UINT16_MAX, &n), 0);
 	ck_assert_uint_eq(n, 65535);
-	ck_assert_int_eq(args_number("65536", UINT16_MAX, &n), -ERANGE);
-	ck_assert_int_eq(args_number("18446744073709551615", UINT64_MAX, &n), 0);
+	ck_assert_int_eq(option_number("65536", UINT16_MAX, &n), -ERANGE);
+	ck_assert_int_eq(option_number("18446744073709551615", UINT64_MAX, &n), 0);
 	ck_assert_uint_eq(n, UINT64_MAX);
-	ck_assert_int_eq(args_number("18446744073709551616", UINT64_MAX, &n), -ERANGE);
-	ck_assert_int_eq(args_number("", 10, &n), -EINVAL);
-	ck_assert_int_eq(args_number("1a", 10, &n), -EINVAL);
-	ck_assert_int_eq(args_number("99999999999999999999a", 10, &n), -EINVAL);
-	ck_assert_int_eq(args_number(" 1", 10, &n), -EINVAL);
-	ck_assert_int_eq(args_number("11", 10, &n), -ERANGE);
+	ck_assert_int_eq(option_number("18446744073709551616", UINT64_MAX, &n), -ERANGE);
+	ck_assert_int_eq(option_number("", 10, &n), -EINVAL);
+	ck_assert_int_eq(option_number("1a", 10, &n), -EINVAL);
+	ck_assert_int_eq(option_number("99999999999999999999a", 10, &n), -EINVAL);
+	ck_assert_int_eq(option_number(" 1", 10, &n), -EINVAL);
+	ck_assert_int_eq(option_number("11", 10, &n), -ERANGE);
 }
 END_TEST
 
@@ -556,7 +545,6 @@ static Suite *args_suite(void)
 	tcase_add_test(common, test_number);
 
 	tcase_add_test(others, test_del_ids);
-	tcase_add_test(others, test_del_request);
 	tcase_add_test(others, test_del_all);
 	tcase_add_test(others, test_del_bad_ids);
 	tcase_add_test(others, test_info);

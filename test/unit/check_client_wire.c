@@ -1,8 +1,7 @@
-/* Unit tests for ublkctl's side of the wire: reading lines off a socket,
- * checking JSON-RPC responses and a whole call over a socket pair. */
+/* Unit tests for ublkctl's side of the wire (client/session.c): reading lines
+ * off a socket, checking JSON-RPC responses and a whole call over a socket
+ * pair. */
 #include "config.h"
-#include "client/connection.h"
-#include "client/response.h"
 #include "client/session.h"
 #include "common/protocol.h"
 
@@ -22,7 +21,7 @@ static struct failure f;
 static int parse(const char *line, struct json_object **result)
 {
 	memset(&f, 0, sizeof(f));
-	return response_parse(line, strlen(line), 1, result, &f);
+	return session_response(line, strlen(line), 1, result, &f);
 }
 
 /* A result is handed back, whatever its type. */
@@ -90,7 +89,7 @@ START_TEST(test_response_embedded_nul)
 	static const char line[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\0junk";
 	struct json_object *result;
 
-	ck_assert_int_eq(response_parse(line, sizeof(line) - 1, 1, &result, &f), -EBADMSG);
+	ck_assert_int_eq(session_response(line, sizeof(line) - 1, 1, &result, &f), -EBADMSG);
 }
 END_TEST
 
@@ -119,19 +118,19 @@ START_TEST(test_response_not_jsonrpc)
 END_TEST
 
 static int fds[2];
-static struct connection conn;
+static struct session conn;
 
 /* Makes a connected socket pair: the test's end is fds[1], conn reads fds[0]. */
 static void pair_setup(void)
 {
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-	ck_assert_int_eq(connection_adopt(&conn, fds[0]), 0);
+	ck_assert_int_eq(session_adopt(&conn, fds[0], "/test.sock", 5), 0);
 }
 
 /* Closes both ends. */
 static void pair_teardown(void)
 {
-	connection_close(&conn);
+	session_close(&conn);
 	if (fds[1] >= 0)
 		close(fds[1]);
 }
@@ -145,7 +144,7 @@ static void peer_write(const char *s)
 /* A deadline ms milliseconds from now. */
 static int64_t in_ms(int ms)
 {
-	return connection_now_ms() + ms;
+	return session_now_ms() + ms;
 }
 
 /* Lines split or joined across reads come out one by one. */
@@ -155,17 +154,17 @@ START_TEST(test_receive_lines)
 	size_t len;
 
 	peer_write("one\ntwo\nthr");
-	ck_assert_int_eq(connection_receive(&conn, in_ms(1000), &line, &len), 0);
+	ck_assert_int_eq(session_receive(&conn, in_ms(1000), &line, &len), 0);
 	ck_assert_str_eq(line, "one");
 	ck_assert_uint_eq(len, 3);
-	ck_assert_int_eq(connection_receive(&conn, in_ms(1000), &line, &len), 0);
+	ck_assert_int_eq(session_receive(&conn, in_ms(1000), &line, &len), 0);
 	ck_assert_str_eq(line, "two");
 	/* Half a line: waits, and gives up at the deadline. */
-	ck_assert_int_eq(connection_receive(&conn, in_ms(50), &line, &len), -ETIMEDOUT);
+	ck_assert_int_eq(session_receive(&conn, in_ms(50), &line, &len), -ETIMEDOUT);
 	peer_write("ee\n\n");
-	ck_assert_int_eq(connection_receive(&conn, in_ms(1000), &line, &len), 0);
+	ck_assert_int_eq(session_receive(&conn, in_ms(1000), &line, &len), 0);
 	ck_assert_str_eq(line, "three");
-	ck_assert_int_eq(connection_receive(&conn, in_ms(1000), &line, &len), 0);
+	ck_assert_int_eq(session_receive(&conn, in_ms(1000), &line, &len), 0);
 	ck_assert_str_eq(line, "");
 	ck_assert_uint_eq(len, 0);
 }
@@ -179,7 +178,7 @@ START_TEST(test_receive_closed)
 
 	close(fds[1]);
 	fds[1] = -1;
-	ck_assert_int_eq(connection_receive(&conn, in_ms(1000), &line, &len), -ENODATA);
+	ck_assert_int_eq(session_receive(&conn, in_ms(1000), &line, &len), -ENODATA);
 }
 END_TEST
 
@@ -192,7 +191,7 @@ START_TEST(test_receive_closed_mid_line)
 	peer_write("{\"jsonrpc\"");
 	close(fds[1]);
 	fds[1] = -1;
-	ck_assert_int_eq(connection_receive(&conn, in_ms(1000), &line, &len), -ECONNABORTED);
+	ck_assert_int_eq(session_receive(&conn, in_ms(1000), &line, &len), -ECONNABORTED);
 }
 END_TEST
 
@@ -201,7 +200,7 @@ static pid_t peer_write_long(size_t n, const char *tail)
 {
 	pid_t pid = fork();
 
-	ck_assert_int_ge(pid, 0);
+	/* The child makes no check calls: it shares the runner's message file. */
 	if (pid == 0) {
 		static char chunk[65536];
 		size_t left = n;
@@ -219,6 +218,7 @@ static pid_t peer_write_long(size_t n, const char *tail)
 			_exit(0);
 		_exit(0);
 	}
+	ck_assert_int_gt(pid, 0);
 	close(fds[1]);
 	fds[1] = -1;
 	return pid;
@@ -231,7 +231,7 @@ START_TEST(test_receive_longest_line)
 	char *line;
 	size_t len;
 
-	ck_assert_int_eq(connection_receive(&conn, in_ms(10000), &line, &len), 0);
+	ck_assert_int_eq(session_receive(&conn, in_ms(10000), &line, &len), 0);
 	ck_assert_uint_eq(len, UBLKD_MAX_LINE);
 	ck_assert_uint_eq(strlen(line), UBLKD_MAX_LINE);
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
@@ -245,9 +245,9 @@ START_TEST(test_receive_too_long)
 	char *line;
 	size_t len;
 
-	ck_assert_int_eq(connection_receive(&conn, in_ms(10000), &line, &len), -EMSGSIZE);
+	ck_assert_int_eq(session_receive(&conn, in_ms(10000), &line, &len), -EMSGSIZE);
 	ck_assert_uint_le(conn.cap, (size_t)UBLKD_MAX_LINE + 1);
-	connection_close(&conn);
+	session_close(&conn);
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 }
 END_TEST
@@ -258,7 +258,7 @@ START_TEST(test_send)
 	static const char msg[] = "{\"a\":1}\n";
 	char buf[64] = { 0 };
 
-	ck_assert_int_eq(connection_send(&conn, msg, strlen(msg), in_ms(1000)), 0);
+	ck_assert_int_eq(session_send(&conn, msg, strlen(msg), in_ms(1000)), 0);
 	ck_assert_int_eq(read(fds[1], buf, sizeof(buf) - 1), (ssize_t)strlen(msg));
 	ck_assert_str_eq(buf, msg);
 }
@@ -272,7 +272,7 @@ START_TEST(test_send_blocked_times_out)
 
 	/* Nobody reads fds[1]: the socket fills and the deadline passes. */
 	for (int i = 0; i < 1024 && ret == 0; i++)
-		ret = connection_send(&conn, big, sizeof(big), in_ms(50));
+		ret = session_send(&conn, big, sizeof(big), in_ms(50));
 	ck_assert_int_eq(ret, -ETIMEDOUT);
 }
 END_TEST
@@ -282,24 +282,28 @@ START_TEST(test_send_peer_gone)
 {
 	close(fds[1]);
 	fds[1] = -1;
-	ck_assert_int_eq(connection_send(&conn, "x\n", 2, in_ms(1000)), -EPIPE);
+	ck_assert_int_eq(session_send(&conn, "x\n", 2, in_ms(1000)), -EPIPE);
 }
 END_TEST
 
 /* Missing, empty and over-long socket paths fail cleanly. */
 START_TEST(test_open_errors)
 {
-	struct connection c;
+	struct session c;
 	char longpath[200];
 
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';
-	ck_assert_int_eq(connection_open(&c, "/nonexistent/ublkd.sock"), -ENOENT);
+	ck_assert_int_eq(session_open(&c, "/nonexistent/ublkd.sock", 5, &f), -ENOENT);
 	ck_assert_int_eq(c.fd, -1);
-	ck_assert_int_eq(connection_open(&c, ""), -ENOENT);
-	ck_assert_int_eq(connection_open(&c, longpath), -ENAMETOOLONG);
-	connection_close(&c);
+	ck_assert_int_eq(f.kind, FAILURE_CONNECT);
+	ck_assert_str_eq(f.socket, "/nonexistent/ublkd.sock");
+	session_close(&c);
+	ck_assert_int_eq(session_open(&c, "", 5, &f), -ENOENT);
+	session_close(&c);
+	ck_assert_int_eq(session_open(&c, longpath, 5, &f), -ENAMETOOLONG);
+	session_close(&c);
 }
 END_TEST
 
@@ -309,7 +313,7 @@ static pid_t peer_answer(const char *want, const char *reply)
 {
 	pid_t pid = fork();
 
-	ck_assert_int_ge(pid, 0);
+	/* The child makes no check calls: it shares the runner's message file. */
 	if (pid == 0) {
 		char buf[4096];
 		size_t len = 0;
@@ -326,24 +330,21 @@ static pid_t peer_answer(const char *want, const char *reply)
 			_exit(3);
 		_exit(strcmp(buf, want) == 0 ? 0 : 1);
 	}
+	ck_assert_int_gt(pid, 0);
 	return pid;
 }
 
 /* A call sends the expected request and checks the reply's id. */
 START_TEST(test_session_call)
 {
-	struct session s = { .socket = "/test.sock", .timeout = 5, .next_id = 1 };
 	struct json_object *params = json_object_new_object(), *result;
 	pid_t pid;
 	int status;
 
-	s.conn = conn;
-	conn.fd = -1;
-	conn.buf = NULL;
 	json_object_object_add(params, "id", json_object_new_int(3));
 	pid = peer_answer("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_info\",\"params\":{\"id\":3}}\n",
 			  "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"id\":3,\"state\":\"live\"}}\n");
-	ck_assert_int_eq(session_call(&s, RPC_M_DEVICE_INFO, params, &result, &f), 0);
+	ck_assert_int_eq(session_call(&conn, RPC_M_DEVICE_INFO, params, &result, &f), 0);
 	ck_assert_str_eq(json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN),
 			 "{\"id\":3,\"state\":\"live\"}");
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -355,31 +356,27 @@ START_TEST(test_session_call)
 			  "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[]}\n");
 	json_object_put(params);
 	params = json_object_new_object();
-	ck_assert_int_eq(session_call(&s, RPC_M_DEVICE_LIST, params, &result, &f), -EPROTO);
+	ck_assert_int_eq(session_call(&conn, RPC_M_DEVICE_LIST, params, &result, &f), -EPROTO);
 	ck_assert_int_eq(f.kind, FAILURE_BAD_REPLY);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	json_object_put(params);
-	session_close(&s);
 }
 END_TEST
 
 /* A call with no reply fails after the timeout. */
 START_TEST(test_session_timeout)
 {
-	struct session s = { .socket = "/test.sock", .timeout = 1, .next_id = 1 };
 	struct json_object *result;
-	int64_t start = connection_now_ms();
+	int64_t start;
 
-	s.conn = conn;
-	conn.fd = -1;
-	conn.buf = NULL;
-	ck_assert_int_eq(session_call(&s, RPC_M_DAEMON_INFO, NULL, &result, &f), -ETIMEDOUT);
+	conn.timeout = 1;
+	start = session_now_ms();
+	ck_assert_int_eq(session_call(&conn, RPC_M_DAEMON_INFO, NULL, &result, &f), -ETIMEDOUT);
 	ck_assert_int_eq(f.kind, FAILURE_RECEIVE);
 	ck_assert_str_eq(f.socket, "/test.sock");
 	ck_assert_uint_eq(f.timeout, 1);
-	ck_assert_int_ge(connection_now_ms() - start, 900);
-	session_close(&s);
+	ck_assert_int_ge(session_now_ms() - start, 900);
 }
 END_TEST
 
