@@ -19,6 +19,7 @@ static struct {
 	const char *state_dir;
 	struct device_driver *drv;
 	bool drv_open;
+	struct idle idle;	/* runs the backends' background steps */
 	struct device *list;
 	void (*all_done)(void *arg);
 	void *all_done_arg;
@@ -46,6 +47,9 @@ void device_init(struct ev_loop *loop, const char *state_dir)
 /* Prepares the registry with a given driver (a fake in unit tests). */
 void device_init_driver(struct ev_loop *loop, const char *state_dir, struct device_driver *drv)
 {
+	if (devices.idle.loop)
+		idle_fini(&devices.idle);
+	idle_init(&devices.idle, loop);
 	devices.loop = loop;
 	devices.state_dir = state_dir;
 	devices.drv = drv;
@@ -206,7 +210,7 @@ static int device_copy_config(struct device *dev, const struct backend_config *c
 {
 	dev->cfg = *cfg;
 	dev->cfg.state_dir = devices.state_dir;
-	dev->cfg.idle = idle_daemon(devices.loop);
+	dev->cfg.idle = &devices.idle.ops;
 	if (cfg->path && !(dev->path = strdup(cfg->path)))
 		return -ENOMEM;
 	if (cfg->entry && !(dev->entry = strdup(cfg->entry)))

@@ -95,16 +95,3 @@ void idle_fini(struct idle *idle)
 		j->step = NULL;
 	idle_sweep(idle);
 }
-
-/* The daemon's own runner on loop, prepared on first use. */
-struct backend_idle *idle_daemon(struct ev_loop *loop)
-{
-	static struct idle daemon_idle;
-
-	if (daemon_idle.loop != loop) {
-		if (daemon_idle.loop)
-			idle_fini(&daemon_idle);
-		idle_init(&daemon_idle, loop);
-	}
-	return &daemon_idle.ops;
-}

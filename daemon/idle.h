@@ -24,8 +24,5 @@ struct idle {
 void idle_init(struct idle *idle, struct ev_loop *loop);
 /* Drops the steps still started and stops the watcher; not from a step. */
 void idle_fini(struct idle *idle);
-/* The daemon's own runner on loop (one per process), prepared on first use:
- * what device_add gives backends in backend_config. */
-struct backend_idle *idle_daemon(struct ev_loop *loop);
 
 #endif
