@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define MEM_PAGE	4096ULL	/* granularity of the written bitmap */
-#define MEM_LOG_EVERY	60	/* seconds between two logs of failed allocations */
+#define MEM_LOG_EVERY	60	/* seconds between two logs of failed requests */
 
 struct mem {
 	int fd;
@@ -179,7 +179,7 @@ static int mem_reserve(struct mem *m, const char *dir, char *err, size_t errlen)
 		int ret = -errno;
 
 		snprintf(err, errlen, "reserve: cannot allocate %llu bytes in %s: %s",
-			 (unsigned long long)m->size, dir, strerror(errno));
+			 (unsigned long long)m->size, dir, strerror(-ret));
 		return ret;
 	}
 	if (m->size)
