@@ -1,14 +1,17 @@
 /* The backend interface: what answers a device's reads and writes.
  * One const struct backend_ops per backend, found by name in backends.c.
  * A NULL callback means the capability is absent; the daemon advertises to
- * the kernel only what is present. Callbacks return 0 or -errno. */
+ * the kernel only what is present. Callbacks return 0 or -errno.
+ * This header is the whole contract: backends see neither the kernel's
+ * UAPI, nor JSON, nor the event loop. Each declares its device_add
+ * parameters in a table (struct backend_param); the daemon checks requests
+ * against it, and ublkctl's options and help are generated from it. */
 #ifndef UBLKD_BACKEND_H
 #define UBLKD_BACKEND_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <json-c/json.h>
 
 /* One slice of work a backend leaves running after open: does a bounded
  * piece of it and returns true while more remains, false when it is over. */
@@ -28,17 +31,50 @@ struct backend_idle {
 	void (*stop)(struct backend_idle *idle, backend_step_fn step, void *arg);
 };
 
-/* What device_add asked for. Strings may be NULL when not given. There is
- * no device id here on purpose: open runs before the kernel assigns one, so
- * nothing a backend names or creates may depend on it. */
+/* How one device_add parameter is written. */
+enum backend_param_type {
+	BACKEND_PARAM_FLAG,	/* true or false; ublkctl: --NAME alone */
+	BACKEND_PARAM_TEXT,	/* a non-empty string */
+	BACKEND_PARAM_PATH,	/* a file name; ublkctl makes it absolute */
+	BACKEND_PARAM_BYTES,	/* a byte count (a number, or a string like
+				 * "64M") from min to max */
+	BACKEND_PARAM_SIZE,	/* the device's size: bytes, more than 0, a
+				 * multiple of the block size (at most one) */
+};
+
+/* One parameter a backend takes, a row of its own params table (which ends
+ * with a row without a name). */
+struct backend_param {
+	const char *name;	/* the device_add key, "chunk_size"; ublkctl
+				 * spells it --chunk-size */
+	enum backend_param_type type;
+	bool required;
+	const char *metavar;	/* its value in help, "SIZE"; NULL for a flag */
+	const char *def;	/* what applies when it is absent, for help */
+	const char *help;	/* one line */
+	uint64_t min, max;	/* BYTES: the values allowed */
+};
+
+/* The most parameters one backend may declare. */
+#define BACKEND_MAX_PARAMS	8
+
+/* A parameter's value as device_add gave it; absent, all zero. */
+struct backend_arg {
+	bool given;
+	bool flag;		/* FLAG */
+	uint64_t bytes;		/* BYTES, SIZE */
+	const char *text;	/* TEXT, PATH */
+};
+
+/* What device_add asked for. There is no device id here on purpose: open
+ * runs before the kernel assigns one, so nothing a backend names or creates
+ * may depend on it. */
 struct backend_config {
-	uint64_t size;		/* bytes; 0 = the backend decides (file, zip) */
-	uint32_t block_size;	/* logical block size, 512 or 4096 */
+	uint64_t size;		/* the SIZE parameter; 0 when absent */
+	uint32_t block_size;	/* logical block size, 512 to 4096 */
 	bool read_only;
-	bool buffered;		/* file: page-cache I/O instead of O_DIRECT */
-	bool reserve;		/* mem: take all memory at open, keep it */
-	const char *path;	/* file, zip */
-	const char *entry;	/* zip */
+	const struct backend_arg *args;	/* one per row of the backend's
+					 * params, in the same order */
 	const char *state_dir;	/* where a backend may keep files */
 	struct backend_idle *idle;	/* runs background work; NULL: open
 					 * does it at once */
@@ -54,18 +90,23 @@ struct backend_geometry {
 	uint32_t max_write_zeroes_bytes;/* 0 if WRITE_ZEROES is not supported */
 };
 
-/* Which device_add parameters a backend takes (backend_ops.params). */
-#define BACKEND_P_SIZE		(1U << 0)	/* size is accepted */
-#define BACKEND_P_SIZE_REQUIRED	(1U << 1)	/* size must be given */
-#define BACKEND_P_PATH		(1U << 2)	/* path is required */
-#define BACKEND_P_ENTRY		(1U << 3)	/* entry is accepted */
-#define BACKEND_P_BUFFERED	(1U << 4)	/* buffered is accepted */
-#define BACKEND_P_RESERVE	(1U << 5)	/* reserve is accepted */
+/* What a request asks for. */
+enum backend_req_op {
+	BACKEND_REQ_READ,
+	BACKEND_REQ_WRITE,
+	BACKEND_REQ_FLUSH,
+	BACKEND_REQ_DISCARD,
+	BACKEND_REQ_WRITE_ZEROES,
+};
+
+/* A request's flags. */
+#define BACKEND_F_FUA		(1U << 0)	/* WRITE: durable when answered */
+#define BACKEND_F_NOUNMAP	(1U << 1)	/* WRITE_ZEROES: keep the space */
 
 /* One request as a planning backend sees it. */
 struct backend_req {
-	unsigned op;		/* UBLK_IO_OP_* */
-	uint32_t flags;		/* UBLK_IO_F_* at their op_flags positions */
+	enum backend_req_op op;
+	uint32_t flags;		/* BACKEND_F_* */
 	uint64_t off;		/* bytes from the start of the device */
 	uint64_t len;		/* bytes */
 	void *buf;		/* the tag's buffer, for READ and WRITE */
@@ -79,7 +120,7 @@ enum backend_op_kind {
 				 * shorter than the request zero-fills the rest,
 				 * and so does end of file */
 	BACKEND_OP_WRITE,	/* write len (= the request's) bytes at off */
-	BACKEND_OP_FSYNC,	/* fsync; fsync_flags may hold IORING_FSYNC_DATASYNC */
+	BACKEND_OP_FSYNC,	/* fsync, or fdatasync with datasync */
 	BACKEND_OP_FALLOCATE,	/* fallocate(fd, mode, off, len) */
 };
 
@@ -90,7 +131,7 @@ struct backend_op {
 	uint64_t len;
 	int rw_flags;		/* RWF_DSYNC for a FUA write */
 	int mode;		/* fallocate mode */
-	unsigned fsync_flags;
+	bool datasync;		/* FSYNC: data only (fdatasync) */
 	int result;		/* BACKEND_OP_DONE: 0 or -errno */
 };
 
@@ -98,10 +139,19 @@ struct backend_op {
  * -errno with msg saying why it never will be. */
 typedef void (*backend_ready_fn)(void *arg, int res, const char *msg);
 
+/* Where describe reports a backend's state, as typed key/value pairs (the
+ * daemon turns them into fields of the device object). */
+struct backend_report {
+	void (*text)(struct backend_report *r, const char *key, const char *value);
+	void (*number)(struct backend_report *r, const char *key, uint64_t value);
+	void (*flag)(struct backend_report *r, const char *key, bool value);
+	void (*real)(struct backend_report *r, const char *key, double value);
+};
+
 struct backend_ops {
 	const char *name;
 	const char *summary;
-	unsigned params;	/* BACKEND_P_* */
+	const struct backend_param *params;	/* what device_add takes */
 	/* Required. Opens the backend; on error writes a message to err. */
 	int (*open)(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen);
@@ -109,14 +159,14 @@ struct backend_ops {
 	void (*close)(void *priv);
 	/* Required unless plan is given. Reads len bytes at off into buf. */
 	int (*read)(void *priv, void *buf, uint32_t len, uint64_t off);
-	/* Optional (absent: read-only). flags are UBLK_IO_F_* (FUA). */
+	/* Optional (absent: read-only). flags may hold BACKEND_F_FUA. */
 	int (*write)(void *priv, const void *buf, uint32_t len, uint64_t off,
 		     uint32_t flags);
 	/* Optional. Makes completed writes durable. */
 	int (*flush)(void *priv);
 	/* Optional. Deallocates a range; later reads return zeroes. */
 	int (*discard)(void *priv, uint64_t len, uint64_t off);
-	/* Optional. Zeroes a range; flags may hold UBLK_IO_F_NOUNMAP. */
+	/* Optional. Zeroes a range; flags may hold BACKEND_F_NOUNMAP. */
 	int (*write_zeroes)(void *priv, uint64_t len, uint64_t off, uint32_t flags);
 	/* Optional. Turns a request into one file operation or a result.
 	 * When present it serves every request instead of the callbacks
@@ -134,8 +184,8 @@ struct backend_ops {
 	 * (never from inside this call); -errno with a message in err if it
 	 * never will. close cancels a wait: cb is then never called. */
 	int (*wait_ready)(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen);
-	/* Optional. Adds backend-specific fields to the device object. */
-	void (*describe)(void *priv, struct json_object *obj);
+	/* Optional. Reports backend-specific fields of the device. */
+	void (*describe)(void *priv, struct backend_report *r);
 };
 
 /* Fills geo for a backend that keeps the requested size and block size and
@@ -143,6 +193,10 @@ struct backend_ops {
 void backends_plain_geometry(const struct backend_config *cfg, struct backend_geometry *geo);
 /* Finds a backend by name, or NULL. */
 const struct backend_ops *backends_find(const char *name);
+/* The i-th backend of the table, or NULL past its end. */
+const struct backend_ops *backends_at(size_t i);
+/* Counts the rows of a params table. */
+size_t backend_param_count(const struct backend_param *params);
 /* Lists the backend names, comma separated, for error messages. */
 const char *backends_names(void);
 

@@ -36,6 +36,22 @@ const struct backend_ops *backends_find(const char *name)
 	return NULL;
 }
 
+/* The i-th backend of the table, or NULL past its end. */
+const struct backend_ops *backends_at(size_t i)
+{
+	return i < sizeof(backends_table) / sizeof(backends_table[0]) ? backends_table[i] : NULL;
+}
+
+/* Counts the rows of a params table. */
+size_t backend_param_count(const struct backend_param *params)
+{
+	size_t n = 0;
+
+	while (params && params[n].name)
+		n++;
+	return n;
+}
+
 /* Lists the backend names, comma separated, for error messages. */
 const char *backends_names(void)
 {

@@ -5,11 +5,9 @@
 #include "config.h"
 #include "backends/file.h"
 #include "common/log.h"
-#include "common/ublk_uapi.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/io_uring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +21,19 @@ static int file_open(void **priv, const struct backend_config *cfg,
 	struct file_dev *f;
 	int ret;
 
-	if (!cfg->path || !cfg->path[0]) {
+	const char *path = cfg->args[FILE_ARG_PATH].text;
+
+	if (!path || !path[0]) {
 		snprintf(err, errlen, "a path is required");
 		return -EINVAL;
 	}
-	if (cfg->path[0] != '/') {
+	if (path[0] != '/') {
 		/* The daemon's working directory is not the client's. */
-		snprintf(err, errlen, "%s is a relative path; give an absolute one", cfg->path);
+		snprintf(err, errlen, "%s is a relative path; give an absolute one", path);
 		return -EINVAL;
 	}
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->path = strdup(cfg->path))) {
+	if (!f || !(f->path = strdup(path))) {
 		free(f);
 		return -ENOMEM;
 	}
@@ -102,33 +102,33 @@ static int file_plan(void *priv, const struct backend_req *req, struct backend_o
 	op->fd = f->fd;
 	op->off = req->off;
 	op->len = req->len;
-	if (f->read_only && req->op != UBLK_IO_OP_READ && req->op != UBLK_IO_OP_FLUSH) {
+	if (f->read_only && req->op != BACKEND_REQ_READ && req->op != BACKEND_REQ_FLUSH) {
 		op->kind = BACKEND_OP_DONE;
 		op->result = -EROFS;
 		return 0;
 	}
 	switch (req->op) {
-	case UBLK_IO_OP_READ:
+	case BACKEND_REQ_READ:
 		op->kind = BACKEND_OP_READ;
 		break;
-	case UBLK_IO_OP_WRITE:
+	case BACKEND_REQ_WRITE:
 		op->kind = BACKEND_OP_WRITE;
-		if (req->flags & UBLK_IO_F_FUA)
+		if (req->flags & BACKEND_F_FUA)
 			op->rw_flags = RWF_DSYNC;
 		break;
-	case UBLK_IO_OP_FLUSH:
+	case BACKEND_REQ_FLUSH:
 		op->kind = BACKEND_OP_FSYNC;
-		op->fsync_flags = IORING_FSYNC_DATASYNC;
+		op->datasync = true;
 		op->off = 0;
 		op->len = 0;
 		break;
-	case UBLK_IO_OP_DISCARD:
+	case BACKEND_REQ_DISCARD:
 		if (!f->can_punch)
 			goto unsupported;
 		op->kind = BACKEND_OP_FALLOCATE;
 		op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 		break;
-	case UBLK_IO_OP_WRITE_ZEROES:
+	case BACKEND_REQ_WRITE_ZEROES:
 		if (f->zero_mode < 0)
 			goto unsupported;
 		op->kind = BACKEND_OP_FALLOCATE;
@@ -144,22 +144,33 @@ unsupported:
 	return 0;
 }
 
-/* Adds how the backing is served to the device object. */
-static void file_describe(void *priv, struct json_object *obj)
+/* Reports how the backing is served. */
+static void file_describe(void *priv, struct backend_report *r)
 {
 	struct file_dev *f = priv;
 
-	json_object_object_add(obj, "backing",
-			       json_object_new_string(f->bdev ? "block device" : "file"));
-	json_object_object_add(obj, "direct_io", json_object_new_boolean(f->direct));
+	r->text(r, "backing", f->bdev ? "block device" : "file");
+	r->flag(r, "direct_io", f->direct);
 	if (f->direct)
-		json_object_object_add(obj, "dio_alignment", json_object_new_int64(f->dio_align));
+		r->number(r, "dio_alignment", f->dio_align);
 }
+
+/* What device_add takes for a file device (rows in enum file_arg order). */
+static const struct backend_param file_params[] = {
+	[FILE_ARG_PATH] = { .name = "path", .type = BACKEND_PARAM_PATH, .required = true,
+		.metavar = "PATH", .help = "the regular file or block device to serve" },
+	[FILE_ARG_SIZE] = { .name = "size", .type = BACKEND_PARAM_SIZE, .metavar = "SIZE",
+		.def = "the file's size",
+		.help = "create the file, or grow it, to this size" },
+	[FILE_ARG_BUFFERED] = { .name = "buffered", .type = BACKEND_PARAM_FLAG,
+		.help = "go through the page cache instead of O_DIRECT" },
+	[FILE_ARG_COUNT] = { .name = NULL },
+};
 
 const struct backend_ops backend_file = {
 	.name = "file",
 	.summary = "a regular file or block device, like a loop device",
-	.params = BACKEND_P_SIZE | BACKEND_P_PATH | BACKEND_P_BUFFERED,
+	.params = file_params,
 	.open = file_open,
 	.close = file_close,
 	.abandon = file_abandon,

@@ -16,6 +16,15 @@
 /* What one DISCARD or WRITE_ZEROES request may cover. */
 #define FILE_MAX_TRIM_BYTES	(1U << 30)
 
+/* The file backend's parameters: rows of its params table, slots of
+ * backend_config.args. */
+enum file_arg {
+	FILE_ARG_PATH,
+	FILE_ARG_SIZE,
+	FILE_ARG_BUFFERED,
+	FILE_ARG_COUNT,
+};
+
 struct file_dev {
 	int fd;
 	char *path;		/* as given */

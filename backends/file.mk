@@ -3,7 +3,8 @@
 # them when it runs, so the order does not matter.
 check_PROGRAMS += test/unit/check_file
 TESTS += test/unit/check_file
-test_unit_check_file_SOURCES = test/unit/check_file.c
+test_unit_check_file_SOURCES = test/unit/check_file.c \
+	test/unit/backend_test.c test/unit/backend_test.h
 test_unit_check_file_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_file_LDADD = $(UNIT_LDADD)
 

@@ -222,7 +222,7 @@ int file_open_backing(struct file_dev *f, const struct backend_config *cfg,
 	f->fd = -1;
 	f->zero_mode = -1;
 	f->read_only = cfg->read_only;
-	f->direct = !cfg->buffered;
+	f->direct = !cfg->args[FILE_ARG_BUFFERED].flag;
 	ret = file_open_stat(f, cfg, &st, err, errlen);
 	if (ret == 0)
 		ret = file_open_fd(f, &st, err, errlen);

@@ -15,7 +15,6 @@
 #include "backends/backend.h"
 #include "backends/mem_guard.h"
 #include "common/log.h"
-#include "common/ublk_uapi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,6 +186,13 @@ static int mem_reserve(struct mem *m, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* The mem backend's parameters: rows of mem_params, slots of cfg->args. */
+enum mem_arg {
+	MEM_ARG_SIZE,
+	MEM_ARG_RESERVE,
+	MEM_ARG_COUNT,
+};
+
 /* Creates the device's own tmpfs file and maps it shared; memory is taken on
  * first write, or all at once with reserve. */
 static int mem_open(void **priv, const struct backend_config *cfg,
@@ -200,7 +206,7 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 	if (!m)
 		return -ENOMEM;
 	m->size = cfg->size;
-	m->reserve = cfg->reserve;
+	m->reserve = cfg->args[MEM_ARG_RESERVE].flag;
 	ret = mem_guard_init();
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-ret));
@@ -358,30 +364,39 @@ static int mem_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t fla
 {
 	struct mem *m = priv;
 
-	return mem_zero(m, len, off, m->reserve || (flags & UBLK_IO_F_NOUNMAP));
+	return mem_zero(m, len, off, m->reserve || (flags & BACKEND_F_NOUNMAP));
 }
 
 /* Reports where the memory lives and how much of it is in use. */
-static void mem_describe(void *priv, struct json_object *obj)
+static void mem_describe(void *priv, struct backend_report *r)
 {
 	struct mem *m = priv;
 	struct statfs sfs;
 	struct stat st;
 
-	json_object_object_add(obj, "backing_file", json_object_new_string(m->path));
+	r->text(r, "backing_file", m->path);
 	if (fstat(m->fd, &st) == 0)
-		json_object_object_add(obj, "memory_used",
-				       json_object_new_int64((int64_t)st.st_blocks * 512));
+		r->number(r, "memory_used", (uint64_t)st.st_blocks * 512);
 	if (fstatfs(m->fd, &sfs) == 0)
-		json_object_object_add(obj, "tmpfs_free",
-				       json_object_new_int64((int64_t)(sfs.f_bavail * sfs.f_bsize)));
-	json_object_object_add(obj, "reserve", json_object_new_boolean(m->reserve));
+		r->number(r, "tmpfs_free", (uint64_t)sfs.f_bavail * sfs.f_bsize);
+	r->flag(r, "reserve", m->reserve);
 }
+
+/* What device_add takes for a mem device (rows in enum mem_arg order). */
+static const struct backend_param mem_params[] = {
+	[MEM_ARG_SIZE] = { .name = "size", .type = BACKEND_PARAM_SIZE, .required = true,
+		.metavar = "SIZE", .help = "the device size: bytes, or with a K, M, G or T suffix" },
+	[MEM_ARG_RESERVE] = { .name = "reserve", .type = BACKEND_PARAM_FLAG,
+		.def = "memory is taken on first write",
+		.help = "take all the memory now and keep it, also across DISCARD; a size "
+			"the tmpfs cannot hold is refused" },
+	[MEM_ARG_COUNT] = { .name = NULL },
+};
 
 const struct backend_ops backend_mem = {
 	.name = "mem",
 	.summary = "sparse RAM disk in a tmpfs file",
-	.params = BACKEND_P_SIZE | BACKEND_P_SIZE_REQUIRED | BACKEND_P_RESERVE,
+	.params = mem_params,
 	.open = mem_open,
 	.close = mem_close,
 	.read = mem_read,

@@ -58,10 +58,17 @@ static int null_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t fl
 	return null_trim(priv, len, off);
 }
 
+/* What device_add takes for a null device. */
+static const struct backend_param null_params[] = {
+	{ .name = "size", .type = BACKEND_PARAM_SIZE, .required = true, .metavar = "SIZE",
+	  .help = "the device size: bytes, or with a K, M, G or T suffix" },
+	{ .name = NULL },
+};
+
 const struct backend_ops backend_null = {
 	.name = "null",
 	.summary = "reads return zeroes, writes are dropped",
-	.params = BACKEND_P_SIZE | BACKEND_P_SIZE_REQUIRED,
+	.params = null_params,
 	.open = null_open,
 	.close = null_close,
 	.read = null_read,

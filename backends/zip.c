@@ -11,7 +11,8 @@
  * cache of inflated chunks, inflating at most one chunk (about 1.5 times
  * UBLKD_ZIP_CHUNK at most) per missing piece. The device size is the
  * member's size rounded up to the block size; the padding reads as zeroes.
- * Tuning: UBLKD_ZIP_CHUNK and UBLKD_ZIP_CACHE in the daemon's environment. */
+ * Tuning: the chunk_size and cache_limit parameters, whose defaults
+ * UBLKD_ZIP_CHUNK and UBLKD_ZIP_CACHE in the daemon's environment set. */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/zip_archive.h"
@@ -21,7 +22,6 @@
 #include "backends/zip_index.h"
 #include "backends/zip_tune.h"
 #include "common/log.h"
-#include "common/ublk_uapi.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -164,6 +164,15 @@ static int zip_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err,
 	return 1;
 }
 
+/* The zip backend's parameters: rows of zip_params, slots of cfg->args. */
+enum zip_arg {
+	ZIP_ARG_PATH,
+	ZIP_ARG_ENTRY,
+	ZIP_ARG_CHUNK,
+	ZIP_ARG_CACHE,
+	ZIP_ARG_COUNT,
+};
+
 /* Opens the archive and the member, and says what the device looks like. */
 static int zip_open(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen)
@@ -171,21 +180,24 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	struct zip *z = calloc(1, sizeof(*z));
 	uint64_t size;
 	int ret;
+	const char *path = cfg->args[ZIP_ARG_PATH].text;
 
 	if (!z)
 		return -ENOMEM;
 	z->fd = -1;
-	if (!cfg->path) {
+	if (!path) {
 		snprintf(err, errlen, "path: required (the ZIP archive)");
 		free(z);
 		return -EINVAL;
 	}
-	ret = zip_tune_load(&z->tune, err, errlen);
+	ret = zip_tune_load(&z->tune, &cfg->args[ZIP_ARG_CHUNK], &cfg->args[ZIP_ARG_CACHE],
+			    err, errlen);
 	if (ret == 0)
-		ret = zip_archive_open(cfg->path, cfg->entry, &z->fd, &z->m, err, errlen);
+		ret = zip_archive_open(path, cfg->args[ZIP_ARG_ENTRY].text, &z->fd, &z->m,
+				       err, errlen);
 	if (ret < 0)
 		goto fail;
-	if (asprintf(&z->label, "member '%s' of %s", z->m.name, cfg->path) < 0) {
+	if (asprintf(&z->label, "member '%s' of %s", z->m.name, path) < 0) {
 		z->label = NULL;
 		ret = -ENOMEM;
 		goto fail;
@@ -286,13 +298,13 @@ static int zip_plan(void *priv, const struct backend_req *req, struct backend_op
 	memset(op, 0, sizeof(*op));
 	op->kind = BACKEND_OP_DONE;
 	switch (req->op) {
-	case UBLK_IO_OP_READ:
+	case BACKEND_REQ_READ:
 		break;
-	case UBLK_IO_OP_FLUSH:
+	case BACKEND_REQ_FLUSH:
 		return 0;
-	case UBLK_IO_OP_WRITE:
-	case UBLK_IO_OP_DISCARD:
-	case UBLK_IO_OP_WRITE_ZEROES:
+	case BACKEND_REQ_WRITE:
+	case BACKEND_REQ_DISCARD:
+	case BACKEND_REQ_WRITE_ZEROES:
 		op->result = -EROFS;
 		return 0;
 	default:
@@ -315,60 +327,69 @@ static int zip_plan(void *priv, const struct backend_req *req, struct backend_op
 	return 0;
 }
 
-/* Adds one unsigned number to a JSON object. */
-static void zip_json_u64(struct json_object *obj, const char *key, uint64_t v)
-{
-	json_object_object_add(obj, key, json_object_new_int64((int64_t)v));
-}
-
 /* Reports the member, the CRC-32 check, and for deflated the index and cache. */
-static void zip_describe(void *priv, struct json_object *obj)
+static void zip_describe(void *priv, struct backend_report *r)
 {
 	struct zip *z = priv;
 	char crc[16];
 
-	json_object_object_add(obj, "member", json_object_new_string(z->m.name));
-	json_object_object_add(obj, "method",
-			       json_object_new_string(z->deflated ? "deflated" : "stored"));
-	zip_json_u64(obj, "member_size", z->m.size);
-	zip_json_u64(obj, "compressed_size", z->m.comp_size);
-	zip_json_u64(obj, "data_offset", z->m.data_offset);
-	zip_json_u64(obj, "padded_bytes", z->padded);
+	r->text(r, "member", z->m.name);
+	r->text(r, "method", z->deflated ? "deflated" : "stored");
+	r->number(r, "member_size", z->m.size);
+	r->number(r, "compressed_size", z->m.comp_size);
+	r->number(r, "data_offset", z->m.data_offset);
+	r->number(r, "padded_bytes", z->padded);
 	snprintf(crc, sizeof(crc), "%08x", z->m.crc);
-	json_object_object_add(obj, "crc32", json_object_new_string(crc));
-	json_object_object_add(obj, "crc_check",
-			       json_object_new_string(zip_crc_state_name(z->crc.state)));
+	r->text(r, "crc32", crc);
+	r->text(r, "crc_check", zip_crc_state_name(z->crc.state));
 	if (!z->deflated) {
-		zip_json_u64(obj, "crc_checked_bytes", z->crc.done);
+		r->number(r, "crc_checked_bytes", z->crc.done);
 		return;
 	}
-	json_object_object_add(obj, "index_state", json_object_new_string(
-		z->index_state == 1 ? "building" : z->index_state == 0 ? "ready" : "failed"));
-	zip_json_u64(obj, "index_inflated_bytes", z->index_state == 0 ? z->m.size : z->index.built);
-	zip_json_u64(obj, "chunk_size", z->tune.chunk);
-	zip_json_u64(obj, "index_points", z->index.count);
-	zip_json_u64(obj, "index_state_points", z->index.state_points);
-	zip_json_u64(obj, "chunk_max", z->chunk_max);
-	zip_json_u64(obj, "zero_runs", z->index.zero_count);
-	zip_json_u64(obj, "zero_bytes", z->index.zero_bytes);
+	r->text(r, "index_state",
+		z->index_state == 1 ? "building" : z->index_state == 0 ? "ready" : "failed");
+	r->number(r, "index_inflated_bytes", z->index_state == 0 ? z->m.size : z->index.built);
+	r->number(r, "chunk_size", z->tune.chunk);
+	r->number(r, "index_points", z->index.count);
+	r->number(r, "index_state_points", z->index.state_points);
+	r->number(r, "chunk_max", z->chunk_max);
+	r->number(r, "zero_runs", z->index.zero_count);
+	r->number(r, "zero_bytes", z->index.zero_bytes);
 	/* About: a state point's size is zlib's business. */
-	zip_json_u64(obj, "index_bytes", z->index.dict_bytes +
-		     (uint64_t)z->index.count * sizeof(struct zip_point) +
-		     (uint64_t)z->index.state_points * ZIP_INDEX_STATE_BYTES +
-		     (uint64_t)z->index.zero_count * sizeof(struct zip_zeroes));
-	json_object_object_add(obj, "index_seconds", json_object_new_double(z->index_seconds));
-	zip_json_u64(obj, "cache_limit", z->cache.limit);
-	zip_json_u64(obj, "cache_bytes", z->cache.bytes);
-	zip_json_u64(obj, "cache_chunks", z->cache.chunks);
-	zip_json_u64(obj, "cache_hits", z->cache.hits);
-	zip_json_u64(obj, "cache_misses", z->cache.misses);
-	zip_json_u64(obj, "inflated_bytes", z->inflated_bytes);
+	r->number(r, "index_bytes", z->index.dict_bytes +
+		  (uint64_t)z->index.count * sizeof(struct zip_point) +
+		  (uint64_t)z->index.state_points * ZIP_INDEX_STATE_BYTES +
+		  (uint64_t)z->index.zero_count * sizeof(struct zip_zeroes));
+	r->real(r, "index_seconds", z->index_seconds);
+	r->number(r, "cache_limit", z->cache.limit);
+	r->number(r, "cache_bytes", z->cache.bytes);
+	r->number(r, "cache_chunks", z->cache.chunks);
+	r->number(r, "cache_hits", z->cache.hits);
+	r->number(r, "cache_misses", z->cache.misses);
+	r->number(r, "inflated_bytes", z->inflated_bytes);
 }
+
+/* What device_add takes for a zip device (rows in enum zip_arg order). */
+static const struct backend_param zip_params[] = {
+	[ZIP_ARG_PATH] = { .name = "path", .type = BACKEND_PARAM_PATH, .required = true,
+		.metavar = "PATH", .help = "the ZIP archive" },
+	[ZIP_ARG_ENTRY] = { .name = "entry", .type = BACKEND_PARAM_TEXT, .metavar = "NAME",
+		.def = "the archive's only file", .help = "the archive member to serve" },
+	[ZIP_ARG_CHUNK] = { .name = "chunk_size", .type = BACKEND_PARAM_BYTES, .metavar = "BYTES",
+		.def = "$" ZIP_TUNE_CHUNK_ENV ", else 1M",
+		.help = "uncompressed bytes between restart points of a deflated member's index",
+		.min = ZIP_TUNE_CHUNK_MIN, .max = ZIP_TUNE_CHUNK_MAX },
+	[ZIP_ARG_CACHE] = { .name = "cache_limit", .type = BACKEND_PARAM_BYTES, .metavar = "BYTES",
+		.def = "$" ZIP_TUNE_CACHE_ENV ", else 64M",
+		.help = "inflated chunks kept in memory for this device (0: none)",
+		.min = 0, .max = ZIP_TUNE_CACHE_MAX },
+	[ZIP_ARG_COUNT] = { .name = NULL },
+};
 
 const struct backend_ops backend_zip = {
 	.name = "zip",
 	.summary = "read-only disk image inside a ZIP archive (stored or deflated)",
-	.params = BACKEND_P_PATH | BACKEND_P_ENTRY,
+	.params = zip_params,
 	.open = zip_open,
 	.close = zip_close,
 	.plan = zip_plan,

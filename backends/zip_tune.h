@@ -1,11 +1,14 @@
-/* The zip backend's tuning knobs, read from the daemon's environment when a
- * device is added: UBLKD_ZIP_CHUNK, UBLKD_ZIP_CACHE, byte counts written as
- * common/size.h parses them. */
+/* The zip backend's tuning knobs, read when a device is added: its
+ * chunk_size and cache_limit parameters, else from the daemon's environment
+ * UBLKD_ZIP_CHUNK, UBLKD_ZIP_CACHE (byte counts written as common/size.h
+ * parses them), else the defaults. */
 #ifndef UBLKD_ZIP_TUNE_H
 #define UBLKD_ZIP_TUNE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "backends/backend.h"
 
 #define ZIP_TUNE_CHUNK_ENV	"UBLKD_ZIP_CHUNK"
 #define ZIP_TUNE_CACHE_ENV	"UBLKD_ZIP_CACHE"
@@ -20,7 +23,9 @@ struct zip_tune {
 	uint64_t cache;		/* bytes of inflated chunks kept per device */
 };
 
-/* Reads the knobs, or the defaults. Returns 0 or -EINVAL with a message. */
-int zip_tune_load(struct zip_tune *t, char *err, size_t errlen);
+/* Reads the knobs from the parameters (NULL or not given: the environment,
+ * else the defaults). Returns 0 or -EINVAL with a message. */
+int zip_tune_load(struct zip_tune *t, const struct backend_arg *chunk,
+		  const struct backend_arg *cache, char *err, size_t errlen);
 
 #endif

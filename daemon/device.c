@@ -174,12 +174,8 @@ void device_close_backend(struct device *dev)
 {
 	if (!(dev->undo & UNDO_BACKEND))
 		return;
-	if ((dev->undo & UNDO_ABANDON) && dev->backend->abandon)
-		dev->backend->abandon(dev->priv);
-	dev->backend->close(dev->priv);
+	io_close(&dev->target, dev->undo & UNDO_ABANDON);
 	dev->undo &= ~(UNDO_BACKEND | UNDO_ABANDON);
-	dev->priv = NULL;
-	dev->target.priv = NULL;
 }
 
 /* Takes a device off the list and frees it. */
@@ -194,8 +190,8 @@ void device_free(struct device *dev)
 	ev_timer_stop(dev->loop, &dev->open_timer);
 	device_close_backend(dev);
 	free(dev->queues);
-	free(dev->path);
-	free(dev->entry);
+	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++)
+		free(dev->arg_text[i]);
 	free(dev);
 	if (!devices.list && devices.all_done) {
 		void (*all_done)(void *arg) = devices.all_done;
@@ -205,18 +201,19 @@ void device_free(struct device *dev)
 	}
 }
 
-/* Copies the strings of a config so the device owns them. */
-static int device_copy_config(struct device *dev, const struct backend_config *cfg)
+/* Copies a spec's config and backend arguments so the device owns them. */
+static int device_copy_config(struct device *dev, const struct device_spec *spec)
 {
-	dev->cfg = *cfg;
+	dev->cfg = spec->cfg;
 	dev->cfg.state_dir = devices.state_dir;
 	dev->cfg.idle = &devices.idle.ops;
-	if (cfg->path && !(dev->path = strdup(cfg->path)))
-		return -ENOMEM;
-	if (cfg->entry && !(dev->entry = strdup(cfg->entry)))
-		return -ENOMEM;
-	dev->cfg.path = dev->path;
-	dev->cfg.entry = dev->entry;
+	dev->cfg.args = dev->args;
+	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++) {
+		dev->args[i] = spec->args[i];
+		if (spec->args[i].text && !(dev->arg_text[i] = strdup(spec->args[i].text)))
+			return -ENOMEM;
+		dev->args[i].text = dev->arg_text[i];
+	}
 	return 0;
 }
 
@@ -249,7 +246,7 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 	dev->info.queue_depth = spec->depth;
 	dev->next = devices.list;
 	devices.list = dev;
-	if (device_copy_config(dev, &spec->cfg) < 0) {
+	if (device_copy_config(dev, spec) < 0) {
 		device_add_fail(dev, -ENOMEM, "out of memory");
 		return;
 	}
@@ -326,10 +323,9 @@ void device_view(const struct device *dev, struct device_view *v)
 	v->id = dev->id;
 	v->state = dev->state;
 	v->backend = dev->backend;
-	v->backend_priv = dev->priv;
+	v->target = &dev->target;
+	v->args = dev->args;
 	v->geo = &dev->geo;
-	v->path = dev->path;
-	v->entry = dev->entry;
 	v->queues = dev->nr_queues;
 	v->depth = dev->info.queue_depth;
 	v->read_only = dev->params.basic.attrs & UBLK_ATTR_READ_ONLY;

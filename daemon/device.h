@@ -27,7 +27,10 @@ enum device_state {
 /* What device_add creates; validated by the caller. */
 struct device_spec {
 	const struct backend_ops *backend;
-	struct backend_config cfg;	/* size may be 0 for backends that know it */
+	struct backend_config cfg;	/* size may be 0 for backends that know it;
+					 * cfg.args is set by device_add */
+	struct backend_arg args[BACKEND_MAX_PARAMS];	/* one per row of
+							 * backend->params */
 	uint32_t id;			/* DEVICE_ID_AUTO to let the kernel choose */
 	uint16_t queues;
 	uint16_t depth;
@@ -70,10 +73,9 @@ struct device_view {
 	uint32_t id;
 	enum device_state state;
 	const struct backend_ops *backend;
-	void *backend_priv;		/* for backend describe, NULL when closed */
+	const struct io_target *target;	/* io_describe reports the backend */
 	const struct backend_geometry *geo;
-	const char *path;		/* NULL when not given */
-	const char *entry;
+	const struct backend_arg *args;	/* as given, per row of backend->params */
 	unsigned queues;
 	unsigned depth;
 	bool read_only;			/* as the kernel was told */

@@ -57,17 +57,13 @@ static int add_open_backend(struct device *dev)
 	char err[512] = "";
 	int ret;
 
-	ret = dev->backend->open(&dev->priv, &dev->cfg, &dev->geo, err, sizeof(err));
+	ret = io_open(&dev->target, dev->backend, &dev->cfg, &dev->geo, err, sizeof(err));
 	if (ret < 0) {
-		dev->priv = NULL;
 		device_add_fail(dev, ret, "%s backend: %s", dev->backend->name,
 				err[0] ? err : strerror(-ret));
 		return ret;
 	}
 	dev->undo |= UNDO_BACKEND | UNDO_ABANDON;
-	dev->target.ops = dev->backend;
-	dev->target.priv = dev->priv;
-	dev->target.size = dev->geo.size;
 	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
 	dev->info.ublksrv_pid = getpid();
 	if (dev->drv->ioctl_encoded(dev->drv))
@@ -116,10 +112,8 @@ static int add_wait_backend(struct device *dev)
 {
 	int ret;
 
-	if (!dev->backend->wait_ready)
-		return 0;
-	ret = dev->backend->wait_ready(dev->priv, add_on_backend_ready, dev,
-				       dev->backend_msg, sizeof(dev->backend_msg));
+	ret = io_wait_ready(&dev->target, add_on_backend_ready, dev,
+			    dev->backend_msg, sizeof(dev->backend_msg));
 	if (ret != 1)
 		return ret;
 	if (dev->delete_when_live) {

@@ -4,10 +4,67 @@
 
 #include <stdio.h>
 
+/* The sink a backend's describe writes the device object's fields into. */
+struct device_json_report {
+	struct backend_report ops;	/* first: the backend sees only this */
+	struct json_object *obj;
+};
+
+/* Adds one reported text field. */
+static void device_json_text(struct backend_report *r, const char *key, const char *value)
+{
+	json_object_object_add(((struct device_json_report *)r)->obj, key,
+			       json_object_new_string(value));
+}
+
+/* Adds one reported number field. */
+static void device_json_number(struct backend_report *r, const char *key, uint64_t value)
+{
+	json_object_object_add(((struct device_json_report *)r)->obj, key,
+			       json_object_new_int64((int64_t)value));
+}
+
+/* Adds one reported boolean field. */
+static void device_json_flag(struct backend_report *r, const char *key, bool value)
+{
+	json_object_object_add(((struct device_json_report *)r)->obj, key,
+			       json_object_new_boolean(value));
+}
+
+/* Adds one reported real number field. */
+static void device_json_real(struct backend_report *r, const char *key, double value)
+{
+	json_object_object_add(((struct device_json_report *)r)->obj, key,
+			       json_object_new_double(value));
+}
+
+/* Adds the backend parameters the device was added with, under their names
+ * (the size is the device's own field). */
+static void device_json_args(struct json_object *o, const struct device_view *v)
+{
+	const struct backend_param *p = v->backend->params;
+
+	for (size_t i = 0; p && p[i].name && i < BACKEND_MAX_PARAMS; i++) {
+		const struct backend_arg *a = &v->args[i];
+
+		if (!a->given || p[i].type == BACKEND_PARAM_SIZE)
+			continue;
+		if (p[i].type == BACKEND_PARAM_FLAG)
+			json_object_object_add(o, p[i].name, json_object_new_boolean(a->flag));
+		else if (p[i].type == BACKEND_PARAM_BYTES)
+			json_object_object_add(o, p[i].name, json_object_new_int64((int64_t)a->bytes));
+		else
+			json_object_object_add(o, p[i].name, json_object_new_string(a->text));
+	}
+}
+
 /* Builds the device object of the protocol. */
 struct json_object *device_json(const struct device *dev)
 {
 	struct json_object *o = json_object_new_object();
+	struct device_json_report report = {
+		.ops = { device_json_text, device_json_number, device_json_flag, device_json_real },
+	};
 	struct device_view v;
 	char path[64];
 
@@ -24,17 +81,14 @@ struct json_object *device_json(const struct device *dev)
 	json_object_object_add(o, "depth", json_object_new_int64(v.depth));
 	json_object_object_add(o, "read_only", json_object_new_boolean(v.read_only));
 	json_object_object_add(o, "state", json_object_new_string(device_state_name(v.state)));
-	if (v.path)
-		json_object_object_add(o, "path", json_object_new_string(v.path));
-	if (v.entry)
-		json_object_object_add(o, "entry", json_object_new_string(v.entry));
+	device_json_args(o, &v);
 	json_object_object_add(o, "discard", json_object_new_boolean(v.geo->max_discard_bytes > 0));
 	json_object_object_add(o, "write_zeroes",
 			       json_object_new_boolean(v.geo->max_write_zeroes_bytes > 0));
 	json_object_object_add(o, "volatile_cache", json_object_new_boolean(v.geo->volatile_cache));
 	json_object_object_add(o, "flags", json_object_new_int64((int64_t)v.flags));
 	json_object_object_add(o, "io_count", json_object_new_int64((int64_t)v.io_count));
-	if (v.backend->describe && v.backend_priv)
-		v.backend->describe(v.backend_priv, o);
+	report.obj = o;
+	io_describe(v.target, &report.ops);
 	return o;
 }

@@ -60,12 +60,11 @@ struct device {
 	bool delete_when_live;		/* a shutdown arrived while starting */
 	uint32_t id;
 	const struct backend_ops *backend;
-	void *priv;
-	struct backend_config cfg;
+	struct backend_config cfg;	/* cfg.args points at args */
+	struct backend_arg args[BACKEND_MAX_PARAMS];
+	char *arg_text[BACKEND_MAX_PARAMS];	/* the copies args[].text point at */
 	struct backend_geometry geo;
-	char *path;
-	char *entry;
-	struct io_target target;
+	struct io_target target;	/* the open backend */
 	struct ublksrv_ctrl_dev_info info;
 	struct ublk_params params;
 	int cdev_fd;

@@ -1,4 +1,7 @@
-/* Serving one ublk I/O descriptor through a backend. */
+/* The one door between the daemon and a backend: the only file that calls
+ * a backend's operations. It opens, describes and closes backends, and
+ * serves the kernel's I/O descriptors through them, translating the UAPI's
+ * ops and flags into the backend's own. */
 #include "config.h"
 #include "daemon/io.h"
 #include "common/log.h"
@@ -52,26 +55,54 @@ static int io_check(const struct io_target *t, uint64_t off, uint64_t len,
 	return 0;
 }
 
+/* Translates the kernel's op and flags into the backend's: 0, or
+ * -EOPNOTSUPP for an op no backend serves. */
+static int io_translate(uint32_t op_flags, struct backend_req *req)
+{
+	static const int ops[] = {
+		[UBLK_IO_OP_READ] = BACKEND_REQ_READ,
+		[UBLK_IO_OP_WRITE] = BACKEND_REQ_WRITE,
+		[UBLK_IO_OP_FLUSH] = BACKEND_REQ_FLUSH,
+		[UBLK_IO_OP_DISCARD] = BACKEND_REQ_DISCARD,
+		[UBLK_IO_OP_WRITE_SAME] = -1,
+		[UBLK_IO_OP_WRITE_ZEROES] = BACKEND_REQ_WRITE_ZEROES,
+	};
+	unsigned op = op_flags & 0xff;
+
+	if (op >= sizeof(ops) / sizeof(ops[0]) || ops[op] < 0)
+		return -EOPNOTSUPP;
+	req->op = (enum backend_req_op)ops[op];
+	req->flags = 0;
+	if (op_flags & UBLK_IO_F_FUA)
+		req->flags |= BACKEND_F_FUA;
+	if (op_flags & UBLK_IO_F_NOUNMAP)
+		req->flags |= BACKEND_F_NOUNMAP;
+	return 0;
+}
+
+/* True for the ops that move data through the tag's buffer. */
+static bool io_has_data(enum backend_req_op op)
+{
+	return op == BACKEND_REQ_READ || op == BACKEND_REQ_WRITE;
+}
+
 /* Decodes a descriptor and checks it: 0, or the result to commit. */
 static int io_decode(const struct io_target *t, const struct ublksrv_io_desc *iod,
 		     void *buf, struct backend_req *req)
 {
-	int ret;
+	int ret = io_translate(iod->op_flags, req);
 
-	req->op = iod->op_flags & 0xff;
-	req->flags = iod->op_flags & ~0xffU;
+	if (ret)
+		return ret;
 	req->off = iod->start_sector << 9;
 	req->len = (uint64_t)iod->nr_sectors << 9;
 	req->buf = buf;
-	if (req->op > UBLK_IO_OP_WRITE_ZEROES || req->op == UBLK_IO_OP_WRITE_SAME)
-		return -EOPNOTSUPP;
-	if (req->op == UBLK_IO_OP_FLUSH)
+	if (req->op == BACKEND_REQ_FLUSH)
 		return 0;
-	ret = io_check(t, req->off, req->len,
-		       req->op == UBLK_IO_OP_READ || req->op == UBLK_IO_OP_WRITE, iod, buf);
+	ret = io_check(t, req->off, req->len, io_has_data(req->op), iod, buf);
 	if (ret)
 		log_error("%s of %llu bytes at %llu: outside the device or buffer",
-			  io_op_name(req->op), (unsigned long long)req->len,
+			  io_op_name(iod->op_flags & 0xff), (unsigned long long)req->len,
 			  (unsigned long long)req->off);
 	return ret;
 }
@@ -113,7 +144,7 @@ int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 		return ret;
 	memset(p, 0, sizeof(*p));
 	p->req_len = (uint32_t)req.len;
-	p->data = req.op == UBLK_IO_OP_READ || req.op == UBLK_IO_OP_WRITE;
+	p->data = io_has_data(req.op);
 	ret = t->ops->plan(t->priv, &req, &p->op);
 	if (ret < 0)
 		return io_errno(ret);
@@ -150,40 +181,84 @@ int io_advance(struct io_pending *p, int res, void *buf)
 /* Serves the request in iod with buf as its data buffer. */
 int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf)
 {
+	const struct backend_ops *b = t->ops;
 	struct backend_req req;
-	unsigned op;
-	uint32_t flags;
-	uint64_t off, len;
-	bool data;
 	int ret = io_decode(t, iod, buf, &req);
 
 	if (ret)
 		return ret;
-	op = req.op;
-	flags = req.flags;
-	off = req.off;
-	len = req.len;
-	data = op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE;
-	switch (op) {
-	case UBLK_IO_OP_READ:
-		ret = t->ops->read(t->priv, buf, (uint32_t)len, off);
+	switch (req.op) {
+	case BACKEND_REQ_READ:
+		ret = b->read(t->priv, buf, (uint32_t)req.len, req.off);
 		break;
-	case UBLK_IO_OP_WRITE:
-		ret = t->ops->write ? t->ops->write(t->priv, buf, (uint32_t)len, off, flags)
-				    : -EROFS;
+	case BACKEND_REQ_WRITE:
+		ret = b->write ? b->write(t->priv, buf, (uint32_t)req.len, req.off, req.flags)
+			       : -EROFS;
 		break;
-	case UBLK_IO_OP_FLUSH:
-		ret = t->ops->flush ? t->ops->flush(t->priv) : 0;
+	case BACKEND_REQ_FLUSH:
+		ret = b->flush ? b->flush(t->priv) : 0;
 		break;
-	case UBLK_IO_OP_DISCARD:
-		ret = t->ops->discard ? t->ops->discard(t->priv, len, off) : -EOPNOTSUPP;
+	case BACKEND_REQ_DISCARD:
+		ret = b->discard ? b->discard(t->priv, req.len, req.off) : -EOPNOTSUPP;
 		break;
-	default:
-		ret = t->ops->write_zeroes ?
-			t->ops->write_zeroes(t->priv, len, off, flags) : -EOPNOTSUPP;
+	case BACKEND_REQ_WRITE_ZEROES:
+		ret = b->write_zeroes ? b->write_zeroes(t->priv, req.len, req.off, req.flags)
+				      : -EOPNOTSUPP;
 		break;
 	}
 	if (ret < 0)
 		return io_errno(ret);
-	return data ? (int)len : 0;
+	return io_has_data(req.op) ? (int)req.len : 0;
+}
+
+/* Opens a backend for cfg into t; on error writes a message to err. */
+int io_open(struct io_target *t, const struct backend_ops *ops, const struct backend_config *cfg,
+	    struct backend_geometry *geo, char *err, size_t errlen)
+{
+	void *priv = NULL;
+	int ret = ops->open(&priv, cfg, geo, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	t->ops = ops;
+	t->priv = priv;
+	t->open = true;
+	t->size = geo->size;
+	return 0;
+}
+
+/* Closes t's backend, first undoing what open created when abandon is set
+ * (the device never went live). Harmless when it is not open. */
+void io_close(struct io_target *t, bool abandon)
+{
+	if (!t->open)
+		return;
+	if (abandon && t->ops->abandon)
+		t->ops->abandon(t->priv);
+	t->ops->close(t->priv);
+	t->open = false;
+	t->priv = NULL;
+}
+
+/* Asks whether t's backend can serve yet: 0 yes, 1 it will call cb once
+ * later, or -errno with a message in err. */
+int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err,
+		  size_t errlen)
+{
+	if (!t->ops->wait_ready)
+		return 0;
+	return t->ops->wait_ready(t->priv, cb, arg, err, errlen);
+}
+
+/* Has an open backend report its own fields into r. */
+void io_describe(const struct io_target *t, struct backend_report *r)
+{
+	if (t->open && t->ops->describe)
+		t->ops->describe(t->priv, r);
+}
+
+/* True when the backend plans file operations the queue runs. */
+bool io_plans(const struct io_target *t)
+{
+	return t->ops->plan != NULL;
 }

@@ -1,4 +1,5 @@
-/* Serving one ublk I/O descriptor through a backend. */
+/* The one door between the daemon and a backend (io.c calls every backend
+ * operation): open, serve, describe, close. */
 #ifndef UBLKD_IO_H
 #define UBLKD_IO_H
 
@@ -11,9 +12,26 @@
 struct io_target {
 	const struct backend_ops *ops;
 	void *priv;
+	bool open;		/* between io_open and io_close */
 	uint64_t size;		/* device size in bytes */
 	uint32_t buf_bytes;	/* size of each tag's buffer */
 };
+
+/* Opens a backend for cfg into t; on error writes a message to err. */
+int io_open(struct io_target *t, const struct backend_ops *ops, const struct backend_config *cfg,
+	    struct backend_geometry *geo, char *err, size_t errlen);
+/* Closes t's backend, first undoing what open created when abandon is set
+ * (the device never went live). Harmless when it is not open. */
+void io_close(struct io_target *t, bool abandon);
+/* Asks whether t's backend can serve yet: 0 yes, 1 it will call cb once
+ * later (never from inside this call), or -errno with a message in err. */
+int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err,
+		  size_t errlen);
+/* Has an open backend report its own fields into r. */
+void io_describe(const struct io_target *t, struct backend_report *r);
+/* True when the backend plans file operations the queue runs (io_prepare,
+ * io_advance), false when io_serve answers at once. */
+bool io_plans(const struct io_target *t);
 
 /* Serves the request in iod with buf as its data buffer; returns the result
  * to commit: the byte count for READ/WRITE, 0 for the others, or -errno. */

@@ -44,79 +44,19 @@ static void methods_add_done(void *arg, struct device *dev, int err, const char 
 		rpc_reply(call, device_json(dev));
 }
 
-/* Reads the size, path, entry, buffered and reserve params a backend takes. */
-static int methods_backend_params(struct json_object *params, struct device_spec *spec,
-				  char *err)
-{
-	const struct backend_ops *b = spec->backend;
-	struct backend_config *cfg = &spec->cfg;
-	int ret;
+/* The device_add params of the daemon itself; the backend's follow. */
+static const char *const methods_add_keys[] = { "backend", "id", "queues", "depth",
+	"block_size", "read_only", NULL };
 
-	ret = params_size(params, "size", &cfg->size, err, ERRLEN);
-	if (ret < 0)
-		return ret;
-	if (ret == 0 && !(b->params & BACKEND_P_SIZE)) {
-		snprintf(err, ERRLEN, "size: the %s backend takes its size from its path", b->name);
-		return -EINVAL;
-	}
-	if (ret == 1 && (b->params & BACKEND_P_SIZE_REQUIRED)) {
-		snprintf(err, ERRLEN, "size: required for the %s backend", b->name);
-		return -EINVAL;
-	}
-	if (ret == 0 && cfg->size == 0) {
-		snprintf(err, ERRLEN, "size: must be greater than 0");
-		return -EINVAL;
-	}
-	if (ret == 0 && cfg->size % cfg->block_size) {
-		snprintf(err, ERRLEN, "size: %llu is not a multiple of the block size %u",
-			 (unsigned long long)cfg->size, cfg->block_size);
-		return -EINVAL;
-	}
-	ret = params_string(params, "path", &cfg->path, err, ERRLEN);
-	if (ret < 0)
-		return ret;
-	if ((ret == 0) != !!(b->params & BACKEND_P_PATH)) {
-		snprintf(err, ERRLEN, ret == 0 ? "path: the %s backend takes no path"
-					       : "path: required for the %s backend", b->name);
-		return -EINVAL;
-	}
-	ret = params_string(params, "entry", &cfg->entry, err, ERRLEN);
-	if (ret < 0)
-		return ret;
-	if (ret == 0 && !(b->params & BACKEND_P_ENTRY)) {
-		snprintf(err, ERRLEN, "entry: the %s backend takes no entry", b->name);
-		return -EINVAL;
-	}
-	ret = params_bool(params, "buffered", &cfg->buffered, err, ERRLEN);
-	if (ret < 0)
-		return ret;
-	if (ret == 0 && !(b->params & BACKEND_P_BUFFERED)) {
-		snprintf(err, ERRLEN, "buffered: the %s backend has no such mode", b->name);
-		return -EINVAL;
-	}
-	ret = params_bool(params, "reserve", &cfg->reserve, err, ERRLEN);
-	if (ret < 0)
-		return ret;
-	if (ret == 0 && !(b->params & BACKEND_P_RESERVE)) {
-		snprintf(err, ERRLEN, "reserve: the %s backend has no memory to reserve", b->name);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Reads and checks every device_add param into spec. */
-static int methods_add_spec(struct json_object *params, struct device_spec *spec, char *err)
+/* Finds the backend the params name, or says why not. */
+static int methods_add_backend(struct json_object *params, struct device_spec *spec, char *err)
 {
-	static const char *const keys[] = { "backend", "size", "path", "entry", "id",
-		"queues", "depth", "block_size", "read_only", "buffered", "reserve", NULL };
+	static const char *const none[] = { NULL };
 	const char *name = NULL;
-	uint64_t v;
 	int ret;
 
-	memset(spec, 0, sizeof(*spec));
-	ret = params_check_keys(params, keys, err, ERRLEN);
-	if (ret < 0)
-		return ret;
+	if (params && !json_object_is_type(params, json_type_object))
+		return params_check_keys(params, none, err, ERRLEN);
 	ret = params_string(params, "backend", &name, err, ERRLEN);
 	if (ret) {
 		snprintf(err, ERRLEN, "backend: required, one of: %s", backends_names());
@@ -128,6 +68,41 @@ static int methods_add_spec(struct json_object *params, struct device_spec *spec
 			 name, backends_names());
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Checks that every param is the daemon's or one the backend declares. */
+static int methods_add_keys_check(struct json_object *params, const struct backend_ops *b,
+				  char *err)
+{
+	const char *keys[sizeof(methods_add_keys) / sizeof(methods_add_keys[0]) +
+			 BACKEND_MAX_PARAMS];
+	char whose[64];
+	size_t n = 0;
+
+	for (const char *const *k = methods_add_keys; *k; k++)
+		keys[n++] = *k;
+	for (size_t i = 0; b->params && b->params[i].name && i < BACKEND_MAX_PARAMS; i++)
+		keys[n++] = b->params[i].name;
+	keys[n] = NULL;
+	snprintf(whose, sizeof(whose), "the %s backend", b->name);
+	return params_check_keys_for(params, keys, whose, err, ERRLEN);
+}
+
+/* Reads and checks every device_add param into spec. */
+static int methods_add_spec(struct json_object *params, struct device_spec *spec, char *err)
+{
+	char whose[64];
+	uint64_t v;
+	int ret;
+
+	memset(spec, 0, sizeof(*spec));
+	ret = methods_add_backend(params, spec, err);
+	if (ret < 0)
+		return ret;
+	ret = methods_add_keys_check(params, spec->backend, err);
+	if (ret < 0)
+		return ret;
 	spec->id = DEVICE_ID_AUTO;
 	if ((ret = params_uint(params, "id", 0, DEVICE_ID_MAX, &v, err, ERRLEN)) < 0)
 		return ret;
@@ -155,10 +130,13 @@ static int methods_add_spec(struct json_object *params, struct device_spec *spec
 		spec->cfg.block_size = (uint32_t)v;
 	if ((ret = params_bool(params, "read_only", &spec->cfg.read_only, err, ERRLEN)) < 0)
 		return ret;
-	return methods_backend_params(params, spec, err);
+	snprintf(whose, sizeof(whose), "the %s backend", spec->backend->name);
+	return params_declared(params, spec->backend->params, whose, spec->cfg.block_size,
+			       spec->args, &spec->cfg.size, err, ERRLEN);
 }
 
-/* device_add {backend, size, path?, entry?, id?, queues?, depth?, block_size?, read_only?} */
+/* device_add {backend, id?, queues?, depth?, block_size?, read_only?, and the
+ * backend's own params} */
 static void methods_device_add(struct rpc_call *call, struct json_object *params)
 {
 	struct device_spec spec;

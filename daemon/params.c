@@ -24,6 +24,13 @@ static struct json_object *params_member(struct json_object *params, const char 
 int params_check_keys(struct json_object *params, const char *const *allowed,
 		      char *err, size_t errlen)
 {
+	return params_check_keys_for(params, allowed, NULL, err, errlen);
+}
+
+/* The same, saying whose parameters they are in the message. */
+int params_check_keys_for(struct json_object *params, const char *const *allowed,
+			  const char *whose, char *err, size_t errlen)
+{
 	if (!params)
 		return 0;
 	if (!json_object_is_type(params, json_type_object)) {
@@ -38,7 +45,8 @@ int params_check_keys(struct json_object *params, const char *const *allowed,
 			if (strcmp(*a, key) == 0)
 				ok = true;
 		if (!ok) {
-			size_t n = (size_t)snprintf(err, errlen, "%s: unknown parameter (expected", key);
+			size_t n = (size_t)snprintf(err, errlen, "%s: unknown parameter%s%s (expected",
+						    key, whose ? " for " : "", whose ? whose : "");
 
 			for (const char *const *a = allowed; *a && n < errlen; a++)
 				n += (size_t)snprintf(err + n, errlen - n, "%s %s",
@@ -125,5 +133,84 @@ int params_string(struct json_object *params, const char *key, const char **out,
 		return -EINVAL;
 	}
 	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* Reads the value of one declared parameter p into a: 0 found, 1 absent,
+ * -EINVAL wrong. */
+static int params_declared_one(struct json_object *params, const struct backend_param *p,
+			       struct backend_arg *a, char *err, size_t errlen)
+{
+	switch (p->type) {
+	case BACKEND_PARAM_FLAG:
+		return params_bool(params, p->name, &a->flag, err, errlen);
+	case BACKEND_PARAM_TEXT:
+	case BACKEND_PARAM_PATH:
+		return params_string(params, p->name, &a->text, err, errlen);
+	case BACKEND_PARAM_BYTES:
+	case BACKEND_PARAM_SIZE:
+		return params_size(params, p->name, &a->bytes, err, errlen);
+	}
+	return -EINVAL;
+}
+
+/* Checks a found value against what p allows beyond its type. */
+static int params_declared_check(const struct backend_param *p, const struct backend_arg *a,
+				 uint32_t block_size, char *err, size_t errlen)
+{
+	if (p->type == BACKEND_PARAM_BYTES && (a->bytes < p->min || a->bytes > p->max)) {
+		snprintf(err, errlen, "%s: %" PRIu64 " is out of range (expected a byte count "
+			 "from %" PRIu64 " to %" PRIu64 ")", p->name, a->bytes, p->min, p->max);
+		return -EINVAL;
+	}
+	if (p->type == BACKEND_PARAM_SIZE && a->bytes == 0) {
+		snprintf(err, errlen, "%s: must be greater than 0", p->name);
+		return -EINVAL;
+	}
+	if (p->type == BACKEND_PARAM_SIZE && a->bytes % block_size) {
+		snprintf(err, errlen, "%s: %" PRIu64 " is not a multiple of the block size %u",
+			 p->name, a->bytes, block_size);
+		return -EINVAL;
+	}
+	if (p->type == BACKEND_PARAM_PATH && a->text[0] != '/') {
+		snprintf(err, errlen, "%s: %s is a relative path; give an absolute one "
+			 "(ublkd's working directory is not yours)", p->name, a->text);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reads the parameters declared by the table decl (whose: "the zip
+ * backend") into args, one per row, and the SIZE one into *size. */
+int params_declared(struct json_object *params, const struct backend_param *decl,
+		    const char *whose, uint32_t block_size, struct backend_arg *args,
+		    uint64_t *size, char *err, size_t errlen)
+{
+	for (size_t i = 0; decl && decl[i].name; i++) {
+		int ret;
+
+		if (i >= BACKEND_MAX_PARAMS) {
+			snprintf(err, errlen, "%s declares more than %d parameters", whose,
+				 BACKEND_MAX_PARAMS);
+			return -EINVAL;
+		}
+		memset(&args[i], 0, sizeof(args[i]));
+		ret = params_declared_one(params, &decl[i], &args[i], err, errlen);
+		if (ret < 0)
+			return ret;
+		if (ret == 1 && decl[i].required) {
+			snprintf(err, errlen, "%s: required for %s (%s)", decl[i].name, whose,
+				 decl[i].help);
+			return -EINVAL;
+		}
+		if (ret == 1)
+			continue;
+		args[i].given = true;
+		ret = params_declared_check(&decl[i], &args[i], block_size, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (decl[i].type == BACKEND_PARAM_SIZE)
+			*size = args[i].bytes;
+	}
 	return 0;
 }

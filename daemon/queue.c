@@ -111,7 +111,7 @@ static void queue_run_op(struct queue *q, unsigned tag)
 		sqe->rw_flags = p->op.rw_flags;
 		break;
 	case BACKEND_OP_FSYNC:
-		io_uring_prep_fsync(sqe, p->op.fd, p->op.fsync_flags);
+		io_uring_prep_fsync(sqe, p->op.fd, p->op.datasync ? IORING_FSYNC_DATASYNC : 0);
 		break;
 	default:
 		io_uring_prep_fallocate(sqe, p->op.fd, p->op.mode, (off_t)p->op.off,
@@ -130,7 +130,7 @@ static void queue_serve(struct queue *q, unsigned tag)
 	int result;
 
 	q->ios++;
-	if (!q->target->ops->plan) {
+	if (!io_plans(q->target)) {
 		queue_commit(q, tag, io_serve(q->target, &q->descs[tag], buf));
 		return;
 	}

@@ -33,7 +33,13 @@ expect_error "$(req device_add '{"backend":"mem","size":1048576,"depth":0}')" -3
 expect_error "$(req device_add '{"backend":"mem","size":1048576,"depth":4097}')" -32602 "depth"
 expect_error "$(req device_add '{"backend":"mem","size":1048576,"block_size":1000}')" -32602 "block_size"
 expect_error "$(req device_add '{"backend":"mem","size":1048576,"colour":"red"}')" -32602 "colour: unknown parameter"
-expect_error "$(req device_add '{"backend":"mem","size":1048576,"path":"/x"}')" -32602 "takes no path"
+expect_error "$(req device_add '{"backend":"mem","size":1048576,"path":"/x"}')" -32602 "path: unknown parameter for the mem backend"
+# A backend's own parameters come from its declaration: a misspelt one is
+# named, with the list the zip backend accepts.
+expect_error "$(req device_add '{"backend":"zip","path":"/x.zip","chunk":"1M"}')" -32602 \
+	"chunk: unknown parameter for the zip backend (expected backend, id, queues, depth, block_size, read_only, path, entry, chunk_size, cache_limit)"
+expect_error "$(req device_add '{"backend":"zip","path":"/x.zip","chunk_size":"1K"}')" -32602 \
+	"chunk_size: 1024 is out of range"
 expect_error "$(req device_del '{"id":4242}')" -32001 "no such device"
 expect_error "$(req device_info '{"id":4242}')" -32001 "no such device"
 expect_error "$(req device_info '{}')" -32602 "id: required"

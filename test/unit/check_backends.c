@@ -2,7 +2,7 @@
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/mem_guard.h"
-#include "common/ublk_uapi.h"
+#include "test/unit/backend_test.h"
 
 #include <check.h>
 #include <errno.h>
@@ -24,8 +24,9 @@ static char state_dir[64];
 static void *open_backend(const char *name, uint64_t size, struct backend_geometry *geo)
 {
 	const struct backend_ops *b = backends_find(name);
+	static struct backend_arg args[BACKEND_MAX_PARAMS];
 	struct backend_config cfg = { .size = size, .block_size = 4096,
-				      .state_dir = state_dir };
+				      .state_dir = state_dir, .args = args };
 	char err[256] = "";
 	void *priv = NULL;
 
@@ -37,9 +38,8 @@ static void *open_backend(const char *name, uint64_t size, struct backend_geomet
 /* Copies the backing_file a backend describes into path. */
 static void backing_file(const struct backend_ops *b, void *priv, char *path, size_t len)
 {
-	struct json_object *o = json_object_new_object(), *v;
+	struct json_object *o = test_describe(b, priv), *v;
 
-	b->describe(priv, o);
 	ck_assert(json_object_object_get_ex(o, "backing_file", &v));
 	snprintf(path, len, "%s", json_object_get_string(v));
 	json_object_put(o);
@@ -48,10 +48,9 @@ static void backing_file(const struct backend_ops *b, void *priv, char *path, si
 /* Returns an integer field of what a backend describes. */
 static int64_t described_int(const struct backend_ops *b, void *priv, const char *key)
 {
-	struct json_object *o = json_object_new_object(), *v;
+	struct json_object *o = test_describe(b, priv), *v;
 	int64_t i;
 
-	b->describe(priv, o);
 	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
 	i = json_object_get_int64(v);
 	json_object_put(o);
@@ -127,7 +126,7 @@ START_TEST(test_mem_roundtrip_and_discard)
 	ck_assert_mem_eq(out + 4096, buf + 4096, 4096);
 	ck_assert_int_eq(file_bytes(path), 4096);
 	/* NOUNMAP zeroes the second page but keeps its memory allocated. */
-	ck_assert_int_eq(b->write_zeroes(priv, 4096, 4096, UBLK_IO_F_NOUNMAP), 0);
+	ck_assert_int_eq(b->write_zeroes(priv, 4096, 4096, BACKEND_F_NOUNMAP), 0);
 	ck_assert_int_eq(file_bytes(path), 4096);
 	ck_assert_int_eq(b->read(priv, out, 8192, 0), 0);
 	ck_assert(all_zero(out, 8192));
@@ -162,7 +161,7 @@ START_TEST(test_mem_matches_model)
 			ck_assert_int_eq(b->discard(priv, len, off), 0);
 			memset(model + off, 0, len);
 		} else if (op == 3) {
-			uint32_t flags = rand_r(&seed) % 2 ? UBLK_IO_F_NOUNMAP : 0;
+			uint32_t flags = rand_r(&seed) % 2 ? BACKEND_F_NOUNMAP : 0;
 
 			ck_assert_int_eq(b->write_zeroes(priv, len, off, flags), 0);
 			memset(model + off, 0, len);
@@ -243,8 +242,9 @@ END_TEST
 START_TEST(test_mem_bad_dir)
 {
 	const struct backend_ops *b = backends_find("mem");
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
 	struct backend_config cfg = { .size = 1 << 20, .block_size = 512,
-				      .state_dir = "/nonexistent-dir" };
+				      .state_dir = "/nonexistent-dir", .args = args };
 	struct backend_geometry geo;
 	char err[256] = "";
 	void *priv = NULL;
@@ -263,10 +263,12 @@ static int open_mem_in(const char *dir, uint64_t size, bool reserve, void **priv
 		       char *err, size_t errlen)
 {
 	const struct backend_ops *b = backends_find("mem");
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
 	struct backend_config cfg = { .size = size, .block_size = 512,
-				      .state_dir = dir, .reserve = reserve };
+				      .state_dir = dir, .args = args };
 	struct backend_geometry geo;
 
+	test_arg_flag(b, args, "reserve", reserve);
 	return b->open(priv, &cfg, &geo, err, errlen);
 }
 

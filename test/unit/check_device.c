@@ -65,23 +65,29 @@ static void teardown(void)
 	ev_loop_destroy(loop);
 }
 
-/* Asks for a 1 MiB device of two queues. */
+/* Asks for a 1 MiB device of two queues, labelled "disk-one" in a buffer
+ * that dies with the request (the device keeps its own copy). */
 static void add(void)
 {
+	char label[] = "disk-one";
 	struct device_spec spec = {
 		.backend = &fake_backend_ops,
 		.cfg = { .size = 1 << 20, .block_size = 512 },
+		.args = { { .given = true, .bytes = 1 << 20 }, { .given = true, .text = label } },
 		.id = DEVICE_ID_AUTO,
 		.queues = 2,
 		.depth = 4,
 	};
 
 	device_add(&spec, on_done, &add_ans);
+	memset(label, 'X', sizeof(label) - 1);
 }
 
 /* Adds a device and runs it to live. */
 static struct device *add_live(void)
 {
+	struct device_view view;
+
 	add();
 	fake_run(loop);
 	ck_assert_int_eq(add_ans.calls, 1);
@@ -90,6 +96,9 @@ static struct device *add_live(void)
 	ck_assert_int_eq(fake.kernel_devs, 1);
 	ck_assert_int_eq(fake.open_fds, 1);
 	ck_assert_int_eq(fake.nqueues, 2);
+	ck_assert_str_eq(fake_be.label, "disk-one");
+	device_view(add_ans.dev, &view);
+	ck_assert_str_eq(view.args[1].text, "disk-one");
 	return add_ans.dev;
 }
 

@@ -17,14 +17,16 @@ static char dir[] = "/dev/shm/ublkd-io-XXXXXX";
 /* Opens a 1 MiB mem backend as the target. */
 static void setup(void)
 {
+	static struct backend_arg args[BACKEND_MAX_PARAMS];
 	struct backend_config cfg = { .size = 1 << 20, .block_size = 512,
-				      .state_dir = dir };
+				      .state_dir = dir, .args = args };
 	struct backend_geometry geo;
 	char err[256];
 
-	target.ops = backends_find("mem");
-	ck_assert_int_eq(target.ops->open(&target.priv, &cfg, &geo, err, sizeof(err)), 0);
-	target.size = geo.size;
+	memset(&target, 0, sizeof(target));
+	ck_assert_int_eq(io_open(&target, backends_find("mem"), &cfg, &geo, err, sizeof(err)), 0);
+	ck_assert(target.open);
+	ck_assert_uint_eq(target.size, 1 << 20);
 	target.buf_bytes = BUF_BYTES;
 	buf = aligned_alloc(4096, BUF_BYTES);
 }
@@ -32,7 +34,9 @@ static void setup(void)
 /* Closes the target. */
 static void teardown(void)
 {
-	target.ops->close(target.priv);
+	io_close(&target, false);
+	ck_assert(!target.open);
+	io_close(&target, false);	/* harmless twice */
 	free(buf);
 }
 
@@ -114,18 +118,22 @@ START_TEST(test_errno_map)
 }
 END_TEST
 
+/* The last request fake_plan saw. */
+static struct backend_req fake_seen;
+
 /* A planning backend: READ of half the request from fd 42, WRITE whole,
  * FLUSH as fsync, DISCARD as DONE with an error. */
 static int fake_plan(void *priv, const struct backend_req *req, struct backend_op *op)
 {
 	(void)priv;
+	fake_seen = *req;
 	memset(op, 0, sizeof(*op));
 	op->fd = 42;
 	op->off = req->off + 100;
 	switch (req->op) {
-	case UBLK_IO_OP_READ: op->kind = BACKEND_OP_READ; op->len = req->len / 2; break;
-	case UBLK_IO_OP_WRITE: op->kind = BACKEND_OP_WRITE; op->len = req->len; break;
-	case UBLK_IO_OP_FLUSH: op->kind = BACKEND_OP_FSYNC; break;
+	case BACKEND_REQ_READ: op->kind = BACKEND_OP_READ; op->len = req->len / 2; break;
+	case BACKEND_REQ_WRITE: op->kind = BACKEND_OP_WRITE; op->len = req->len; break;
+	case BACKEND_REQ_FLUSH: op->kind = BACKEND_OP_FSYNC; break;
 	default: op->kind = BACKEND_OP_DONE; op->result = -ENOSPC; break;
 	}
 	return 0;
@@ -172,6 +180,30 @@ START_TEST(test_plan)
 	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -ENOSPC);
 	d = desc(UBLK_IO_OP_READ, 2047, 8);
 	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -EIO);
+
+	/* The kernel's ops and flags reach the backend as its own. */
+	d = desc(UBLK_IO_OP_WRITE | UBLK_IO_F_FUA, 8, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), 1);
+	ck_assert_int_eq(fake_seen.op, BACKEND_REQ_WRITE);
+	ck_assert_uint_eq(fake_seen.flags, BACKEND_F_FUA);
+	ck_assert_uint_eq(fake_seen.off, 4096);
+	ck_assert_uint_eq(fake_seen.len, 4096);
+	d = desc(UBLK_IO_OP_WRITE_ZEROES | UBLK_IO_F_NOUNMAP, 0, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -ENOSPC);
+	ck_assert_int_eq(fake_seen.op, BACKEND_REQ_WRITE_ZEROES);
+	ck_assert_uint_eq(fake_seen.flags, BACKEND_F_NOUNMAP);
+	d = desc(UBLK_IO_OP_DISCARD, 0, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -ENOSPC);
+	ck_assert_int_eq(fake_seen.op, BACKEND_REQ_DISCARD);
+	ck_assert_uint_eq(fake_seen.flags, 0);
+	/* Ops no backend serves never reach it. */
+	memset(&fake_seen, 0, sizeof(fake_seen));
+	d = desc(UBLK_IO_OP_WRITE_SAME, 0, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -EOPNOTSUPP);
+	d = desc(0x7f, 0, 8);
+	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -EOPNOTSUPP);
+	ck_assert_uint_eq(fake_seen.len, 0);
+	ck_assert(io_plans(&t));
 
 	/* Capabilities come from the geometry for planning backends. */
 	ck_assert(!io_can_write(&t, &geo));

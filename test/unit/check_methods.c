@@ -262,8 +262,8 @@ static const struct {
 	  "block_size: 1536 is not a power of two (expected 512, 1024, 2048 or 4096)" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"read_only\":\"yes\"}",
 	  "read_only: expected true or false" },
-	{ "device_add", "{\"backend\":\"mem\"}", "size: required for the mem backend" },
-	{ "device_add", "{\"backend\":\"null\"}", "size: required for the null backend" },
+	{ "device_add", "{\"backend\":\"mem\"}", "size: required for the mem backend (the device size: bytes, or with a K, M, G or T suffix)" },
+	{ "device_add", "{\"backend\":\"null\"}", "size: required for the null backend (the device size: bytes, or with a K, M, G or T suffix)" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":0}", "size: must be greater than 0" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":1000}",
 	  "size: 1000 is not a multiple of the block size 512" },
@@ -276,23 +276,32 @@ static const struct {
 	{ "device_add", "{\"backend\":\"mem\",\"size\":-512}",
 	  "size: -512 is out of range (expected 0 to 9223372036854775807)" },
 	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"size\":4096}",
-	  "size: the zip backend takes its size from its path" },
+	  "size: unknown parameter for the zip backend (expected backend, id, queues, depth, block_size, read_only, path, entry, chunk_size, cache_limit)" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"path\":\"/x\"}",
-	  "path: the mem backend takes no path" },
-	{ "device_add", "{\"backend\":\"file\"}", "path: required for the file backend" },
+	  "path: unknown parameter for the mem backend (expected backend, id, queues, depth, block_size, read_only, size, reserve)" },
+	{ "device_add", "{\"backend\":\"file\"}", "path: required for the file backend (the regular file or block device to serve)" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"\"}", "path: expected a non-empty string" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"entry\":\"e\"}",
-	  "entry: the file backend takes no entry" },
+	  "entry: unknown parameter for the file backend (expected backend, id, queues, depth, block_size, read_only, path, size, buffered)" },
 	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"entry\":7}",
 	  "entry: expected a non-empty string" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"buffered\":true}",
-	  "buffered: the mem backend has no such mode" },
+	  "buffered: unknown parameter for the mem backend (expected backend, id, queues, depth, block_size, read_only, size, reserve)" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"buffered\":1}",
 	  "buffered: expected true or false" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"reserve\":true}",
-	  "reserve: the file backend has no memory to reserve" },
+	  "reserve: unknown parameter for the file backend (expected backend, id, queues, depth, block_size, read_only, path, size, buffered)" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"reserve\":\"yes\"}",
 	  "reserve: expected true or false" },
+	{ "device_add", "{\"backend\":\"file\",\"path\":\"disk.img\"}",
+	  "path: disk.img is a relative path; give an absolute one (ublkd's working directory is not yours)" },
+	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"chunk_size\":\"1K\"}",
+	  "chunk_size: 1024 is out of range (expected a byte count from 65536 to 67108864)" },
+	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"cache_limit\":\"2T\"}",
+	  "cache_limit: 2199023255552 is out of range (expected a byte count from 0 to 1099511627776)" },
+	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"chunk_size\":true}",
+	  "chunk_size: expected a number of bytes or a string like \"1G\"" },
+	{ "device_add", "[\"mem\"]", "params: expected an object of named parameters" },
 	{ "device_del", NULL, "id: required (a device id from device_list)" },
 	{ "device_del", "{}", "id: required (a device id from device_list)" },
 	{ "device_del", "[0]", "params: expected an object of named parameters" },
@@ -325,13 +334,20 @@ END_TEST
 START_TEST(test_add_unknown_param)
 {
 	struct json_object *r = request("device_add", "{\"backend\":\"mem\",\"size\":4096,\"frob\":1}");
-	const char *want = "frob: unknown parameter (expected backend, size, path, entry, id, ";
+	const char *want = "frob: unknown parameter for the mem backend (expected backend, id, "
+			   "queues, depth, block_size, read_only, size, reserve)";
 	struct json_object *v = error_member(r, "message");
 
 	ck_assert_int_eq(json_object_get_int(error_member(r, "code")), RPC_INVALID_PARAMS);
 	ck_assert_ptr_nonnull(v);
-	ck_assert_msg(!strncmp(json_object_get_string(v), want, strlen(want)), "message: %s",
-		      json_object_get_string(v));
+	ck_assert_str_eq(json_object_get_string(v), want);
+	json_object_put(r);
+	/* A zip parameter misspelt: named, with the zip backend's own list. */
+	r = request("device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"chunk\":\"1M\"}");
+	ck_assert_int_eq(json_object_get_int(error_member(r, "code")), RPC_INVALID_PARAMS);
+	ck_assert_str_eq(json_object_get_string(error_member(r, "message")),
+			 "chunk: unknown parameter for the zip backend (expected backend, id, queues, "
+			 "depth, block_size, read_only, path, entry, chunk_size, cache_limit)");
 	json_object_put(r);
 	ck_assert_int_eq(fake_device.add_calls, 0);
 }
@@ -354,8 +370,8 @@ START_TEST(test_add_defaults)
 	ck_assert_uint_eq(s->cfg.block_size, 512);
 	ck_assert_uint_eq(s->cfg.size, 1ULL << 30);
 	ck_assert(!s->cfg.read_only);
-	ck_assert(!s->cfg.buffered);
-	ck_assert(!s->cfg.reserve);
+	ck_assert_ptr_null(fake_device_arg("buffered"));
+	ck_assert(!fake_device_arg("reserve")->given);
 	ck_assert_str_eq(fake_device.path, "");
 	ck_assert_str_eq(fake_device.entry, "");
 	/* The next one gets the next id from the device layer. */
@@ -382,19 +398,29 @@ START_TEST(test_add_all_params)
 	ck_assert_uint_eq(s->cfg.block_size, 4096);
 	ck_assert_uint_eq(s->cfg.size, 8192);
 	ck_assert(s->cfg.read_only);
-	ck_assert(s->cfg.buffered);
+	ck_assert(fake_device_arg("buffered")->given && fake_device_arg("buffered")->flag);
 	/* mem: reserve. */
 	ck_assert_str_eq(result_text(request("device_add",
 		"{\"backend\":\"mem\",\"size\":4096,\"reserve\":true}")),
 		"{\"id\":0,\"backend\":\"mem\",\"size\":4096,\"state\":\"live\"}");
-	ck_assert(s->cfg.reserve);
+	ck_assert(fake_device_arg("reserve")->given && fake_device_arg("reserve")->flag);
 	/* zip: path and entry, no size (the backend decides). */
 	ck_assert_str_eq(result_text(request("device_add",
 		"{\"backend\":\"zip\",\"path\":\"/a.zip\",\"entry\":\"disk.img\"}")),
 		"{\"id\":1,\"backend\":\"zip\",\"size\":0,\"state\":\"live\"}");
 	ck_assert_str_eq(fake_device.path, "/a.zip");
 	ck_assert_str_eq(fake_device.entry, "disk.img");
+	ck_assert(!fake_device_arg("chunk_size")->given);
 	ck_assert_uint_eq(s->cfg.size, 0);
+	/* zip's tuning: sizes as strings or numbers. */
+	ck_assert_str_eq(result_text(request("device_add",
+		"{\"backend\":\"zip\",\"path\":\"/a.zip\",\"chunk_size\":\"256K\","
+		"\"cache_limit\":0}")),
+		"{\"id\":2,\"backend\":\"zip\",\"size\":0,\"state\":\"live\"}");
+	ck_assert(fake_device_arg("chunk_size")->given);
+	ck_assert_uint_eq(fake_device_arg("chunk_size")->bytes, 256 * 1024);
+	ck_assert(fake_device_arg("cache_limit")->given);
+	ck_assert_uint_eq(fake_device_arg("cache_limit")->bytes, 0);
 	ck_assert_uint_eq(s->id, DEVICE_ID_AUTO);
 }
 END_TEST

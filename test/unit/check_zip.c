@@ -7,6 +7,7 @@
 #include "backends/zip_index.h"
 #include "daemon/idle.h"
 #include "daemon/io.h"
+#include "test/unit/backend_test.h"
 
 #include <check.h>
 #include <errno.h>
@@ -253,16 +254,27 @@ static void write_one(const char *path, const char *name, const uint8_t *data, s
 	write_zip(path, &m, 1);
 }
 
+/* The chunk_size and cache_limit parameters zopen gives (0: not given). */
+static uint64_t param_chunk, param_cache;
+static bool param_cache_given;
+
 /* Opens the zip backend on path/entry; returns 0 or -errno with err set. */
 static int zopen(struct zdev *d, const char *path, const char *entry,
 		 struct backend_idle *idle, char *err, size_t errlen)
 {
-	struct backend_config cfg = { .block_size = 512, .path = path, .entry = entry,
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = { .block_size = 512, .args = args,
 				      .state_dir = dir, .idle = idle };
 
 	memset(d, 0, sizeof(*d));
 	d->ops = backends_find("zip");
 	ck_assert_ptr_nonnull(d->ops);
+	test_arg_text(d->ops, args, "path", path);
+	test_arg_text(d->ops, args, "entry", entry);
+	if (param_chunk)
+		test_arg_bytes(d->ops, args, "chunk_size", param_chunk);
+	if (param_cache_given)
+		test_arg_bytes(d->ops, args, "cache_limit", param_cache);
 	err[0] = 0;
 	return d->ops->open(&d->priv, &cfg, &d->geo, err, errlen);
 }
@@ -354,10 +366,7 @@ static void check_random(struct zdev *d, const uint8_t *src, size_t srclen, int 
 /* Returns a describe field as a string (the caller frees the object). */
 static struct json_object *describe(struct zdev *d)
 {
-	struct json_object *o = json_object_new_object();
-
-	d->ops->describe(d->priv, o);
-	return o;
+	return test_describe(d->ops, d->priv);
 }
 
 /* Reads a string field of describe. */
@@ -512,7 +521,7 @@ START_TEST(test_stored_reads_are_file_reads)
 	size_t len = 1 * MIB;
 	uint8_t *src = make_data(len, 2);
 	const char *path = tpath("plan.zip");
-	struct backend_req req = { .op = UBLK_IO_OP_READ, .off = 8192, .len = 4096 };
+	struct backend_req req = { .op = BACKEND_REQ_READ, .off = 8192, .len = 4096 };
 	struct backend_op op;
 	struct zdev d;
 
@@ -524,7 +533,7 @@ START_TEST(test_stored_reads_are_file_reads)
 	ck_assert_int_eq(op.off, dev_int(&d, "data_offset") + 8192);
 	ck_assert_uint_eq(op.len, 4096);
 	/* Writes are refused even if the block layer let one through. */
-	req.op = UBLK_IO_OP_WRITE;
+	req.op = BACKEND_REQ_WRITE;
 	ck_assert_int_eq(d.ops->plan(d.priv, &req, &op), 0);
 	ck_assert_int_eq(op.kind, BACKEND_OP_DONE);
 	ck_assert_int_eq(op.result, -EROFS);
@@ -1413,11 +1422,45 @@ START_TEST(test_tune)
 }
 END_TEST
 
+/* The chunk_size and cache_limit parameters win over the environment, and
+ * each one only for itself; the declaration carries the ranges the daemon
+ * checks them against. */
+START_TEST(test_tune_params)
+{
+	const struct backend_ops *b = backends_find("zip");
+	const char *path = tpath("tunep.zip");
+	uint8_t *src = make_data(4096, 18);
+	struct backend_arg args[BACKEND_MAX_PARAMS];
+
+	write_one(path, "a.img", src, 4096, ZIP_CM_DEFLATE);
+	param_chunk = 128 * 1024;
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CHUNK", "64K", "chunk_size"), 128 * 1024);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "1G", "cache_limit"), 1LL << 30);
+	param_chunk = 0;
+	param_cache_given = true;
+	param_cache = 0;
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CACHE", "1G", "cache_limit"), 0);
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CHUNK", "256K", "chunk_size"), 256 * 1024);
+	param_cache_given = false;
+	ck_assert_int_eq(tuned(path, "UBLKD_ZIP_CHUNK", "", "chunk_size"), 1 << 20);
+	/* The declared ranges are the environment's. */
+	ck_assert_uint_eq(test_arg(b, args, "chunk_size") - args, 2);
+	ck_assert_uint_eq(b->params[2].min, 64 * 1024);
+	ck_assert_uint_eq(b->params[2].max, 64 * MIB);
+	ck_assert_int_eq(b->params[3].type, BACKEND_PARAM_BYTES);
+	ck_assert_uint_eq(b->params[3].max, 1ULL << 40);
+	free(src);
+}
+END_TEST
+
 /* Clears the knobs before each test. */
 static void setup(void)
 {
 	unsetenv("UBLKD_ZIP_CHUNK");
 	unsetenv("UBLKD_ZIP_CACHE");
+	param_chunk = 0;
+	param_cache = 0;
+	param_cache_given = false;
 }
 
 /* Removes one entry of the test directory. */
@@ -1461,6 +1504,7 @@ static Suite *zip_suite(void)
 	tcase_add_test(tc, test_zip64_info_zip);
 	tcase_add_test(tc, test_zip64_over_4g);
 	tcase_add_test(tc, test_tune);
+	tcase_add_test(tc, test_tune_params);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -105,19 +105,39 @@ static void fake_add_finish(device_done_fn done, void *arg, uint32_t id, int err
 	done(arg, device_find(id), 0, NULL);
 }
 
+/* The recorded spec's argument for the backend's parameter name, or NULL
+ * when the backend declares none of that name. */
+const struct backend_arg *fake_device_arg(const char *name)
+{
+	const struct backend_param *p = fake_device.spec.backend->params;
+
+	for (size_t i = 0; p && p[i].name; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return &fake_device.spec.args[i];
+	return NULL;
+}
+
+/* Copies the text of the recorded spec's argument name into buf. */
+static void fake_device_keep_text(const char *name, char *buf, size_t len)
+{
+	const struct backend_arg *a = fake_device_arg(name);
+
+	snprintf(buf, len, "%s", a && a->text ? a->text : "");
+}
+
 /* Records the spec, then finishes now or when the test says. */
 void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 {
-	const struct backend_config *cfg = &spec->cfg;
 	uint32_t id = spec->id == DEVICE_ID_AUTO ? fake_free_id() : spec->id;
 
 	fake_device.add_calls++;
 	fake_device.spec = *spec;
 	snprintf(fake_device.backend, sizeof(fake_device.backend), "%s", spec->backend->name);
-	snprintf(fake_device.path, sizeof(fake_device.path), "%s", cfg->path ? cfg->path : "");
-	snprintf(fake_device.entry, sizeof(fake_device.entry), "%s", cfg->entry ? cfg->entry : "");
+	fake_device_keep_text("path", fake_device.path, sizeof(fake_device.path));
+	fake_device_keep_text("entry", fake_device.entry, sizeof(fake_device.entry));
 	/* The borrowed strings die with the request. */
-	fake_device.spec.cfg.path = fake_device.spec.cfg.entry = NULL;
+	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++)
+		fake_device.spec.args[i].text = NULL;
 	if (fake_device.add_defer) {
 		fake_add.done = done;
 		fake_add.arg = arg;

@@ -47,4 +47,8 @@ void fake_device_finish_add(int err, const char *msg);
 /* Finishes the deferred device_del: err 0 removes the device. */
 void fake_device_finish_del(int err, const char *msg);
 
+/* The recorded spec's argument for the backend's parameter name, or NULL
+ * when the backend declares none of that name. */
+const struct backend_arg *fake_device_arg(const char *name);
+
 #endif

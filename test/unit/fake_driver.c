@@ -238,6 +238,8 @@ static int fb_open(void **priv, const struct backend_config *cfg,
 		return fake_be.open_res;
 	}
 	backends_plain_geometry(cfg, geo);
+	snprintf(fake_be.label, sizeof(fake_be.label), "%s",
+		 cfg->args[1].text ? cfg->args[1].text : "");
 	fake_be.opens++;
 	*priv = &fake_be;
 	return 0;
@@ -282,10 +284,17 @@ static int fb_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err, 
 	return 1;
 }
 
+/* The fake backend's parameters: a size, and a label it records. */
+static const struct backend_param fb_params[] = {
+	{ .name = "size", .type = BACKEND_PARAM_SIZE, .help = "the size" },
+	{ .name = "label", .type = BACKEND_PARAM_TEXT, .help = "recorded at open" },
+	{ .name = NULL },
+};
+
 const struct backend_ops fake_backend_ops = {
 	.name = "fake",
 	.summary = "the unit tests' backend",
-	.params = BACKEND_P_SIZE,
+	.params = fb_params,
 	.open = fb_open,
 	.close = fb_close,
 	.read = fb_read,

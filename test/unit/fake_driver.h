@@ -48,6 +48,7 @@ struct fake_backend {
 	int open_res;		/* open's error, 0 for success */
 	int wait_mode;		/* wait_ready: 0 ready, 1 call back later, -errno */
 	int opens, closes, abandons;
+	char label[32];		/* the label parameter at the last open */
 	backend_ready_fn cb;	/* a pending wait_ready */
 	void *cb_arg;
 };

@@ -8,7 +8,8 @@ check_PROGRAMS += test/unit/check_backends test/unit/check_io \
 TESTS += test/unit/check_backends test/unit/check_io \
 	test/unit/check_params test/unit/check_ctrl test/unit/check_idle
 
-test_unit_check_backends_SOURCES = test/unit/check_backends.c
+test_unit_check_backends_SOURCES = test/unit/check_backends.c \
+	test/unit/backend_test.c test/unit/backend_test.h
 test_unit_check_backends_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_backends_LDADD = $(UNIT_LDADD)
 test_unit_check_io_SOURCES = test/unit/check_io.c
