@@ -87,6 +87,8 @@ static int args_option(struct args *a, int argc, char *const argv[], int *i,
 
 	if (!o && command)
 		o = option_find(command->options, arg, len);
+	if (!o && command && command->find_option)
+		o = command->find_option(arg, len);
 	if (!o)
 		return failure_set(f, FAILURE_UNKNOWN_OPTION, EINVAL, NULL, arg);
 	if (o->type == OPTION_FLAG) {
@@ -100,14 +102,18 @@ static int args_option(struct args *a, int argc, char *const argv[], int *i,
 	return args_apply(a, o, value, f);
 }
 
-/* True if argv[from..] asks for help before any "--". */
-static bool args_wants_help(int argc, char *const argv[], int from)
+/* True if argv[from..] asks for help before any "--"; *operand is then
+ * the first word that is not an option, or NULL. */
+static bool args_wants_help(int argc, char *const argv[], int from, const char **operand)
 {
+	*operand = NULL;
 	for (int i = from; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return false;
 		if (strcmp(argv[i], "--help") == 0)
 			return true;
+		if (argv[i][0] != '-' && !*operand)
+			*operand = argv[i];
 	}
 	return false;
 }
@@ -234,7 +240,7 @@ int args_parse(int argc, char *const argv[], const char *env_socket,
 		return failure_set(f, FAILURE_UNKNOWN_COMMAND, EINVAL, NULL, argv[i]);
 
 	f->command = a->command->name;
-	if (args_wants_help(argc, argv, i + 1)) {
+	if (args_wants_help(argc, argv, i + 1, &a->help_operand)) {
 		a->action = ARGS_ACTION_HELP;
 		return 0;
 	}

@@ -36,6 +36,7 @@ struct args {
 	bool json;			/* --json */
 	unsigned timeout;		/* --timeout, seconds */
 	bool all;			/* del --all */
+	const char *help_operand;	/* COMMAND WORD --help: the WORD */
 	struct json_object *params;	/* the request params of the options and operands */
 	struct json_object *ids;	/* operands without a params key (del's IDs) */
 };

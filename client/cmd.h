@@ -24,6 +24,12 @@ struct cmd {
 	const char *summary;			/* its line in the general help */
 	const char *about;			/* its help: what it does */
 	const char *notes;			/* its help: what follows the options */
+	/* Optional: finds an option that is not in options (add: a backend's
+	 * parameter) by name, len bytes; NULL if none. */
+	const struct option_def *(*find_option)(const char *name, size_t len);
+	/* Optional: prints more help after the options (add: the backends'
+	 * parameters); operand is the first operand given, or NULL. */
+	void (*help_more)(FILE *out, const char *operand);
 	/* Sends the requests over s and prints the outcome to out; failures
 	 * that do not stop it go to err as they happen. Returns 0, or -errno
 	 * with f recorded. */

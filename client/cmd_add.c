@@ -1,22 +1,19 @@
 /* add: create a device and print its block device path. */
 #include "config.h"
 #include "client/args.h"
+#include "client/backend_options.h"
 #include "client/cmd.h"
+#include "client/help.h"
 #include "client/output.h"
 #include "client/session.h"
 #include "common/protocol.h"
 
 #include <stdint.h>
 
-/* add's options: each becomes a device_add param under its key. */
+/* add's own options: each becomes a device_add param under its key. The
+ * backends' parameters join them from backend_options_table, generated
+ * from the backends' declarations. */
 static const struct option_def cmd_add_options[] = {
-	{ .name = "--size", .metavar = "SIZE", .type = OPTION_SIZE, .key = "size",
-	  .help = "size in bytes, or with a K, M, G or T suffix\n"
-		  "(powers of 1024; KiB, MiB, GiB, TiB too)" },
-	{ .name = "--path", .metavar = "PATH", .type = OPTION_PATH, .key = "path",
-	  .help = "the backing file (file, zip)" },
-	{ .name = "--entry", .metavar = "NAME", .type = OPTION_STRING, .key = "entry",
-	  .help = "the archive entry to serve (zip)" },
 	{ .name = "--id", .metavar = "N", .type = OPTION_NUMBER, .key = "id",
 	  .max = OPTION_MAX_ID, .expect = OPTION_EXPECT_ID,
 	  .help = "the device ID to take (default: a free one)" },
@@ -30,11 +27,6 @@ static const struct option_def cmd_add_options[] = {
 	  .key = "block_size", .help = "the logical block size (default: the daemon's)" },
 	{ .name = "--read-only", .type = OPTION_FLAG, .key = "read_only",
 	  .help = "refuse writes" },
-	{ .name = "--buffered", .type = OPTION_FLAG, .key = "buffered",
-	  .help = "go through the page cache (file)" },
-	{ .name = "--reserve", .type = OPTION_FLAG, .key = "reserve",
-	  .help = "take all the memory now and keep it (mem); a\n"
-		  "size the tmpfs cannot hold is refused" },
 	{ .name = NULL },
 };
 
@@ -42,6 +34,26 @@ static const struct option_def cmd_add_options[] = {
 static const struct option_def cmd_add_backend = {
 	.name = "BACKEND", .type = OPTION_STRING, .key = "backend",
 };
+
+/* Prints the parameters of the backend named operand, or of every backend
+ * when operand names none. */
+static void cmd_add_help_backends(FILE *out, const char *operand)
+{
+	const struct backend_options *one = operand ? backend_options_find(operand) : NULL;
+
+	if (operand && !one)
+		fprintf(out, "There is no backend called '%s'.\n\n", operand);
+	for (const struct backend_options *b = backend_options_table; b->name; b++) {
+		if (one && b != one)
+			continue;
+		fprintf(out, "%s backend: %s\n", b->name, b->summary);
+		if (b->options->name)
+			help_option_rows(out, b->options);
+		else
+			fputs("  (none)\n", out);
+		fputc('\n', out);
+	}
+}
 
 /* Sends device_add; prints the new device's path, or with --json the device. */
 static int cmd_add_run(struct session *s, const struct args *a, FILE *out, FILE *err,
@@ -73,9 +85,13 @@ const struct cmd cmd_add = {
 	.forms = { "add BACKEND [OPTIONS]" },
 	.summary = "create a device and print its block device path",
 	.about = "Create a device served by BACKEND and print its block device path\n"
-		 "(/dev/ublkbN). The backends are the daemon's (null, mem, ...); the daemon\n"
-		 "checks BACKEND and the options and says what is wrong.\n",
+		 "(/dev/ublkbN). Each backend's own options follow ('add BACKEND --help'\n"
+		 "shows one); the daemon checks BACKEND and the options and says what is\n"
+		 "wrong.\n",
 	.notes = "--socket, --json and --timeout may be given here too; with --json the\n"
-		 "device object is printed instead of the path.\n",
+		 "device object is printed instead of the path. A relative PATH is made\n"
+		 "absolute against the current directory.\n",
+	.find_option = backend_options_option,
+	.help_more = cmd_add_help_backends,
 	.run = cmd_add_run,
 };

@@ -96,8 +96,14 @@ static void help_general(FILE *out)
 	fputs("\nExit status: 0 success, 1 error, 2 usage error.\n", out);
 }
 
+/* Prints a row for each option in table, lined up among themselves. */
+void help_option_rows(FILE *out, const struct option_def *table)
+{
+	help_options(out, table, help_options_width(table, 0));
+}
+
 /* Prints a command's help: its forms, what it does, its options and notes. */
-static void help_command(FILE *out, const struct cmd *command)
+static void help_command(FILE *out, const struct cmd *command, const char *operand)
 {
 	for (size_t i = 0; i < sizeof(command->forms) / sizeof(command->forms[0]); i++)
 		if (command->forms[i])
@@ -108,14 +114,16 @@ static void help_command(FILE *out, const struct cmd *command)
 		help_options(out, command->options, help_options_width(command->options, 0));
 		fputc('\n', out);
 	}
+	if (command->help_more)
+		command->help_more(out, operand);
 	fputs(command->notes, out);
 }
 
 /* Prints the help for command, or the general help for NULL. */
-void help_print(FILE *out, const struct cmd *command)
+void help_print(FILE *out, const struct cmd *command, const char *operand)
 {
 	if (command)
-		help_command(out, command);
+		help_command(out, command, operand);
 	else
 		help_general(out);
 }

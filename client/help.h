@@ -7,8 +7,11 @@
 
 #include "client/cmd.h"
 
-/* Prints the help for command, or the general help for NULL. */
-void help_print(FILE *out, const struct cmd *command);
+/* Prints the help for command, or the general help for NULL; operand is the
+ * first operand given with --help (add zip --help: "zip"), or NULL. */
+void help_print(FILE *out, const struct cmd *command, const char *operand);
+/* Prints a row for each option in table, lined up among themselves. */
+void help_option_rows(FILE *out, const struct option_def *table);
 
 /* Prints "ublkctl VERSION". */
 void help_version(FILE *out);

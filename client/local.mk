@@ -5,6 +5,7 @@ noinst_LIBRARIES += client/libublkctl.a
 client_libublkctl_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_libublkctl_a_SOURCES = \
 	client/args.c client/args.h \
+	client/backend_find.c client/backend_options.h \
 	client/cmd.c client/cmd.h \
 	client/cmd_add.c \
 	client/cmd_del.c \
@@ -16,11 +17,24 @@ client_libublkctl_a_SOURCES = \
 	client/output.c client/output.h \
 	client/session.c client/session.h
 
+# The backends' parameters as options, generated from their declarations.
+nodist_client_libublkctl_a_SOURCES = client/backend_options.c
+BUILT_SOURCES += client/backend_options.c
+CLEANFILES += client/backend_options.c client/ublkctl.1
+client/backend_options.c: backends/backend-doc$(EXEEXT)
+	$(AM_V_GEN)backends/backend-doc c > $@.tmp && mv $@.tmp $@
+
 client_ublkctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_ublkctl_SOURCES = client/main.c
 client_ublkctl_LDADD = client/libublkctl.a common/libcommon.a $(JSONC_LIBS)
 
-dist_man_MANS += client/ublkctl.1
+# ublkctl(1): the hand-written page with the BACKENDS section generated.
+man_MANS += client/ublkctl.1
+EXTRA_DIST += client/ublkctl.1.in
+client/ublkctl.1: $(srcdir)/client/ublkctl.1.in backends/backend-doc$(EXEEXT)
+	$(AM_V_GEN)backends/backend-doc man > $@.backends && \
+	sed -e '/^\.\\" @BACKENDS@$$/{r $@.backends' -e 'd}' $(srcdir)/client/ublkctl.1.in > $@.tmp && \
+	rm -f $@.backends && mv $@.tmp $@
 
 # Unit tests (Check).
 UBLKCTL_TEST_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CHECK_CFLAGS)

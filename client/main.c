@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 	if (args_parse(argc, argv, getenv(UBLKD_SOCKET_ENV), &a, &f) == 0) {
 		switch (a.action) {
 		case ARGS_ACTION_HELP:
-			help_print(stdout, a.command);
+			help_print(stdout, a.command, a.help_operand);
 			break;
 		case ARGS_ACTION_VERSION:
 			help_version(stdout);

@@ -20,19 +20,30 @@ size=$(stat -c %s "$img")
 	fail "zip failed"
 note "pattern $size bytes; deflated.zip $(stat -c %s "$E2E_TMP/deflated.zip") bytes"
 
-for kind in stored deflated; do
-	dev=$("$UBLKCTL" add zip --path "$E2E_TMP/$kind.zip" --entry pattern.img) ||
+# deflated-tuned: the same archive with zip's own parameters (declared by
+# the backend, taken by ublkctl from that declaration): a finer index and
+# no cache, so every read inflates.
+for kind in stored deflated deflated-tuned; do
+	zipfile=$E2E_TMP/${kind%-tuned}.zip
+	tune=()
+	io_size=16M
+	[ "$kind" = deflated-tuned ] && tune=(--chunk-size 64K --cache-limit 0) && io_size=4M
+	dev=$("$UBLKCTL" add zip --path "$zipfile" --entry pattern.img "${tune[@]}") ||
 		fail "ublkctl add zip ($kind) failed"
 	require_blockdev "$dev"
 	id=${dev#/dev/ublkb}
 	devsize=$(blockdev --getsize64 "$dev")
 	expect_eq "$devsize" $(((size + 511) / 512 * 512)) "size of $dev"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .padded_bytes)" $((devsize - size)) "padded_bytes"
+	if [ "$kind" = deflated-tuned ]; then
+		expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.chunk_size, .cache_limit]')" \
+			"[65536,0]" "chunk_size and cache_limit of the tuned device"
+	fi
 
 	for depth in 1 32; do
 		note "$kind: fio randread 4k verify=crc32c iodepth=$depth"
 		fio --name=check --filename="$dev" --readonly --ioengine=io_uring --direct=1 \
-			--rw=randread --bs=4k --iodepth="$depth" --size=64M --io_size=16M \
+			--rw=randread --bs=4k --iodepth="$depth" --size=64M --io_size="$io_size" \
 			--verify=crc32c --verify_fatal=1 --randseed="$RANDOM" \
 			--output="$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio ($kind, depth $depth) failed"; }
 		grep -q 'err= 0' "$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio ($kind) reported errors"; }

@@ -6,6 +6,7 @@
 #include "client/cmd.h"
 #include "client/failure.h"
 #include "client/help.h"
+#include "client/backend_options.h"
 #include "client/option.h"
 
 #include <check.h>
@@ -250,14 +251,22 @@ START_TEST(test_unknown_option_exit)
 }
 END_TEST
 
+static char *help_of_operand(const struct cmd *command, const char *operand);
+
 /* Prints the help for command (NULL: the general one) into a string. */
 static char *help_of(const struct cmd *command)
+{
+	return help_of_operand(command, NULL);
+}
+
+/* The same for "COMMAND OPERAND --help". */
+static char *help_of_operand(const struct cmd *command, const char *operand)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
 
-	help_print(mem, command);
+	help_print(mem, command, operand);
 	fclose(mem);
 	return text;
 }
@@ -279,6 +288,47 @@ static void check_width(const char *text, const char *what)
 	for (const char *p = text, *nl; (nl = strchr(p, '\n')); p = nl + 1)
 		ck_assert_msg(nl - p < 80, "%s: a line of %d columns", what, (int)(nl - p));
 }
+
+/* add's help lists every backend's options from the generated table, and
+ * "add zip --help" only zip's; the options parse into device_add params. */
+START_TEST(test_add_backend_options)
+{
+	char *const argv[] = { "ublkctl", "add", "zip", "--path", "/a.zip", "--chunk-size", "1M",
+			       "--cache-limit=0", NULL };
+	struct json_object *v;
+	struct failure f;
+	struct args a;
+	char *text = help_of_operand(&cmd_add, "zip");
+
+	ck_assert_ptr_nonnull(backend_options_find("zip"));
+	ck_assert_ptr_null(backend_options_find("nosuch"));
+	ck_assert_msg(has_line(text, "zip backend: "), "%s", text);
+	ck_assert_msg(has_line(text, "  --chunk-size BYTES  "), "%s", text);
+	ck_assert_msg(has_line(text, "  --entry NAME  "), "%s", text);
+	ck_assert_msg(!strstr(text, "--reserve"), "%s", text);
+	check_width(text, "add zip");
+	free(text);
+	text = help_of(&cmd_add);
+	for (const struct backend_options *b = backend_options_table; b->name; b++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "%s backend: ", b->name);
+		ck_assert_msg(has_line(text, line), "add --help lacks %s", line);
+	}
+	ck_assert_msg(has_line(text, "  --reserve  "), "%s", text);
+	check_width(text, "add");
+	free(text);
+
+	ck_assert_int_eq(args_parse(8, argv, NULL, &a, &f), 0);
+	ck_assert(json_object_object_get_ex(a.params, "chunk_size", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 1 << 20);
+	ck_assert(json_object_object_get_ex(a.params, "cache_limit", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 0);
+	ck_assert(json_object_object_get_ex(a.params, "path", &v));
+	ck_assert_str_eq(json_object_get_string(v), "/a.zip");
+	args_free(&a);
+}
+END_TEST
 
 /* Each command's help starts with its usage, says what it does and lists
  * every option of its row with the option's value name. */
@@ -606,6 +656,7 @@ static Suite *cmd_suite(void)
 	tcase_add_checked_fixture(run, daemon_start, daemon_stop);
 	tcase_set_timeout(run, 30);
 	tcase_add_test(run, test_dispatch_each_command);
+	tcase_add_test(run, test_add_backend_options);
 	tcase_add_test(run, test_dispatch_requests);
 	tcase_add_test(run, test_dispatch_no_daemon);
 
