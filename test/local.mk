@@ -1,3 +1,7 @@
 include $(srcdir)/test/unit/local.mk
 include $(srcdir)/test/vm/local.mk
 include $(srcdir)/test/e2e/local.mk
+
+# Calls flow one way between layers; backends see only backend.h.
+TESTS += test/layering
+EXTRA_DIST += test/layering
