@@ -17,6 +17,7 @@ bench: all
 EXTRA_DIST += \
 	bench/run \
 	bench/guest \
+	bench/pairs \
 	bench/report \
 	bench/check-quick \
 	bench/summarize.jq \

@@ -10,6 +10,7 @@
 #   --slurpfile env     raw/env.json (or nothing)
 #   --rawfile load      host-load.txt: "time load1 load5 load15" lines
 #   --argjson meta      {elapsed_s, commit}
+#   --argjson pair_order  the pairs' names in the order of bench/pairs
 
 # The median of the non-null numbers of an array (null if none).
 def median:
@@ -21,7 +22,7 @@ def median:
 # Order of the workloads and pairs in tables and plots.
 def workloads: ["randread-4k-qd1", "randread-4k-qd32", "randwrite-4k-qd1",
                 "randwrite-4k-qd32", "read-128k-qd8", "write-128k-qd8"];
-def pair_names: ["null", "mem", "file", "zip"];
+def pair_names: $pair_order;
 def rank($list): . as $x | $list | index($x);
 
 # The lines of a tab-separated text as arrays of fields.

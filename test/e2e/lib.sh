@@ -12,6 +12,11 @@
 # Helpers: fail, skip, note, expect_eq, require_root, require_blockdev,
 # wait_for, on_exit (teardown hooks, run in reverse order at exit),
 # start_daemon and stop_daemon. Exit status 77 means "skipped".
+#
+# A script other than a test may source it too (bench/guest does); it may set
+# E2E_DAEMON_LOG (where start_daemon writes the daemon's stderr, default
+# $E2E_TMP/ublkd.log) and E2E_STOP_TIMEOUT (how many seconds stop_daemon
+# waits after SIGTERM, default 30) before it starts the daemon.
 
 set -euo pipefail
 
@@ -19,12 +24,25 @@ E2E_NAME=$(basename "$0" .sh)
 E2E_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export E2E_NAME E2E_SRCDIR
 
+E2E_FAILED=0
 # Print "FAIL: MSG" on stderr and exit 1 (inside a teardown hook: return 1,
-# so that the remaining hooks still run and the test still fails).
+# so that the remaining hooks still run and the test still fails). With
+# --later first, return 0 and go on instead: the script exits 1 at its end
+# (bench/guest: one failed pair must not stop the others); E2E_FAILED is 1
+# from then on.
 fail() {
+	local later=
+	if [ "${1:-}" = --later ]; then
+		later=1
+		shift
+	fi
 	printf 'FAIL: %s\n' "$*" >&2
 	if [ -n "${_e2e_exiting:-}" ]; then
 		return 1
+	fi
+	if [ -n "$later" ]; then
+		E2E_FAILED=1
+		return 0
 	fi
 	exit 1
 }
@@ -60,21 +78,22 @@ require_blockdev() {
 	[ -b "$1" ] || fail "$1 is not a block device"
 }
 
-# Poll until the shell command CMD ($1) succeeds; give up after TIMEOUT ($2)
-# seconds (fractions allowed): print a note and return 1.
+# Poll every INTERVAL ($3, default 0.1) seconds until the shell command CMD
+# ($1) succeeds; give up after TIMEOUT ($2) seconds (fractions allowed):
+# print a note and return 1.
 # Example: wait_for '[ -b /dev/ublkb0 ]' 10 || fail "no /dev/ublkb0"
 wait_for() {
-	[ $# -eq 2 ] || fail "wait_for needs CMD TIMEOUT, got $# arguments"
+	[ $# -eq 2 ] || [ $# -eq 3 ] || fail "wait_for needs CMD TIMEOUT [INTERVAL], got $# arguments"
 	# Count sleeps: the guest's wall clock jumps under TCG.
-	local tries
-	tries=$(awk -v t="$2" 'BEGIN { printf "%d", t * 10 }')
+	local tries interval=${3:-0.1}
+	tries=$(awk -v t="$2" -v i="$interval" 'BEGIN { printf "%d", t / i + 1e-9 }')
 	while ! eval "$1"; do
 		if [ "$tries" -le 0 ]; then
 			note "timed out after $2 s waiting for: $1"
 			return 1
 		fi
 		tries=$((tries - 1))
-		sleep 0.1
+		sleep "$interval"
 	done
 }
 
@@ -88,9 +107,12 @@ on_exit() {
 }
 
 # EXIT trap: run the hooks, remove $E2E_TMP, exit with the test's status
-# (1 if it passed but a hook failed).
+# (1 if it passed but called fail --later, or a hook failed).
 _e2e_exit() {
 	E2E_STATUS=$?
+	if [ "$E2E_FAILED" = 1 ] && [ "$E2E_STATUS" -eq 0 ]; then
+		E2E_STATUS=1
+	fi
 	_e2e_exiting=1
 	trap - EXIT
 	set +e
@@ -122,6 +144,8 @@ export UBLKCTL=$UBLKD_BUILDDIR/client/ublkctl
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-$E2E_NAME.XXXXXX") || fail "cannot create a temporary directory"
 export E2E_TMP
+E2E_DAEMON_LOG=$E2E_TMP/ublkd.log
+E2E_STOP_TIMEOUT=30
 trap _e2e_exit EXIT
 # timeout(1) and ^C send signals: exit through the EXIT trap so hooks run.
 trap 'exit 143' TERM
@@ -132,11 +156,12 @@ UBLKD_PID=
 _e2e_daemon_hooked=
 
 # Start the daemon: $UBLKD --socket $E2E_TMP/ublkd.sock -v ARGS... with its
-# stderr in $E2E_TMP/ublkd.log; export UBLKD_SOCKET and UBLKD_PID; wait up to
+# stderr in $E2E_DAEMON_LOG; export UBLKD_SOCKET and UBLKD_PID; wait up to
 # 30 s until `$UBLKCTL list` succeeds. At exit the daemon gets SIGTERM (and
-# the test fails if it needs SIGKILL after 30 s or exits non-zero), and if
-# the test failed the daemon log's tail is printed and the log is copied to
-# $UBLKD_RESULTS/e2e/NAME.ublkd.log.
+# the test fails if it needs SIGKILL after $E2E_STOP_TIMEOUT s or exits
+# non-zero), and if the test failed the daemon log's tail is printed and the
+# log is copied to $UBLKD_RESULTS/e2e/NAME.ublkd.log (unless it is written
+# under $UBLKD_RESULTS already).
 start_daemon() {
 	[ -x "$UBLKD" ] || fail "daemon $UBLKD not found or not executable (build the tree first)"
 	[ -x "$UBLKCTL" ] || fail "client $UBLKCTL not found or not executable (build the tree first)"
@@ -147,7 +172,7 @@ start_daemon() {
 		on_exit _e2e_daemon_log_on_failure
 		on_exit _e2e_daemon_teardown
 	fi
-	"$UBLKD" --socket "$UBLKD_SOCKET" -v "$@" 2>"$E2E_TMP/ublkd.log" &
+	"$UBLKD" --socket "$UBLKD_SOCKET" -v "$@" 2>"$E2E_DAEMON_LOG" &
 	UBLKD_PID=$!
 	export UBLKD_PID
 	local i status
@@ -241,21 +266,18 @@ rpc_raw() {
 	printf '%s\n' "$1" | socat -t 30 - "UNIX-CONNECT:$UBLKD_SOCKET"
 }
 
-# Stop the daemon: SIGTERM, wait up to 30 s (then SIGKILL and fail); return
-# the daemon's exit status (so under set -e write `stop_daemon || st=$?`).
+# Stop the daemon: SIGTERM, wait up to $E2E_STOP_TIMEOUT s (then SIGKILL and
+# fail); return the daemon's exit status (so under set -e write
+# `stop_daemon || st=$?`).
 stop_daemon() {
 	[ -n "$UBLKD_PID" ] || fail "stop_daemon: no daemon running"
-	local pid=$UBLKD_PID i status=0
+	local pid=$UBLKD_PID status=0
 	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! wait_for "! kill -0 $pid 2>/dev/null" "$E2E_STOP_TIMEOUT" > /dev/null; then
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		UBLKD_PID=
-		fail "ublkd (pid $pid) was still running 30 s after SIGTERM; sent SIGKILL"
+		fail "ublkd (pid $pid) was still running $E2E_STOP_TIMEOUT s after SIGTERM; sent SIGKILL"
 		return 1
 	fi
 	wait "$pid" || status=$?
@@ -275,14 +297,14 @@ _e2e_daemon_teardown() {
 
 # Teardown hook of start_daemon: show and keep the daemon log if the test failed.
 _e2e_daemon_log_on_failure() {
-	if [ "$E2E_STATUS" -eq 0 ] || [ ! -f "$E2E_TMP/ublkd.log" ]; then
+	if [ "$E2E_STATUS" -eq 0 ] || [ ! -f "$E2E_DAEMON_LOG" ]; then
 		return 0
 	fi
-	echo "---- last 40 lines of the ublkd log ($E2E_TMP/ublkd.log) ----" >&2
-	tail -n 40 "$E2E_TMP/ublkd.log" >&2
-	if [ -n "${UBLKD_RESULTS:-}" ]; then
+	echo "---- last 40 lines of the ublkd log ($E2E_DAEMON_LOG) ----" >&2
+	tail -n 40 "$E2E_DAEMON_LOG" >&2
+	if [ -n "${UBLKD_RESULTS:-}" ] && [[ "$E2E_DAEMON_LOG" != "$UBLKD_RESULTS"/* ]]; then
 		mkdir -p "$UBLKD_RESULTS/e2e" &&
-			cp "$E2E_TMP/ublkd.log" "$UBLKD_RESULTS/e2e/$E2E_NAME.ublkd.log" &&
+			cp "$E2E_DAEMON_LOG" "$UBLKD_RESULTS/e2e/$E2E_NAME.ublkd.log" &&
 			echo "---- full log: $UBLKD_RESULTS/e2e/$E2E_NAME.ublkd.log ----" >&2
 	fi
 	return 0
