@@ -11,7 +11,8 @@ daemon_libublkd_a_SOURCES = \
 	daemon/methods.c daemon/methods.h \
 	daemon/params.c daemon/params.h \
 	daemon/queue.c daemon/queue.h \
-	daemon/ringwatch.c daemon/ringwatch.h
+	daemon/ringwatch.c daemon/ringwatch.h \
+	daemon/state.c daemon/state.h
 # The device pipelines, their kernel driver, the JSON view, the ublk_params.
 daemon_libublkd_a_SOURCES += \
 	daemon/device_pipeline.h daemon/device_add.c daemon/device_del.c \
