@@ -4,9 +4,11 @@ UNIT_LDADD = daemon/libublkd.a backends/libbackends.a common/libcommon.a \
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 
 check_PROGRAMS += test/unit/check_backends test/unit/check_io \
-	test/unit/check_params test/unit/check_ctrl test/unit/check_idle
+	test/unit/check_params test/unit/check_ctrl test/unit/check_idle \
+	test/unit/check_state
 TESTS += test/unit/check_backends test/unit/check_io \
-	test/unit/check_params test/unit/check_ctrl test/unit/check_idle
+	test/unit/check_params test/unit/check_ctrl test/unit/check_idle \
+	test/unit/check_state
 
 test_unit_check_backends_SOURCES = test/unit/check_backends.c \
 	test/unit/backend_test.c test/unit/backend_test.h
@@ -18,6 +20,9 @@ test_unit_check_io_LDADD = $(UNIT_LDADD)
 test_unit_check_params_SOURCES = test/unit/check_params.c
 test_unit_check_params_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_params_LDADD = $(UNIT_LDADD)
+test_unit_check_state_SOURCES = test/unit/check_state.c
+test_unit_check_state_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_state_LDADD = $(UNIT_LDADD)
 test_unit_check_ctrl_SOURCES = test/unit/check_ctrl.c
 test_unit_check_ctrl_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_ctrl_LDADD = $(UNIT_LDADD)
