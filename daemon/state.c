@@ -308,7 +308,8 @@ static int list_records(uint32_t **ids)
 		*ids = NULL;
 		return ret;
 	}
-	qsort(*ids, n, sizeof(**ids), id_cmp);
+	if (n > 1)	/* qsort of a NULL array is undefined, even of 0 items */
+		qsort(*ids, n, sizeof(**ids), id_cmp);
 	return (int)n;
 }
 
