@@ -53,7 +53,7 @@ static int make_dir(const char *path, char *err, size_t errlen)
 	return fail(ret, err, errlen, "cannot create %s: %s", path, strerror(-ret));
 }
 
-/* Creates DIR and DIR/devices (0700) if missing and opens DIR/devices. */
+/* Creates DIR/devices (0700) if missing and opens it. */
 int state_init(const char *dir, char *err, size_t errlen)
 {
 	char *path;
@@ -62,9 +62,7 @@ int state_init(const char *dir, char *err, size_t errlen)
 	state_shutdown();
 	if (asprintf(&path, "%s/devices", dir) < 0)
 		return fail(-ENOMEM, err, errlen, "out of memory");
-	ret = make_dir(dir, err, errlen);
-	if (ret == 0)
-		ret = make_dir(path, err, errlen);
+	ret = make_dir(path, err, errlen);	/* DIR is main's, with its mode */
 	if (ret == 0) {
 		state_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (state_fd < 0) {

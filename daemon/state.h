@@ -14,11 +14,13 @@
 /* Where records live: DIR/devices/ublkbID.json (DIR is ublkd's --state-dir).
  * Functions return 0 or -errno. */
 
-/* Creates DIR and DIR/devices (0700) if missing and opens DIR/devices. */
+/* Creates DIR/devices (0700) if missing (DIR must exist) and opens it. */
 int state_init(const char *dir, char *err, size_t errlen);
 /* Writes {"version":1,"id":ID, ...record's members...} atomically and
  * durably to ublkbID.json; record is not modified. -EFBIG over
- * STATE_MAX_BYTES; on any failure the old record stays intact. */
+ * STATE_MAX_BYTES. On a failure no .tmp is left and the old record stays,
+ * except when only the last step, the fsync of the directory, fails: the
+ * new record is then in place but may not survive a power loss. */
 int state_save(uint32_t id, struct json_object *record, char *err, size_t errlen);
 /* Removes the record of id; 0 also when there was none. */
 int state_remove(uint32_t id);

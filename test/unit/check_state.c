@@ -161,8 +161,11 @@ START_TEST(test_init)
 	ck_assert_int_eq(stat(devices, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 0777, 0700);
-	/* A second init closes the first; a missing DIR is created too. */
+	/* DIR must exist; a second init closes the first. */
 	snprintf(sub, sizeof(sub), "%s/sub", top);
+	ck_assert_int_eq(state_init(sub, err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	ck_assert_int_eq(state_init(sub, err, sizeof(err)), 0);
 	snprintf(sub, sizeof(sub), "%s/sub/devices", top);
 	ck_assert_int_eq(stat(sub, &st), 0);
