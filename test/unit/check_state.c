@@ -18,8 +18,9 @@
 
 #define MAX_SEEN 16
 
-static char top[64];		/* the temporary --state-dir */
-static char devices[96];	/* top/devices */
+static char base[64];		/* made by main, removed at the end even after a failure */
+static char top[96];		/* one test's --state-dir, under base */
+static char devices[128];	/* top/devices */
 static char err[512];
 
 /* What state_load_all reported. */
@@ -72,7 +73,7 @@ static void seen_free(struct seen *s)
 /* The path of a file in the devices directory (one static buffer). */
 static const char *path_of(const char *name)
 {
-	static char path[192];
+	static char path[224];
 
 	snprintf(path, sizeof(path), "%s/%s", devices, name);
 	return path;
@@ -139,7 +140,7 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
 /* Makes a fresh state directory and opens the store on it. */
 static void setup(void)
 {
-	snprintf(top, sizeof(top), "/tmp/check_state.XXXXXX");
+	snprintf(top, sizeof(top), "%s/test.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(top));
 	snprintf(devices, sizeof(devices), "%s/devices", top);
 	ck_assert_msg(state_init(top, err, sizeof(err)) == 0, "%s", err);
@@ -155,7 +156,7 @@ static void teardown(void)
 
 START_TEST(test_init)
 {
-	char sub[128];
+	char sub[160];
 	struct stat st;
 
 	ck_assert_int_eq(stat(devices, &st), 0);
@@ -483,8 +484,14 @@ int main(void)
 	int failed;
 
 	log_init("check_state", LOG_LEVEL_DEBUG);
+	snprintf(base, sizeof(base), "/tmp/check_state.XXXXXX");
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		return 1;
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	nftw(base, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	return failed ? 1 : 0;
 }
