@@ -66,6 +66,15 @@ struct backend_arg {
 	const char *text;	/* TEXT, PATH */
 };
 
+/* The most values a backend may save for its recovery. */
+#define BACKEND_MAX_SAVED	4
+
+/* One value a backend saved for its recovery (backend_ops.save). */
+struct backend_saved {
+	const char *key;
+	const char *value;
+};
+
 /* What device_add asked for. There is no device id here on purpose: open
  * runs before the kernel assigns one, so nothing a backend names or creates
  * may depend on it. */
@@ -76,6 +85,11 @@ struct backend_config {
 	const struct backend_arg *args;	/* one per row of the backend's
 					 * params, in the same order */
 	const char *state_dir;	/* where a backend may keep files */
+	bool recovering;	/* a new daemon takes over a device that outlived
+				 * the old one: create, extend or delete nothing,
+				 * reopen what save named */
+	const struct backend_saved *saved;	/* recovering: what save reported,
+						 * ending with a NULL key; else NULL */
 	struct backend_idle *idle;	/* runs background work; NULL: open
 					 * does it at once */
 };
@@ -186,6 +200,13 @@ struct backend_ops {
 	int (*wait_ready)(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen);
 	/* Optional. Reports backend-specific fields of the device. */
 	void (*describe)(void *priv, struct backend_report *r);
+	/* Optional. Reports, as text, what open needs to take the device over
+	 * after the daemon is gone (mem: its backing file); it is saved with
+	 * the device and handed back in cfg->saved. */
+	void (*save)(void *priv, struct backend_report *r);
+	/* Optional (absent: close). Lets go of the device for the next daemon
+	 * (a planned restart): like close, but keeps what save named. */
+	void (*detach)(void *priv);
 };
 
 /* Fills geo for a backend that keeps the requested size and block size and
@@ -197,6 +218,8 @@ const struct backend_ops *backends_find(const char *name);
 const struct backend_ops *backends_at(size_t i);
 /* Counts the rows of a params table. */
 size_t backend_param_count(const struct backend_param *params);
+/* The value saved under key for a recovered device, or NULL. */
+const char *backend_saved_get(const struct backend_config *cfg, const char *key);
 /* Lists the backend names, comma separated, for error messages. */
 const char *backends_names(void);
 

@@ -52,6 +52,15 @@ size_t backend_param_count(const struct backend_param *params)
 	return n;
 }
 
+/* The value saved under key for a recovered device, or NULL. */
+const char *backend_saved_get(const struct backend_config *cfg, const char *key)
+{
+	for (const struct backend_saved *s = cfg->saved; s && s->key; s++)
+		if (strcmp(s->key, key) == 0)
+			return s->value;
+	return NULL;
+}
+
 /* Lists the backend names, comma separated, for error messages. */
 const char *backends_names(void)
 {

@@ -32,6 +32,9 @@ static int file_open_create(struct file_dev *f, const struct backend_config *cfg
 {
 	int fd;
 
+	if (cfg->recovering)
+		return file_open_error(err, errlen, -ENOENT,
+				       "%s is gone; a recovered device does not create it", f->path);
 	if (!cfg->size)
 		return file_open_error(err, errlen, -ENOENT,
 				       "%s does not exist (give a size to create it)", f->path);
@@ -179,6 +182,10 @@ static int file_open_size(struct file_dev *f, const struct backend_config *cfg,
 		return file_open_error(err, errlen, -EINVAL,
 				       "%s is %llu bytes, larger than the size %llu: refusing to shrink it",
 				       f->path, have, want);
+	if (want > have && cfg->recovering)
+		return file_open_error(err, errlen, -EINVAL,
+				       "%s is %llu bytes, smaller than the device's %llu: it was "
+				       "truncated while no daemon served it", f->path, have, want);
 	if (want > have && f->read_only)
 		return file_open_error(err, errlen, -EROFS,
 				       "%s is %llu bytes, smaller than the size %llu, and a read-only device does not extend it",

@@ -193,6 +193,88 @@ enum mem_arg {
 	MEM_ARG_COUNT,
 };
 
+/* Creates the device's own file in dir, sized: 0 or -errno with err. */
+static int mem_create_file(struct mem *m, const char *dir, char *err, size_t errlen)
+{
+	int ret;
+
+	/* A name of its own, made with O_EXCL: never another device's file. */
+	if ((size_t)snprintf(m->path, sizeof(m->path), "%s/mem-XXXXXX.img", dir) >= sizeof(m->path)) {
+		snprintf(err, errlen, "the directory name %s is too long", dir);
+		return -ENAMETOOLONG;
+	}
+	m->fd = mkostemps(m->path, 4, O_CLOEXEC);
+	if (m->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
+		return ret;
+	}
+	if (ftruncate(m->fd, (off_t)m->size) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot size %s to %llu bytes: %s", m->path,
+			 (unsigned long long)m->size, strerror(errno));
+		close(m->fd);
+		unlink(m->path);
+		return ret;
+	}
+	return 0;
+}
+
+/* Reopens the file a recovered device saved: it must be a mem backing file
+ * of exactly the device's size on tmpfs. 0 or -errno with err. */
+static int mem_reopen_file(struct mem *m, const struct backend_config *cfg, char *err,
+			   size_t errlen)
+{
+	const char *path = backend_saved_get(cfg, "backing_file");
+	const char *base = path ? strrchr(path, '/') : NULL;
+	struct statfs sfs;
+	struct stat st;
+	int ret;
+
+	if (!base || strncmp(base, "/mem-", 5) != 0 ||
+	    (size_t)snprintf(m->path, sizeof(m->path), "%s", path) >= sizeof(m->path)) {
+		snprintf(err, errlen, "the saved backing file '%s' is not a mem file",
+			 path ? path : "");
+		return -EINVAL;
+	}
+	m->fd = open(m->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (m->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot reopen %s: %s", m->path, strerror(errno));
+		return ret;
+	}
+	ret = fstat(m->fd, &st) < 0 || fstatfs(m->fd, &sfs) < 0 ? -errno : 0;
+	if (ret == 0 && (!S_ISREG(st.st_mode) || sfs.f_type != TMPFS_MAGIC ||
+			 (uint64_t)st.st_size != m->size))
+		ret = -EINVAL;
+	if (ret < 0) {
+		snprintf(err, errlen, "%s is not a tmpfs file of %llu bytes", m->path,
+			 (unsigned long long)m->size);
+		close(m->fd);
+	}
+	return ret;
+}
+
+/* Marks in the bitmap the pages a reopened file holds (SEEK_DATA runs). */
+static int mem_pages_scan(struct mem *m, char *err, size_t errlen)
+{
+	off_t data = 0, hole;
+
+	while (m->size && (data = lseek(m->fd, data, SEEK_DATA)) >= 0) {
+		hole = lseek(m->fd, data, SEEK_HOLE);
+		if (hole < 0)
+			break;
+		mem_pages_mark(m, (uint64_t)data / MEM_PAGE, ((uint64_t)hole - 1) / MEM_PAGE, true);
+		data = hole;
+	}
+	if (m->size && errno != ENXIO) {
+		snprintf(err, errlen, "cannot find the pages %s holds: %s", m->path,
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* Creates the device's own tmpfs file and maps it shared; memory is taken on
  * first write, or all at once with reserve. */
 static int mem_open(void **priv, const struct backend_config *cfg,
@@ -213,24 +295,11 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 		free(m);
 		return ret;
 	}
-	/* A name of its own, made with O_EXCL: never another device's file. */
-	if ((size_t)snprintf(m->path, sizeof(m->path), "%s/mem-XXXXXX.img", dir) >= sizeof(m->path)) {
-		snprintf(err, errlen, "the directory name %s is too long", dir);
-		free(m);
-		return -ENAMETOOLONG;
-	}
-	m->fd = mkostemps(m->path, 4, O_CLOEXEC);
-	if (m->fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
+	ret = cfg->recovering ? mem_reopen_file(m, cfg, err, errlen)
+			      : mem_create_file(m, dir, err, errlen);
+	if (ret < 0) {
 		free(m);
 		return ret;
-	}
-	if (ftruncate(m->fd, (off_t)m->size) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot size %s to %llu bytes: %s", m->path,
-			 (unsigned long long)m->size, strerror(errno));
-		goto fail;
 	}
 	m->map = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_NORESERVE, m->fd, 0);
@@ -247,34 +316,55 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 		munmap(m->map, m->size);
 		goto fail;
 	}
-	if (m->reserve) {
+	if (cfg->recovering)
+		ret = mem_pages_scan(m, err, errlen);
+	else if (m->reserve)
 		ret = mem_reserve(m, dir, err, errlen);
-		if (ret < 0) {
-			munmap(m->written, m->written_bytes);
-			munmap(m->map, m->size);
-			goto fail;
-		}
+	if (ret < 0) {
+		munmap(m->written, m->written_bytes);
+		munmap(m->map, m->size);
+		goto fail;
 	}
 	backends_plain_geometry(cfg, geo);
 	*priv = m;
 	return 0;
 fail:
 	close(m->fd);
-	unlink(m->path);
+	if (!cfg->recovering)
+		unlink(m->path);	/* a recovered device's data stays */
 	free(m);
 	return ret;
+}
+
+/* Unmaps the backing file and, with unlink, deletes it. */
+static void mem_release(struct mem *m, bool unlink_file)
+{
+	munmap(m->written, m->written_bytes);
+	munmap(m->map, m->size);
+	close(m->fd);
+	if (unlink_file)
+		unlink(m->path);
+	free(m);
 }
 
 /* Unmaps and deletes the backing file, returning its memory. */
 static void mem_close(void *priv)
 {
+	mem_release(priv, true);
+}
+
+/* Unmaps the backing file and keeps it, with the data, for the next daemon. */
+static void mem_detach(void *priv)
+{
+	mem_release(priv, false);
+}
+
+/* Saves the backing file's name: a later daemon maps the same memory. */
+static void mem_save(void *priv, struct backend_report *r)
+{
 	struct mem *m = priv;
 
-	munmap(m->written, m->written_bytes);
-	munmap(m->map, m->size);
-	close(m->fd);
-	unlink(m->path);
-	free(m);
+	r->text(r, "backing_file", m->path);
 }
 
 /* Copies the range out of the mapping; holes read as zeroes. */
@@ -404,4 +494,6 @@ const struct backend_ops backend_mem = {
 	.discard = mem_discard,
 	.write_zeroes = mem_write_zeroes,
 	.describe = mem_describe,
+	.save = mem_save,
+	.detach = mem_detach,
 };
