@@ -27,6 +27,10 @@ static const struct option_def cmd_add_options[] = {
 	  .key = "block_size", .help = "the logical block size (default: the daemon's)" },
 	{ .name = "--read-only", .type = OPTION_FLAG, .key = "read_only",
 	  .help = "refuse writes" },
+	{ .name = "--recovery", .metavar = "MODE", .type = OPTION_STRING, .key = "recovery",
+	  .help = "what the kernel does with I/O while no ublkd serves\n"
+		  "the device: reissue (wait, default), fail-io (6.13+)\n"
+		  "or none (the device dies with the daemon)" },
 	{ .name = NULL },
 };
 

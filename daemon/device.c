@@ -23,7 +23,23 @@ static struct {
 	struct device *list;
 	void (*all_done)(void *arg);
 	void *all_done_arg;
+	device_observer_fn observer;	/* told when devices go live or go */
+	void *observer_arg;
 } devices;
+
+/* Sets the one observer of device events (the state records). */
+void device_observe(device_observer_fn fn, void *arg)
+{
+	devices.observer = fn;
+	devices.observer_arg = arg;
+}
+
+/* Tells the observer about a device event. */
+void device_notify(struct device *dev, enum device_event ev)
+{
+	if (devices.observer)
+		devices.observer(devices.observer_arg, dev, ev);
+}
 
 /* Names a device state. */
 const char *device_state_name(enum device_state state)
@@ -192,6 +208,8 @@ void device_free(struct device *dev)
 	free(dev->queues);
 	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++)
 		free(dev->arg_text[i]);
+	for (unsigned i = 0; i < 2 * BACKEND_MAX_SAVED; i++)
+		free(dev->saved_text[i]);
 	free(dev);
 	if (!devices.list && devices.all_done) {
 		void (*all_done)(void *arg) = devices.all_done;
@@ -217,8 +235,30 @@ static int device_copy_config(struct device *dev, const struct device_spec *spec
 	return 0;
 }
 
-/* Creates a device; done is called exactly once, maybe before this returns. */
-void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
+/* Copies the values a backend saved into the device, for its recovery. */
+static int device_copy_saved(struct device *dev, const struct backend_saved *saved)
+{
+	unsigned n = 0;
+
+	for (; saved && saved[n].key; n++) {
+		if (n >= BACKEND_MAX_SAVED)
+			return -E2BIG;
+		dev->saved_text[2 * n] = strdup(saved[n].key);
+		dev->saved_text[2 * n + 1] = strdup(saved[n].value);
+		if (!dev->saved_text[2 * n] || !dev->saved_text[2 * n + 1])
+			return -ENOMEM;
+		dev->saved[n].key = dev->saved_text[2 * n];
+		dev->saved[n].value = dev->saved_text[2 * n + 1];
+	}
+	dev->saved[n].key = NULL;
+	dev->cfg.recovering = true;
+	dev->cfg.saved = dev->saved;
+	return 0;
+}
+
+/* Registers a new device for spec, answered through done; NULL (done
+ * answered) when the driver or memory is missing. */
+static struct device *device_new(const struct device_spec *spec, device_done_fn done, void *arg)
 {
 	struct device *dev;
 	char err[512] = "";
@@ -227,12 +267,12 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 	ret = device_driver_open(err, sizeof(err));
 	if (ret < 0) {
 		done(arg, NULL, ret, err);
-		return;
+		return NULL;
 	}
 	dev = calloc(1, sizeof(*dev));
 	if (!dev) {
 		done(arg, NULL, -ENOMEM, "out of memory");
-		return;
+		return NULL;
 	}
 	dev->drv = devices.drv;
 	dev->loop = devices.loop;
@@ -244,13 +284,49 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 	dev->info.dev_id = spec->id;
 	dev->info.nr_hw_queues = spec->queues;
 	dev->info.queue_depth = spec->depth;
+	dev->recovery = spec->recovery;
 	dev->next = devices.list;
 	devices.list = dev;
 	if (device_copy_config(dev, spec) < 0) {
 		device_add_fail(dev, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	return dev;
+}
+
+/* Creates a device; done is called exactly once, maybe before this returns. */
+void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
+{
+	struct device *dev = device_new(spec, done, arg);
+
+	if (dev)
+		device_add_start(dev);
+}
+
+/* Takes over a device the kernel kept for us (spec->id) with what its
+ * backend saved; done is called exactly once. */
+void device_recover(const struct device_spec *spec, const struct backend_saved *saved,
+		    device_done_fn done, void *arg)
+{
+	struct device *dev = device_new(spec, done, arg);
+	int ret;
+
+	if (!dev)
+		return;
+	dev->id = spec->id;
+	ret = device_copy_saved(dev, saved);
+	if (ret < 0) {
+		device_add_fail(dev, ret, "cannot keep what the %s backend saved: %s",
+				dev->backend->name, strerror(-ret));
 		return;
 	}
-	device_add_start(dev);
+	device_recover_start(dev);
+}
+
+/* Reports what a live device's backend saved for its recovery. */
+void device_save(const struct device *dev, struct backend_report *r)
+{
+	io_save(&dev->target, r);
 }
 
 /* Stops and deletes a device; done is called exactly once. */
@@ -330,6 +406,7 @@ void device_view(const struct device *dev, struct device_view *v)
 	v->depth = dev->info.queue_depth;
 	v->read_only = dev->params.basic.attrs & UBLK_ATTR_READ_ONLY;
 	v->flags = dev->info.flags;
+	v->recovery = dev->recovery;
 	v->io_count = 0;
 	for (unsigned i = 0; i < dev->queues_ready; i++)
 		v->io_count += dev->queues[i].ios;

@@ -24,6 +24,14 @@ enum device_state {
 	DEVICE_FAILED,		/* the kernel stopped it; only deletion is left */
 };
 
+/* What the kernel does with a device's I/O while no daemon serves it (a
+ * crash, a restart): the recovery mode the device was added with. */
+enum device_recovery {
+	DEVICE_RECOVERY_NONE,		/* the device dies with the daemon */
+	DEVICE_RECOVERY_REISSUE,	/* I/O waits, and is reissued to the next daemon */
+	DEVICE_RECOVERY_FAIL_IO,	/* I/O fails until the next daemon (6.13+) */
+};
+
 /* What device_add creates; validated by the caller. */
 struct device_spec {
 	const struct backend_ops *backend;
@@ -34,6 +42,7 @@ struct device_spec {
 	uint32_t id;			/* DEVICE_ID_AUTO to let the kernel choose */
 	uint16_t queues;
 	uint16_t depth;
+	enum device_recovery recovery;
 };
 
 struct device;
@@ -43,17 +52,35 @@ struct device_driver;
  * what went wrong. dev is valid only during the call (NULL after delete). */
 typedef void (*device_done_fn)(void *arg, struct device *dev, int err, const char *msg);
 
+/* What an observer of the devices is told (device_observe). */
+enum device_event {
+	DEVICE_EV_LIVE,		/* added or recovered: it serves I/O */
+	DEVICE_EV_GONE,		/* the kernel device is deleted */
+};
+
+/* Called for each device event; dev is valid during the call. */
+typedef void (*device_observer_fn)(void *arg, struct device *dev, enum device_event ev);
+
 /* Prepares the registry; state_dir is where backends may keep files. */
 void device_init(struct ev_loop *loop, const char *state_dir);
 /* The same with another driver than the kernel's (a fake, in unit tests). */
 void device_init_driver(struct ev_loop *loop, const char *state_dir,
 			struct device_driver *drv);
+/* Sets the one observer of device events (the state records). */
+void device_observe(device_observer_fn fn, void *arg);
 /* Opens the ublk control device if needed; -ENOENT when there is no driver. */
 int device_driver_open(char *err, size_t errlen);
 /* Features the driver reported (0 before it was opened or when unknown). */
 uint64_t device_driver_features(bool *loaded);
 /* Creates a device; done is called exactly once, maybe before this returns. */
 void device_add(const struct device_spec *spec, device_done_fn done, void *arg);
+/* Takes over a device the kernel kept for us (spec->id, added with a
+ * recovery mode) with what its backend saved; done is called exactly once.
+ * On failure the kernel device is deleted, if there is one. */
+void device_recover(const struct device_spec *spec, const struct backend_saved *saved,
+		    device_done_fn done, void *arg);
+/* Reports what a live device's backend saved for its recovery. */
+void device_save(const struct device *dev, struct backend_report *r);
 /* Stops and deletes a device; done is called exactly once. */
 void device_del(struct device *dev, device_done_fn done, void *arg);
 /* Deletes every device, then calls done (used on SIGTERM). */
@@ -80,10 +107,17 @@ struct device_view {
 	unsigned depth;
 	bool read_only;			/* as the kernel was told */
 	uint64_t flags;			/* as ADD_DEV answered */
+	enum device_recovery recovery;
 	uint64_t io_count;		/* requests served */
 };
 /* Fills the view of a device. */
 void device_view(const struct device *dev, struct device_view *v);
+/* Names a recovery mode ("reissue", "fail-io", "none"). */
+const char *device_recovery_name(enum device_recovery mode);
+/* Finds a recovery mode by name: 0, or -EINVAL. */
+int device_recovery_parse(const char *name, enum device_recovery *mode);
+/* The UBLK_F_* flags ADD_DEV is given for a recovery mode. */
+uint64_t device_recovery_flags(enum device_recovery mode);
 /* Names a device state. */
 const char *device_state_name(enum device_state state);
 /* Closes the control device once nothing is left (for a clean exit). */

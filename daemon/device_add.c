@@ -66,8 +66,9 @@ static int add_open_backend(struct device *dev)
 	dev->undo |= UNDO_BACKEND | UNDO_ABANDON;
 	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
 	dev->info.ublksrv_pid = getpid();
+	dev->info.flags = device_recovery_flags(dev->recovery);
 	if (dev->drv->ioctl_encoded(dev->drv))
-		dev->info.flags = UBLK_F_CMD_IOCTL_ENCODE;
+		dev->info.flags |= UBLK_F_CMD_IOCTL_ENCODE;
 	return 0;
 }
 
@@ -141,17 +142,38 @@ static void add_on_open_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	add_step(w->data, 0);
 }
 
-/* Opens /dev/ublkcN, which devtmpfs may not show yet: 0 when open, 1 when
- * the timer will try again, or -errno (the add failed). */
-static int add_open_cdev(struct device *dev)
+/* Opens /dev/ublkcN: the fd (kept in dev), or -errno. */
+static int add_try_cdev(struct device *dev)
 {
 	int fd = dev->drv->open_cdev(dev->drv, dev->id);
 
 	if (fd >= 0) {
 		dev->cdev_fd = fd;
 		dev->undo |= UNDO_CDEV;
-		return 0;
 	}
+	return fd;
+}
+
+/* Opens /dev/ublkcN once, without waiting for devtmpfs: 0, or -errno (the
+ * add or recovery failed). */
+int device_open_cdev_now(struct device *dev)
+{
+	int fd = add_try_cdev(dev);
+
+	if (fd >= 0)
+		return 0;
+	device_add_fail(dev, fd, "cannot open /dev/ublkc%u: %s", dev->id, strerror(-fd));
+	return fd;
+}
+
+/* Opens /dev/ublkcN, which devtmpfs may not show yet: 0 when open, 1 when
+ * the timer will try again, or -errno (the add failed). */
+static int add_open_cdev(struct device *dev)
+{
+	int fd = add_try_cdev(dev);
+
+	if (fd >= 0)
+		return 0;
 	if ((fd == -ENOENT || fd == -EACCES) && ++dev->open_tries < DEVICE_OPEN_TRIES) {
 		ev_timer_set(&dev->open_timer, 0.01, 0.);
 		ev_timer_start(dev->loop, &dev->open_timer);
@@ -161,8 +183,8 @@ static int add_open_cdev(struct device *dev)
 	return fd;
 }
 
-/* Sets up every queue and FETCHes every tag: 0, or -errno (the add failed). */
-static int add_start_queues(struct device *dev)
+/* Sets up every queue and FETCHes every tag: 0, or -errno (failed). */
+int device_start_queues(struct device *dev)
 {
 	bool ioctl = dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE;
 	int ret;
@@ -197,6 +219,7 @@ static void add_live(struct device *dev)
 	log_info("device %u live: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s) of depth %u",
 		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
 		 dev->nr_queues, dev->info.queue_depth);
+	device_notify(dev, DEVICE_EV_LIVE);
 	device_answer(dev, &dev->adder, 0);
 	if (dev->delete_when_live)
 		device_del(dev, NULL, NULL);
@@ -239,7 +262,7 @@ static void add_step(struct device *dev, int res)
 	case ADD_OPEN_CDEV:
 		if (add_open_cdev(dev) != 0)
 			return;	/* failed, or add_on_open_timer comes back here */
-		if (add_start_queues(dev) < 0)
+		if (device_start_queues(dev) < 0)
 			return;
 		add_send(dev, ADD_START_DEV, UBLK_CMD_START_DEV, NULL, 0, (uint64_t)getpid(),
 			 DEVICE_START_TIMEOUT);

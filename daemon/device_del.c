@@ -70,11 +70,14 @@ static void del_send(struct device *dev, enum device_del_step step)
 		del_step(dev, ret);
 }
 
-/* The end of an add or a delete: answer whoever asked, then free. */
+/* The end of an add or a delete: answer whoever asked, tell the observer
+ * when the kernel device is gone, then free. */
 static void del_finish(struct device *dev)
 {
 	device_answer(dev, &dev->adder, dev->err);
 	device_answer(dev, &dev->deleter, dev->err);
+	if (dev->id != DEVICE_ID_AUTO && !(dev->undo & UNDO_KERNEL))
+		device_notify(dev, DEVICE_EV_GONE);
 	device_free(dev);
 }
 

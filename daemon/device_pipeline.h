@@ -10,9 +10,7 @@
 #define DEVICE_START_TIMEOUT	120.0
 #define DEVICE_OPEN_TRIES	300	/* 10 ms apart: 3 s for devtmpfs */
 
-/* Where the add pipeline is: the step whose answer it waits for. A
- * recovery pipeline (START_USER_RECOVERY, FETCH, END_USER_RECOVERY) would
- * be a third enum and step function of the same shape. */
+/* Where the add pipeline is: the step whose answer it waits for. */
 enum device_add_step {
 	ADD_BACKEND_OPEN,	/* open the backend, send ADD_DEV */
 	ADD_DEV,		/* ADD_DEV sent */
@@ -21,6 +19,17 @@ enum device_add_step {
 	ADD_OPEN_CDEV,		/* opening /dev/ublkcN, retried until devtmpfs shows it */
 	ADD_START_DEV,		/* queues FETCHed, START_DEV sent */
 	ADD_LIVE,		/* done: the block device serves I/O */
+};
+
+/* Where the recovery pipeline is (device_recover.c). */
+enum device_rec_step {
+	DEVICE_REC_NONE,		/* not recovering */
+	DEVICE_REC_INFO,		/* GET_DEV_INFO sent */
+	DEVICE_REC_WAIT_BACKEND,	/* the backend will say when it is ready */
+	DEVICE_REC_PARAMS,		/* GET_PARAMS sent */
+	DEVICE_REC_START,		/* START_USER_RECOVERY sent, or its retry timer */
+	DEVICE_REC_END,			/* queues FETCHed, END_USER_RECOVERY sent */
+	DEVICE_REC_LIVE,		/* done: the block device serves I/O again */
 };
 
 /* Where the delete pipeline is. */
@@ -55,10 +64,12 @@ struct device {
 	struct ev_loop *loop;
 	enum device_state state;	/* what device_list shows */
 	enum device_add_step add;
+	enum device_rec_step rec;
 	enum device_del_step del;
 	unsigned undo;			/* enum device_undo bits */
 	bool delete_when_live;		/* a shutdown arrived while starting */
 	uint32_t id;
+	enum device_recovery recovery;
 	const struct backend_ops *backend;
 	struct backend_config cfg;	/* cfg.args points at args */
 	struct backend_arg args[BACKEND_MAX_PARAMS];
@@ -67,6 +78,10 @@ struct device {
 	struct io_target target;	/* the open backend */
 	struct ublksrv_ctrl_dev_info info;
 	struct ublk_params params;
+	struct ublk_params kernel_params;	/* recovery: GET_PARAMS' answer */
+	struct backend_saved saved[BACKEND_MAX_SAVED + 1];	/* recovery: the
+							 * backend's saved values */
+	char *saved_text[2 * BACKEND_MAX_SAVED];	/* the copies saved points at */
 	int cdev_fd;
 	struct queue *queues;
 	unsigned nr_queues;
@@ -94,12 +109,23 @@ void device_set_error(struct device *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Closes the backend (abandoning it if it never went live). */
 void device_close_backend(struct device *dev);
+/* Tells the observer about a device event. */
+void device_notify(struct device *dev, enum device_event ev);
 /* Takes a device off the list and frees it. */
 void device_free(struct device *dev);
 
 /* The add pipeline (device_add.c). */
 /* Starts the add pipeline on a registered device. */
 void device_add_start(struct device *dev);
+/* Opens /dev/ublkcN once, without waiting for devtmpfs: 0, or -errno (the
+ * add or recovery failed). */
+int device_open_cdev_now(struct device *dev);
+/* Sets up every queue and FETCHes every tag: 0, or -errno (failed). */
+int device_start_queues(struct device *dev);
+
+/* The recovery pipeline (device_recover.c). */
+/* Starts the recovery pipeline on a registered device. */
+void device_recover_start(struct device *dev);
 /* Gives up waiting for the backend on shutdown: the add fails, the device goes. */
 void device_add_cancel_wait(struct device *dev);
 /* Creation failed at some step: records the error and unwinds. */

@@ -257,6 +257,27 @@ void io_describe(const struct io_target *t, struct backend_report *r)
 		t->ops->describe(t->priv, r);
 }
 
+/* Has an open backend report what it needs to be recovered into r. */
+void io_save(const struct io_target *t, struct backend_report *r)
+{
+	if (t->open && t->ops->save)
+		t->ops->save(t->priv, r);
+}
+
+/* Lets go of t's backend for the next daemon, keeping what save named
+ * (close when the backend has nothing to keep). */
+void io_detach(struct io_target *t)
+{
+	if (!t->open)
+		return;
+	if (t->ops->detach)
+		t->ops->detach(t->priv);
+	else
+		t->ops->close(t->priv);
+	t->open = false;
+	t->priv = NULL;
+}
+
 /* True when the backend plans file operations the queue runs. */
 bool io_plans(const struct io_target *t)
 {

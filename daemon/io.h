@@ -29,6 +29,11 @@ int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err
 		  size_t errlen);
 /* Has an open backend report its own fields into r. */
 void io_describe(const struct io_target *t, struct backend_report *r);
+/* Has an open backend report what it needs to be recovered into r. */
+void io_save(const struct io_target *t, struct backend_report *r);
+/* Lets go of t's backend for the next daemon, keeping what save named
+ * (close when the backend has nothing to keep). */
+void io_detach(struct io_target *t);
 /* True when the backend plans file operations the queue runs (io_prepare,
  * io_advance), false when io_serve answers at once. */
 bool io_plans(const struct io_target *t);

@@ -5,10 +5,14 @@ daemon_libublkd_a_SOURCES = \
 	daemon/rpc.h \
 	daemon/ctrl.c daemon/ctrl.h \
 	daemon/device.c daemon/device.h \
+	daemon/device_recovery.c \
+	daemon/device_recover.c \
 	daemon/idle.c daemon/idle.h \
 	daemon/io.c daemon/io.h \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
+	daemon/add_spec.c daemon/add_spec.h \
+	daemon/records.c daemon/records.h \
 	daemon/params.c daemon/params.h \
 	daemon/queue.c daemon/queue.h \
 	daemon/ringwatch.c daemon/ringwatch.h \

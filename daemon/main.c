@@ -8,6 +8,7 @@
 #include "daemon/device.h"
 #include "daemon/memlock.h"
 #include "daemon/methods.h"
+#include "daemon/records.h"
 #include "daemon/rpc.h"
 
 #include <errno.h>
@@ -42,6 +43,8 @@ struct main_opts {
 static struct ev_loop *main_loop;
 static ev_timer main_stop_timer;
 static int main_status;
+static bool main_stopping;
+static struct control_opts main_copts;	/* the socket's, for control_start */
 
 /* Every device is gone: stop serving the socket and leave the loop. */
 static void main_all_deleted(void *arg)
@@ -67,14 +70,12 @@ static void main_on_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 /* SIGTERM or SIGINT: delete every device, then exit 0. */
 static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	static bool stopping;
-
 	(void)revents;
-	if (stopping) {
+	if (main_stopping) {
 		log_info("signal %d: already stopping", w->signum);
 		return;
 	}
-	stopping = true;
+	main_stopping = true;
 	log_info("signal %d: deleting %u device(s) and exiting", w->signum, device_count());
 	activation_notify("STOPPING=1");
 	methods_shutdown();
@@ -127,11 +128,20 @@ static const struct control_handler main_rpc_handler = {
 	.too_long = rpc_on_too_long,
 };
 
+/* Every saved device is recovered (or given up): the daemon is ready. */
+static void main_recovered(void *arg)
+{
+	(void)arg;
+	if (main_stopping)
+		return;	/* a signal came first: the devices are being deleted */
+	log_info("ublkd %s ready", PACKAGE_VERSION);
+	activation_notify("READY=1");
+}
+
 /* Runs the daemon until a signal has deleted every device. */
 int main(int argc, char **argv)
 {
 	struct main_opts o = { 0 };
-	struct control_opts copts = { 0 };
 	ev_signal sigterm, sigint;
 	char err[512];
 
@@ -150,18 +160,27 @@ int main(int argc, char **argv)
 	if (device_driver_open(err, sizeof(err)) < 0)
 		log_warn("%s; devices can be added once it is there", err);
 
-	copts.socket_path = o.socket_path;
-	copts.socket_group = o.socket_group;
-	copts.handler = &main_rpc_handler;
-	if (control_start(main_loop, &copts) < 0)
+	if (records_init(o.state_dir, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+
+	main_copts.socket_path = o.socket_path;
+	main_copts.socket_group = o.socket_group;
+	main_copts.handler = &main_rpc_handler;
+	/* The socket first: it refuses to start while another daemon answers
+	 * on it, before this one touches any saved device. */
+	if (control_start(main_loop, &main_copts) < 0)
 		return 1;
 	ev_signal_init(&sigterm, main_on_signal, SIGTERM);
 	ev_signal_start(main_loop, &sigterm);
 	ev_signal_init(&sigint, main_on_signal, SIGINT);
 	ev_signal_start(main_loop, &sigint);
-	log_info("ublkd %s ready", PACKAGE_VERSION);
-	activation_notify("READY=1");
+	/* Devices that outlived the last daemon are served again before the
+	 * daemon says it is ready (READY=1). */
+	records_recover_all(main_recovered, NULL);
 	ev_run(main_loop, 0);
+	records_shutdown();
 	device_shutdown();
 	ev_loop_destroy(main_loop);
 	return main_status;

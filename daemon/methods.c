@@ -3,6 +3,7 @@
  * device.c and answers once. */
 #include "config.h"
 #include "daemon/methods.h"
+#include "daemon/add_spec.h"
 #include "daemon/device.h"
 #include "daemon/device_json.h"
 #include "daemon/params.h"
@@ -44,97 +45,6 @@ static void methods_add_done(void *arg, struct device *dev, int err, const char 
 		rpc_reply(call, device_json(dev));
 }
 
-/* The device_add params of the daemon itself; the backend's follow. */
-static const char *const methods_add_keys[] = { "backend", "id", "queues", "depth",
-	"block_size", "read_only", NULL };
-
-/* Finds the backend the params name, or says why not. */
-static int methods_add_backend(struct json_object *params, struct device_spec *spec, char *err)
-{
-	static const char *const none[] = { NULL };
-	const char *name = NULL;
-	int ret;
-
-	if (params && !json_object_is_type(params, json_type_object))
-		return params_check_keys(params, none, err, ERRLEN);
-	ret = params_string(params, "backend", &name, err, ERRLEN);
-	if (ret) {
-		snprintf(err, ERRLEN, "backend: required, one of: %s", backends_names());
-		return -EINVAL;
-	}
-	spec->backend = backends_find(name);
-	if (!spec->backend) {
-		snprintf(err, ERRLEN, "backend: unknown backend '%s' (expected one of: %s)",
-			 name, backends_names());
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Checks that every param is the daemon's or one the backend declares. */
-static int methods_add_keys_check(struct json_object *params, const struct backend_ops *b,
-				  char *err)
-{
-	const char *keys[sizeof(methods_add_keys) / sizeof(methods_add_keys[0]) +
-			 BACKEND_MAX_PARAMS];
-	char whose[64];
-	size_t n = 0;
-
-	for (const char *const *k = methods_add_keys; *k; k++)
-		keys[n++] = *k;
-	for (size_t i = 0; b->params && b->params[i].name && i < BACKEND_MAX_PARAMS; i++)
-		keys[n++] = b->params[i].name;
-	keys[n] = NULL;
-	snprintf(whose, sizeof(whose), "the %s backend", b->name);
-	return params_check_keys_for(params, keys, whose, err, ERRLEN);
-}
-
-/* Reads and checks every device_add param into spec. */
-static int methods_add_spec(struct json_object *params, struct device_spec *spec, char *err)
-{
-	char whose[64];
-	uint64_t v;
-	int ret;
-
-	memset(spec, 0, sizeof(*spec));
-	ret = methods_add_backend(params, spec, err);
-	if (ret < 0)
-		return ret;
-	ret = methods_add_keys_check(params, spec->backend, err);
-	if (ret < 0)
-		return ret;
-	spec->id = DEVICE_ID_AUTO;
-	if ((ret = params_uint(params, "id", 0, DEVICE_ID_MAX, &v, err, ERRLEN)) < 0)
-		return ret;
-	if (ret == 0)
-		spec->id = (uint32_t)v;
-	spec->queues = 1;
-	if ((ret = params_uint(params, "queues", 1, UBLK_MAX_NR_QUEUES, &v, err, ERRLEN)) < 0)
-		return ret;
-	if (ret == 0)
-		spec->queues = (uint16_t)v;
-	spec->depth = 128;
-	if ((ret = params_uint(params, "depth", 1, UBLK_MAX_QUEUE_DEPTH, &v, err, ERRLEN)) < 0)
-		return ret;
-	if (ret == 0)
-		spec->depth = (uint16_t)v;
-	spec->cfg.block_size = 512;
-	if ((ret = params_uint(params, "block_size", 512, 4096, &v, err, ERRLEN)) < 0)
-		return ret;
-	if (ret == 0 && (v & (v - 1))) {
-		snprintf(err, ERRLEN, "block_size: %llu is not a power of two (expected 512, 1024, 2048 or 4096)",
-			 (unsigned long long)v);
-		return -EINVAL;
-	}
-	if (ret == 0)
-		spec->cfg.block_size = (uint32_t)v;
-	if ((ret = params_bool(params, "read_only", &spec->cfg.read_only, err, ERRLEN)) < 0)
-		return ret;
-	snprintf(whose, sizeof(whose), "the %s backend", spec->backend->name);
-	return params_declared(params, spec->backend->params, whose, spec->cfg.block_size,
-			       spec->args, &spec->cfg.size, err, ERRLEN);
-}
-
 /* device_add {backend, id?, queues?, depth?, block_size?, read_only?, and the
  * backend's own params} */
 static void methods_device_add(struct rpc_call *call, struct json_object *params)
@@ -147,7 +57,7 @@ static void methods_device_add(struct rpc_call *call, struct json_object *params
 		rpc_fail(call, -ESHUTDOWN, "ublkd is shutting down; no new devices");
 		return;
 	}
-	ret = methods_add_spec(params, &spec, err);
+	ret = add_spec_read(params, &spec, err, sizeof(err));
 	if (ret < 0) {
 		rpc_fail(call, ret, "%s", err);
 		return;
@@ -160,6 +70,11 @@ static void methods_device_add(struct rpc_call *call, struct json_object *params
 	if (ret < 0) {
 		rpc_fail_code(call, ret == -ENOENT ? RPC_NO_DRIVER : RPC_DEVICE_ERROR, ret,
 			      "%s", err);
+		return;
+	}
+	ret = add_spec_check_kernel(&spec, err, sizeof(err));
+	if (ret < 0) {
+		rpc_fail(call, ret, "%s", err);
 		return;
 	}
 	device_add(&spec, methods_add_done, call);

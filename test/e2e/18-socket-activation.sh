@@ -7,6 +7,7 @@ command -v systemd-socket-activate > /dev/null || fail "systemd-socket-activate 
 
 sock=$E2E_TMP/activated.sock
 systemd-socket-activate -l "$sock" -- "$UBLKD" -v --socket "$E2E_TMP/not-used.sock" \
+	--state-dir "$E2E_STATE_DIR" \
 	2> "$E2E_TMP/ublkd.log" &
 pid=$!
 on_exit "kill -9 $pid 2>/dev/null || true"

@@ -146,6 +146,9 @@ E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-$E2E_NAME.XXXXXX") || fail "cannot crea
 export E2E_TMP
 E2E_DAEMON_LOG=$E2E_TMP/ublkd.log
 E2E_STOP_TIMEOUT=30
+# Each test's daemons keep their state (device records, mem files) here, so
+# a daemon started again in the same test finds what the last one left.
+E2E_STATE_DIR=$E2E_TMP/state
 trap _e2e_exit EXIT
 # timeout(1) and ^C send signals: exit through the EXIT trap so hooks run.
 trap 'exit 143' TERM
@@ -155,8 +158,8 @@ trap 'exit 129' HUP
 UBLKD_PID=
 _e2e_daemon_hooked=
 
-# Start the daemon: $UBLKD --socket $E2E_TMP/ublkd.sock -v ARGS... with its
-# stderr in $E2E_DAEMON_LOG; export UBLKD_SOCKET and UBLKD_PID; wait up to
+# Start the daemon: $UBLKD --socket $E2E_TMP/ublkd.sock --state-dir
+# $E2E_STATE_DIR -v ARGS... with its stderr appended to $E2E_DAEMON_LOG; export UBLKD_SOCKET and UBLKD_PID; wait up to
 # 30 s until `$UBLKCTL list` succeeds. At exit the daemon gets SIGTERM (and
 # the test fails if it needs SIGKILL after $E2E_STOP_TIMEOUT s or exits
 # non-zero), and if the test failed the daemon log's tail is printed and the
@@ -172,7 +175,8 @@ start_daemon() {
 		on_exit _e2e_daemon_log_on_failure
 		on_exit _e2e_daemon_teardown
 	fi
-	"$UBLKD" --socket "$UBLKD_SOCKET" -v "$@" 2>"$E2E_DAEMON_LOG" &
+	"$UBLKD" --socket "$UBLKD_SOCKET" --state-dir "$E2E_STATE_DIR" -v "$@" \
+		2>>"$E2E_DAEMON_LOG" &
 	UBLKD_PID=$!
 	export UBLKD_PID
 	local i status

@@ -72,11 +72,15 @@ void control_conn_release(struct control_conn *c)
 	c->holds--;
 }
 
+/* The features of the 6.12 driver: bits 0 to 8 (no FAIL_IO, no QUIESCE). */
+#define FEATURES_612	0x1ffULL
+
 /* A fresh connection, fake device layer and method state. */
 static void setup(void)
 {
 	memset(&conn, 0, sizeof(conn));
 	fake_device_reset();
+	fake_device.features = FEATURES_612;
 	methods_init();
 	rpc_init(methods_table);
 }
@@ -276,21 +280,21 @@ static const struct {
 	{ "device_add", "{\"backend\":\"mem\",\"size\":-512}",
 	  "size: -512 is out of range (expected 0 to 9223372036854775807)" },
 	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"size\":4096}",
-	  "size: unknown parameter for the zip backend (expected backend, id, queues, depth, block_size, read_only, path, entry, chunk_size, cache_limit)" },
+	  "size: unknown parameter for the zip backend (expected backend, id, queues, depth, block_size, read_only, recovery, path, entry, chunk_size, cache_limit)" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"path\":\"/x\"}",
-	  "path: unknown parameter for the mem backend (expected backend, id, queues, depth, block_size, read_only, size, reserve)" },
+	  "path: unknown parameter for the mem backend (expected backend, id, queues, depth, block_size, read_only, recovery, size, reserve)" },
 	{ "device_add", "{\"backend\":\"file\"}", "path: required for the file backend (the regular file or block device to serve)" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"\"}", "path: expected a non-empty string" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"entry\":\"e\"}",
-	  "entry: unknown parameter for the file backend (expected backend, id, queues, depth, block_size, read_only, path, size, buffered)" },
+	  "entry: unknown parameter for the file backend (expected backend, id, queues, depth, block_size, read_only, recovery, path, size, buffered)" },
 	{ "device_add", "{\"backend\":\"zip\",\"path\":\"/a.zip\",\"entry\":7}",
 	  "entry: expected a non-empty string" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"buffered\":true}",
-	  "buffered: unknown parameter for the mem backend (expected backend, id, queues, depth, block_size, read_only, size, reserve)" },
+	  "buffered: unknown parameter for the mem backend (expected backend, id, queues, depth, block_size, read_only, recovery, size, reserve)" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"buffered\":1}",
 	  "buffered: expected true or false" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x\",\"reserve\":true}",
-	  "reserve: unknown parameter for the file backend (expected backend, id, queues, depth, block_size, read_only, path, size, buffered)" },
+	  "reserve: unknown parameter for the file backend (expected backend, id, queues, depth, block_size, read_only, recovery, path, size, buffered)" },
 	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"reserve\":\"yes\"}",
 	  "reserve: expected true or false" },
 	{ "device_add", "{\"backend\":\"file\",\"path\":\"disk.img\"}",
@@ -335,7 +339,7 @@ START_TEST(test_add_unknown_param)
 {
 	struct json_object *r = request("device_add", "{\"backend\":\"mem\",\"size\":4096,\"frob\":1}");
 	const char *want = "frob: unknown parameter for the mem backend (expected backend, id, "
-			   "queues, depth, block_size, read_only, size, reserve)";
+			   "queues, depth, block_size, read_only, recovery, size, reserve)";
 	struct json_object *v = error_member(r, "message");
 
 	ck_assert_int_eq(json_object_get_int(error_member(r, "code")), RPC_INVALID_PARAMS);
@@ -347,7 +351,7 @@ START_TEST(test_add_unknown_param)
 	ck_assert_int_eq(json_object_get_int(error_member(r, "code")), RPC_INVALID_PARAMS);
 	ck_assert_str_eq(json_object_get_string(error_member(r, "message")),
 			 "chunk: unknown parameter for the zip backend (expected backend, id, queues, "
-			 "depth, block_size, read_only, path, entry, chunk_size, cache_limit)");
+			 "depth, block_size, read_only, recovery, path, entry, chunk_size, cache_limit)");
 	json_object_put(r);
 	ck_assert_int_eq(fake_device.add_calls, 0);
 }
@@ -377,6 +381,41 @@ START_TEST(test_add_defaults)
 	/* The next one gets the next id from the device layer. */
 	ck_assert_str_eq(result_text(request("device_add", "{\"backend\":\"null\",\"size\":512}")),
 			 "{\"id\":1,\"backend\":\"null\",\"size\":512,\"state\":\"live\"}");
+}
+END_TEST
+
+/* device_add's recovery: reissue by default, a named mode, an unknown one
+ * refused, and fail-io refused on a 6.12 driver naming the version needed. */
+START_TEST(test_add_recovery)
+{
+	struct json_object *r;
+
+	ck_assert_str_eq(result_text(request("device_add", "{\"backend\":\"null\",\"size\":512}")),
+			 "{\"id\":0,\"backend\":\"null\",\"size\":512,\"state\":\"live\"}");
+	ck_assert_int_eq(fake_device.spec.recovery, DEVICE_RECOVERY_REISSUE);
+	ck_assert_str_eq(result_text(request("device_add",
+		"{\"backend\":\"null\",\"size\":512,\"recovery\":\"none\"}")),
+		"{\"id\":1,\"backend\":\"null\",\"size\":512,\"state\":\"live\"}");
+	ck_assert_int_eq(fake_device.spec.recovery, DEVICE_RECOVERY_NONE);
+	r = request("device_add", "{\"backend\":\"null\",\"size\":512,\"recovery\":\"maybe\"}");
+	ck_assert_int_eq(json_object_get_int(error_member(r, "code")), RPC_INVALID_PARAMS);
+	ck_assert_str_eq(json_object_get_string(error_member(r, "message")),
+			 "recovery: 'maybe' is not a recovery mode (expected reissue, fail-io or none)");
+	json_object_put(r);
+	r = request("device_add", "{\"backend\":\"null\",\"size\":512,\"recovery\":\"fail-io\"}");
+	ck_assert_str_eq(json_object_get_string(error_member(r, "message")),
+			 "recovery: fail-io needs Linux 6.13 or later (this kernel's ublk driver lacks "
+			 "USER_RECOVERY_FAIL_IO); use --recovery none or reissue");
+	json_object_put(r);
+	ck_assert_int_eq(fake_device.add_calls, 2);
+	/* The 7.3 driver has it. */
+	fake_device.features = 0x1fffffULL;
+	ck_assert_str_eq(result_text(request("device_add",
+		"{\"backend\":\"null\",\"size\":512,\"recovery\":\"fail-io\"}")),
+		"{\"id\":2,\"backend\":\"null\",\"size\":512,\"state\":\"live\"}");
+	ck_assert_int_eq(fake_device.spec.recovery, DEVICE_RECOVERY_FAIL_IO);
+	ck_assert_uint_eq(device_recovery_flags(DEVICE_RECOVERY_FAIL_IO),
+			  UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_FAIL_IO);
 }
 END_TEST
 
@@ -620,6 +659,7 @@ START_TEST(test_daemon_info)
 	fake_device_create(1, "mem", 4096);
 	fake_device.open_err = -ENOENT;
 	fake_device.open_msg = "no ublk driver";
+	fake_device.features = 0;
 	r = request("daemon_info", "{}");
 	ck_assert(json_object_object_get_ex(r, "result", &res));
 	ck_assert_int_eq(fake_device.open_calls, 1);
@@ -693,6 +733,7 @@ static Suite *methods_suite(void)
 	tcase_add_test(tc, test_add_unknown_param);
 	tcase_add_test(tc, test_add_defaults);
 	tcase_add_test(tc, test_add_all_params);
+	tcase_add_test(tc, test_add_recovery);
 	tcase_add_test(tc, test_operation_failed);
 	tcase_add_test(tc, test_no_such_device);
 	tcase_add_test(tc, test_device_exists);

@@ -1,0 +1,249 @@
+/* The recovery pipeline, in kernel order: a new daemon takes over a device
+ * that outlived the old one (added with USER_RECOVERY). GET_DEV_INFO (the
+ * kernel must still have it, quiesced or failing I/O, in the shape the
+ * record says), open the backend without creating anything, wait until it
+ * is ready, GET_PARAMS (the kernel's size and block size must be the
+ * backend's), START_USER_RECOVERY (retried while the old daemon's
+ * /dev/ublkcN is still closing), open /dev/ublkcN, set up the queues and
+ * FETCH every tag, END_USER_RECOVERY. Requests the old daemon had not
+ * answered are then reissued to us by the kernel (REISSUE), so none is
+ * lost. A failure at any step unwinds through the delete pipeline, which
+ * deletes the kernel device once GET_DEV_INFO has shown it exists. */
+#include "config.h"
+#include "daemon/device_pipeline.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Kernel device states of GET_DEV_INFO. */
+#define REC_STATE_DEAD		0
+#define REC_STATE_LIVE		1
+#define REC_STATE_QUIESCED	2
+#define REC_STATE_FAIL_IO	3
+
+#define REC_START_TRIES		100	/* 100 ms apart: 10 s for the old ublkcN */
+
+static void rec_step(struct device *dev, int res);
+
+/* A control command of the recovery answered: go on with the next step. */
+static void rec_on_answer(void *arg, int res)
+{
+	rec_step(arg, res);
+}
+
+/* Sends control command nr, to be answered in step next. */
+static void rec_send(struct device *dev, enum device_rec_step next, unsigned nr, void *buf,
+		     uint16_t len, uint64_t data0)
+{
+	int ret;
+
+	dev->rec = next;
+	ret = dev->drv->submit(dev->drv, nr, dev->id, buf, len, data0, DEVICE_CMD_TIMEOUT,
+			       rec_on_answer, dev);
+	if (ret < 0)
+		device_add_fail(dev, ret, "sending %s: %s", ctrl_cmd_name(nr), strerror(-ret));
+}
+
+/* Names a kernel device state for messages. */
+static const char *rec_state_name(unsigned state)
+{
+	static const char *const names[] = { "dead", "live", "quiesced", "failing I/O" };
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
+
+/* GET_DEV_INFO answered: the kernel must hold the device, recoverable, with
+ * the recovery flags and shape it was added with. 0 or -errno (failed). */
+static int rec_on_info(struct device *dev, int res)
+{
+	uint64_t want = device_recovery_flags(dev->recovery);
+
+	if (res < 0) {
+		device_add_fail(dev, res, "the kernel has no device %u any more (%s)", dev->id,
+				strerror(-res));
+		return res;
+	}
+	dev->undo |= UNDO_KERNEL;	/* from here on a failure deletes it */
+	if (!want || (dev->info.flags & want) != want) {
+		device_add_fail(dev, -EINVAL, "the kernel's device %u was not added with "
+				"recovery %s (flags 0x%llx)", dev->id,
+				device_recovery_name(dev->recovery),
+				(unsigned long long)dev->info.flags);
+		return -EINVAL;
+	}
+	if (dev->info.state == REC_STATE_DEAD) {
+		device_add_fail(dev, -ESTALE, "the kernel's device %u is dead (stopped), not "
+				"waiting for a daemon", dev->id);
+		return -ESTALE;
+	}
+	log_info("device %u: the kernel holds it %s, %u queue(s) of depth %u; recovering",
+		 dev->id, rec_state_name(dev->info.state), dev->info.nr_hw_queues,
+		 dev->info.queue_depth);
+	dev->nr_queues = dev->info.nr_hw_queues;
+	dev->queues = calloc(dev->nr_queues, sizeof(*dev->queues));
+	if (!dev->queues) {
+		device_add_fail(dev, -ENOMEM, "out of memory for %u queues", dev->nr_queues);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Opens the backend as it was (nothing created) and works out what the
+ * kernel should already have been told. 0 or -errno (failed). */
+static int rec_open_backend(struct device *dev)
+{
+	char err[512] = "";
+	int ret;
+
+	ret = io_open(&dev->target, dev->backend, &dev->cfg, &dev->geo, err, sizeof(err));
+	if (ret < 0) {
+		device_add_fail(dev, ret, "%s backend: %s", dev->backend->name,
+				err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	dev->undo |= UNDO_BACKEND;	/* not UNDO_ABANDON: its data stays */
+	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
+	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
+	return 0;
+}
+
+/* The backend that was not ready is, or failed: go on, or give up. */
+static void rec_on_backend_ready(void *arg, int res, const char *msg)
+{
+	struct device *dev = arg;
+
+	snprintf(dev->backend_msg, sizeof(dev->backend_msg), "%s", msg ? msg : "");
+	rec_step(dev, res);
+}
+
+/* GET_PARAMS answered into kernel_params: the size and block size the
+ * kernel serves must be what the backend serves now. 0 or -errno. */
+static int rec_on_params(struct device *dev, int res)
+{
+	const struct ublk_param_basic *k = &dev->kernel_params.basic, *b = &dev->params.basic;
+
+	if (res < 0) {
+		device_add_fail(dev, res, "GET_PARAMS failed: %s", strerror(-res));
+		return res;
+	}
+	if (k->dev_sectors != b->dev_sectors || k->logical_bs_shift != b->logical_bs_shift) {
+		device_add_fail(dev, -EINVAL, "the kernel serves %llu sectors of %u bytes but the "
+				"%s backend now has %llu of %u: not the same data",
+				(unsigned long long)k->dev_sectors, 1U << k->logical_bs_shift,
+				dev->backend->name, (unsigned long long)b->dev_sectors,
+				1U << b->logical_bs_shift);
+		return -EINVAL;
+	}
+	/* Report what the kernel was told when the device was added. */
+	dev->params.basic.attrs = k->attrs;
+	return 0;
+}
+
+/* The START_USER_RECOVERY retry timer fired. */
+static void rec_on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct device *dev = w->data;
+
+	(void)loop;
+	(void)revents;
+	rec_send(dev, DEVICE_REC_START, UBLK_CMD_START_USER_RECOVERY, NULL, 0,
+		 (uint64_t)getpid());
+}
+
+/* START_USER_RECOVERY answered: 0 go on, 1 retrying (the old daemon's
+ * /dev/ublkcN is not closed yet), or -errno (failed). */
+static int rec_on_started(struct device *dev, int res)
+{
+	if (res == -EBUSY && ++dev->open_tries < REC_START_TRIES) {
+		ev_timer_stop(dev->loop, &dev->open_timer);
+		ev_timer_init(&dev->open_timer, rec_on_retry_timer, 0.1, 0.);
+		dev->open_timer.data = dev;
+		ev_timer_start(dev->loop, &dev->open_timer);
+		return 1;
+	}
+	if (res < 0) {
+		device_add_fail(dev, res, "START_USER_RECOVERY failed: %s", strerror(-res));
+		return res;
+	}
+	dev->open_tries = 0;
+	return 0;
+}
+
+/* The device serves again. */
+static void rec_live(struct device *dev)
+{
+	dev->rec = DEVICE_REC_LIVE;
+	dev->state = DEVICE_LIVE;
+	log_info("device %u recovered: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s)",
+		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
+		 dev->nr_queues);
+	device_notify(dev, DEVICE_EV_LIVE);
+	device_answer(dev, &dev->adder, 0);
+	if (dev->delete_when_live)
+		device_del(dev, NULL, NULL);
+}
+
+/* Runs the recovery pipeline: res is the answer to the step dev->rec waits for. */
+static void rec_step(struct device *dev, int res)
+{
+	switch (dev->rec) {
+	case DEVICE_REC_INFO:
+		if (rec_on_info(dev, res) < 0 || rec_open_backend(dev) < 0)
+			return;
+		dev->rec = DEVICE_REC_WAIT_BACKEND;
+		res = io_wait_ready(&dev->target, rec_on_backend_ready, dev, dev->backend_msg,
+				    sizeof(dev->backend_msg));
+		if (res == 1)
+			return;	/* rec_on_backend_ready comes back here */
+		/* fall through */
+	case DEVICE_REC_WAIT_BACKEND:
+		if (res < 0) {
+			device_add_fail(dev, res, "%s backend: %s", dev->backend->name,
+					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
+			return;
+		}
+		dev->kernel_params.len = sizeof(dev->kernel_params);
+		rec_send(dev, DEVICE_REC_PARAMS, UBLK_CMD_GET_PARAMS, &dev->kernel_params,
+			 sizeof(dev->kernel_params), 0);
+		return;
+	case DEVICE_REC_PARAMS:
+		if (rec_on_params(dev, res) < 0)
+			return;
+		rec_send(dev, DEVICE_REC_START, UBLK_CMD_START_USER_RECOVERY, NULL, 0,
+			 (uint64_t)getpid());
+		return;
+	case DEVICE_REC_START:
+		res = rec_on_started(dev, res);
+		if (res != 0)
+			return;
+		/* The same steps as an add from here: /dev/ublkcN, queues, FETCH. */
+		if (device_open_cdev_now(dev) < 0 || device_start_queues(dev) < 0)
+			return;
+		rec_send(dev, DEVICE_REC_END, UBLK_CMD_END_USER_RECOVERY, NULL, 0,
+			 (uint64_t)getpid());
+		return;
+	case DEVICE_REC_END:
+		if (res < 0) {
+			device_add_fail(dev, res, "END_USER_RECOVERY failed: %s", strerror(-res));
+			return;
+		}
+		rec_live(dev);
+		return;
+	case DEVICE_REC_NONE:
+	case DEVICE_REC_LIVE:
+		return;
+	}
+}
+
+/* Starts the recovery pipeline on a registered device. */
+void device_recover_start(struct device *dev)
+{
+	ev_timer_init(&dev->open_timer, rec_on_retry_timer, 0., 0.);
+	dev->open_timer.data = dev;
+	dev->add = ADD_LIVE;	/* the add pipeline has nothing to do */
+	rec_send(dev, DEVICE_REC_INFO, UBLK_CMD_GET_DEV_INFO, &dev->info, sizeof(dev->info), 0);
+}
