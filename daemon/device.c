@@ -386,6 +386,31 @@ void device_del_all(void (*done)(void *arg), void *arg)
 	}
 }
 
+/* Leaves every live device to the next daemon and deletes the others
+ * (being added, or stopped by the kernel), then calls done. */
+void device_detach_all(void (*done)(void *arg), void *arg)
+{
+	struct device *d, *next;
+
+	if (!devices.list) {
+		done(arg);
+		return;
+	}
+	devices.all_done = done;
+	devices.all_done_arg = arg;
+	for (d = devices.list; d; d = next) {
+		next = d->next;
+		if (device_backend_waiting(d))
+			device_add_cancel_wait(d);
+		else if (d->state == DEVICE_STARTING)
+			d->delete_when_live = true;
+		else if (d->state == DEVICE_LIVE && d->recovery != DEVICE_RECOVERY_NONE)
+			device_detach_from(d);
+		else if (d->state == DEVICE_LIVE || d->state == DEVICE_FAILED)
+			device_del(d, NULL, NULL);
+	}
+}
+
 /* Closes the control device once nothing is left (for a clean exit). */
 void device_shutdown(void)
 {

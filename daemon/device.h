@@ -83,6 +83,10 @@ void device_recover(const struct device_spec *spec, const struct backend_saved *
 void device_save(const struct device *dev, struct backend_report *r);
 /* Stops and deletes a device; done is called exactly once. */
 void device_del(struct device *dev, device_done_fn done, void *arg);
+/* Leaves every live device that has a recovery mode to the next daemon
+ * (QUIESCE_DEV first where the kernel has it; the state records stay) and
+ * deletes the others, then calls done (daemon_shutdown keep_devices). */
+void device_detach_all(void (*done)(void *arg), void *arg);
 /* Deletes every device, then calls done (used on SIGTERM). */
 void device_del_all(void (*done)(void *arg), void *arg);
 /* Finds a device by id among those with an id. */

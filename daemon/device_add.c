@@ -54,6 +54,7 @@ static void add_send(struct device *dev, enum device_add_step next, unsigned nr,
 /* Opens the backend and fills in what ADD_DEV asks the kernel for. */
 static int add_open_backend(struct device *dev)
 {
+	bool loaded;
 	char err[512] = "";
 	int ret;
 
@@ -67,6 +68,11 @@ static int add_open_backend(struct device *dev)
 	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
 	dev->info.ublksrv_pid = getpid();
 	dev->info.flags = device_recovery_flags(dev->recovery);
+	/* Where the kernel can quiesce a device (6.16+), a planned restart
+	 * lets go of it with nothing in flight. */
+	if (dev->recovery != DEVICE_RECOVERY_NONE &&
+	    (dev->drv->features(dev->drv, &loaded) & UBLK_F_QUIESCE))
+		dev->info.flags |= UBLK_F_QUIESCE;
 	if (dev->drv->ioctl_encoded(dev->drv))
 		dev->info.flags |= UBLK_F_CMD_IOCTL_ENCODE;
 	return 0;

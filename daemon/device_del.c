@@ -30,7 +30,8 @@ void device_on_queue_idle(void *arg, struct queue *q)
 		log_warn("device %u: the kernel stopped it; delete it to release it", dev->id);
 		dev->state = DEVICE_FAILED;
 	}
-	if (dev->state == DEVICE_STOPPING && dev->del == DEL_DRAIN)
+	if (dev->state == DEVICE_STOPPING &&
+	    (dev->del == DEL_DRAIN || dev->del == DEL_QUIESCE_DRAIN))
 		del_step(dev, 0);
 }
 
@@ -121,7 +122,54 @@ static void del_step(struct device *dev, int res)
 			log_info("device %u deleted", dev->id);
 		del_finish(dev);
 		return;
+	case DEL_QUIESCE:
+		if (res < 0) {
+			/* Still safe: what is in flight is reissued to the next daemon. */
+			log_errno(res, "device %u: QUIESCE_DEV", dev->id);
+			dev->del = DEL_DETACH;
+			del_step(dev, 0);
+			return;
+		}
+		dev->del = DEL_QUIESCE_DRAIN;
+		/* fall through */
+	case DEL_QUIESCE_DRAIN:
+		if (del_queues_busy(dev))
+			return;	/* device_on_queue_idle comes back here */
+		dev->del = DEL_DETACH;
+		/* fall through */
+	case DEL_DETACH:
+		del_close_queues(dev);
+		io_detach(&dev->target);
+		dev->undo &= ~(UNDO_BACKEND | UNDO_ABANDON | UNDO_KERNEL);
+		log_info("device %u left in the kernel for the next ublkd", dev->id);
+		device_answer(dev, &dev->deleter, 0);
+		device_free(dev);	/* no DEVICE_EV_GONE: its record stays */
+		return;
 	}
+}
+
+/* Leaves a live device to the next daemon: QUIESCE_DEV first when the
+ * device has it (6.16+: nothing is in flight when we let go), then release
+ * the queues, /dev/ublkcN and the backend (detach: mem keeps its file), and
+ * forget the device without deleting it. */
+void device_detach_from(struct device *dev)
+{
+	int ret;
+
+	dev->state = DEVICE_STOPPING;
+	if (!(dev->info.flags & UBLK_F_QUIESCE)) {
+		log_info("device %u: no QUIESCE_DEV (Linux 6.16+); requests in flight are "
+			 "reissued to the next ublkd", dev->id);
+		dev->del = DEL_DETACH;
+		del_step(dev, 0);
+		return;
+	}
+	dev->del = DEL_QUIESCE;
+	log_info("device %u: quiescing for the next ublkd", dev->id);
+	ret = dev->drv->submit(dev->drv, _IOC_NR(UBLK_U_CMD_QUIESCE_DEV), dev->id, NULL, 0,
+			       DEVICE_QUIESCE_MS, DEVICE_CMD_TIMEOUT, del_on_answer, dev);
+	if (ret < 0)
+		del_step(dev, ret);
 }
 
 /* Runs the delete pipeline from step: DEL_STOP to delete a live (or

@@ -9,6 +9,7 @@
 #define DEVICE_CMD_TIMEOUT	30.0
 #define DEVICE_START_TIMEOUT	120.0
 #define DEVICE_OPEN_TRIES	300	/* 10 ms apart: 3 s for devtmpfs */
+#define DEVICE_QUIESCE_MS	10000	/* QUIESCE_DEV waits this long for idle queues */
 
 /* Where the add pipeline is: the step whose answer it waits for. */
 enum device_add_step {
@@ -40,6 +41,10 @@ enum device_del_step {
 	DEL_RELEASE,		/* release our side, then DEL_DEV */
 	DEL_DEV_ASYNC,		/* DEL_DEV_ASYNC sent */
 	DEL_DEV,		/* DEL_DEV sent */
+	/* Leaving the device to the next daemon (device_detach). */
+	DEL_QUIESCE,		/* QUIESCE_DEV sent */
+	DEL_QUIESCE_DRAIN,	/* quiesced: waiting until every queue is idle */
+	DEL_DETACH,		/* release our side, keep the kernel device */
 };
 
 /* What is owed to undo a device, whatever step failed: each bit is set by
@@ -138,5 +143,8 @@ void device_add_fail(struct device *dev, int err, const char *fmt, ...)
 void device_on_queue_idle(void *arg, struct queue *q);
 /* Runs the delete pipeline from step, e.g. DEL_RELEASE to unwind a failed add. */
 void device_del_from(struct device *dev, enum device_del_step step);
+/* Leaves a live device to the next daemon (QUIESCE_DEV when it has it),
+ * without deleting it; dev->deleter is answered, then dev is freed. */
+void device_detach_from(struct device *dev);
 
 #endif

@@ -41,6 +41,9 @@ static void on_all_done(void *arg)
 	all_done_calls++;
 }
 
+/* The recovery mode add() asks for. */
+static enum device_recovery add_recovery;
+
 /* A fresh loop, fake and registry for each test. */
 static void setup(void)
 {
@@ -50,6 +53,7 @@ static void setup(void)
 	memset(&add_ans, 0, sizeof(add_ans));
 	memset(&del_ans, 0, sizeof(del_ans));
 	all_done_calls = 0;
+	add_recovery = DEVICE_RECOVERY_NONE;
 	device_init_driver(loop, "/nonexistent", &fake.ops);
 }
 
@@ -71,6 +75,7 @@ static void add(void)
 {
 	char label[] = "disk-one";
 	struct device_spec spec = {
+		.recovery = add_recovery,
 		.backend = &fake_backend_ops,
 		.cfg = { .size = 1 << 20, .block_size = 512 },
 		.args = { { .given = true, .bytes = 1 << 20 }, { .given = true, .text = label } },
@@ -81,6 +86,15 @@ static void add(void)
 
 	device_add(&spec, on_done, &add_ans);
 	memset(label, 'X', sizeof(label) - 1);
+}
+
+/* The ADD_DEV flags of a device, as device_list shows them. */
+static uint64_t device_view_flags(struct device *dev)
+{
+	struct device_view v;
+
+	device_view(dev, &v);
+	return v.flags;
 }
 
 /* Adds a device and runs it to live. */
@@ -185,6 +199,78 @@ START_TEST(test_add_waits_for_devtmpfs)
 	device_del(add_ans.dev, on_done, &del_ans);
 	fake_run(loop);
 	ck_assert_int_eq(del_ans.calls, 1);
+}
+END_TEST
+
+/* Leaving devices to the next daemon without QUIESCE_DEV (a 6.12 driver):
+ * the queues and the char device are released at once, the backend is let
+ * go of (the fake has no detach: closed, not abandoned), the kernel device
+ * stays; a device without recovery is deleted instead. */
+START_TEST(test_detach_without_quiesce)
+{
+	struct device *dev;
+
+	add_recovery = DEVICE_RECOVERY_REISSUE;
+	dev = add_live();
+	ck_assert_uint_eq(device_view_flags(dev) & UBLK_F_QUIESCE, 0);
+	ck_assert_uint_eq(device_view_flags(dev) & UBLK_F_USER_RECOVERY_REISSUE,
+			  UBLK_F_USER_RECOVERY_REISSUE);
+	device_detach_all(on_all_done, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(all_done_calls, 1);
+	ck_assert_uint_eq(device_count(), 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_int_eq(fake.open_fds, 0);
+	ck_assert_int_eq(fake.nqueues, 0);
+	ck_assert_uint_eq(fake.submitted[0x16], 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
+	ck_assert_int_eq(fake_be.closes, 1);
+	ck_assert_int_eq(fake_be.abandons, 0);
+	fake.kernel_devs = 0;	/* the next daemon's */
+}
+END_TEST
+
+/* With QUIESCE (7.3): ADD_DEV asks for it, detach sends QUIESCE_DEV and
+ * waits until the kernel has aborted every queue's commands before it lets
+ * go; the kernel device stays. */
+START_TEST(test_detach_with_quiesce)
+{
+	struct device *dev;
+
+	fake.features = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_QUIESCE;
+	add_recovery = DEVICE_RECOVERY_REISSUE;
+	dev = add_live();
+	ck_assert_uint_eq(device_view_flags(dev) & UBLK_F_QUIESCE, UBLK_F_QUIESCE);
+	device_detach_all(on_all_done, NULL);
+	ck_assert_uint_eq(fake.submitted[0x16], 1);
+	ck_assert(fake_answer_until(0x16));
+	fake_answer_one();
+	/* Quiesced, but the queues still hold commands: nothing released. */
+	ck_assert_int_eq(fake.nqueues, 2);
+	ck_assert_int_eq(all_done_calls, 0);
+	fake_abort_queues();
+	fake_run(loop);
+	ck_assert_int_eq(all_done_calls, 1);
+	ck_assert_int_eq(fake.nqueues, 0);
+	ck_assert_int_eq(fake.open_fds, 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
+	fake.kernel_devs = 0;
+}
+END_TEST
+
+/* Without a recovery mode there is nothing to leave: detach deletes. */
+START_TEST(test_detach_deletes_without_recovery)
+{
+	add_live();
+	device_detach_all(on_all_done, NULL);
+	ck_assert(fake_answer_until(UBLK_CMD_STOP_DEV));
+	fake_answer_one();
+	fake_abort_queues();
+	fake_run(loop);
+	ck_assert_int_eq(all_done_calls, 1);
+	ck_assert_int_eq(fake.kernel_devs, 0);
 }
 END_TEST
 
@@ -404,6 +490,9 @@ static Suite *device_suite(void)
 			    sizeof(add_failures) / sizeof(add_failures[0]));
 	tcase_add_test(tc, test_add_waits_for_devtmpfs);
 	tcase_add_test(tc, test_add_then_del);
+	tcase_add_test(tc, test_detach_without_quiesce);
+	tcase_add_test(tc, test_detach_with_quiesce);
+	tcase_add_test(tc, test_detach_deletes_without_recovery);
 	tcase_add_test(tc, test_del_abort_before_stop_answer);
 	tcase_add_loop_test(tc, test_del_fails_at_each_step, 0,
 			    sizeof(del_failures) / sizeof(del_failures[0]));

@@ -23,12 +23,12 @@ static void fake_close(struct device_driver *drv)
 	(void)drv;
 }
 
-/* Reports no features, driver loaded. */
+/* Reports fake.features, driver loaded. */
 static uint64_t fake_features(struct device_driver *drv, bool *loaded)
 {
 	(void)drv;
 	*loaded = true;
-	return 0;
+	return fake.features;
 }
 
 /* Says which encoding the fake kernel takes. */

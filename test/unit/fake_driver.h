@@ -41,6 +41,7 @@ struct fake_driver {
 	int nqueues;
 	uint32_t next_id;
 	unsigned submitted[0x20];	/* per command number */
+	uint64_t features;	/* what GET_FEATURES reports */
 };
 
 /* The fake backend's counters and behaviour. */
