@@ -15,6 +15,7 @@ const struct cmd *const cmd_table[] = {
 	&cmd_list,
 	&cmd_info,
 	&cmd_status,
+	&cmd_shutdown,
 	NULL,
 };
 

@@ -38,7 +38,7 @@ struct cmd {
 };
 
 /* The rows, each in its command's own file. */
-extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_info, cmd_status;
+extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_info, cmd_status, cmd_shutdown;
 
 /* The table, in the order the general help lists it; ends with NULL. */
 extern const struct cmd *const cmd_table[];

@@ -11,6 +11,7 @@ client_libublkctl_a_SOURCES = \
 	client/cmd_del.c \
 	client/cmd_list.c \
 	client/cmd_show.c \
+	client/cmd_shutdown.c \
 	client/failure.c client/failure.h \
 	client/help.c client/help.h \
 	client/option.c client/option.h \

@@ -30,5 +30,6 @@
 #define RPC_M_DEVICE_LIST	"device_list"
 #define RPC_M_DEVICE_INFO	"device_info"
 #define RPC_M_DAEMON_INFO	"daemon_info"
+#define RPC_M_DAEMON_SHUTDOWN	"daemon_shutdown"
 
 #endif

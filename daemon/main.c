@@ -46,11 +46,11 @@ static int main_status;
 static bool main_stopping;
 static struct control_opts main_copts;	/* the socket's, for control_start */
 
-/* Every device is gone: stop serving the socket and leave the loop. */
+/* Every device is gone (deleted, or left to the next daemon when arg is
+ * not NULL): stop serving the socket and leave the loop. */
 static void main_all_deleted(void *arg)
 {
-	(void)arg;
-	log_info("all devices deleted; exiting");
+	log_info(arg ? "all devices left to the next ublkd; exiting" : "all devices deleted; exiting");
 	ev_timer_stop(main_loop, &main_stop_timer);
 	control_stop(main_loop);
 	ev_break(main_loop, EVBREAK_ALL);
@@ -67,21 +67,36 @@ static void main_on_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* Stops the daemon: every device deleted, or with keep_devices left in the
+ * kernel for the next daemon; then exit 0. */
+static void main_stop(bool keep_devices)
+{
+	if (main_stopping)
+		return;
+	main_stopping = true;
+	activation_notify("STOPPING=1");
+	methods_shutdown();
+	ev_timer_init(&main_stop_timer, main_on_stop_timeout, MAIN_STOP_TIMEOUT, 0.);
+	ev_timer_start(main_loop, &main_stop_timer);
+	if (keep_devices) {
+		log_info("shutting down, leaving %u device(s) to the next ublkd", device_count());
+		device_detach_all(main_all_deleted, main_loop);
+	} else {
+		device_del_all(main_all_deleted, NULL);
+	}
+}
+
 /* SIGTERM or SIGINT: delete every device, then exit 0. */
 static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	(void)loop;
 	(void)revents;
 	if (main_stopping) {
 		log_info("signal %d: already stopping", w->signum);
 		return;
 	}
-	main_stopping = true;
 	log_info("signal %d: deleting %u device(s) and exiting", w->signum, device_count());
-	activation_notify("STOPPING=1");
-	methods_shutdown();
-	ev_timer_init(&main_stop_timer, main_on_stop_timeout, MAIN_STOP_TIMEOUT, 0.);
-	ev_timer_start(loop, &main_stop_timer);
-	device_del_all(main_all_deleted, NULL);
+	main_stop(false);
 }
 
 /* Parses the command line; exits on --help, --version and usage errors. */
@@ -155,7 +170,7 @@ int main(int argc, char **argv)
 	}
 	main_loop = ev_default_loop(EVFLAG_AUTO);
 	device_init(main_loop, o.state_dir);
-	methods_init();
+	methods_init(main_stop);
 	rpc_init(methods_table);
 	if (device_driver_open(err, sizeof(err)) < 0)
 		log_warn("%s; devices can be added once it is there", err);

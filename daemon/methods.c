@@ -19,13 +19,15 @@
 
 static bool methods_stopping;
 static struct timespec methods_started;
+static methods_stop_fn methods_stop;
 
 /* Records when the daemon started, for daemon_info's uptime; new devices are
  * accepted until methods_shutdown. */
-void methods_init(void)
+void methods_init(methods_stop_fn stop)
 {
 	clock_gettime(CLOCK_MONOTONIC, &methods_started);
 	methods_stopping = false;
+	methods_stop = stop;
 }
 
 /* Makes new devices refused from now on (the daemon is stopping). */
@@ -239,6 +241,33 @@ static void methods_daemon_info(struct rpc_call *call, struct json_object *param
 	rpc_reply(call, o);
 }
 
+/* daemon_shutdown {keep_devices?}: answers, then stops the daemon: every
+ * device deleted (as SIGTERM does), or with keep_devices left in the
+ * kernel, with its record, for the next daemon to recover. */
+static void methods_daemon_shutdown(struct rpc_call *call, struct json_object *params)
+{
+	static const char *const keys[] = { "keep_devices", NULL };
+	bool keep = false;
+	char err[ERRLEN];
+	int ret;
+
+	ret = params_check_keys(params, keys, err, ERRLEN);
+	if (ret == 0)
+		ret = params_bool(params, "keep_devices", &keep, err, ERRLEN);
+	if (ret < 0) {
+		rpc_fail(call, ret, "%s", err);
+		return;
+	}
+	if (methods_stopping) {
+		rpc_fail(call, -ESHUTDOWN, "ublkd is already shutting down");
+		return;
+	}
+	rpc_reply(call, NULL);
+	methods_stopping = true;
+	if (methods_stop)
+		methods_stop(keep);
+}
+
 /* Every method: name, function, and whether it changes state (logged). */
 const struct rpc_method methods_table[] = {
 	{ RPC_M_DEVICE_ADD, methods_device_add, true },
@@ -246,5 +275,6 @@ const struct rpc_method methods_table[] = {
 	{ RPC_M_DEVICE_LIST, methods_device_list, false },
 	{ RPC_M_DEVICE_INFO, methods_device_info, false },
 	{ RPC_M_DAEMON_INFO, methods_daemon_info, false },
+	{ RPC_M_DAEMON_SHUTDOWN, methods_daemon_shutdown, true },
 	{ NULL, NULL, false },
 };

@@ -12,8 +12,13 @@ extern const struct rpc_method methods_table[];
 
 /* Makes new devices refused from now on (the daemon is stopping). */
 void methods_shutdown(void);
-/* Records when the daemon started, for daemon_info's uptime; new devices are
- * accepted until methods_shutdown. */
-void methods_init(void);
+/* Asks the daemon to stop: delete every device, or leave them to the next
+ * daemon (keep_devices). Called after daemon_shutdown's reply is queued. */
+typedef void (*methods_stop_fn)(bool keep_devices);
+
+/* Records when the daemon started, for daemon_info's uptime, and how
+ * daemon_shutdown stops it; new devices are accepted until
+ * methods_shutdown. */
+void methods_init(methods_stop_fn stop);
 
 #endif

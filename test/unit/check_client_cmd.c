@@ -396,6 +396,7 @@ START_TEST(test_help_layout)
 		"  list                   list the devices as a table\n"
 		"  info ID                show every field of one device\n"
 		"  status                 show the daemon's version, features and uptime\n"
+		"  shutdown [OPTIONS]     stop the daemon, deleting or keeping its devices\n"
 		"\n"
 		"Options, before the command or among its options:\n"
 		"  --socket PATH      ublkd's socket (default: $UBLKD_SOCKET if set,\n"

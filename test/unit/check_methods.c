@@ -75,13 +75,25 @@ void control_conn_release(struct control_conn *c)
 /* The features of the 6.12 driver: bits 0 to 8 (no FAIL_IO, no QUIESCE). */
 #define FEATURES_612	0x1ffULL
 
+/* How often daemon_shutdown asked to stop, and how. */
+static int stop_calls;
+static bool stop_keep;
+
+/* Records a stop request instead of stopping. */
+static void fake_stop(bool keep_devices)
+{
+	stop_calls++;
+	stop_keep = keep_devices;
+}
+
 /* A fresh connection, fake device layer and method state. */
 static void setup(void)
 {
 	memset(&conn, 0, sizeof(conn));
 	fake_device_reset();
 	fake_device.features = FEATURES_612;
-	methods_init();
+	stop_calls = 0;
+	methods_init(fake_stop);
 	rpc_init(methods_table);
 }
 
@@ -225,6 +237,7 @@ START_TEST(test_table)
 		{ RPC_M_DEVICE_LIST, false },
 		{ RPC_M_DEVICE_INFO, false },
 		{ RPC_M_DAEMON_INFO, false },
+		{ RPC_M_DAEMON_SHUTDOWN, true },
 	};
 	size_t n = 0;
 
@@ -555,6 +568,31 @@ START_TEST(test_shutting_down)
 }
 END_TEST
 
+/* daemon_shutdown: answered first, then the stop is asked for once, with
+ * keep_devices as given; bad params and a second call are refused. */
+START_TEST(test_daemon_shutdown)
+{
+	check_error(request("daemon_shutdown", "{\"keep_devices\":1}"), RPC_INVALID_PARAMS,
+		    "EINVAL", "keep_devices: expected true or false");
+	check_error(request("daemon_shutdown", "{\"keep\":true}"), RPC_INVALID_PARAMS,
+		    "EINVAL", "keep: unknown parameter (expected keep_devices)");
+	ck_assert_int_eq(stop_calls, 0);
+	ck_assert_str_eq(result_text(request("daemon_shutdown", "{\"keep_devices\":true}")), "{}");
+	ck_assert_int_eq(stop_calls, 1);
+	ck_assert(stop_keep);
+	check_error(request("daemon_shutdown", NULL), RPC_SHUTTING_DOWN, "ESHUTDOWN",
+		    "ublkd is already shutting down");
+	check_error(request("device_add", "{\"backend\":\"mem\",\"size\":4096}"),
+		    RPC_SHUTTING_DOWN, "ESHUTDOWN", "ublkd is shutting down; no new devices");
+	ck_assert_int_eq(stop_calls, 1);
+	/* Without params: every device deleted. */
+	methods_init(fake_stop);
+	ck_assert_str_eq(result_text(request("daemon_shutdown", NULL)), "{}");
+	ck_assert_int_eq(stop_calls, 2);
+	ck_assert(!stop_keep);
+}
+END_TEST
+
 /* -32005: the device is busy (e.g. already being deleted). */
 START_TEST(test_busy)
 {
@@ -739,6 +777,7 @@ static Suite *methods_suite(void)
 	tcase_add_test(tc, test_device_exists);
 	tcase_add_test(tc, test_no_driver);
 	tcase_add_test(tc, test_shutting_down);
+	tcase_add_test(tc, test_daemon_shutdown);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_del);
 	tcase_add_test(tc, test_list_and_info);
