@@ -323,6 +323,29 @@ void device_recover(const struct device_spec *spec, const struct backend_saved *
 	device_recover_start(dev);
 }
 
+/* What a device being purged shows as its backend: it has none. */
+static const struct backend_ops device_no_backend = {
+	.name = "none",
+	.summary = "a kernel device with no record, being deleted",
+};
+
+/* Deletes kernel device id, which no usable record describes (a corrupt
+ * record, or an orphan the daemon was told to adopt); done once. */
+void device_purge(uint32_t id, device_done_fn done, void *arg)
+{
+	struct device_spec spec = { .backend = &device_no_backend, .id = id };
+	struct device *dev = device_new(&spec, done, arg);
+
+	if (!dev)
+		return;
+	dev->id = id;
+	dev->state = DEVICE_DELETING;
+	dev->add = ADD_LIVE;
+	dev->undo = UNDO_KERNEL;
+	log_info("device %u: deleting it from the kernel (no usable record)", id);
+	device_del_from(dev, DEL_RELEASE);
+}
+
 /* Reports what a live device's backend saved for its recovery. */
 void device_save(const struct device *dev, struct backend_report *r)
 {

@@ -28,7 +28,10 @@ static const char main_usage[] =
 	"  -s, --socket PATH        control socket (default $" UBLKD_SOCKET_ENV ", else "
 	UBLKD_DEFAULT_SOCKET ")\n"
 	"  -g, --socket-group GROUP let GROUP use the socket (mode 0660)\n"
-	"  -d, --state-dir DIR      where backends keep state (default /run/ublkd)\n"
+	"  -d, --state-dir DIR      where device records and backend files live\n"
+	"                           (default /run/ublkd)\n"
+	"      --adopt-orphans      delete kernel ublk devices this daemon has no\n"
+	"                           record of (default: leave them alone)\n"
 	"  -v, --verbose            log more (debug)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
@@ -37,6 +40,7 @@ struct main_opts {
 	const char *socket_path;
 	const char *socket_group;
 	const char *state_dir;
+	bool adopt_orphans;
 	int verbose;
 };
 
@@ -106,6 +110,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "socket", required_argument, NULL, 's' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -122,6 +127,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 's': o->socket_path = optarg; break;
 		case 'g': o->socket_group = optarg; break;
 		case 'd': o->state_dir = optarg; break;
+		case 'A': o->adopt_orphans = true; break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': fputs(main_usage, stdout); exit(0);
@@ -193,7 +199,7 @@ int main(int argc, char **argv)
 	ev_signal_start(main_loop, &sigint);
 	/* Devices that outlived the last daemon are served again before the
 	 * daemon says it is ready (READY=1). */
-	records_recover_all(main_recovered, NULL);
+	records_recover_all(o.adopt_orphans, main_recovered, NULL);
 	ev_run(main_loop, 0);
 	records_shutdown();
 	device_shutdown();

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,12 @@ struct records_item {
 	struct json_object *record;	/* owned */
 };
 
+#define RECORDS_MAX_PURGE	64	/* unreadable records whose devices go */
+
 static struct {
 	struct records_item *pending;	/* read, not recovered yet */
+	uint32_t purge[RECORDS_MAX_PURGE];	/* ids of unreadable records */
+	unsigned npurge;
 	unsigned running;		/* recoveries not answered yet */
 	unsigned recovered, failed;
 	void (*done)(void *arg);
@@ -272,17 +277,50 @@ static void records_found(void *arg, uint32_t id, struct json_object *record)
 	*tail = &item->next;
 }
 
-/* Logs a record that cannot be read (moved aside by the state store). */
+/* A kernel device without a usable record is deleted (or was not there). */
+static void records_purged(void *arg, struct device *dev, int err, const char *msg)
+{
+	uint32_t id = (uint32_t)(uintptr_t)arg;
+
+	(void)dev;
+	if (err == -ENODEV)
+		log_info("device %u: the kernel has no such device either", id);
+	else if (err)
+		log_error("device %u: cannot delete it from the kernel: %s", id,
+			  msg ? msg : strerror(-err));
+	records.running--;
+	records_maybe_done();
+}
+
+/* Deletes kernel device id, which no usable record describes. */
+static void records_purge(uint32_t id)
+{
+	records.running++;
+	device_purge(id, records_purged, (void *)(uintptr_t)id);
+}
+
+/* A record that cannot be read (moved aside by the state store): its
+ * device, named by the file, cannot be served again, so it is deleted. */
 static void records_bad(void *arg, const char *file, const char *why)
 {
+	const char *base = strrchr(file, '/');
+	unsigned id;
+	char end;
+
 	(void)arg;
 	log_error("state record %s cannot be used (%s); moved aside", file, why);
 	records.failed++;
+	if (sscanf(base ? base + 1 : file, "ublkb%u.jso%c", &id, &end) != 2 || end != 'n')
+		return;
+	if (records.npurge < RECORDS_MAX_PURGE)
+		records.purge[records.npurge++] = id;
+	else
+		log_error("device %u: too many unreadable records; left in the kernel", id);
 }
 
-/* Logs the kernel's ublk devices that have no record here: another
- * server's, or left by a daemon that kept no record; they are left alone. */
-static void records_log_orphans(void)
+/* Handles the kernel's ublk devices that have no record here: left alone
+ * and logged (another server may own them), or with adopt deleted. */
+static void records_orphans(bool adopt)
 {
 	DIR *d = opendir("/sys/class/ublk-char");
 	struct dirent *e;
@@ -293,15 +331,22 @@ static void records_log_orphans(void)
 	while ((e = readdir(d))) {
 		if (sscanf(e->d_name, "ublkc%u", &id) != 1 || device_find(id))
 			continue;
+		if (adopt) {
+			log_warn("device %u: the kernel has it and this daemon has no record of it; "
+				 "deleting it (--adopt-orphans)", id);
+			records_purge(id);
+			continue;
+		}
 		log_warn("device %u: the kernel has it but this daemon has no record of it in "
 			 "its state directory; leaving it alone (another server may own it)", id);
 	}
 	closedir(d);
 }
 
-/* Recovers every device with a record; done(arg) is called once all have
- * ended, recovered or not (maybe before this returns). */
-void records_recover_all(void (*done)(void *arg), void *arg)
+/* Recovers every device with a record, deletes those whose record cannot
+ * be read, and with adopt deletes kernel devices without a record; done(arg)
+ * is called once all have ended (maybe before this returns). */
+void records_recover_all(bool adopt, void (*done)(void *arg), void *arg)
 {
 	struct records_item **tail = &records.pending, *item;
 	int n;
@@ -317,6 +362,9 @@ void records_recover_all(void (*done)(void *arg), void *arg)
 		records.pending = item->next;
 		records_start(item);
 	}
-	records_log_orphans();
+	for (unsigned i = 0; i < records.npurge; i++)
+		if (!device_find(records.purge[i]))
+			records_purge(records.purge[i]);
+	records_orphans(adopt);
 	records_maybe_done();
 }

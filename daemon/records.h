@@ -3,6 +3,7 @@
 #ifndef UBLKD_RECORDS_H
 #define UBLKD_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "daemon/device.h"
@@ -12,8 +13,9 @@
 int records_init(const char *state_dir, char *err, size_t errlen);
 /* Stops watching the devices and releases the records' directory. */
 void records_shutdown(void);
-/* Recovers every device with a record; done(arg) is called once all have
- * ended, recovered or not (maybe before this returns). */
-void records_recover_all(void (*done)(void *arg), void *arg);
+/* Recovers every device with a record, deletes the kernel devices whose
+ * record cannot be read, and with adopt those without a record; done(arg)
+ * is called once all have ended (maybe before this returns). */
+void records_recover_all(bool adopt, void (*done)(void *arg), void *arg);
 
 #endif

@@ -12,4 +12,5 @@ EXTRA_DIST += \
 	test/e2e/19-mem-isolation.sh \
 	test/e2e/40-mem-tmpfs-full.sh \
 	test/e2e/50-recovery.sh \
-	test/e2e/56-keep-devices.sh
+	test/e2e/56-keep-devices.sh \
+	test/e2e/57-adopt-orphans.sh
