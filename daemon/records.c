@@ -353,6 +353,8 @@ void records_recover_all(bool adopt, void (*done)(void *arg), void *arg)
 
 	records.done = done;
 	records.done_arg = arg;
+	records.npurge = 0;
+	records.recovered = records.failed = 0;
 	n = state_load_all(records_found, records_bad, &tail);
 	if (n < 0)
 		log_errno(n, "cannot read the state records");

@@ -51,3 +51,11 @@ test_unit_check_device_SOURCES = test/unit/check_device.c \
 	test/unit/fake_driver.c test/unit/fake_driver.h
 test_unit_check_device_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_device_LDADD = $(UNIT_LDADD)
+
+# The state records over the real registry and the fake driver.
+check_PROGRAMS += test/unit/check_records
+TESTS += test/unit/check_records
+test_unit_check_records_SOURCES = test/unit/check_records.c \
+	test/unit/fake_driver.c test/unit/fake_driver.h
+test_unit_check_records_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_records_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,219 @@
+/* Unit tests of the state records over the real device registry and a fake
+ * driver: a device with a recovery mode gets a record in device_add's form
+ * when it goes live and loses it when it is deleted; a device without one
+ * gets none; a record that cannot be read is moved aside and the device its
+ * name gives is deleted from the kernel; the start-up recovery answers once. */
+#include "config.h"
+#include "daemon/device.h"
+#include "daemon/records.h"
+#include "common/log.h"
+#include "test/unit/fake_driver.h"
+
+#include <check.h>
+#include <json-c/json.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct ev_loop *loop;
+static char dir[64];
+static int answers, answer_err, recovered_calls;
+
+/* Records the add's or delete's answer. */
+static void on_done(void *arg, struct device *dev, int err, const char *msg)
+{
+	(void)arg;
+	(void)dev;
+	(void)msg;
+	answers++;
+	answer_err = err;
+}
+
+/* Counts the end of the start-up recovery. */
+static void on_recovered(void *arg)
+{
+	(void)arg;
+	recovered_calls++;
+}
+
+/* A path under the records' directory. */
+static const char *rec_path(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/devices/%s", dir, name);
+	return path;
+}
+
+/* A fresh directory, loop, fake driver, registry and records. */
+static void setup(void)
+{
+	char err[256];
+
+	log_init("check_records", LOG_LEVEL_ERROR);
+	snprintf(dir, sizeof(dir), "/tmp/check_records.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	loop = ev_loop_new(EVFLAG_AUTO);
+	fake_reset();
+	answers = recovered_calls = 0;
+	device_init_driver(loop, dir, &fake.ops);
+	ck_assert_msg(records_init(dir, err, sizeof(err)) == 0, "records_init: %s", err);
+}
+
+/* Removes one entry of the test directory. */
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Releases everything and removes the directory. */
+static void teardown(void)
+{
+	ck_assert_uint_eq(device_count(), 0);
+	records_shutdown();
+	device_shutdown();
+	ev_loop_destroy(loop);
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Adds a 1 MiB fake device labelled "disk-one" with recovery mode and runs
+ * it to live. */
+static struct device *add_live(enum device_recovery recovery)
+{
+	struct device_spec spec = {
+		.backend = &fake_backend_ops,
+		.cfg = { .size = 1 << 20, .block_size = 512 },
+		.args = { { .given = true, .bytes = 1 << 20 }, { .given = true, .text = "disk-one" } },
+		.id = DEVICE_ID_AUTO,
+		.queues = 2,
+		.depth = 4,
+		.recovery = recovery,
+	};
+
+	device_add(&spec, on_done, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(answers, 1);
+	ck_assert_int_eq(answer_err, 0);
+	return device_find(0);
+}
+
+/* Reads a JSON file, or NULL. */
+static struct json_object *read_json(const char *path)
+{
+	return json_object_from_file(path);
+}
+
+/* Returns member key of o as a string ("" when absent). */
+static const char *member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* A live device's record holds its device_add params; deleting the device
+ * removes it. */
+START_TEST(test_record_written_and_removed)
+{
+	struct device *dev = add_live(DEVICE_RECOVERY_REISSUE);
+	struct json_object *rec, *params;
+
+	rec = read_json(rec_path("ublkb0.json"));
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_str_eq(member(rec, "version"), "1");
+	ck_assert_str_eq(member(rec, "id"), "0");
+	ck_assert(json_object_object_get_ex(rec, "params", &params));
+	ck_assert_str_eq(member(params, "backend"), "fake");
+	ck_assert_str_eq(member(params, "id"), "0");
+	ck_assert_str_eq(member(params, "queues"), "2");
+	ck_assert_str_eq(member(params, "depth"), "4");
+	ck_assert_str_eq(member(params, "block_size"), "512");
+	ck_assert_str_eq(member(params, "recovery"), "reissue");
+	ck_assert_str_eq(member(params, "size"), "1048576");
+	ck_assert_str_eq(member(params, "label"), "disk-one");
+	json_object_put(rec);
+
+	answers = 0;
+	device_del(dev, on_done, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(answers, 1);
+	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), -1);
+}
+END_TEST
+
+/* A device that dies with the daemon has nothing to recover: no record. */
+START_TEST(test_no_record_without_recovery)
+{
+	struct device *dev = add_live(DEVICE_RECOVERY_NONE);
+
+	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), -1);
+	device_del(dev, on_done, NULL);
+	fake_run(loop);
+}
+END_TEST
+
+/* A truncated record is moved aside and its device deleted from the
+ * kernel; the recovery ends once. */
+START_TEST(test_bad_record_purges_its_device)
+{
+	FILE *f = fopen(rec_path("ublkb5.json"), "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"version\":1,\"id\":5,\"par", f);
+	fclose(f);
+	fake.kernel_devs = 1;	/* the kernel still has device 5 */
+	records_recover_all(false, on_recovered, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_int_eq(access(rec_path("ublkb5.json"), F_OK), -1);
+	ck_assert_int_eq(access(rec_path("ublkb5.json.bad"), F_OK), 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV] + fake.submitted[0x14], 1);
+	ck_assert_int_eq(fake.kernel_devs, 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_START_USER_RECOVERY], 0);
+}
+END_TEST
+
+/* No records: the recovery ends at once, once, and touches nothing. */
+START_TEST(test_no_records)
+{
+	records_recover_all(false, on_recovered, NULL);
+	ck_assert_int_eq(recovered_calls, 1);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_GET_DEV_INFO], 0);
+}
+END_TEST
+
+/* Builds the suite. */
+static Suite *records_suite(void)
+{
+	Suite *s = suite_create("records");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_record_written_and_removed);
+	tcase_add_test(tc, test_no_record_without_recovery);
+	tcase_add_test(tc, test_bad_record_purges_its_device);
+	tcase_add_test(tc, test_no_records);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Runs the suite; the exit status says whether every test passed. */
+int main(void)
+{
+	SRunner *sr = srunner_create(records_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
