@@ -15,14 +15,6 @@ fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 256M
 start_daemon
 
-# Kills the daemon with SIGKILL and forgets it (its devices stay in the kernel).
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 # Prints the warnings and errors (levels <0> to <4>) of the daemon log that
 # match the extended regular expression $1.
 log_problems() { grep -E '^<[0-4]>' "$E2E_DAEMON_LOG" | grep -E "$1" || true; }

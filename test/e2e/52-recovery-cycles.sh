@@ -11,14 +11,6 @@ require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"
 
 CYCLES=10
-# Counts the kernel's ublk devices.
-kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-# Kills the daemon with SIGKILL and forgets it (its devices stay in the kernel).
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
 # Prints the ids of the live devices, sorted, as a JSON array.
 live_ids() { "$UBLKCTL" --json list 2>/dev/null | jq -c '[.[] | select(.state == "live") | .id] | sort'; }
 # Prints the daemon's open fds and its mappings of mem backing files.

@@ -12,14 +12,6 @@ fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 256M
 start_daemon
 
-# Kills the daemon with SIGKILL and forgets it (its devices stay in the kernel).
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 # Prints the number of the last record the writer logged as fsynced (0: none).
 last_fsynced() { tail -n 1 "$E2E_TMP/fsynced" 2>/dev/null || echo 0; }
 # Appends "record N" to FILE ($1) for N = 1, 2, ... with an fsync (sync

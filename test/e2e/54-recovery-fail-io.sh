@@ -9,16 +9,6 @@
 require_root
 start_daemon
 
-# Kills the daemon with SIGKILL and forgets it (its devices stay in the kernel).
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
-# Counts the kernel's ublk devices.
-kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 features=$("$UBLKCTL" --json status | jq -c .feature_names) || fail "ublkctl status"
 note "kernel $(uname -r), ublk features $features"

@@ -43,8 +43,6 @@ supervise() {
 }
 # Prints the pid of the ublkd the supervisor runs now.
 current_pid() { cat "$pidfile" 2>/dev/null; }
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 # Teardown: SIGTERM to the current ublkd (which deletes the devices and
 # exits 0, ending the supervisor); the supervisor is killed if it is left.
 stop_supervised() {
