@@ -165,9 +165,11 @@ void device_answer(struct device *dev, struct device_caller *c, int err)
 		fn(c->arg, err ? NULL : dev, err, err ? dev->msg : "");
 }
 
-/* Records the first error of an operation, and logs it. */
+/* Records the first error of an operation, and logs it (at debug level
+ * when the caller logs the failure itself: a recovery's). */
 void device_set_error(struct device *dev, int err, const char *fmt, ...)
 {
+	enum log_level level = dev->caller_logs_error ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR;
 	va_list ap;
 
 	if (dev->err)
@@ -177,11 +179,11 @@ void device_set_error(struct device *dev, int err, const char *fmt, ...)
 	vsnprintf(dev->msg, sizeof(dev->msg), fmt, ap);
 	va_end(ap);
 	if (dev->id != DEVICE_ID_AUTO)
-		log_error("device %u: %s", dev->id, dev->msg);
+		log_msg(level, "device %u: %s", dev->id, dev->msg);
 	else if (dev->info.dev_id != DEVICE_ID_AUTO)
-		log_error("new device %u: %s", dev->info.dev_id, dev->msg);
+		log_msg(level, "new device %u: %s", dev->info.dev_id, dev->msg);
 	else
-		log_error("new device: %s", dev->msg);
+		log_msg(level, "new device: %s", dev->msg);
 }
 
 /* Closes the backend (undoing what open created if the device never went
@@ -304,7 +306,8 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg)
 }
 
 /* Takes over a device the kernel kept for us (spec->id) with what its
- * backend saved; done is called exactly once. */
+ * backend saved; done is called exactly once, and logs a failure (the
+ * records' "device N cannot be recovered: WHY" line is the only one). */
 void device_recover(const struct device_spec *spec, const struct backend_saved *saved,
 		    device_done_fn done, void *arg)
 {
@@ -314,6 +317,7 @@ void device_recover(const struct device_spec *spec, const struct backend_saved *
 	if (!dev)
 		return;
 	dev->id = spec->id;
+	dev->caller_logs_error = true;
 	ret = device_copy_saved(dev, saved);
 	if (ret < 0) {
 		device_add_fail(dev, ret, "cannot keep what the %s backend saved: %s",

@@ -73,6 +73,8 @@ struct device {
 	enum device_del_step del;
 	unsigned undo;			/* enum device_undo bits */
 	bool delete_when_live;		/* a shutdown arrived while starting */
+	bool caller_logs_error;		/* recovery: done's caller logs a failure
+					 * (one line per device), not set_error */
 	uint32_t id;
 	enum device_recovery recovery;
 	const struct backend_ops *backend;
@@ -109,7 +111,8 @@ static inline bool device_backend_waiting(const struct device *dev)
 /* The registry's part (device.c). */
 /* Answers a caller once (err 0: success). */
 void device_answer(struct device *dev, struct device_caller *c, int err);
-/* Records the first error of an operation, and logs it. */
+/* Records the first error of an operation, and logs it (at debug level
+ * when dev->caller_logs_error). */
 void device_set_error(struct device *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Closes the backend (abandoning it if it never went live). */

@@ -202,7 +202,8 @@ int state_remove(uint32_t id)
 	return 0;
 }
 
-/* Renames name to name.bad, replacing an older one, and logs why. */
+/* Renames name to name.bad, replacing an older one. Logged at debug level
+ * only: the caller logs why, in the one line the record gets (records.c). */
 static int move_aside(const char *name, const char *why)
 {
 	char bad[NAME_LEN + 4], err[256];
@@ -214,7 +215,7 @@ static int move_aside(const char *name, const char *why)
 		return fail(ret, err, sizeof(err), "cannot move %s/%s aside (%s): %s",
 			    state_path, name, why, strerror(-ret));
 	}
-	log_warn("state: %s/%s moved aside to %s: %s", state_path, name, bad, why);
+	log_debug("state: %s/%s moved aside to %s: %s", state_path, name, bad, why);
 	return 0;
 }
 

@@ -30,14 +30,15 @@ int state_remove(uint32_t id);
  * an id that does not match its name, a "version" other than 1, larger than
  * STATE_MAX_BYTES. A bad file is moved aside to NAME.bad (replacing an
  * older NAME.bad) so the next start does not meet it again; why says what
- * was wrong. A file that cannot be read (EIO, EMFILE, ...) is reported
+ * was wrong, and bad() logs it (the move itself is logged at debug level
+ * only, or as an error when it fails). A file that cannot be read (EIO, EMFILE, ...) is reported
  * through bad() too but left in place: the error may pass. Stray files (*.tmp left by a crash, other names) are removed
  * (*.tmp) or ignored. Returns the number of records found, or -errno when
  * the directory cannot be read. */
 int state_load_all(void (*found)(void *arg, uint32_t id, struct json_object *record),
 		   void (*bad)(void *arg, const char *file, const char *why), void *arg);
 /* Moves the record of id aside to ublkbID.json.bad (a record that can no
- * longer be used), logging why. */
+ * longer be used); the caller logs why (here only at debug level). */
 int state_move_aside(uint32_t id, const char *why);
 /* Frees what state_init set up. */
 void state_shutdown(void);

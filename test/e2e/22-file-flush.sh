@@ -26,12 +26,6 @@ make_marker() {
 	yes "$m" | head -c 1M > "$1"
 	echo "$m"
 }
-# Kills the daemon with SIGKILL and forgets it.
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
 
 start_daemon
 img=$fs/disk.img

@@ -17,14 +17,6 @@ head -c 16M /dev/urandom > "$fs/image.raw"
 (cd "$fs" && zip -q -9 image.zip image.raw) || fail "zip failed"
 start_daemon
 
-# Kills the daemon with SIGKILL and forgets it (its devices stay in the kernel).
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 
 mem=$("$UBLKCTL" add mem --size 64M) || fail "add mem"
 file=$("$UBLKCTL" add file --path "$fs/disk.img" --size 64M) || fail "add file"

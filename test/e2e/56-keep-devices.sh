@@ -14,8 +14,6 @@ fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 256M
 start_daemon
 
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 # Waits for the daemon to exit by itself and checks it exited 0.
 wait_daemon_exit() {
 	local status=0

@@ -9,16 +9,8 @@
 require_root
 start_daemon
 
-# Kills the daemon with SIGKILL and forgets it.
-kill_daemon() {
-	kill -KILL "$UBLKD_PID"
-	wait "$UBLKD_PID" 2> /dev/null || true
-	UBLKD_PID=
-}
 # True while the kernel has ublk device $1.
 in_kernel() { [ -e "/sys/class/ublk-char/ublkc$1" ]; }
-# Prints the state of device $1 as the daemon lists it.
-state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 
 orphan=$("$UBLKCTL" add mem --size 16M --recovery none) || fail "add mem --recovery none"
 broken=$("$UBLKCTL" add mem --size 16M) || fail "add mem (its record will break)"

@@ -11,7 +11,8 @@
 #
 # Helpers: fail, skip, note, expect_eq, require_root, require_blockdev,
 # wait_for, on_exit (teardown hooks, run in reverse order at exit),
-# start_daemon and stop_daemon. Exit status 77 means "skipped".
+# start_daemon, stop_daemon, kill_daemon, state_of and kernel_devices.
+# Exit status 77 means "skipped".
 #
 # A script other than a test may source it too (bench/guest does); it may set
 # E2E_DAEMON_LOG (where start_daemon writes the daemon's stderr, default
@@ -263,6 +264,22 @@ ext4_roundtrip() {
 	mount "$dev" "$mnt" || fail "second mount of $dev"
 	tree_check "$mnt" "$E2E_TMP/sums"
 }
+
+# Kills the daemon with SIGKILL and forgets it (its devices stay in the
+# kernel for the next daemon to recover).
+kill_daemon() {
+	[ -n "$UBLKD_PID" ] || fail "kill_daemon: no daemon running"
+	kill -KILL "$UBLKD_PID"
+	wait "$UBLKD_PID" 2> /dev/null || true
+	UBLKD_PID=
+}
+
+# Prints the state of device ID ($1) as the daemon lists it (empty if it
+# does not list it).
+state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
+
+# Counts the kernel's ublk devices (/sys/class/ublk-char entries).
+kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 # Sends one raw request line ($1) to the daemon's socket and prints the
 # reply line.

@@ -12,5 +12,10 @@ EXTRA_DIST += \
 	test/e2e/19-mem-isolation.sh \
 	test/e2e/40-mem-tmpfs-full.sh \
 	test/e2e/50-recovery.sh \
+	test/e2e/51-recovery-bad.sh \
+	test/e2e/52-recovery-cycles.sh \
+	test/e2e/53-recovery-ext4.sh \
+	test/e2e/54-recovery-fail-io.sh \
+	test/e2e/55-restart-on-failure.sh \
 	test/e2e/56-keep-devices.sh \
 	test/e2e/57-adopt-orphans.sh
