@@ -37,7 +37,7 @@ expect_error "$(req device_add '{"backend":"mem","size":1048576,"path":"/x"}')" 
 # A backend's own parameters come from its declaration: a misspelt one is
 # named, with the list the zip backend accepts.
 expect_error "$(req device_add '{"backend":"zip","path":"/x.zip","chunk":"1M"}')" -32602 \
-	"chunk: unknown parameter for the zip backend (expected backend, id, queues, depth, block_size, read_only, path, entry, chunk_size, cache_limit)"
+	"chunk: unknown parameter for the zip backend (expected backend, id, queues, depth, block_size, read_only, recovery, path, entry, chunk_size, cache_limit)"
 expect_error "$(req device_add '{"backend":"zip","path":"/x.zip","chunk_size":"1K"}')" -32602 \
 	"chunk_size: 1024 is out of range"
 expect_error "$(req device_del '{"id":4242}')" -32001 "no such device"

@@ -71,3 +71,10 @@ sync "$dev"
 [ "$(in_image "$m3")" -gt 0 ] || fail "fsync of the device did not reach the disk image (direct I/O)"
 kill_daemon
 cmp -n $((8 << 20)) -i $((2 << 20)):0 "$img2" "$E2E_TMP/data" || fail "data is not in the file after SIGKILL"
+
+# The two devices outlived their daemons (recovery is on by default): a
+# new daemon takes both over, and at exit SIGTERM deletes them, so no
+# block device is left for the next test.
+start_daemon
+wait_for "[ \"\$(\"\$UBLKCTL\" --json list | jq '[.[] | select(.state == \"live\")] | length')\" = 2 ]" 60 ||
+	fail "the new daemon did not take over both devices"
