@@ -391,8 +391,10 @@ void device_del(struct device *dev, device_done_fn done, void *arg)
 	device_del_from(dev, DEL_STOP);
 }
 
-/* Deletes every device, then calls done (used on SIGTERM). */
-void device_del_all(void (*done)(void *arg), void *arg)
+/* Ends every device, then calls done: one being added is cancelled, or
+ * deleted once live; a live one is left to the next daemon when detach is
+ * set and it has a recovery mode, else deleted; a failed one is deleted. */
+static void device_end_all(bool detach, void (*done)(void *arg), void *arg)
 {
 	struct device *d, *next;
 
@@ -408,34 +410,24 @@ void device_del_all(void (*done)(void *arg), void *arg)
 			device_add_cancel_wait(d);
 		else if (d->state == DEVICE_STARTING)
 			d->delete_when_live = true;
+		else if (detach && d->state == DEVICE_LIVE && d->recovery != DEVICE_RECOVERY_NONE)
+			device_detach_from(d);
 		else if (d->state == DEVICE_LIVE || d->state == DEVICE_FAILED)
 			device_del(d, NULL, NULL);
 	}
+}
+
+/* Deletes every device, then calls done (used on SIGTERM). */
+void device_del_all(void (*done)(void *arg), void *arg)
+{
+	device_end_all(false, done, arg);
 }
 
 /* Leaves every live device to the next daemon and deletes the others
  * (being added, or stopped by the kernel), then calls done. */
 void device_detach_all(void (*done)(void *arg), void *arg)
 {
-	struct device *d, *next;
-
-	if (!devices.list) {
-		done(arg);
-		return;
-	}
-	devices.all_done = done;
-	devices.all_done_arg = arg;
-	for (d = devices.list; d; d = next) {
-		next = d->next;
-		if (device_backend_waiting(d))
-			device_add_cancel_wait(d);
-		else if (d->state == DEVICE_STARTING)
-			d->delete_when_live = true;
-		else if (d->state == DEVICE_LIVE && d->recovery != DEVICE_RECOVERY_NONE)
-			device_detach_from(d);
-		else if (d->state == DEVICE_LIVE || d->state == DEVICE_FAILED)
-			device_del(d, NULL, NULL);
-	}
+	device_end_all(true, done, arg);
 }
 
 /* Closes the control device once nothing is left (for a clean exit). */

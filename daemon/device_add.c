@@ -51,10 +51,10 @@ static void add_send(struct device *dev, enum device_add_step next, unsigned nr,
 		device_add_fail(dev, ret, "sending %s: %s", ctrl_cmd_name(nr), strerror(-ret));
 }
 
-/* Opens the backend and fills in what ADD_DEV asks the kernel for. */
-static int add_open_backend(struct device *dev)
+/* Opens the device's backend (dev->cfg says whether it is recovered): 0,
+ * or -errno (the add or recovery failed). */
+int device_open_backend(struct device *dev)
 {
-	bool loaded;
 	char err[512] = "";
 	int ret;
 
@@ -64,7 +64,19 @@ static int add_open_backend(struct device *dev)
 				err[0] ? err : strerror(-ret));
 		return ret;
 	}
-	dev->undo |= UNDO_BACKEND | UNDO_ABANDON;
+	dev->undo |= UNDO_BACKEND;
+	return 0;
+}
+
+/* Opens the backend and fills in what ADD_DEV asks the kernel for. */
+static int add_open_backend(struct device *dev)
+{
+	bool loaded;
+	int ret = device_open_backend(dev);
+
+	if (ret < 0)
+		return ret;
+	dev->undo |= UNDO_ABANDON;
 	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
 	dev->info.ublksrv_pid = getpid();
 	dev->info.flags = device_recovery_flags(dev->recovery);

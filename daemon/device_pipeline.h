@@ -125,6 +125,9 @@ void device_free(struct device *dev);
 /* The add pipeline (device_add.c). */
 /* Starts the add pipeline on a registered device. */
 void device_add_start(struct device *dev);
+/* Opens the device's backend (dev->cfg says whether it is recovered): 0,
+ * or -errno (the add or recovery failed). */
+int device_open_backend(struct device *dev);
 /* Opens /dev/ublkcN once, without waiting for devtmpfs: 0, or -errno (the
  * add or recovery failed). */
 int device_open_cdev_now(struct device *dev);

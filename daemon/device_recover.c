@@ -96,16 +96,10 @@ static int rec_on_info(struct device *dev, int res)
  * kernel should already have been told. 0 or -errno (failed). */
 static int rec_open_backend(struct device *dev)
 {
-	char err[512] = "";
-	int ret;
+	int ret = device_open_backend(dev);	/* not UNDO_ABANDON: its data stays */
 
-	ret = io_open(&dev->target, dev->backend, &dev->cfg, &dev->geo, err, sizeof(err));
-	if (ret < 0) {
-		device_add_fail(dev, ret, "%s backend: %s", dev->backend->name,
-				err[0] ? err : strerror(-ret));
+	if (ret < 0)
 		return ret;
-	}
-	dev->undo |= UNDO_BACKEND;	/* not UNDO_ABANDON: its data stays */
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
 	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 	return 0;

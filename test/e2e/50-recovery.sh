@@ -35,21 +35,14 @@ jq -e '.saved.backing_file | test("/mem-")' "$E2E_STATE_DIR/devices/ublkb${ids[0
 
 # fio on each writable device: random 4 KiB writes with a crc32c header in
 # each block, read back and verified after the write phase.
-pids=()
-for dev in "$mem" "$file"; do
-	name=$(basename "$dev")
-	fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
-		--bs=4k --iodepth=32 --size=32M --verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--randseed=$RANDOM --output="$E2E_TMP/fio-$name.out" &
-	pids+=($!)
-done
+start_verify_writers "$mem" "$file"
 # and a reader of the zip device, checked against the image afterwards.
 dd if="$zipdev" of="$E2E_TMP/zip-read" bs=64k iflag=direct status=none &
 zip_pid=$!
 
 # Kill the daemon while the writers are busy.
 sleep 3
-for pid in "${pids[@]}"; do
+for pid in "${FIO_PIDS[@]}"; do
 	kill -0 "$pid" 2> /dev/null || note "a fio finished before the kill (the guest was fast)"
 done
 note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
@@ -64,13 +57,7 @@ for id in "${ids[@]}"; do
 done
 grep -q "device ${ids[0]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[0]}"
 
-for i in "${!pids[@]}"; do
-	wait "${pids[$i]}" || { cat "$E2E_TMP"/fio-*.out; fail "fio $i failed across the restart"; }
-done
-for out in "$E2E_TMP"/fio-*.out; do
-	grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors ($out)"; }
-	grep -q 'verify' "$out" || true
-done
+wait_verify_writers "the restart"
 wait "$zip_pid" || fail "reading the zip device failed across the restart"
 cmp "$E2E_TMP/zip-read" "$fs/image.raw" || fail "the zip device's data differs after the restart"
 

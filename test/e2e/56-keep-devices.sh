@@ -36,14 +36,7 @@ for dev in "$mem" "$file"; do
 	dd if="$E2E_TMP/pattern" of="$dev" bs=1M seek=40 oflag=direct status=none || fail "dd $dev"
 done
 
-pids=()
-for dev in "$mem" "$file"; do
-	name=$(basename "$dev")
-	fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
-		--bs=4k --iodepth=32 --size=32M --verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--randseed=$RANDOM --output="$E2E_TMP/fio-$name.out" &
-	pids+=($!)
-done
+start_verify_writers "$mem" "$file"
 sleep 3
 note "ublkctl shutdown --keep-devices under load"
 "$UBLKCTL" shutdown --keep-devices || fail "ublkctl shutdown --keep-devices failed"
@@ -63,12 +56,7 @@ start_daemon
 for id in "${ids[@]}"; do
 	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
 done
-for i in "${!pids[@]}"; do
-	wait "${pids[$i]}" || { cat "$E2E_TMP"/fio-*.out; fail "fio $i failed across the planned restart"; }
-done
-for out in "$E2E_TMP"/fio-*.out; do
-	grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors ($out)"; }
-done
+wait_verify_writers "the planned restart"
 for dev in "$mem" "$file"; do
 	dd if="$dev" of="$E2E_TMP/back" bs=1M skip=40 count=1 iflag=direct status=none || fail "dd back $dev"
 	cmp "$E2E_TMP/pattern" "$E2E_TMP/back" || fail "$dev lost data across the planned restart"

@@ -278,6 +278,34 @@ kill_daemon() {
 # does not list it).
 state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 
+# Starts in the background, on each block device given, fio random 4 KiB
+# writes at depth 32 (32 MiB) with a crc32c header in each block, read back
+# and verified after the write phase; their pids go to FIO_PIDS and their
+# output to $E2E_TMP/fio-NAME.out.
+start_verify_writers() {
+	local dev name
+	FIO_PIDS=()
+	for dev in "$@"; do
+		name=$(basename "$dev")
+		fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
+			--bs=4k --iodepth=32 --size=32M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+			--randseed=$RANDOM --output="$E2E_TMP/fio-$name.out" &
+		FIO_PIDS+=($!)
+	done
+}
+
+# Waits for the writers of start_verify_writers; fails, saying across what
+# ($1), unless each exited 0 with no error and its verification passed.
+wait_verify_writers() {
+	local pid out
+	for pid in "${FIO_PIDS[@]}"; do
+		wait "$pid" || { cat "$E2E_TMP"/fio-*.out; fail "fio (pid $pid) failed across $1"; }
+	done
+	for out in "$E2E_TMP"/fio-*.out; do
+		grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors across $1 ($out)"; }
+	done
+}
+
 # Counts the kernel's ublk devices (/sys/class/ublk-char entries).
 kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
