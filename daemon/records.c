@@ -97,7 +97,8 @@ static void records_args(struct json_object *params, const struct device_view *v
 	}
 }
 
-/* Builds the record of a live device: {params: device_add's, saved: {...}}. */
+/* Builds the record of a live device: {params: device_add's, flags: what
+ * ADD_DEV answered (for whoever reads the record), saved: {...}}. */
 static struct json_object *records_build(struct device *dev)
 {
 	struct records_report saved = {
@@ -120,6 +121,7 @@ static struct json_object *records_build(struct device *dev)
 	records_args(params, &v);
 	device_save(dev, &saved.ops);
 	json_object_object_add(rec, "params", params);
+	json_object_object_add(rec, "flags", json_object_new_int64((int64_t)v.flags));
 	json_object_object_add(rec, "saved", saved.obj);
 	return rec;
 }

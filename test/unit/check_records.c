@@ -138,6 +138,8 @@ START_TEST(test_record_written_and_removed)
 	ck_assert_str_eq(member(params, "recovery"), "reissue");
 	ck_assert_str_eq(member(params, "size"), "1048576");
 	ck_assert_str_eq(member(params, "label"), "disk-one");
+	/* USER_RECOVERY, REISSUE and CMD_IOCTL_ENCODE (the fake encodes). */
+	ck_assert_str_eq(member(rec, "flags"), "88");
 	json_object_put(rec);
 
 	answers = 0;
