@@ -25,14 +25,23 @@ void device_on_queue_idle(void *arg, struct queue *q)
 {
 	struct device *dev = arg;
 
-	(void)q;
-	if (dev->state == DEVICE_LIVE) {
+	if (dev->state == DEVICE_LIVE && q->active == 0) {
 		log_warn("device %u: the kernel stopped it; delete it to release it", dev->id);
 		dev->state = DEVICE_FAILED;
 	}
 	if (dev->state == DEVICE_STOPPING &&
 	    (dev->del == DEL_DRAIN || dev->del == DEL_QUIESCE_DRAIN))
 		del_step(dev, 0);
+}
+
+/* True while a backend operation of a queue is in flight: a request the
+ * kernel handed us is not answered yet. */
+static bool del_queues_serving(const struct device *dev)
+{
+	for (unsigned i = 0; i < dev->queues_ready; i++)
+		if (dev->queues[i].backend_inflight)
+			return true;
+	return false;
 }
 
 /* True while a queue still holds commands in the kernel. */
@@ -133,7 +142,10 @@ static void del_step(struct device *dev, int res)
 		dev->del = DEL_QUIESCE_DRAIN;
 		/* fall through */
 	case DEL_QUIESCE_DRAIN:
-		if (del_queues_busy(dev))
+		/* Quiesced: the kernel hands out nothing new. Once every request
+		 * it handed us is answered nothing is in flight; the commands it
+		 * still holds are cancelled when the queues are closed. */
+		if (del_queues_serving(dev))
 			return;	/* device_on_queue_idle comes back here */
 		dev->del = DEL_DETACH;
 		/* fall through */
@@ -165,6 +177,8 @@ void device_detach_from(struct device *dev)
 		return;
 	}
 	dev->del = DEL_QUIESCE;
+	for (unsigned i = 0; i < dev->queues_ready; i++)
+		dev->queues[i].watch_drain = true;
 	log_info("device %u: quiescing for the next ublkd", dev->id);
 	ret = dev->drv->submit(dev->drv, _IOC_NR(UBLK_U_CMD_QUIESCE_DEV), dev->id, NULL, 0,
 			       DEVICE_QUIESCE_MS, DEVICE_CMD_TIMEOUT, del_on_answer, dev);

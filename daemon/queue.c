@@ -192,7 +192,7 @@ static void queue_reap(struct queue *q)
 		if (!seen)
 			break;
 	}
-	if (q->active == 0 && q->backend_inflight == 0 && q->idle)
+	if (q->backend_inflight == 0 && (q->active == 0 || q->watch_drain) && q->idle)
 		q->idle(q->idle_arg, q);
 }
 

@@ -11,7 +11,8 @@
 
 struct queue;
 
-/* Told when a queue holds no more commands in the kernel (after a stop). */
+/* Told when a queue holds no more commands in the kernel (after a stop),
+ * or with watch_drain whenever no backend operation is in flight. */
 typedef void (*queue_idle_fn)(void *arg, struct queue *q);
 
 struct queue {
@@ -34,6 +35,8 @@ struct queue {
 	struct io_pending *pending;	/* per tag, for planning backends */
 	unsigned active;	/* commands the kernel holds */
 	unsigned backend_inflight;	/* backend file operations in flight */
+	bool watch_drain;	/* also call idle when no backend operation is in
+				 * flight, commands or not (a quiesced device) */
 	unsigned queued;	/* SQEs prepared but not yet submitted */
 	uint64_t ios;		/* requests served */
 };
