@@ -38,23 +38,25 @@ static void device_json_real(struct backend_report *r, const char *key, double v
 			       json_object_new_double(value));
 }
 
-/* Adds the backend parameters the device was added with, under their names
- * (the size is the device's own field). */
-static void device_json_args(struct json_object *o, const struct device_view *v)
+/* Adds the backend params the device was added with to o under their
+ * names, in device_add's form; the SIZE one only with with_size. */
+void device_json_args(struct json_object *o, const struct device_view *v, bool with_size)
 {
 	const struct backend_param *p = v->backend->params;
 
 	for (size_t i = 0; p && p[i].name && i < BACKEND_MAX_PARAMS; i++) {
 		const struct backend_arg *a = &v->args[i];
+		struct json_object *val;
 
-		if (!a->given || p[i].type == BACKEND_PARAM_SIZE)
+		if (!a->given || (p[i].type == BACKEND_PARAM_SIZE && !with_size))
 			continue;
 		if (p[i].type == BACKEND_PARAM_FLAG)
-			json_object_object_add(o, p[i].name, json_object_new_boolean(a->flag));
-		else if (p[i].type == BACKEND_PARAM_BYTES)
-			json_object_object_add(o, p[i].name, json_object_new_int64((int64_t)a->bytes));
+			val = json_object_new_boolean(a->flag);
+		else if (p[i].type == BACKEND_PARAM_BYTES || p[i].type == BACKEND_PARAM_SIZE)
+			val = json_object_new_int64((int64_t)a->bytes);
 		else
-			json_object_object_add(o, p[i].name, json_object_new_string(a->text));
+			val = json_object_new_string(a->text);
+		json_object_object_add(o, p[i].name, val);
 	}
 }
 
@@ -81,7 +83,7 @@ struct json_object *device_json(const struct device *dev)
 	json_object_object_add(o, "depth", json_object_new_int64(v.depth));
 	json_object_object_add(o, "read_only", json_object_new_boolean(v.read_only));
 	json_object_object_add(o, "state", json_object_new_string(device_state_name(v.state)));
-	device_json_args(o, &v);
+	device_json_args(o, &v, false);	/* the size is the device's own field */
 	json_object_object_add(o, "discard", json_object_new_boolean(v.geo->max_discard_bytes > 0));
 	json_object_object_add(o, "write_zeroes",
 			       json_object_new_boolean(v.geo->max_write_zeroes_bytes > 0));

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "daemon/records.h"
 #include "daemon/add_spec.h"
+#include "daemon/device_json.h"
 #include "daemon/state.h"
 #include "common/log.h"
 
@@ -76,27 +77,6 @@ static void records_real(struct backend_report *r, const char *key, double value
 	records_text(r, key, buf);
 }
 
-/* Adds the backend params a device was added with, in device_add's form. */
-static void records_args(struct json_object *params, const struct device_view *v)
-{
-	const struct backend_param *p = v->backend->params;
-
-	for (size_t i = 0; p && p[i].name && i < BACKEND_MAX_PARAMS; i++) {
-		const struct backend_arg *a = &v->args[i];
-		struct json_object *val;
-
-		if (!a->given)
-			continue;
-		if (p[i].type == BACKEND_PARAM_FLAG)
-			val = json_object_new_boolean(a->flag);
-		else if (p[i].type == BACKEND_PARAM_BYTES || p[i].type == BACKEND_PARAM_SIZE)
-			val = json_object_new_int64((int64_t)a->bytes);
-		else
-			val = json_object_new_string(a->text);
-		json_object_object_add(params, p[i].name, val);
-	}
-}
-
 /* Builds the record of a live device: {params: device_add's, flags: what
  * ADD_DEV answered (for whoever reads the record), saved: {...}}. */
 static struct json_object *records_build(struct device *dev)
@@ -118,7 +98,7 @@ static struct json_object *records_build(struct device *dev)
 	json_object_object_add(params, "read_only", json_object_new_boolean(v.read_only));
 	json_object_object_add(params, "recovery",
 			       json_object_new_string(device_recovery_name(v.recovery)));
-	records_args(params, &v);
+	device_json_args(params, &v, true);
 	device_save(dev, &saved.ops);
 	json_object_object_add(rec, "params", params);
 	json_object_object_add(rec, "flags", json_object_new_int64((int64_t)v.flags));
