@@ -166,6 +166,14 @@ struct backend_ops {
 	const char *name;
 	const char *summary;
 	const struct backend_param *params;	/* what device_add takes */
+	/* The serving ops (read, write, flush, discard, write_zeroes, plan)
+	 * may run for several queues of one device at once, on different
+	 * threads (ublkd --io-threads); false keeps them on the main loop. */
+	bool thread_safe;
+	/* Every read returns zeroes: the daemon zeroes only the part of a
+	 * request's buffer that a write may have filled since, and read is
+	 * not called for requests. */
+	bool reads_zero;
 	/* Required. Opens the backend; on error writes a message to err. */
 	int (*open)(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen);

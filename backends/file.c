@@ -171,6 +171,7 @@ const struct backend_ops backend_file = {
 	.name = "file",
 	.summary = "a regular file or block device, like a loop device",
 	.params = file_params,
+	.thread_safe = true,
 	.open = file_open,
 	.close = file_close,
 	.abandon = file_abandon,

@@ -10,7 +10,10 @@
  * full tmpfs or a memory limit then fails that write with -ENOSPC instead of
  * a SIGBUS in the daemon. Writes and reads of allocated pages make no system
  * call. The copies are guarded (mem_guard.c), so even a mapping that faults
- * anyway (the file truncated by someone else) fails only that request. */
+ * anyway (the file truncated by someone else) fails only that request.
+ * Queues may be served on several threads at once (--io-threads): the
+ * bitmap's words change only by atomic operations, so two writes to pages
+ * of one word never lose each other's bit, and the failure log is locked. */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/mem_guard.h"
@@ -20,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +46,7 @@ struct mem {
 				 * the file and may hold data */
 	size_t written_bytes;	/* size of the written mapping */
 	bool reserve;		/* all memory taken at open, kept on discard */
+	pthread_mutex_t fail_lock;	/* guards the two below */
 	struct timespec fail_logged;	/* last log of a failed request */
 	unsigned long fail_quiet;	/* failures not logged since then */
 	char path[PATH_MAX];
@@ -75,7 +80,7 @@ static int mem_bitmap_map(struct mem *m)
 /* Tells whether page may hold data. */
 static bool mem_page_written(const struct mem *m, uint64_t page)
 {
-	return (m->written[page / 64] >> (page % 64)) & 1;
+	return (__atomic_load_n(&m->written[page / 64], __ATOMIC_ACQUIRE) >> (page % 64)) & 1;
 }
 
 /* Marks the pages [first, last] as written (set) or as holes; clearing
@@ -89,9 +94,9 @@ static void mem_pages_mark(struct mem *m, uint64_t first, uint64_t last, bool se
 		uint64_t mask = (hi == 63 ? ~0ULL : (1ULL << (hi + 1)) - 1) & ~((1ULL << lo) - 1);
 
 		if (set)
-			m->written[w] |= mask;
-		else if (m->written[w] & mask)
-			m->written[w] &= ~mask;
+			__atomic_fetch_or(&m->written[w], mask, __ATOMIC_RELEASE);
+		else if (__atomic_load_n(&m->written[w], __ATOMIC_RELAXED) & mask)
+			__atomic_fetch_and(&m->written[w], ~mask, __ATOMIC_RELEASE);
 	}
 }
 
@@ -105,8 +110,10 @@ static void mem_log_failure(struct mem *m, const char *fmt, ...)
 	va_list ap;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&m->fail_lock);
 	if (m->fail_logged.tv_sec && now.tv_sec - m->fail_logged.tv_sec < MEM_LOG_EVERY) {
 		m->fail_quiet++;
+		pthread_mutex_unlock(&m->fail_lock);
 		return;
 	}
 	va_start(ap, fmt);
@@ -119,6 +126,7 @@ static void mem_log_failure(struct mem *m, const char *fmt, ...)
 		log_error("mem %s: %s", m->path, msg);
 	m->fail_logged = now;
 	m->fail_quiet = 0;
+	pthread_mutex_unlock(&m->fail_lock);
 }
 
 /* Allocates in the file the pages [first, last] not allocated yet, in runs,
@@ -289,6 +297,7 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 		return -ENOMEM;
 	m->size = cfg->size;
 	m->reserve = cfg->args[MEM_ARG_RESERVE].flag;
+	pthread_mutex_init(&m->fail_lock, NULL);
 	ret = mem_guard_init();
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-ret));
@@ -487,6 +496,7 @@ const struct backend_ops backend_mem = {
 	.name = "mem",
 	.summary = "sparse RAM disk in a tmpfs file",
 	.params = mem_params,
+	.thread_safe = true,
 	.open = mem_open,
 	.close = mem_close,
 	.read = mem_read,

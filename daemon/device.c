@@ -208,6 +208,7 @@ void device_free(struct device *dev)
 	ev_timer_stop(dev->loop, &dev->open_timer);
 	device_close_backend(dev);
 	free(dev->queues);
+	free(dev->queue_cpus);
 	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++)
 		free(dev->arg_text[i]);
 	for (unsigned i = 0; i < 2 * BACKEND_MAX_SAVED; i++)
@@ -453,5 +454,5 @@ void device_view(const struct device *dev, struct device_view *v)
 	v->recovery = dev->recovery;
 	v->io_count = 0;
 	for (unsigned i = 0; i < dev->queues_ready; i++)
-		v->io_count += dev->queues[i].ios;
+		v->io_count += queue_ios(&dev->queues[i]);
 }

@@ -205,16 +205,27 @@ static int add_open_cdev(struct device *dev)
 int device_start_queues(struct device *dev)
 {
 	bool ioctl = dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE;
+	bool threads = io_threads_count() && io_thread_safe(&dev->target);
 	int ret;
 
+	if (io_threads_count() && !threads)
+		log_info("device %u: the %s backend is served on the main loop, not on io "
+			 "threads", dev->id, dev->backend->name);
 	for (unsigned i = 0; i < dev->nr_queues; i++) {
-		ret = dev->drv->queue_setup(dev->drv, &dev->queues[i], dev->loop, dev->cdev_fd,
-					    (uint16_t)i, dev->info.queue_depth, &dev->target,
+		struct io_thread *thread =
+			threads ? io_threads_pick(i, device_queue_cpus(dev, i)) : NULL;
+
+		ret = dev->drv->queue_setup(dev->drv, &dev->queues[i], dev->loop, thread,
+					    dev->cdev_fd, (uint16_t)i, dev->info.queue_depth, &dev->target,
 					    ioctl, device_on_queue_idle, dev);
 		if (ret < 0) {
 			device_add_fail(dev, ret, "setting up queue %u: %s", i, strerror(-ret));
 			return ret;
 		}
+		if (thread)
+			log_debug("device %u: queue %u on io thread %u%s", dev->id, i,
+				  io_thread_index(thread),
+				  device_queue_cpus(dev, i) ? "" : " (its CPUs unknown)");
 		dev->queues_ready++;
 		dev->undo |= UNDO_QUEUES;
 	}
@@ -241,6 +252,12 @@ static void add_live(struct device *dev)
 	device_answer(dev, &dev->adder, 0);
 	if (dev->delete_when_live)
 		device_del(dev, NULL, NULL);
+}
+
+/* The queues' CPUs are known (or not needed): open /dev/ublkcN next. */
+static void add_on_affinity(struct device *dev)
+{
+	add_step(dev, 0);
 }
 
 /* Runs the add pipeline: res is the answer to the step dev->add waits for. */
@@ -276,7 +293,8 @@ static void add_step(struct device *dev, int res)
 			return;
 		}
 		dev->add = ADD_OPEN_CDEV;
-		/* fall through */
+		device_fetch_affinity(dev, add_on_affinity);
+		return;
 	case ADD_OPEN_CDEV:
 		if (add_open_cdev(dev) != 0)
 			return;	/* failed, or add_on_open_timer comes back here */

@@ -25,7 +25,7 @@ void device_on_queue_idle(void *arg, struct queue *q)
 {
 	struct device *dev = arg;
 
-	if (dev->state == DEVICE_LIVE && q->active == 0) {
+	if (dev->state == DEVICE_LIVE && queue_active(q) == 0) {
 		log_warn("device %u: the kernel stopped it; delete it to release it", dev->id);
 		dev->state = DEVICE_FAILED;
 	}
@@ -39,7 +39,7 @@ void device_on_queue_idle(void *arg, struct queue *q)
 static bool del_queues_serving(const struct device *dev)
 {
 	for (unsigned i = 0; i < dev->queues_ready; i++)
-		if (dev->queues[i].backend_inflight)
+		if (queue_inflight(&dev->queues[i]))
 			return true;
 	return false;
 }
@@ -48,7 +48,7 @@ static bool del_queues_serving(const struct device *dev)
 static bool del_queues_busy(const struct device *dev)
 {
 	for (unsigned i = 0; i < dev->queues_ready; i++)
-		if (dev->queues[i].active)
+		if (queue_active(&dev->queues[i]))
 			return true;
 	return false;
 }
@@ -178,7 +178,7 @@ void device_detach_from(struct device *dev)
 	}
 	dev->del = DEL_QUIESCE;
 	for (unsigned i = 0; i < dev->queues_ready; i++)
-		dev->queues[i].watch_drain = true;
+		queue_watch_drain(&dev->queues[i]);
 	log_info("device %u: quiescing for the next ublkd", dev->id);
 	ret = dev->drv->submit(dev->drv, _IOC_NR(UBLK_U_CMD_QUIESCE_DEV), dev->id, NULL, 0,
 			       DEVICE_QUIESCE_MS, DEVICE_CMD_TIMEOUT, del_on_answer, dev);

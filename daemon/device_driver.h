@@ -34,7 +34,7 @@ struct device_driver {
 	void (*close_cdev)(struct device_driver *drv, int fd);
 	/* Sets up one queue, as queue_setup. */
 	int (*queue_setup)(struct device_driver *drv, struct queue *q, struct ev_loop *loop,
-			   int cdev_fd, uint16_t id, uint16_t depth, const struct io_target *target,
+			   struct io_thread *thread, int cdev_fd, uint16_t id, uint16_t depth, const struct io_target *target,
 			   bool ioctl_encoded, queue_idle_fn idle, void *idle_arg);
 	/* Sends FETCH_REQ for every tag of a queue, as queue_fetch_all. */
 	int (*queue_fetch_all)(struct device_driver *drv, struct queue *q);

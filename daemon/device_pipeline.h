@@ -29,6 +29,7 @@ enum device_rec_step {
 	DEVICE_REC_WAIT_BACKEND,	/* the backend will say when it is ready */
 	DEVICE_REC_PARAMS,		/* GET_PARAMS sent */
 	DEVICE_REC_START,		/* START_USER_RECOVERY sent, or its retry timer */
+	DEVICE_REC_QUEUES,		/* learning the queues' CPUs, then FETCH */
 	DEVICE_REC_END,			/* queues FETCHed, END_USER_RECOVERY sent */
 	DEVICE_REC_LIVE,		/* done: the block device serves I/O again */
 };
@@ -92,6 +93,9 @@ struct device {
 	int cdev_fd;
 	struct queue *queues;
 	unsigned nr_queues;
+	cpu_set_t *queue_cpus;	/* per queue, from GET_QUEUE_AFFINITY (io threads) */
+	unsigned aff_next;	/* the queue whose CPUs are asked for */
+	void (*aff_done)(struct device *dev);	/* then this goes on */
 	unsigned queues_ready;	/* how many queues were set up */
 	int open_tries;
 	ev_timer open_timer;
@@ -133,6 +137,14 @@ int device_open_backend(struct device *dev);
 int device_open_cdev_now(struct device *dev);
 /* Sets up every queue and FETCHes every tag: 0, or -errno (failed). */
 int device_start_queues(struct device *dev);
+
+/* Learning the queues' CPUs (device_affinity.c). */
+/* Learns each queue's CPUs when io threads will serve the queues, then
+ * calls done(dev); without io threads (or for a backend they do not serve)
+ * done runs at once. */
+void device_fetch_affinity(struct device *dev, void (*done)(struct device *dev));
+/* The kernel's CPUs of queue q, or NULL when they are not known. */
+const cpu_set_t *device_queue_cpus(const struct device *dev, unsigned q);
 
 /* The recovery pipeline (device_recover.c). */
 /* Starts the recovery pipeline on a registered device. */

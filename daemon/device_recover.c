@@ -181,6 +181,12 @@ static void rec_live(struct device *dev)
 		device_del(dev, NULL, NULL);
 }
 
+/* The queues' CPUs are known (or not needed): open /dev/ublkcN next. */
+static void rec_on_affinity(struct device *dev)
+{
+	rec_step(dev, 0);
+}
+
 /* Runs the recovery pipeline: res is the answer to the step dev->rec waits for. */
 static void rec_step(struct device *dev, int res)
 {
@@ -214,6 +220,10 @@ static void rec_step(struct device *dev, int res)
 		res = rec_on_started(dev, res);
 		if (res != 0)
 			return;
+		dev->rec = DEVICE_REC_QUEUES;
+		device_fetch_affinity(dev, rec_on_affinity);
+		return;
+	case DEVICE_REC_QUEUES:
 		/* The same steps as an add from here: /dev/ublkcN, queues, FETCH. */
 		if (device_open_cdev_now(dev) < 0 || device_start_queues(dev) < 0)
 			return;

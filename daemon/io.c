@@ -179,7 +179,8 @@ int io_advance(struct io_pending *p, int res, void *buf)
 }
 
 /* Serves the request in iod with buf as its data buffer. */
-int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf)
+int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf,
+	     uint32_t *dirty)
 {
 	const struct backend_ops *b = t->ops;
 	struct backend_req req;
@@ -187,9 +188,20 @@ int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void 
 
 	if (ret)
 		return ret;
+	if (dirty && io_has_data(req.op) && !(b->reads_zero && req.op == BACKEND_REQ_READ) &&
+	    req.len > *dirty)
+		*dirty = (uint32_t)req.len;	/* the kernel's data, or the backend's */
 	switch (req.op) {
 	case BACKEND_REQ_READ:
-		ret = b->read(t->priv, buf, (uint32_t)req.len, req.off);
+		if (b->reads_zero && dirty) {
+			/* Past *dirty the buffer holds zeroes still. */
+			memset(buf, 0, req.len < *dirty ? req.len : *dirty);
+			if (req.len >= *dirty)
+				*dirty = 0;
+			ret = 0;
+		} else {
+			ret = b->read(t->priv, buf, (uint32_t)req.len, req.off);
+		}
 		break;
 	case BACKEND_REQ_WRITE:
 		ret = b->write ? b->write(t->priv, buf, (uint32_t)req.len, req.off, req.flags)
@@ -282,4 +294,10 @@ void io_detach(struct io_target *t)
 bool io_plans(const struct io_target *t)
 {
 	return t->ops->plan != NULL;
+}
+
+/* True when t's queues may be served by io threads, at once. */
+bool io_thread_safe(const struct io_target *t)
+{
+	return t->ops->thread_safe;
 }

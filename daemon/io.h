@@ -37,10 +37,15 @@ void io_detach(struct io_target *t);
 /* True when the backend plans file operations the queue runs (io_prepare,
  * io_advance), false when io_serve answers at once. */
 bool io_plans(const struct io_target *t);
+/* True when t's queues may be served by io threads, at once. */
+bool io_thread_safe(const struct io_target *t);
 
 /* Serves the request in iod with buf as its data buffer; returns the result
- * to commit: the byte count for READ/WRITE, 0 for the others, or -errno. */
-int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf);
+ * to commit: the byte count for READ/WRITE, 0 for the others, or -errno.
+ * dirty (NULL: not kept) counts the bytes at the start of buf that may be
+ * non-zero, so a backend whose reads are zeroes clears only those. */
+int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf,
+	     uint32_t *dirty);
 /* Capabilities of a target: what the device advertises to the kernel. */
 bool io_can_write(const struct io_target *t, const struct backend_geometry *geo);
 bool io_can_flush(const struct io_target *t, const struct backend_geometry *geo);

@@ -9,6 +9,7 @@ daemon_libublkd_a_SOURCES = \
 	daemon/device_recover.c \
 	daemon/idle.c daemon/idle.h \
 	daemon/io.c daemon/io.h \
+	daemon/io_threads.c daemon/io_threads.h \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
 	daemon/add_spec.c daemon/add_spec.h \
@@ -20,6 +21,7 @@ daemon_libublkd_a_SOURCES = \
 # The device pipelines, their kernel driver, the JSON view, the ublk_params.
 daemon_libublkd_a_SOURCES += \
 	daemon/device_pipeline.h daemon/device_add.c daemon/device_del.c \
+	daemon/device_affinity.c \
 	daemon/device_driver.h daemon/device_kernel.c \
 	daemon/device_json.c daemon/device_json.h \
 	daemon/io_params.c

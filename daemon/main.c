@@ -6,6 +6,7 @@
 #include "daemon/activation.h"
 #include "daemon/control.h"
 #include "daemon/device.h"
+#include "daemon/io_threads.h"
 #include "daemon/memlock.h"
 #include "daemon/methods.h"
 #include "daemon/records.h"
@@ -32,6 +33,9 @@ static const char main_usage[] =
 	"                           (default /run/ublkd)\n"
 	"      --adopt-orphans      delete kernel ublk devices this daemon has no\n"
 	"                           record of (default: leave them alone)\n"
+	"      --io-threads N       serve the queues of null, mem and file devices\n"
+	"                           on N io threads, each pinned to a share of the\n"
+	"                           CPUs (default 0: all on the main loop)\n"
 	"  -v, --verbose            log more (debug)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
@@ -41,6 +45,7 @@ struct main_opts {
 	const char *socket_group;
 	const char *state_dir;
 	bool adopt_orphans;
+	unsigned io_threads;
 	int verbose;
 };
 
@@ -103,6 +108,22 @@ static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	main_stop(false);
 }
 
+/* Parses a count from 0 to max given to option name; exits when it is not one. */
+static unsigned main_count(const char *arg, const char *name, unsigned max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v > max) {
+		fprintf(stderr, "ublkd: %s: '%s' is not a number from 0 to %u\n"
+			"Try 'ublkd --help'.\n", name, arg, max);
+		exit(2);
+	}
+	return (unsigned)v;
+}
+
 /* Parses the command line; exits on --help, --version and usage errors. */
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -111,6 +132,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "adopt-orphans", no_argument, NULL, 'A' },
+		{ "io-threads", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -128,6 +150,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'g': o->socket_group = optarg; break;
 		case 'd': o->state_dir = optarg; break;
 		case 'A': o->adopt_orphans = true; break;
+		case 'T': o->io_threads = main_count(optarg, "--io-threads", IO_THREADS_MAX); break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': fputs(main_usage, stdout); exit(0);
@@ -175,6 +198,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	main_loop = ev_default_loop(EVFLAG_AUTO);
+	if (io_threads_start(main_loop, o.io_threads) < 0) {
+		log_error("cannot start %u io threads", o.io_threads);
+		return 1;
+	}
 	device_init(main_loop, o.state_dir);
 	methods_init(main_stop);
 	rpc_init(methods_table);
@@ -203,6 +230,7 @@ int main(int argc, char **argv)
 	ev_run(main_loop, 0);
 	records_shutdown();
 	device_shutdown();
+	io_threads_stop();	/* after the devices: their queues are gone */
 	ev_loop_destroy(main_loop);
 	return main_status;
 }

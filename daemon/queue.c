@@ -1,6 +1,7 @@
 /* One ublk hardware queue: FETCH every tag, serve each request through the
  * backend and hand the result back with COMMIT_AND_FETCH, all on the
- * queue's own io_uring whose eventfd the main loop watches. */
+ * queue's own io_uring whose eventfd the main loop, or the queue's io
+ * thread (--io-threads), watches. */
 #include "config.h"
 #include "daemon/queue.h"
 #include "daemon/ringwatch.h"
@@ -24,6 +25,12 @@ static size_t queue_page_round(size_t n)
 static void *queue_buf(const struct queue *q, unsigned tag)
 {
 	return q->bufs + (size_t)tag * q->target->buf_bytes;
+}
+
+/* Adds d to a shared counter of q's (only its serving thread writes it). */
+static void queue_count(unsigned *c, int d)
+{
+	__atomic_store_n(c, *c + (unsigned)d, __ATOMIC_RELEASE);
 }
 
 /* user_data of a backend file operation; plain tags are ublk commands. */
@@ -64,7 +71,7 @@ static int queue_prep(struct queue *q, unsigned tag, unsigned nr, int result)
 	cmd->tag = (uint16_t)tag;
 	cmd->result = result;
 	cmd->addr = (uint64_t)(uintptr_t)queue_buf(q, tag);
-	q->active++;
+	queue_count(&q->active, 1);
 	q->queued++;
 	return 0;
 }
@@ -119,7 +126,7 @@ static void queue_run_op(struct queue *q, unsigned tag)
 		break;
 	}
 	sqe->user_data = tag | QUEUE_UD_BACKEND;
-	q->backend_inflight++;
+	queue_count(&q->backend_inflight, 1);
 	q->queued++;
 }
 
@@ -129,9 +136,9 @@ static void queue_serve(struct queue *q, unsigned tag)
 	void *buf = queue_buf(q, tag);
 	int result;
 
-	q->ios++;
+	__atomic_store_n(&q->ios, q->ios + 1, __ATOMIC_RELAXED);
 	if (!io_plans(q->target)) {
-		queue_commit(q, tag, io_serve(q->target, &q->descs[tag], buf));
+		queue_commit(q, tag, io_serve(q->target, &q->descs[tag], buf, &q->dirty[tag]));
 		return;
 	}
 	result = io_prepare(q->target, &q->descs[tag], buf, &q->pending[tag]);
@@ -146,7 +153,7 @@ static void queue_backend_done(struct queue *q, unsigned tag, int res)
 {
 	int result = io_advance(&q->pending[tag], res, queue_buf(q, tag));
 
-	q->backend_inflight--;
+	queue_count(&q->backend_inflight, -1);
 	if (result == 1)
 		queue_run_op(q, tag);
 	else
@@ -156,7 +163,7 @@ static void queue_backend_done(struct queue *q, unsigned tag, int res)
 /* Handles one CQE of a tag's command. */
 static void queue_complete(struct queue *q, unsigned tag, int res)
 {
-	q->active--;
+	queue_count(&q->active, -1);
 	if (res == UBLK_IO_RES_OK) {
 		queue_serve(q, tag);
 	} else if (res != UBLK_IO_RES_ABORT) {
@@ -192,8 +199,21 @@ static void queue_reap(struct queue *q)
 		if (!seen)
 			break;
 	}
-	if (q->backend_inflight == 0 && (q->active == 0 || q->watch_drain) && q->idle)
-		q->idle(q->idle_arg, q);
+	if (q->backend_inflight == 0 && q->idle &&
+	    (q->active == 0 || __atomic_load_n(&q->watch_drain, __ATOMIC_ACQUIRE))) {
+		if (q->thread)
+			io_threads_note(&q->idle_note);	/* device state is main's */
+		else
+			q->idle(q->idle_arg, q);
+	}
+}
+
+/* The main loop's side of an idle note from q's io thread. */
+static void queue_on_idle_note(void *arg)
+{
+	struct queue *q = arg;
+
+	q->idle(q->idle_arg, q);
 }
 
 /* The queue's eventfd fired: clear it, then reap. */
@@ -226,9 +246,10 @@ static int queue_ring_init(struct queue *q)
 	return ret;
 }
 
-/* Maps the descriptors and buffers and creates the ring of queue id. */
-int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
-		uint16_t depth, const struct io_target *target, bool ioctl_encoded,
+/* Maps the descriptors and buffers and creates the ring of queue id, to be
+ * served by thread (its own loop), or by loop when thread is NULL. */
+int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread, int cdev_fd,
+		uint16_t id, uint16_t depth, const struct io_target *target, bool ioctl_encoded,
 		queue_idle_fn idle, void *idle_arg)
 {
 	off_t off = (off_t)id * (off_t)queue_page_round(UBLK_MAX_QUEUE_DEPTH *
@@ -237,7 +258,10 @@ int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
 	int ret;
 
 	memset(q, 0, sizeof(*q));
-	q->loop = loop;
+	q->loop = thread ? io_thread_loop(thread) : loop;
+	q->thread = thread;
+	q->idle_note.fn = queue_on_idle_note;
+	q->idle_note.arg = q;
 	q->id = id;
 	q->depth = depth;
 	q->cdev_fd = cdev_fd;
@@ -256,7 +280,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
 	}
 	q->descs = p;
 	q->pending = calloc(depth, sizeof(*q->pending));
-	if (!q->pending) {
+	q->dirty = calloc(depth, sizeof(*q->dirty));	/* new buffers are zeroes */
+	if (!q->pending || !q->dirty) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -275,6 +300,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
 		goto fail;
 	}
 	q->ring_ready = true;
+	if (thread)
+		return 0;	/* its thread starts the watcher with the fetch */
 	ret = ringwatch_start(loop, &q->ring, &q->watcher, queue_on_event, q);
 	if (ret < 0)
 		goto fail;
@@ -284,8 +311,8 @@ fail:
 	return ret;
 }
 
-/* Sends FETCH_REQ for every tag. */
-int queue_fetch_all(struct queue *q)
+/* Sends FETCH_REQ for every tag, on the thread serving q. */
+static int queue_fetch_here(struct queue *q)
 {
 	for (unsigned tag = 0; tag < q->depth; tag++) {
 		int ret = queue_prep(q, tag, UBLK_IO_FETCH_REQ, 0);
@@ -297,9 +324,50 @@ int queue_fetch_all(struct queue *q)
 	return 0;
 }
 
+/* On q's io thread: watch the ring from its loop, then fetch. */
+static int queue_attach_here(void *arg)
+{
+	struct queue *q = arg;
+	int ret = ringwatch_start(q->loop, &q->ring, &q->watcher, queue_on_event, q);
+
+	if (ret < 0)
+		return ret;
+	return queue_fetch_here(q);
+}
+
+/* Sends FETCH_REQ for every tag, from the thread that will serve the queue
+ * (the kernel takes commits only from the task that fetched). */
+int queue_fetch_all(struct queue *q)
+{
+	if (q->thread)
+		return io_thread_call(q->thread, queue_attach_here, q);
+	return queue_fetch_here(q);
+}
+
+/* On q's io thread: stop watching and close the ring, cancelling the
+ * commands this thread issued. */
+static int queue_detach_here(void *arg)
+{
+	struct queue *q = arg;
+
+	ringwatch_stop(q->loop, &q->watcher);
+	if (q->ring_ready) {
+		io_uring_queue_exit(&q->ring);
+		q->ring_ready = false;
+	}
+	return 0;
+}
+
 /* Releases everything queue_setup made (cancelling any pending command). */
 void queue_teardown(struct queue *q)
 {
+	if (q->thread) {
+		if (q->watcher.fd >= 0)
+			io_thread_call(q->thread, queue_detach_here, q);
+		io_threads_forget(&q->idle_note);
+		io_threads_unpick(q->thread);
+		q->thread = NULL;
+	}
 	ringwatch_stop(q->loop, &q->watcher);
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
@@ -315,6 +383,8 @@ void queue_teardown(struct queue *q)
 	}
 	free(q->pending);
 	q->pending = NULL;
+	free(q->dirty);
+	q->dirty = NULL;
 	q->active = 0;
 	q->backend_inflight = 0;
 }

@@ -8,6 +8,7 @@
 #include <liburing.h>
 
 #include "daemon/io.h"
+#include "daemon/io_threads.h"
 
 struct queue;
 
@@ -15,8 +16,12 @@ struct queue;
  * or with watch_drain whenever no backend operation is in flight. */
 typedef void (*queue_idle_fn)(void *arg, struct queue *q);
 
+/* Fields marked "shared" are written only by the thread serving the queue
+ * and read by the main thread through the accessors below. */
 struct queue {
-	struct ev_loop *loop;
+	struct ev_loop *loop;	/* the loop serving the queue */
+	struct io_thread *thread;	/* its io thread, NULL on the main loop */
+	struct io_note idle_note;	/* idle, told from an io thread */
 	uint16_t id;
 	uint16_t depth;
 	int cdev_fd;
@@ -33,19 +38,48 @@ struct queue {
 	uint8_t *bufs;
 	size_t bufs_len;
 	struct io_pending *pending;	/* per tag, for planning backends */
-	unsigned active;	/* commands the kernel holds */
-	unsigned backend_inflight;	/* backend file operations in flight */
-	bool watch_drain;	/* also call idle when no backend operation is in
-				 * flight, commands or not (a quiesced device) */
+	uint32_t *dirty;	/* per tag: bytes at the start of its buffer
+				 * that may be non-zero (io_serve) */
+	unsigned active;	/* shared: commands the kernel holds */
+	unsigned backend_inflight;	/* shared: backend file operations in flight */
+	bool watch_drain;	/* written by main: also call idle when no backend
+				 * operation is in flight, commands or not (a
+				 * quiesced device) */
 	unsigned queued;	/* SQEs prepared but not yet submitted */
-	uint64_t ios;		/* requests served */
+	uint64_t ios;		/* shared: requests served */
 };
 
-/* Maps the descriptors and buffers and creates the ring of queue id. */
-int queue_setup(struct queue *q, struct ev_loop *loop, int cdev_fd, uint16_t id,
-		uint16_t depth, const struct io_target *target, bool ioctl_encoded,
+/* Commands the kernel holds for q (from any thread). */
+static inline unsigned queue_active(const struct queue *q)
+{
+	return __atomic_load_n(&q->active, __ATOMIC_ACQUIRE);
+}
+
+/* Backend operations of q in flight (from any thread). */
+static inline unsigned queue_inflight(const struct queue *q)
+{
+	return __atomic_load_n(&q->backend_inflight, __ATOMIC_ACQUIRE);
+}
+
+/* Requests q has served (from any thread). */
+static inline uint64_t queue_ios(const struct queue *q)
+{
+	return __atomic_load_n(&q->ios, __ATOMIC_RELAXED);
+}
+
+/* Asks q to call idle whenever no backend operation is in flight (main). */
+static inline void queue_watch_drain(struct queue *q)
+{
+	__atomic_store_n(&q->watch_drain, true, __ATOMIC_RELEASE);
+}
+
+/* Maps the descriptors and buffers and creates the ring of queue id, to be
+ * served by thread (its own loop), or by loop when thread is NULL. */
+int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread, int cdev_fd,
+		uint16_t id, uint16_t depth, const struct io_target *target, bool ioctl_encoded,
 		queue_idle_fn idle, void *idle_arg);
-/* Sends FETCH_REQ for every tag. */
+/* Sends FETCH_REQ for every tag, from the thread that will serve the queue
+ * (the kernel takes commits only from the task that fetched). */
 int queue_fetch_all(struct queue *q);
 /* Releases everything queue_setup made (cancelling any pending command). */
 void queue_teardown(struct queue *q);

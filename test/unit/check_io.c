@@ -53,14 +53,14 @@ START_TEST(test_write_read)
 	struct ublksrv_io_desc d = desc(UBLK_IO_OP_WRITE, 8, 16);
 
 	memset(buf, 0x5a, 16 * 512);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 16 * 512);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 16 * 512);
 	memset(buf, 0, 16 * 512);
 	d = desc(UBLK_IO_OP_READ, 8, 16);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 16 * 512);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 16 * 512);
 	ck_assert_int_eq((unsigned char)buf[0], 0x5a);
 	ck_assert_mem_eq(buf, buf + 1, 16 * 512 - 1);
 	d = desc(UBLK_IO_OP_READ, 0, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 8 * 512);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 8 * 512);
 	ck_assert_int_eq(buf[0], 0);
 }
 END_TEST
@@ -69,17 +69,17 @@ START_TEST(test_bounds)
 {
 	struct ublksrv_io_desc d = desc(UBLK_IO_OP_READ, 2048 - 8, 16);
 
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EIO);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EIO);
 	d = desc(UBLK_IO_OP_READ, 2048 - 8, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 8 * 512);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 8 * 512);
 	d = desc(UBLK_IO_OP_WRITE, UINT64_MAX >> 9, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EIO);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EIO);
 	d = desc(UBLK_IO_OP_READ, 0, BUF_BYTES / 512 + 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EIO);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EIO);
 	/* A descriptor that points at another buffer is refused. */
 	d = desc(UBLK_IO_OP_READ, 0, 8);
 	d.addr += 4096;
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EIO);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EIO);
 }
 END_TEST
 
@@ -87,23 +87,68 @@ START_TEST(test_other_ops)
 {
 	struct ublksrv_io_desc d = desc(UBLK_IO_OP_FLUSH, 0, 0);
 
-	ck_assert_int_eq(io_serve(&target, &d, buf), 0);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 0);
 	d = desc(UBLK_IO_OP_WRITE, 0, 8);
 	memset(buf, 1, 4096);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 4096);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 4096);
 	d = desc(UBLK_IO_OP_DISCARD, 0, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 0);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 0);
 	d = desc(UBLK_IO_OP_READ, 0, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 4096);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 4096);
 	ck_assert_int_eq(buf[0], 0);
 	d = desc(UBLK_IO_OP_WRITE_ZEROES | UBLK_IO_F_NOUNMAP, 0, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), 0);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 0);
 	d = desc(UBLK_IO_OP_WRITE_SAME, 0, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EOPNOTSUPP);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EOPNOTSUPP);
 	d = desc(13 /* ZONE_APPEND */, 0, 8);
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EOPNOTSUPP);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EOPNOTSUPP);
 	d = desc(UBLK_IO_OP_DISCARD, 2040, 16);
-	ck_assert_int_eq(io_serve(&target, &d, buf), -EIO);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), -EIO);
+}
+END_TEST
+
+/* A null device's reads zero only what a write may have filled: a buffer
+ * byte nothing was told about stays, proving no memset of the whole buffer;
+ * a mem device's reads count as filling the buffer. */
+START_TEST(test_zero_reads_skip_clean_buffers)
+{
+	static struct backend_arg args[BACKEND_MAX_PARAMS];
+	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
+	struct backend_geometry geo;
+	struct io_target null = { 0 };
+	struct ublksrv_io_desc d;
+	uint32_t dirty = 0;
+	char err[256];
+
+	ck_assert_int_eq(io_open(&null, backends_find("null"), &cfg, &geo, err, sizeof(err)), 0);
+	null.buf_bytes = BUF_BYTES;
+	memset(buf, 0x77, 16 * 512);	/* as the kernel copies a write in */
+	d = desc(UBLK_IO_OP_WRITE, 0, 16);
+	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 16 * 512);
+	ck_assert_uint_eq(dirty, 16 * 512);
+	/* A shorter read zeroes its own length; the rest stays dirty. */
+	d = desc(UBLK_IO_OP_READ, 0, 8);
+	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 8 * 512);
+	ck_assert_int_eq(buf[0], 0);
+	ck_assert_int_eq(buf[8 * 512 - 1], 0);
+	ck_assert_int_eq((unsigned char)buf[8 * 512], 0x77);
+	ck_assert_uint_eq(dirty, 16 * 512);
+	/* A read as long as the dirty part clears all of it. */
+	d = desc(UBLK_IO_OP_READ, 0, 32);
+	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 32 * 512);
+	ck_assert_int_eq(buf[16 * 512 - 1], 0);
+	ck_assert_uint_eq(dirty, 0);
+	/* Clean now: a byte changed behind io_serve's back is not touched. */
+	buf[100] = 1;
+	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 32 * 512);
+	ck_assert_int_eq(buf[100], 1);
+	buf[100] = 0;
+	io_close(&null, false);
+	/* The mem target (the fixture) fills the buffer on reads. */
+	dirty = 0;
+	d = desc(UBLK_IO_OP_READ, 0, 16);
+	ck_assert_int_eq(io_serve(&target, &d, buf, &dirty), 16 * 512);
+	ck_assert_uint_eq(dirty, 16 * 512);
 }
 END_TEST
 
@@ -231,6 +276,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_other_ops);
 	tcase_add_test(tc, test_errno_map);
+	tcase_add_test(tc, test_zero_reads_skip_clean_buffers);
 	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return s;

@@ -84,11 +84,12 @@ static void fake_close_cdev(struct device_driver *drv, int fd)
 
 /* Sets up a fake queue, or fails as injected. */
 static int fake_queue_setup(struct device_driver *drv, struct queue *q, struct ev_loop *loop,
-			    int cdev_fd, uint16_t id, uint16_t depth,
+			    struct io_thread *thread, int cdev_fd, uint16_t id, uint16_t depth,
 			    const struct io_target *target, bool ioctl_encoded,
 			    queue_idle_fn idle, void *idle_arg)
 {
 	(void)drv;
+	(void)thread;
 	if (fake.fail_setup_queue == id)
 		return -ENOMEM;
 	memset(q, 0, sizeof(*q));

@@ -23,6 +23,12 @@ test_unit_check_params_LDADD = $(UNIT_LDADD)
 test_unit_check_state_SOURCES = test/unit/check_state.c
 test_unit_check_state_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_state_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += test/unit/check_io_threads
+TESTS += test/unit/check_io_threads
+test_unit_check_io_threads_SOURCES = test/unit/check_io_threads.c \
+	test/unit/backend_test.c test/unit/backend_test.h
+test_unit_check_io_threads_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_io_threads_LDADD = $(UNIT_LDADD)
 test_unit_check_ctrl_SOURCES = test/unit/check_ctrl.c
 test_unit_check_ctrl_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_ctrl_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,50 @@
+/* io threads (ublkd --io-threads N): each runs its own libev loop that
+ * watches the eventfds of the queues it owns, pinned to a share of the CPUs.
+ * The main loop hands a queue to a thread and takes it back with a call that
+ * runs on that thread (woken by ev_async) while the main thread waits; a
+ * thread tells the main loop things through notes, which never wait. */
+#ifndef UBLKD_IO_THREADS_H
+#define UBLKD_IO_THREADS_H
+
+#include <stdbool.h>
+#include <ev.h>
+#include <sched.h>
+
+/* Most io threads a daemon runs. */
+#define IO_THREADS_MAX 64
+
+struct io_thread;
+
+/* Something an io thread asks the main loop to run: fn(arg) runs there
+ * once per io_threads_note call that found it not yet queued. */
+struct io_note {
+	void (*fn)(void *arg);
+	void *arg;
+	struct io_note *next;
+	bool queued;		/* guarded by the notes lock */
+};
+
+/* Starts n io threads (0: none, every queue stays on main); the main loop
+ * runs the notes. 0 or -errno. */
+int io_threads_start(struct ev_loop *main, unsigned n);
+/* Stops and joins every io thread (they must own no queue by then). */
+void io_threads_stop(void);
+/* How many io threads run. */
+unsigned io_threads_count(void);
+/* The thread for queue qid whose CPUs the kernel gives as cpus (NULL when
+ * unknown), or NULL when there are no io threads. */
+struct io_thread *io_threads_pick(unsigned qid, const cpu_set_t *cpus);
+/* Gives back a queue picked for t (NULL: nothing to give back). */
+void io_threads_unpick(struct io_thread *t);
+/* The index of thread t, for logs and views. */
+unsigned io_thread_index(const struct io_thread *t);
+/* The loop of thread t (use it only from t's own calls). */
+struct ev_loop *io_thread_loop(struct io_thread *t);
+/* Runs fn(arg) on thread t and waits for it: fn's result. */
+int io_thread_call(struct io_thread *t, int (*fn)(void *arg), void *arg);
+/* Queues n to run on the main loop (from any thread; never waits for it). */
+void io_threads_note(struct io_note *n);
+/* Unqueues n if it has not run yet (main thread, before freeing n). */
+void io_threads_forget(struct io_note *n);
+
+#endif
