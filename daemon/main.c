@@ -10,6 +10,7 @@
 #include "daemon/memlock.h"
 #include "daemon/methods.h"
 #include "daemon/records.h"
+#include "daemon/ringwatch.h"
 #include "daemon/rpc.h"
 
 #include <errno.h>
@@ -33,6 +34,8 @@ static const char main_usage[] =
 	"                           (default /run/ublkd)\n"
 	"      --adopt-orphans      delete kernel ublk devices this daemon has no\n"
 	"                           record of (default: leave them alone)\n"
+	"      --wakeup HOW         how loops learn of io_uring completions: eventfd\n"
+	"                           (default) or ring-fd (poll the ring itself)\n"
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
@@ -124,6 +127,18 @@ static unsigned main_count(const char *arg, const char *name, unsigned max)
 	return (unsigned)v;
 }
 
+/* Sets how loops learn of completions from --wakeup; exits on a bad name. */
+static void main_wakeup(const char *arg)
+{
+	if (strcmp(arg, "eventfd") == 0 || strcmp(arg, "ring-fd") == 0) {
+		ringwatch_use_ring_fd(strcmp(arg, "ring-fd") == 0);
+		return;
+	}
+	fprintf(stderr, "ublkd: --wakeup: '%s' is not eventfd or ring-fd\n"
+		"Try 'ublkd --help'.\n", arg);
+	exit(2);
+}
+
 /* Parses the command line; exits on --help, --version and usage errors. */
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -133,6 +148,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "io-threads", required_argument, NULL, 'T' },
+		{ "wakeup", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -151,6 +167,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'd': o->state_dir = optarg; break;
 		case 'A': o->adopt_orphans = true; break;
 		case 'T': o->io_threads = main_count(optarg, "--io-threads", IO_THREADS_MAX); break;
+		case 'W': main_wakeup(optarg); break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': fputs(main_usage, stdout); exit(0);

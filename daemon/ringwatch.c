@@ -8,13 +8,31 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* Registers a new eventfd on ring and starts w on it, calling cb with data. */
+/* Watch the ring's own fd (readable while CQEs wait) instead of an eventfd. */
+static bool ringwatch_ring_fd;
+
+/* Chooses, before any watcher starts, to poll the rings' own fds (no
+ * eventfd to read per wakeup) or eventfds registered on them. */
+void ringwatch_use_ring_fd(bool on)
+{
+	ringwatch_ring_fd = on;
+}
+
+/* Starts w on ring's completions (a new eventfd registered on it, or its
+ * own fd), calling cb with data. */
 int ringwatch_start(struct ev_loop *loop, struct io_uring *ring, ev_io *w,
 		    void (*cb)(struct ev_loop *, ev_io *, int), void *data)
 {
-	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	int ret;
+	int efd, ret;
 
+	if (ringwatch_ring_fd) {
+		/* Level-triggered: readable until the CQ is drained. */
+		ev_io_init(w, cb, ring->ring_fd, EV_READ);
+		w->data = data;
+		ev_io_start(loop, w);
+		return 0;
+	}
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)
 		return -errno;
 	ret = io_uring_register_eventfd(ring, efd);
@@ -33,6 +51,8 @@ void ringwatch_clear(ev_io *w)
 {
 	uint64_t v;
 
+	if (ringwatch_ring_fd)
+		return;	/* nothing to clear: draining the CQ does it */
 	/* Reading first means a completion posted while we reap wakes us again. */
 	if (read(w->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_errno(errno, "reading an io_uring eventfd");
@@ -44,6 +64,7 @@ void ringwatch_stop(struct ev_loop *loop, ev_io *w)
 	if (w->fd < 0)
 		return;
 	ev_io_stop(loop, w);
-	close(w->fd);
+	if (!ringwatch_ring_fd)
+		close(w->fd);	/* the ring's own fd goes with the ring */
 	w->fd = -1;
 }

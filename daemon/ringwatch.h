@@ -3,10 +3,15 @@
 #ifndef UBLKD_RINGWATCH_H
 #define UBLKD_RINGWATCH_H
 
+#include <stdbool.h>
 #include <ev.h>
 #include <liburing.h>
 
-/* Registers a new eventfd on ring and starts w on it, calling cb with data. */
+/* Chooses, before any watcher starts, to poll the rings' own fds (no
+ * eventfd to read per wakeup) or eventfds registered on them. */
+void ringwatch_use_ring_fd(bool on);
+/* Starts w on ring's completions (a new eventfd registered on it, or its
+ * own fd), calling cb with data. */
 int ringwatch_start(struct ev_loop *loop, struct io_uring *ring, ev_io *w,
 		    void (*cb)(struct ev_loop *, ev_io *, int), void *data);
 /* Clears the eventfd after a wakeup, before the ring is reaped. */

@@ -23,8 +23,11 @@ test_unit_check_params_LDADD = $(UNIT_LDADD)
 test_unit_check_state_SOURCES = test/unit/check_state.c
 test_unit_check_state_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_state_LDADD = $(UNIT_LDADD)
-check_PROGRAMS += test/unit/check_io_threads
-TESTS += test/unit/check_io_threads
+check_PROGRAMS += test/unit/check_io_threads test/unit/check_ringwatch
+TESTS += test/unit/check_io_threads test/unit/check_ringwatch
+test_unit_check_ringwatch_SOURCES = test/unit/check_ringwatch.c
+test_unit_check_ringwatch_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_ringwatch_LDADD = $(UNIT_LDADD)
 test_unit_check_io_threads_SOURCES = test/unit/check_io_threads.c \
 	test/unit/backend_test.c test/unit/backend_test.h
 test_unit_check_io_threads_CFLAGS = $(UNIT_CFLAGS)
