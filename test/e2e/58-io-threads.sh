@@ -48,14 +48,16 @@ f0=$("$UBLKCTL" add file --path "$fs/disk.img" --size 256M --queues 2) || fail "
 n0=$("$UBLKCTL" add null --size 1G --queues 2) || fail "add null"
 z0=$("$UBLKCTL" add zip --path "$fs/image.zip") || fail "add zip"
 for d in "$m0" "$m1" "$f0" "$n0" "$z0"; do require_blockdev "$d"; done
-# Placement: with a CPU per queue (the kernel maps queue q to the q-th
-# CPU), queue q of each 2-queue device goes to io thread q, which is pinned
-# to that CPU.
+# Placement: io thread t is pinned to the t-th CPU (two threads, two
+# CPUs), so queue q of each 2-queue device must be on the thread of the
+# CPU the kernel maps that queue to (sysfs mq/Q/cpu_list).
 if [ "$(nproc)" -eq 2 ]; then
 	for d in "$m0" "$m1" "$f0" "$n0"; do
 		for q in 0 1; do
-			grep -q "device ${d#/dev/ublkb}: queue $q on io thread $q\$" "$E2E_DAEMON_LOG" ||
-				{ grep "device ${d#/dev/ublkb}: queue" "$E2E_DAEMON_LOG"; fail "queue $q of $d is not on io thread $q"; }
+			cpu=$(cat "/sys/block/${d#/dev/}/mq/$q/cpu_list") || fail "no cpu_list for queue $q of $d"
+			grep -q "device ${d#/dev/ublkb}: queue $q on io thread $cpu\$" "$E2E_DAEMON_LOG" ||
+				{ grep "device ${d#/dev/ublkb}: queue" "$E2E_DAEMON_LOG"
+				  fail "queue $q of $d (CPU $cpu) is not on io thread $cpu"; }
 		done
 	done
 fi
