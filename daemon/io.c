@@ -178,19 +178,32 @@ int io_advance(struct io_pending *p, int res, void *buf)
 	return (int)p->req_len;
 }
 
+/* Raises *dirty to len bytes (at most the buffer's size). */
+static void io_dirty(uint32_t *dirty, uint64_t len, uint32_t buf_bytes)
+{
+	if (len > buf_bytes)
+		len = buf_bytes;
+	if (len > *dirty)
+		*dirty = (uint32_t)len;
+}
+
 /* Serves the request in iod with buf as its data buffer. */
 int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf,
 	     uint32_t *dirty)
 {
 	const struct backend_ops *b = t->ops;
 	struct backend_req req;
-	int ret = io_decode(t, iod, buf, &req);
+	int ret;
 
+	/* The kernel copied a WRITE's data in before handing it over, even
+	 * one that is refused below. */
+	if (dirty && (iod->op_flags & 0xff) == UBLK_IO_OP_WRITE)
+		io_dirty(dirty, (uint64_t)iod->nr_sectors << 9, t->buf_bytes);
+	ret = io_decode(t, iod, buf, &req);
 	if (ret)
 		return ret;
-	if (dirty && io_has_data(req.op) && !(b->reads_zero && req.op == BACKEND_REQ_READ) &&
-	    req.len > *dirty)
-		*dirty = (uint32_t)req.len;	/* the kernel's data, or the backend's */
+	if (dirty && req.op == BACKEND_REQ_READ && !b->reads_zero)
+		io_dirty(dirty, req.len, t->buf_bytes);	/* the backend fills it */
 	switch (req.op) {
 	case BACKEND_REQ_READ:
 		if (b->reads_zero && dirty) {

@@ -143,6 +143,16 @@ START_TEST(test_zero_reads_skip_clean_buffers)
 	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 32 * 512);
 	ck_assert_int_eq(buf[100], 1);
 	buf[100] = 0;
+	/* A WRITE refused (outside the device) still had its data copied in
+	 * by the kernel: the next read must clear it. */
+	memset(buf, 0x66, 64 * 512);
+	d = desc(UBLK_IO_OP_WRITE, 2048 - 8, 64);
+	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), -EIO);
+	ck_assert_uint_eq(dirty, 64 * 512);
+	d = desc(UBLK_IO_OP_READ, 0, 64);
+	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 64 * 512);
+	ck_assert_int_eq(buf[64 * 512 - 1], 0);
+	ck_assert_uint_eq(dirty, 0);
 	io_close(&null, false);
 	/* The mem target (the fixture) fills the buffer on reads. */
 	dirty = 0;
