@@ -453,6 +453,8 @@ void device_view(const struct device *dev, struct device_view *v)
 	v->flags = dev->info.flags;
 	v->recovery = dev->recovery;
 	v->io_count = 0;
+	v->queue_list = dev->queues;
+	v->queues_ready = dev->queues_ready;
 	for (unsigned i = 0; i < dev->queues_ready; i++)
 		v->io_count += queue_ios(&dev->queues[i]);
 }

@@ -116,6 +116,8 @@ struct device_view {
 	uint64_t flags;			/* as ADD_DEV answered */
 	enum device_recovery recovery;
 	uint64_t io_count;		/* requests served */
+	const struct queue *queue_list;	/* the queues set up, queues_ready of them */
+	unsigned queues_ready;
 };
 /* Fills the view of a device. */
 void device_view(const struct device *dev, struct device_view *v);

@@ -60,6 +60,20 @@ void device_json_args(struct json_object *o, const struct device_view *v, bool w
 	}
 }
 
+/* The io thread serving each queue (null: the main loop), in queue order. */
+static struct json_object *device_json_threads(const struct device_view *v)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < v->queues_ready; i++) {
+		const struct queue *q = &v->queue_list[i];
+
+		json_object_array_add(a, q->thread ? json_object_new_int64(io_thread_index(q->thread))
+						   : NULL);
+	}
+	return a;
+}
+
 /* Builds the device object of the protocol. */
 struct json_object *device_json(const struct device *dev)
 {
@@ -92,6 +106,7 @@ struct json_object *device_json(const struct device *dev)
 	json_object_object_add(o, "recovery",
 			       json_object_new_string(device_recovery_name(v.recovery)));
 	json_object_object_add(o, "io_count", json_object_new_int64((int64_t)v.io_count));
+	json_object_object_add(o, "io_threads", device_json_threads(&v));
 	report.obj = o;
 	io_describe(v.target, &report.ops);
 	return o;
