@@ -4,7 +4,8 @@
 # BENCH_FLAGS='--pairs null,mem --rounds 5'); bench/check-quick runs
 # bench/run --quick. See bench/run --help.
 
-# make check runs bench/check-quick (one guest boot, about 4 minutes) after
+# make check runs bench/check-quick (one guest boot, about 5 minutes; its
+# kublk pair, knull, takes about one of them on a loaded host) after
 # the e2e suite, so the benchmark code cannot rot; it never judges speed.
 # Its kublk pair makes bench/run download and build kublk (bench/fetch-kublk)
 # the first time, so that code is run too.
