@@ -2,8 +2,9 @@
 # Run by bench/report as jq -n with:
 #   --rawfile sections, devices, pairs   the guest's .tsv files
 #   --rawfile samples   "name phase metric value" lines (bench/report's awk
-#                       over raw/samples: u, s = ublkd's utime, stime; g =
-#                       the guest's busy ticks; sys:NAME = syscall counts)
+#                       over raw/samples: u, s = the utime, stime of the
+#                       device's server, ublkd or a kublk daemon; g = the
+#                       guest's busy ticks; sys:NAME = syscall counts)
 #   --rawfile straced   "name syscall calls" lines from strace -c
 #   --slurpfile jobs    every job object of the fio outputs
 #   --slurpfile ublkd   {key: ublkd's device object}
@@ -79,7 +80,13 @@ def round_ratio($t; $b; $f):
     | if (.[$f] // 0) > 0 and $x[$f] != null then $x[$f] / .[$f] else null end ]
   | median;
 
-# One summary row per pair, workload and job count.
+# True for the kinds of device that a userspace server serves, whose CPU
+# time per I/O the samples hold (a kernel device's samples are ublkd's idle
+# time).
+def served: . == "ublkd" or . == "kublk";
+
+# One summary row per pair, workload and job count. The ratio of CPU per
+# I/O (test / base) only where both sides are served by a daemon.
 def summary($runs):
   [ $runs | map(select(.error == null))
     | group_by([.pair, .workload, .jobs])[]
@@ -89,8 +96,25 @@ def summary($runs):
        test: ($t | side_stats), base: ($b | side_stats),
        ratio: {iops: round_ratio($t; $b; "iops"),
                lat_mean: round_ratio($t; $b; "lat_mean_us"),
-               lat_p99: round_ratio($t; $b; "lat_p99_us")}} ]
+               lat_p99: round_ratio($t; $b; "lat_p99_us"),
+               cpu_per_io: (if ($b[0].kind // "" | served) and ($t[0].kind // "" | served)
+                            then round_ratio($t; $b; "daemon_cpu_us_per_io") else null end)}} ]
   | sort_by([(.pair | rank(pair_names)), .jobs, (.workload | rank(workloads))]);
+
+# Scaling of each pair's devices from one job (on a 1-queue device) to two
+# jobs (on a 2-queue one): the median IOPS with 2 jobs over that with 1.
+def scaling($summary):
+  [ $summary | group_by([.pair, .workload])[]
+    | (map(select(.jobs == 1))[0]) as $one | (map(select(.jobs == 2))[0]) as $two
+    | select($one != null and $two != null)
+    | def x($s): if ($one[$s].iops // 0) > 0 and $two[$s].iops != null
+                 then $two[$s].iops / $one[$s].iops else null end;
+      {pair: $one.pair, workload: $one.workload,
+       test: {device: $one.test.device, kind: $one.test.kind, iops_1: $one.test.iops,
+              iops_2: $two.test.iops, scaling: x("test")},
+       base: {device: $one.base.device, kind: $one.base.kind, iops_1: $one.base.iops,
+              iops_2: $two.base.iops, scaling: x("base")}} ]
+  | sort_by([(.pair | rank(pair_names)), (.workload | rank(workloads))]);
 
 # The issue's targets, each with its measured IOPS ratio.
 def targets($summary):
@@ -154,4 +178,4 @@ def targets($summary):
     else {samples: length, min: min, median: median, max: max} end) as $hl
 | summary($runs) as $summary
 | {env: $e, meta: ($meta + {host_load: $hl}), pairs: $pairlist, devices: $devs, summary: $summary,
-   targets: targets($summary), profile: $profile, runs: $runs}
+   scaling: scaling($summary), targets: targets($summary), profile: $profile, runs: $runs}
