@@ -59,3 +59,10 @@ test_unit_check_records_SOURCES = test/unit/check_records.c \
 	test/unit/fake_driver.c test/unit/fake_driver.h
 test_unit_check_records_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_records_LDADD = $(UNIT_LDADD)
+
+# Strict UTF-8, escaped log lines and the rate limiter (common/).
+check_PROGRAMS += test/unit/check_text
+TESTS += test/unit/check_text
+test_unit_check_text_SOURCES = test/unit/check_text.c
+test_unit_check_text_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+test_unit_check_text_LDADD = common/libcommon.a $(CHECK_LIBS)
