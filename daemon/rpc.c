@@ -4,24 +4,60 @@
 #include "config.h"
 #include "rpc.h"
 #include "control.h"
+#include "daemon/json_strict.h"
 #include "common/errname.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/ratelimit.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* How much of a request's params an info log line shows. */
 #define RPC_LOG_PARAMS	200
+/* An error message is cut (at a character) to this many bytes. */
+#define RPC_MAX_MESSAGE	1024
+/* How much of a number out of range an error message quotes. */
+#define RPC_QUOTE	40
+/* Request log lines: per peer (uid, pid), at most RPC_LOG_BURST in each
+ * RPC_LOG_INTERVAL seconds; for every peer together, RPC_LOG_ALL. The
+ * last RPC_LOG_PEERS peers are remembered. */
+#define RPC_LOG_BURST		20
+#define RPC_LOG_ALL		200
+#define RPC_LOG_INTERVAL	10.0
+#define RPC_LOG_PEERS		32
 
 struct rpc_call {
 	struct control_conn *conn;	/* held until the call is answered */
 	struct json_object *id;		/* NULL is JSON null */
 	bool notification;		/* no id member: no response at all */
+	bool logged;			/* the request line was logged */
 	const struct rpc_method *method;
+};
+
+/* A peer whose request lines are counted, and the limit on them. */
+struct rpc_log_peer {
+	bool used;
+	uid_t uid;
+	pid_t pid;
+	double last;			/* when it last sent a line */
+	struct ratelimit rl;
+};
+
+/* The request log lines' limits (rpc_set_log_limit). */
+static struct {
+	double interval;
+	unsigned int burst, all;
+	struct rpc_log_peer peers[RPC_LOG_PEERS];
+	struct ratelimit rl_all;
+} rpc_log = {
+	.interval = RPC_LOG_INTERVAL, .burst = RPC_LOG_BURST, .all = RPC_LOG_ALL,
+	.rl_all = { .interval = RPC_LOG_INTERVAL, .burst = RPC_LOG_ALL },
 };
 
 /* The methods requests are dispatched through (rpc_init). */
@@ -31,6 +67,79 @@ static const struct rpc_method *rpc_methods;
 void rpc_init(const struct rpc_method *methods)
 {
 	rpc_methods = methods;
+}
+
+/* Sets how many request log lines pass per interval, from one peer and from
+ * all, and forgets what was counted. */
+void rpc_set_log_limit(double interval, unsigned int burst, unsigned int all)
+{
+	rpc_log.interval = interval;
+	rpc_log.burst = burst;
+	rpc_log.all = all;
+	memset(rpc_log.peers, 0, sizeof(rpc_log.peers));
+	ratelimit_init(&rpc_log.rl_all, interval, all);
+}
+
+/* Seconds on the monotonic clock. */
+static double rpc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Says how many of a peer's request lines were suppressed, if any. */
+static void rpc_log_suppressed(const struct rpc_log_peer *p, unsigned long n)
+{
+	if (n)
+		log_info("uid=%u pid=%d: %lu request lines suppressed (more than %u in %.0f s)",
+			 (unsigned int)p->uid, (int)p->pid, n, rpc_log.burst, rpc_log.interval);
+}
+
+/* The counter of peer's request lines: its own, else a free one, else the
+ * one unused longest (whose suppressed lines are reported first). */
+static struct rpc_log_peer *rpc_log_peer(const struct control_peer *peer)
+{
+	struct rpc_log_peer *p, *oldest = &rpc_log.peers[0];
+
+	for (p = rpc_log.peers; p < rpc_log.peers + RPC_LOG_PEERS; p++) {
+		if (p->used && p->uid == peer->uid && p->pid == peer->pid)
+			return p;
+		if (!p->used || (oldest->used && p->last < oldest->last))
+			oldest = p;
+	}
+	if (oldest->used)
+		rpc_log_suppressed(oldest, oldest->rl.suppressed);
+	oldest->used = true;
+	oldest->uid = peer->uid;
+	oldest->pid = peer->pid;
+	ratelimit_init(&oldest->rl, rpc_log.interval, rpc_log.burst);
+	return oldest;
+}
+
+/* True if a request log line at level from peer may be printed now: the
+ * level is on and neither the peer nor all peers together are over their
+ * limit. Reports the lines suppressed before one that passes. */
+static bool rpc_log_allow(const struct control_peer *peer, enum log_level level)
+{
+	double now = rpc_now();
+	struct rpc_log_peer *p;
+	unsigned long n;
+
+	if (!log_enabled(level))
+		return false;
+	p = rpc_log_peer(peer);
+	p->last = now;
+	if (!ratelimit_pass(&p->rl, now, &n))
+		return false;
+	rpc_log_suppressed(p, n);
+	if (!ratelimit_pass(&rpc_log.rl_all, now, &n))
+		return false;
+	if (n)
+		log_info("%lu request lines of all clients suppressed (more than %u in %.0f s)",
+			 n, rpc_log.all, rpc_log.interval);
+	return true;
 }
 
 /* Finds a method by name in the table, or NULL. */
@@ -72,14 +181,23 @@ static void rpc_send(struct control_conn *conn, struct json_object *resp)
 	size_t len;
 	const char *text = json_object_to_json_string_length(resp, flags, &len);
 
-	if (text && len > UBLKD_MAX_LINE) {
+	bool utf8 = !text || text_utf8_valid(text, len);
+
+	/* The id is short (rpc_validate), so the error that replaces a reply
+	 * too long or not UTF-8 is short. */
+	if (text && (len > UBLKD_MAX_LINE || !utf8)) {
 		struct json_object *id = json_object_get(json_object_object_get(resp, "id"));
 		char msg[96];
 
-		log_warn("a response of %zu bytes exceeds the line limit of %d bytes",
-			 len, UBLKD_MAX_LINE);
-		snprintf(msg, sizeof(msg), "the response exceeds the line limit of %d bytes",
-			 UBLKD_MAX_LINE);
+		if (utf8) {
+			log_warn("a response of %zu bytes exceeds the line limit of %d bytes",
+				 len, UBLKD_MAX_LINE);
+			snprintf(msg, sizeof(msg), "the response exceeds the line limit of %d bytes",
+				 UBLKD_MAX_LINE);
+		} else {
+			log_error("a response of %zu bytes is not valid UTF-8", len);
+			snprintf(msg, sizeof(msg), "the response is not valid UTF-8");
+		}
 		json_object_put(resp);
 		resp = rpc_error_new(id, RPC_INTERNAL_ERROR, 0, msg);
 		text = json_object_to_json_string_length(resp, flags, &len);
@@ -124,28 +242,27 @@ static int rpc_errno_code(int err)
 }
 
 /* How many bytes of the UTF-8 string s (len bytes) fit in max without
- * splitting a character. */
+ * splitting a character, as an int for "%.*s". */
 static int rpc_utf8_prefix(const char *s, size_t len, size_t max)
 {
-	if (len <= max)
-		return (int)len;
-	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return (int)max;
+	return (int)text_utf8_cut(s, len, max);
 }
 
 /* Parses a whole line as one JSON text; NULL with *ok false if it is not
- * (NULL with *ok true is JSON null). */
-static struct json_object *rpc_parse(const char *line, size_t len, bool *ok)
+ * (NULL with *ok true is JSON null). The line is read strictly first
+ * (json_strict.h); what that found beyond syntax is left in *rep. */
+static struct json_object *rpc_parse(const char *line, size_t len, bool *ok,
+				     struct json_strict_report *rep)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct json_tokener *tok;
 	struct json_object *obj;
 
 	*ok = false;
-	if (!tok || len > UBLKD_MAX_LINE) {
-		json_tokener_free(tok);
+	if (len > UBLKD_MAX_LINE || json_strict_check(line, len, rep) < 0)
 		return NULL;
-	}
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
 	/* Strict: no trailing garbage, commas or invalid UTF-8. Passing the
 	 * NUL after the line lets a top-level number end. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -160,12 +277,39 @@ static struct json_object *rpc_parse(const char *line, size_t len, bool *ok)
 	return obj;
 }
 
-/* Checks the request's members; on success fills the outputs (borrowed from
- * req), else returns a message for an invalid request. */
-static const char *rpc_validate(struct json_object *req, struct json_object **id,
-				bool *has_id, const char **method,
-				struct json_object **params)
+/* Checks the id member v: a string of at most UBLKD_MAX_ID bytes, an
+ * integer that fits in 64 bits (rep says if json-c clamped it) or null.
+ * Returns NULL or a message (in buf) for an invalid request. */
+static const char *rpc_validate_id(struct json_object *v,
+				   const struct json_strict_report *rep,
+				   char *buf, size_t buflen)
 {
+	if (rep->problem == JSON_STRICT_RANGE && rep->depth == 1 &&
+	    strcmp(rep->member, "id") == 0) {
+		snprintf(buf, buflen, "\"id\": %.*s%s is out of range (an integer id must fit "
+			 "in 64 bits)", rpc_utf8_prefix(rep->token, rep->token_len, RPC_QUOTE),
+			 rep->token, rep->token_len > RPC_QUOTE ? "..." : "");
+		return buf;
+	}
+	if (json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > UBLKD_MAX_ID) {
+		snprintf(buf, buflen, "\"id\": a string id of %d bytes is longer than the "
+			 "limit of %d", json_object_get_string_len(v), UBLKD_MAX_ID);
+		return buf;
+	}
+	if (v && !json_object_is_type(v, json_type_string) &&
+	    !json_object_is_type(v, json_type_int))
+		return "\"id\" must be a string, an integer or null";
+	return NULL;
+}
+
+/* Checks the request's members; on success fills the outputs (borrowed from
+ * req), else returns a message (maybe in buf) for an invalid request. */
+static const char *rpc_validate(struct json_object *req, const struct json_strict_report *rep,
+				struct json_object **id, bool *has_id, const char **method,
+				struct json_object **params, char *buf, size_t buflen)
+{
+	const char *bad;
 	struct json_object *v;
 
 	*id = NULL;
@@ -174,12 +318,14 @@ static const char *rpc_validate(struct json_object *req, struct json_object **id
 		return "batch requests are not supported";
 	if (!json_object_is_type(req, json_type_object))
 		return "a request must be a JSON object";
+	/* json-c cuts a name at its NUL: "id\u0000x" would be the id. */
+	if (rep->problem == JSON_STRICT_NUL_NAME && rep->depth == 1)
+		return "member names must not contain NUL characters (\\u0000)";
 	/* The id first, so that the other errors can carry it. */
 	if (json_object_object_get_ex(req, "id", &v)) {
-		if (v && !json_object_is_type(v, json_type_string) &&
-		    !json_object_is_type(v, json_type_int) &&
-		    !json_object_is_type(v, json_type_double))
-			return "\"id\" must be a string, a number or null";
+		bad = rpc_validate_id(v, rep, buf, buflen);
+		if (bad)
+			return bad;
 		*id = v;
 		*has_id = true;
 	}
@@ -220,22 +366,52 @@ static void rpc_log_request(const struct rpc_call *call, struct json_object *par
 		 len > RPC_LOG_PARAMS ? "..." : "");
 }
 
+/* Answers call (-EINVAL, invalid params) if json_strict found a number out
+ * of range or a name with a NUL in its params; true if it did. */
+static bool rpc_params_problem(struct rpc_call *call, const struct json_strict_report *rep)
+{
+	const char *name = rep->name[0] ? rep->name : "params";
+
+	if (rep->depth < 2 || strcmp(rep->member, "params") != 0)
+		return false;
+	if (rep->problem == JSON_STRICT_RANGE) {
+		rpc_fail(call, -EINVAL, "%s: %.*s%s is out of range (numbers must fit in 64 bits)",
+			 name, rpc_utf8_prefix(rep->token, rep->token_len, RPC_QUOTE), rep->token,
+			 rep->token_len > RPC_QUOTE ? "..." : "");
+		return true;
+	}
+	if (rep->problem == JSON_STRICT_NUL_NAME) {
+		rpc_fail(call, -EINVAL, "params: the name \"%s\"%s contains a NUL character "
+			 "(\\u0000)", rep->name, rep->depth > 2 ? " (or a name inside it)" : "");
+		return true;
+	}
+	return false;
+}
+
 /* Handles one request line: line[len] is NUL, no newline. */
 void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t len)
 {
 	struct json_object *req, *id, *params;
+	struct json_strict_report rep;
 	const struct rpc_method *m;
 	struct rpc_call *call;
 	const char *name, *bad;
 	bool ok, has_id;
+	char buf[160];
 
 	(void)arg;
-	req = rpc_parse(line, len, &ok);
+	req = rpc_parse(line, len, &ok, &rep);
 	if (!ok) {
-		rpc_send_error(conn, RPC_PARSE_ERROR, "the request is not valid JSON");
+		if (rep.problem == JSON_STRICT_SYNTAX) {
+			snprintf(buf, sizeof(buf), "the request is not valid JSON: %s (at byte %zu)",
+				 rep.what, rep.offset);
+			rpc_send_error(conn, RPC_PARSE_ERROR, buf);
+		} else {
+			rpc_send_error(conn, RPC_PARSE_ERROR, "the request is not valid JSON");
+		}
 		return;
 	}
-	bad = rpc_validate(req, &id, &has_id, &name, &params);
+	bad = rpc_validate(req, &rep, &id, &has_id, &name, &params, buf, sizeof(buf));
 	if (bad) {
 		rpc_send(conn, rpc_error_new(json_object_get(id), RPC_INVALID_REQUEST, 0, bad));
 		json_object_put(req);
@@ -247,7 +423,8 @@ void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t 
 
 		snprintf(msg, sizeof(msg), "unknown method \"%.*s\"",
 			 rpc_utf8_prefix(name, strlen(name), 100), name);
-		log_debug("%s", msg);
+		if (rpc_log_allow(control_conn_peer(conn), LOG_LEVEL_DEBUG))
+			log_debug("%s", msg);
 		if (has_id)
 			rpc_send(conn, rpc_error_new(json_object_get(id),
 						     RPC_METHOD_NOT_FOUND, 0, msg));
@@ -268,13 +445,16 @@ void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t 
 	call->notification = !has_id;
 	call->method = m;
 	control_conn_hold(conn);
-	if (m->changes_state)
+	call->logged = rpc_log_allow(control_conn_peer(conn), m->changes_state ?
+				     LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
+	if (call->logged && m->changes_state)
 		rpc_log_request(call, params);
-	else
+	else if (call->logged)
 		log_debug("%s from uid=%u pid=%d", m->name,
 			  (unsigned int)control_conn_peer(conn)->uid,
 			  (int)control_conn_peer(conn)->pid);
-	m->fn(call, params);
+	if (!rpc_params_problem(call, &rep))
+		m->fn(call, params);
 	json_object_put(req);
 }
 
@@ -313,9 +493,15 @@ static void rpc_vfail(struct rpc_call *call, int code, int err, const char *fmt,
 
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	if (call->method->changes_state)
+	/* Messages quote what clients sent: short, strict UTF-8, never cut
+	 * inside a character. */
+	if (msg && strlen(msg) > RPC_MAX_MESSAGE)
+		strcpy(msg + text_utf8_cut(msg, strlen(msg), RPC_MAX_MESSAGE - 3), "...");
+	if (msg)
+		text_utf8_repair(msg);
+	if (call->logged && call->method->changes_state)
 		log_info("%s failed: %s", call->method->name, msg ? msg : fmt);
-	else
+	else if (call->logged)
 		log_debug("%s failed: %s", call->method->name, msg ? msg : fmt);
 	rpc_finish(call, rpc_error_new(call->id, code, err, msg ? msg : fmt));
 	free(msg);

@@ -212,7 +212,8 @@ static const char *result_text(struct json_object *r)
 START_TEST(test_request_errors)
 {
 	send_line("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_list\"");
-	check_error(take_reply(), RPC_PARSE_ERROR, NULL, "the request is not valid JSON");
+	check_error(take_reply(), RPC_PARSE_ERROR, NULL,
+		    "the request is not valid JSON: the text ended inside an object (at byte 46)");
 	send_line("{\"id\":1,\"method\":\"device_list\"}");
 	check_error(take_reply(), RPC_INVALID_REQUEST, NULL, "\"jsonrpc\" must be \"2.0\"");
 	send_line("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_list\",\"params\":7}");
