@@ -215,7 +215,7 @@ static int js_object(struct json_strict *j)
 		return 0;
 	}
 	for (;;) {
-		size_t at = j->pos;
+		size_t at = j->pos, start;
 		bool nul;
 		int ret;
 
@@ -236,9 +236,19 @@ static int js_object(struct json_strict *j)
 		if (j->pos >= j->len || j->s[j->pos] != ':')
 			return js_fail(j, "':' expected after a member name");
 		j->pos++;
+		js_ws(j);
+		start = j->pos;
 		ret = js_value(j);
 		if (ret < 0)
 			return ret;
+		if (j->depth == 1 && strcmp(j->member, "params") == 0) {
+			size_t end = j->pos;
+
+			while (end > start && strchr(" \t\n\r", j->s[end - 1]))
+				end--;
+			j->r->params = j->s + start;
+			j->r->params_len = end - start;
+		}
 		if (j->pos < j->len && j->s[j->pos] == ',') {
 			j->pos++;
 			js_ws(j);

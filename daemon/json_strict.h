@@ -28,6 +28,8 @@ struct json_strict_report {
 	char name[80];		/* the member of that member it is in ("" if none) */
 	const char *token;	/* RANGE: the number as written */
 	size_t token_len;
+	const char *params;	/* the top-level member "params" as written, */
+	size_t params_len;	/* or NULL */
 };
 
 /* Checks that text (len bytes, text[len] readable) is one strict JSON

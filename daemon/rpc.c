@@ -349,17 +349,15 @@ static const char *rpc_validate(struct json_object *req, const struct json_stric
 	return NULL;
 }
 
-/* Logs a state-changing request with who sent it and what it asked for. */
-static void rpc_log_request(const struct rpc_call *call, struct json_object *params)
+/* Logs a state-changing request with who sent it and what it asked for:
+ * params as the client wrote them (json-c would show a clamped number). */
+static void rpc_log_request(const struct rpc_call *call, struct json_object *params,
+			    const struct json_strict_report *rep)
 {
 	const struct control_peer *peer = control_conn_peer(call->conn);
-	size_t len = 0;
-	const char *text = params ?
-		json_object_to_json_string_length(params, JSON_C_TO_STRING_PLAIN |
-						  JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "";
+	size_t len = params && rep->params ? rep->params_len : 0;
+	const char *text = len ? rep->params : "";
 
-	if (!text)
-		text = "";
 	log_info("%s from uid=%u pid=%d%s%.*s%s", call->method->name,
 		 (unsigned int)peer->uid, (int)peer->pid, params ? " params=" : "",
 		 rpc_utf8_prefix(text, len, RPC_LOG_PARAMS), text,
@@ -448,7 +446,7 @@ void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t 
 	call->logged = rpc_log_allow(control_conn_peer(conn), m->changes_state ?
 				     LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
 	if (call->logged && m->changes_state)
-		rpc_log_request(call, params);
+		rpc_log_request(call, params, &rep);
 	else if (call->logged)
 		log_debug("%s from uid=%u pid=%d", m->name,
 			  (unsigned int)control_conn_peer(conn)->uid,

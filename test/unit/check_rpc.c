@@ -595,6 +595,10 @@ static void send_injections(void)
 	r = call("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"state\",\"params\":"
 		 "{\"backend\":\"y\\n<3>ublkd: FORGED2\\\\\"}}");
 	json_object_put(r);
+	r = call("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"state\",\"params\":"
+		 "{\"n\":99999999999999999999999}}");
+	ck_assert_int_eq(resp_code(r), RPC_INVALID_PARAMS);
+	json_object_put(r);
 }
 
 /* What a client sends is escaped in the log: it never starts a line. */
@@ -608,6 +612,9 @@ START_TEST(test_log_injection)
 		      "no escaped method name in: %s", text);
 	ck_assert_msg(strstr(text, "\"backend\":\"y\\\\n<3>ublkd: FORGED2\\\\\\\\\"}"),
 		      "no escaped params in: %s", text);
+	/* The params as sent: json-c would show 18446744073709551615. */
+	ck_assert_msg(strstr(text, "params={\"n\":99999999999999999999999}"),
+		      "params not as sent in: %s", text);
 	for (char *line = text; *line; line = strchr(line, '\n') + 1) {
 		ck_assert_msg(!strncmp(line, "<7>check_rpc: ", 14) ||
 			      !strncmp(line, "<6>check_rpc: ", 14), "a line of its own: %s", line);
