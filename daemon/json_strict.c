@@ -28,11 +28,23 @@ static int js_fail(struct json_strict *j, const char *what)
 	return -EINVAL;
 }
 
-/* Records a problem other than syntax, unless one was found before. */
+/* Records a problem other than syntax: in a top-level name or the id
+ * apart, else the first one in params. */
 static void js_note(struct json_strict *j, enum json_strict_problem p, size_t at,
 		    size_t len)
 {
-	if (j->r->problem != JSON_STRICT_OK)
+	if (j->depth == 1 && p == JSON_STRICT_NUL_NAME) {
+		j->r->nul_name = true;
+		return;
+	}
+	if (j->depth == 1 && p == JSON_STRICT_RANGE && strcmp(j->member, "id") == 0) {
+		if (!j->r->id_range) {
+			j->r->id_range = j->s + at;
+			j->r->id_range_len = len;
+		}
+		return;
+	}
+	if (j->r->problem != JSON_STRICT_OK || j->depth < 2 || strcmp(j->member, "params") != 0)
 		return;
 	j->r->problem = p;
 	j->r->offset = at;

@@ -7,6 +7,7 @@
 #ifndef UBLKD_JSON_STRICT_H
 #define UBLKD_JSON_STRICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Nesting deeper than this is refused (json-c's default depth). */
@@ -19,15 +20,22 @@ enum json_strict_problem {
 	JSON_STRICT_RANGE,	/* an integer beyond 64 bits, or a number beyond a double */
 };
 
+/* What json_strict_check found. Problems at the top level and in "params"
+ * are kept apart, so that one in params cannot hide one in the id. */
 struct json_strict_report {
-	enum json_strict_problem problem;	/* the first one found */
+	/* SYNTAX, or the first problem inside the top-level member "params"
+	 * (NUL_NAME or RANGE), or OK. */
+	enum json_strict_problem problem;
 	const char *what;	/* SYNTAX: what was wrong */
 	size_t offset;		/* where it is, in bytes from the start */
-	int depth;		/* NUL_NAME, RANGE: 1 in a top-level member */
+	int depth;		/* NUL_NAME, RANGE: 2 directly in params */
 	char member[32];	/* the top-level member it is in, as written */
-	char name[80];		/* the member of that member it is in ("" if none) */
+	char name[80];		/* the member of params it is in ("" if none) */
 	const char *token;	/* RANGE: the number as written */
 	size_t token_len;
+	bool nul_name;		/* a top-level member name holds \u0000 */
+	const char *id_range;	/* the id as written if it is a number out */
+	size_t id_range_len;	/* of range, else NULL */
 	const char *params;	/* the top-level member "params" as written, */
 	size_t params_len;	/* or NULL */
 };

@@ -284,11 +284,10 @@ static const char *rpc_validate_id(struct json_object *v,
 				   const struct json_strict_report *rep,
 				   char *buf, size_t buflen)
 {
-	if (rep->problem == JSON_STRICT_RANGE && rep->depth == 1 &&
-	    strcmp(rep->member, "id") == 0) {
+	if (rep->id_range) {
 		snprintf(buf, buflen, "\"id\": %.*s%s is out of range (an integer id must fit "
-			 "in 64 bits)", rpc_utf8_prefix(rep->token, rep->token_len, RPC_QUOTE),
-			 rep->token, rep->token_len > RPC_QUOTE ? "..." : "");
+			 "in 64 bits)", rpc_utf8_prefix(rep->id_range, rep->id_range_len, RPC_QUOTE),
+			 rep->id_range, rep->id_range_len > RPC_QUOTE ? "..." : "");
 		return buf;
 	}
 	if (json_object_is_type(v, json_type_string) &&
@@ -319,7 +318,7 @@ static const char *rpc_validate(struct json_object *req, const struct json_stric
 	if (!json_object_is_type(req, json_type_object))
 		return "a request must be a JSON object";
 	/* json-c cuts a name at its NUL: "id\u0000x" would be the id. */
-	if (rep->problem == JSON_STRICT_NUL_NAME && rep->depth == 1)
+	if (rep->nul_name)
 		return "member names must not contain NUL characters (\\u0000)";
 	/* The id first, so that the other errors can carry it. */
 	if (json_object_object_get_ex(req, "id", &v)) {

@@ -686,6 +686,9 @@ static void build_corpus(void)
 		 -32600, "null", NULL);
 	add_case("id beyond 64 bits", "{\"jsonrpc\":\"2.0\",\"id\":99999999999999999999999,"
 		 "\"method\":\"device_list\"}", -1, -32600, "null", "99999999999999999999999");
+	add_case("id beyond 64 bits after params beyond them", "{\"jsonrpc\":\"2.0\",\"params\":"
+		 "{\"a\":1e999},\"id\":99999999999999999999999,\"method\":\"device_list\"}", -1,
+		 -32600, "null", "99999999999999999999999");
 	add_case("id below int64", "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775809,"
 		 "\"method\":\"device_list\"}", -1, -32600, "null", "-9223372036854775809");
 	add_case("id 1e400", "{\"jsonrpc\":\"2.0\",\"id\":1e400,\"method\":\"device_list\"}", -1,

@@ -107,6 +107,10 @@ static const struct {
 	{ "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775809,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
 	/* json-c would read "id\u0000x" as "id". */
 	{ "{\"jsonrpc\":\"2.0\",\"id\\u0000x\":1,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"params\":{\"a\":1e999},\"id\\u0000x\":1,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	/* A problem in params does not hide one in the id. */
+	{ "{\"jsonrpc\":\"2.0\",\"params\":{\"a\":1e999},\"id\":1e999,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"params\":[99999999999999999999],\"id\":99999999999999999999,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
 	/* Numbers beyond 64 bits and names with a NUL in params: invalid params. */
 	{ "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"echo\",\"params\":{\"n\":1e999}}", RPC_INVALID_PARAMS, "12" },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"echo\",\"params\":[-99999999999999999999]}", RPC_INVALID_PARAMS, "13" },
