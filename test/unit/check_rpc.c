@@ -20,6 +20,9 @@ static void setup(void)
 {
 	struct control_opts opts = { .socket_path = harness_path(0, "ublkd.sock") };
 
+	/* The default log limits, nothing counted: with CK_FORK=no every
+	 * test is the same peer. */
+	rpc_set_log_limit(10.0, 20, 200);
 	ck_assert_int_eq(harness_start(&opts), 0);
 	cl = client_open(opts.socket_path);
 	ck_assert_int_ge(cl.fd, 0);
