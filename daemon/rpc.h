@@ -26,10 +26,6 @@ struct rpc_method {
 /* Dispatches requests through methods from now on: an array ended by an
  * entry whose name is NULL, kept (not copied) by rpc.c. */
 void rpc_init(const struct rpc_method *methods);
-/* Sets how many request log lines are printed per interval seconds: burst
- * from one peer (uid and pid), all from every peer together; the rest are
- * counted and reported as suppressed. By default 20 and 200 per 10 s. */
-void rpc_set_log_limit(double interval, unsigned int burst, unsigned int all);
 /* The control socket's line handler (struct control_handler.line): handles
  * one request line. arg is unused. */
 void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t len);

@@ -2,6 +2,7 @@
  * control socket served by a loop in a thread. */
 #include "config.h"
 #include "control_harness.h"
+#include "daemon/rpc_log.h"
 #include "common/log.h"
 #include "common/protocol.h"
 
@@ -22,7 +23,7 @@ static void setup(void)
 
 	/* The default log limits, nothing counted: with CK_FORK=no every
 	 * test is the same peer. */
-	rpc_set_log_limit(10.0, 20, 200);
+	rpc_log_set_limit(10.0, 20, 200);
 	ck_assert_int_eq(harness_start(&opts), 0);
 	cl = client_open(opts.socket_path);
 	ck_assert_int_ge(cl.fd, 0);
@@ -665,7 +666,7 @@ START_TEST(test_log_rate_limit)
 
 	client_close(&cl);
 	harness_stop();
-	rpc_set_log_limit(1.0, 3, 100);
+	rpc_log_set_limit(1.0, 3, 100);
 	ck_assert_int_eq(harness_start(&opts), 0);
 	cl = client_open(opts.socket_path);
 	ck_assert_int_ge(cl.fd, 0);
