@@ -79,11 +79,12 @@ static size_t text_utf8_need(unsigned char c)
 	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 }
 
-/* Makes s strict UTF-8 in place: drops a cut character at the end, turns
- * other bytes that belong to no character into '?'. */
-void text_utf8_repair(char *s)
+/* Makes s (len bytes) strict UTF-8 in place: drops a cut character at the
+ * end (writing a NUL where it began), turns other bytes that belong to no
+ * character into '?'. Returns the new length. */
+size_t text_utf8_repair(char *s, size_t len)
 {
-	size_t len = strlen(s), i = 0;
+	size_t i = 0;
 
 	while (i < len) {
 		size_t n = (unsigned char)s[i] < 0x80 ? 1 : text_utf8_char(s + i, len - i);
@@ -102,11 +103,12 @@ void text_utf8_repair(char *s)
 					cut = false;
 			if (cut) {
 				s[i] = '\0';
-				return;
+				return i;
 			}
 		}
 		s[i++] = '?';
 	}
+	return len;
 }
 
 /* Writes s escaped into dst: one line that shows every byte of s. */

@@ -15,9 +15,10 @@ bool text_utf8_valid(const char *s, size_t len);
 /* How many bytes of s (len bytes) fit in max without splitting a UTF-8
  * character at the cut. */
 size_t text_utf8_cut(const char *s, size_t len, size_t max);
-/* Makes s (NUL-terminated) strict UTF-8 in place: a character cut at the
- * end is dropped, any other byte that is not part of one becomes '?'. */
-void text_utf8_repair(char *s);
+/* Makes s (len bytes) strict UTF-8 in place: a character cut at the end
+ * is dropped (a NUL written where it began), any other byte that is not
+ * part of one becomes '?'. Returns the new length. */
+size_t text_utf8_repair(char *s, size_t len);
 /* Writes s (len bytes) into dst (dstlen > 0), NUL-terminated, as one line a
  * person can read and no one can forge: backslash as \\, \n \r \t, other
  * control characters (C0, DEL, C1) and every byte that is not strict UTF-8

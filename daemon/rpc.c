@@ -72,15 +72,56 @@ static struct json_object *rpc_error_new(struct json_object *id, int code, int e
 	return resp;
 }
 
-/* Sends one response object on conn and drops it; a response too long for
- * a line is replaced with an internal error. */
+/* Makes every string value in obj strict UTF-8 ('?' for a stray byte):
+ * what a backend reports (a zip member's name) need not be. */
+static void rpc_repair(struct json_object *obj)
+{
+	const char *s;
+	size_t len;
+	char *copy;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_object:
+		json_object_object_foreach(obj, key, val) {
+			(void)key;
+			rpc_repair(val);
+		}
+		break;
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(obj); i++)
+			rpc_repair(json_object_array_get_idx(obj, i));
+		break;
+	case json_type_string:
+		s = json_object_get_string(obj);
+		len = (size_t)json_object_get_string_len(obj);
+		if (text_utf8_valid(s, len) || !(copy = malloc(len + 1)))
+			break;
+		memcpy(copy, s, len + 1);
+		len = text_utf8_repair(copy, len);
+		json_object_set_string_len(obj, copy, (int)len);
+		free(copy);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Sends one response object on conn and drops it. Strings that are not
+ * strict UTF-8 are repaired; a response too long for a line, or still not
+ * UTF-8, is replaced with an internal error. */
 static void rpc_send(struct control_conn *conn, struct json_object *resp)
 {
 	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 	size_t len;
 	const char *text = json_object_to_json_string_length(resp, flags, &len);
-
 	bool utf8 = !text || text_utf8_valid(text, len);
+
+	if (!utf8) {
+		log_warn("a response holds text that is not UTF-8; sending it with '?' instead");
+		rpc_repair(resp);
+		text = json_object_to_json_string_length(resp, flags, &len);
+		utf8 = !text || text_utf8_valid(text, len);
+	}
 
 	/* The id is short (rpc_validate), so the error that replaces a reply
 	 * too long or not UTF-8 is short. */
@@ -394,7 +435,7 @@ static void rpc_vfail(struct rpc_call *call, int code, int err, const char *fmt,
 	if (msg && strlen(msg) > RPC_MAX_MESSAGE)
 		strcpy(msg + text_utf8_cut(msg, strlen(msg), RPC_MAX_MESSAGE - 3), "...");
 	if (msg)
-		text_utf8_repair(msg);
+		text_utf8_repair(msg, strlen(msg));
 	if (call->logged && call->method->changes_state)
 		log_info("%s failed: %s", call->method->name, msg ? msg : fmt);
 	else if (call->logged)

@@ -384,6 +384,20 @@ START_TEST(test_response_too_long)
 }
 END_TEST
 
+/* A result holding text that is not UTF-8 goes out repaired, not as
+ * invalid JSON and not as an error. */
+START_TEST(test_result_repaired)
+{
+	char *line;
+
+	ck_assert_int_eq(client_puts(&cl, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"notutf8\"}\n"), 0);
+	line = client_line(&cl);
+	ck_assert_str_eq(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"names\":[\"a?b\"],"
+			 "\"fine\":\"\xc3\xa9\"}}");
+	free(line);
+}
+END_TEST
+
 /* Methods see the caller's credentials. */
 START_TEST(test_peer)
 {
@@ -773,6 +787,7 @@ static Suite *rpc_suite(void)
 	tcase_add_test(tc, test_notifications);
 	tcase_add_test(tc, test_framing);
 	tcase_add_test(tc, test_response_too_long);
+	tcase_add_test(tc, test_result_repaired);
 	tcase_add_test(tc, test_peer);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_stop_from_method);

@@ -62,12 +62,16 @@ START_TEST(test_utf8_cut_repair)
 	ck_assert_uint_eq(text_utf8_cut(s, 7, 3), 2);
 	ck_assert_uint_eq(text_utf8_cut(s, 7, 2), 2);
 	strcpy(buf, "ab\xe2\x82");
-	text_utf8_repair(buf);
+	ck_assert_uint_eq(text_utf8_repair(buf, 4), 2);
 	ck_assert_str_eq(buf, "ab");
 	strcpy(buf, "a\xffz\xc0\xaf\xed\xa0\x80" "b\xc3\xa9");
-	text_utf8_repair(buf);
+	ck_assert_uint_eq(text_utf8_repair(buf, strlen(buf)), 11);
 	ck_assert_str_eq(buf, "a?z?????b\xc3\xa9");
 	ck_assert(text_utf8_valid(buf, strlen(buf)));
+	/* A NUL is a character like any other. */
+	memcpy(buf, "a\0\xff", 3);
+	ck_assert_uint_eq(text_utf8_repair(buf, 3), 3);
+	ck_assert_mem_eq(buf, "a\0?", 3);
 }
 END_TEST
 
