@@ -8,6 +8,8 @@
 #define UBLKD_SOCKET_ENV	"UBLKD_SOCKET"
 /* A request or response line longer than this is refused. */
 #define UBLKD_MAX_LINE		(1024 * 1024)
+/* A string id longer than this many bytes is refused. */
+#define UBLKD_MAX_ID		128
 
 /* JSON-RPC 2.0 standard error codes. */
 #define RPC_PARSE_ERROR		(-32700)

@@ -19,20 +19,25 @@ static int add_spec_backend(struct json_object *params, struct device_spec *spec
 			    size_t errlen)
 {
 	static const char *const none[] = { NULL };
+	struct json_object *v;
 	const char *name = NULL;
 	int ret;
 
 	if (params && !json_object_is_type(params, json_type_object))
 		return params_check_keys(params, none, err, errlen);
 	ret = params_string(params, "backend", &name, err, errlen);
+	/* A name with a NUL in it is named as such. */
+	if (ret < 0 && json_object_object_get_ex(params, "backend", &v) &&
+	    json_object_is_type(v, json_type_string) && json_object_get_string_len(v))
+		return ret;
 	if (ret) {
 		snprintf(err, errlen, "backend: required, one of: %s", backends_names());
 		return -EINVAL;
 	}
 	spec->backend = backends_find(name);
 	if (!spec->backend) {
-		snprintf(err, errlen, "backend: unknown backend '%s' (expected one of: %s)",
-			 name, backends_names());
+		snprintf(err, errlen, "backend: unknown backend '%.*s%s' (expected one of: %s)",
+			 params_quote_len(name), name, params_quote_more(name), backends_names());
 		return -EINVAL;
 	}
 	return 0;
@@ -102,8 +107,9 @@ int add_spec_read(struct json_object *params, struct device_spec *spec, char *er
 	if ((ret = params_string(params, "recovery", &name, err, errlen)) < 0)
 		return ret;
 	if (ret == 0 && device_recovery_parse(name, &spec->recovery) < 0) {
-		snprintf(err, errlen, "recovery: '%s' is not a recovery mode (expected reissue, "
-			 "fail-io or none)", name);
+		snprintf(err, errlen, "recovery: '%.*s%s' is not a recovery mode (expected "
+			 "reissue, fail-io or none)", params_quote_len(name), name,
+			 params_quote_more(name));
 		return -EINVAL;
 	}
 	snprintf(whose, sizeof(whose), "the %s backend", spec->backend->name);

@@ -3,7 +3,9 @@ daemon_libublkd_a_SOURCES += \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h \
 	daemon/control_socket.c daemon/control_socket.h \
-	daemon/rpc.c
+	daemon/rpc.c \
+	daemon/json_strict.c daemon/json_strict.h \
+	daemon/rpc_log.c daemon/rpc_log.h
 
 CONTROL_TEST_LDADD = daemon/libublkd.a common/libcommon.a \
 	$(CHECK_LIBS) $(JSONC_LIBS) $(EV_LIBS) -lpthread

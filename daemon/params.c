@@ -2,11 +2,31 @@
 #include "config.h"
 #include "daemon/params.h"
 #include "common/size.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+/* How many bytes of a client's string s a message quotes ("%.*s"). */
+int params_quote_len(const char *s)
+{
+	return (int)text_utf8_cut(s, strlen(s), PARAMS_QUOTE);
+}
+
+/* "..." when s is longer than what params_quote_len quotes, else "". */
+const char *params_quote_more(const char *s)
+{
+	return strlen(s) > (size_t)params_quote_len(s) ? "..." : "";
+}
+
+/* The JSON text of a number v as the client wrote it, for "%.*s%s". */
+static const char *params_number_text(struct json_object *v)
+{
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
 
 /* Returns the member key of params, or NULL when params or the key is absent. */
 static struct json_object *params_member(struct json_object *params, const char *key)
@@ -45,8 +65,9 @@ int params_check_keys_for(struct json_object *params, const char *const *allowed
 			if (strcmp(*a, key) == 0)
 				ok = true;
 		if (!ok) {
-			size_t n = (size_t)snprintf(err, errlen, "%s: unknown parameter%s%s (expected",
-						    key, whose ? " for " : "", whose ? whose : "");
+			size_t n = (size_t)snprintf(err, errlen, "%.*s%s: unknown parameter%s%s (expected",
+						    params_quote_len(key), key, params_quote_more(key),
+						    whose ? " for " : "", whose ? whose : "");
 
 			for (const char *const *a = allowed; *a && n < errlen; a++)
 				n += (size_t)snprintf(err + n, errlen - n, "%s %s",
@@ -65,22 +86,48 @@ int params_uint(struct json_object *params, const char *key, uint64_t min,
 {
 	struct json_object *v = params_member(params, key);
 	int64_t i;
+	uint64_t u;
 
 	if (!v)
 		return 1;
+	if (json_object_is_type(v, json_type_double)) {
+		const char *text = params_number_text(v);
+
+		snprintf(err, errlen, "%s: %.*s%s is not an integer (expected an integer from %"
+			 PRIu64 " to %" PRIu64 ")", key, params_quote_len(text), text,
+			 params_quote_more(text), min, max);
+		return -EINVAL;
+	}
 	if (!json_object_is_type(v, json_type_int)) {
 		snprintf(err, errlen, "%s: expected an integer from %" PRIu64 " to %" PRIu64,
 			 key, min, max);
 		return -EINVAL;
 	}
+	/* Beyond INT64_MAX json-c keeps a uint64 (get_int64 would clamp it,
+	 * get_uint64 makes a negative 0); json_strict refused whatever lies
+	 * beyond 64 bits. */
 	i = json_object_get_int64(v);
-	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max) {
+	u = json_object_get_uint64(v);
+	if (i < 0 || u < min || u > max) {
 		snprintf(err, errlen, "%s: %s is out of range (expected %" PRIu64 " to %" PRIu64 ")",
 			 key, json_object_to_json_string(v), min, max);
 		return -EINVAL;
 	}
-	*out = (uint64_t)i;
+	*out = u;
 	return 0;
+}
+
+/* Returns -EINVAL with a message if the string v holds a NUL character
+ * (json-c keeps it; C would read the string up to it), else 0. */
+static int params_no_nul(struct json_object *v, const char *key, char *err, size_t errlen)
+{
+	const char *s = json_object_get_string(v);
+
+	if (strlen(s) == (size_t)json_object_get_string_len(v))
+		return 0;
+	snprintf(err, errlen, "%s: '%.*s%s...' contains a NUL character (\\u0000); expected "
+		 "a string without one", key, params_quote_len(s), s, params_quote_more(s));
+	return -EINVAL;
 }
 
 /* Reads a size: an integer of bytes or a string like "1G": 0, 1 absent, -EINVAL. */
@@ -90,12 +137,25 @@ int params_size(struct json_object *params, const char *key, uint64_t *out,
 	struct json_object *v = params_member(params, key);
 
 	if (v && json_object_is_type(v, json_type_string)) {
-		if (size_parse(json_object_get_string(v), out) < 0 || *out > INT64_MAX) {
-			snprintf(err, errlen, "%s: '%s' is not a size (expected bytes, or a "
-				 "number with K, M, G or T)", key, json_object_get_string(v));
+		const char *s = json_object_get_string(v);
+
+		if (params_no_nul(v, key, err, errlen) < 0)
+			return -EINVAL;
+		if (size_parse(s, out) < 0 || *out > INT64_MAX) {
+			snprintf(err, errlen, "%s: '%.*s%s' is not a size (expected bytes, or a "
+				 "number with K, M, G or T)", key, params_quote_len(s), s,
+				 params_quote_more(s));
 			return -EINVAL;
 		}
 		return 0;
+	}
+	if (v && json_object_is_type(v, json_type_double)) {
+		const char *text = params_number_text(v);
+
+		snprintf(err, errlen, "%s: %.*s%s is not an integer (expected a number of bytes "
+			 "or a string like \"1G\")", key, params_quote_len(text), text,
+			 params_quote_more(text));
+		return -EINVAL;
 	}
 	if (v && !json_object_is_type(v, json_type_int)) {
 		snprintf(err, errlen, "%s: expected a number of bytes or a string like \"1G\"", key);
@@ -132,6 +192,8 @@ int params_string(struct json_object *params, const char *key, const char **out,
 		snprintf(err, errlen, "%s: expected a non-empty string", key);
 		return -EINVAL;
 	}
+	if (params_no_nul(v, key, err, errlen) < 0)
+		return -EINVAL;
 	*out = json_object_get_string(v);
 	return 0;
 }
@@ -173,8 +235,14 @@ static int params_declared_check(const struct backend_param *p, const struct bac
 		return -EINVAL;
 	}
 	if (p->type == BACKEND_PARAM_PATH && a->text[0] != '/') {
-		snprintf(err, errlen, "%s: %s is a relative path; give an absolute one "
-			 "(ublkd's working directory is not yours)", p->name, a->text);
+		snprintf(err, errlen, "%s: %.*s%s is a relative path; give an absolute one "
+			 "(ublkd's working directory is not yours)", p->name,
+			 params_quote_len(a->text), a->text, params_quote_more(a->text));
+		return -EINVAL;
+	}
+	if (p->type == BACKEND_PARAM_PATH && strlen(a->text) >= PATH_MAX) {
+		snprintf(err, errlen, "%s: %.*s... is longer than a path may be (%d bytes)",
+			 p->name, params_quote_len(a->text), a->text, PATH_MAX - 1);
 		return -EINVAL;
 	}
 	return 0;

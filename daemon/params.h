@@ -9,6 +9,14 @@
 
 #include "backends/backend.h"
 
+/* A message quotes at most this many bytes of a string a client sent. */
+#define PARAMS_QUOTE	64
+
+/* How many bytes of a client's string s a message quotes ("%.*s"): at
+ * most PARAMS_QUOTE, never part of a character. */
+int params_quote_len(const char *s);
+/* "..." when s is longer than what params_quote_len quotes, else "". */
+const char *params_quote_more(const char *s);
 /* Returns -EINVAL with a message unless params is an object (or NULL) whose
  * keys are all in the NULL-terminated list allowed. */
 int params_check_keys(struct json_object *params, const char *const *allowed,
@@ -34,7 +42,8 @@ int params_size(struct json_object *params, const char *key, uint64_t *out,
 /* Reads a boolean: 0 found, 1 absent, -EINVAL wrong type. */
 int params_bool(struct json_object *params, const char *key, bool *out,
 		char *err, size_t errlen);
-/* Reads a non-empty string (borrowed): 0 found, 1 absent, -EINVAL wrong. */
+/* Reads a non-empty string without NUL characters (borrowed): 0 found, 1
+ * absent, -EINVAL wrong. */
 int params_string(struct json_object *params, const char *key, const char **out,
 		  char *err, size_t errlen);
 

@@ -4,9 +4,12 @@
 #include "config.h"
 #include "rpc.h"
 #include "control.h"
+#include "daemon/json_strict.h"
+#include "daemon/rpc_log.h"
 #include "common/errname.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,11 +19,16 @@
 
 /* How much of a request's params an info log line shows. */
 #define RPC_LOG_PARAMS	200
+/* An error message is cut (at a character) to this many bytes. */
+#define RPC_MAX_MESSAGE	1024
+/* How much of a number out of range an error message quotes. */
+#define RPC_QUOTE	40
 
 struct rpc_call {
 	struct control_conn *conn;	/* held until the call is answered */
 	struct json_object *id;		/* NULL is JSON null */
 	bool notification;		/* no id member: no response at all */
+	bool logged;			/* the request line was logged */
 	const struct rpc_method *method;
 };
 
@@ -64,22 +72,72 @@ static struct json_object *rpc_error_new(struct json_object *id, int code, int e
 	return resp;
 }
 
-/* Sends one response object on conn and drops it; a response too long for
- * a line is replaced with an internal error. */
+/* Makes every string value in obj strict UTF-8 ('?' for a stray byte):
+ * what a backend reports (a zip member's name) need not be. */
+static void rpc_repair(struct json_object *obj)
+{
+	const char *s;
+	size_t len;
+	char *copy;
+
+	switch (json_object_get_type(obj)) {
+	case json_type_object:
+		json_object_object_foreach(obj, key, val) {
+			(void)key;
+			rpc_repair(val);
+		}
+		break;
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(obj); i++)
+			rpc_repair(json_object_array_get_idx(obj, i));
+		break;
+	case json_type_string:
+		s = json_object_get_string(obj);
+		len = (size_t)json_object_get_string_len(obj);
+		if (text_utf8_valid(s, len) || !(copy = malloc(len + 1)))
+			break;
+		memcpy(copy, s, len + 1);
+		len = text_utf8_repair(copy, len);
+		json_object_set_string_len(obj, copy, (int)len);
+		free(copy);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Sends one response object on conn and drops it. Strings that are not
+ * strict UTF-8 are repaired; a response too long for a line, or still not
+ * UTF-8, is replaced with an internal error. */
 static void rpc_send(struct control_conn *conn, struct json_object *resp)
 {
 	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 	size_t len;
 	const char *text = json_object_to_json_string_length(resp, flags, &len);
+	bool utf8 = !text || text_utf8_valid(text, len);
 
-	if (text && len > UBLKD_MAX_LINE) {
+	if (!utf8) {
+		log_warn("a response holds text that is not UTF-8; sending it with '?' instead");
+		rpc_repair(resp);
+		text = json_object_to_json_string_length(resp, flags, &len);
+		utf8 = !text || text_utf8_valid(text, len);
+	}
+
+	/* The id is short (rpc_validate), so the error that replaces a reply
+	 * too long or not UTF-8 is short. */
+	if (text && (len > UBLKD_MAX_LINE || !utf8)) {
 		struct json_object *id = json_object_get(json_object_object_get(resp, "id"));
 		char msg[96];
 
-		log_warn("a response of %zu bytes exceeds the line limit of %d bytes",
-			 len, UBLKD_MAX_LINE);
-		snprintf(msg, sizeof(msg), "the response exceeds the line limit of %d bytes",
-			 UBLKD_MAX_LINE);
+		if (utf8) {
+			log_warn("a response of %zu bytes exceeds the line limit of %d bytes",
+				 len, UBLKD_MAX_LINE);
+			snprintf(msg, sizeof(msg), "the response exceeds the line limit of %d bytes",
+				 UBLKD_MAX_LINE);
+		} else {
+			log_error("a response of %zu bytes is not valid UTF-8", len);
+			snprintf(msg, sizeof(msg), "the response is not valid UTF-8");
+		}
 		json_object_put(resp);
 		resp = rpc_error_new(id, RPC_INTERNAL_ERROR, 0, msg);
 		text = json_object_to_json_string_length(resp, flags, &len);
@@ -124,28 +182,27 @@ static int rpc_errno_code(int err)
 }
 
 /* How many bytes of the UTF-8 string s (len bytes) fit in max without
- * splitting a character. */
+ * splitting a character, as an int for "%.*s". */
 static int rpc_utf8_prefix(const char *s, size_t len, size_t max)
 {
-	if (len <= max)
-		return (int)len;
-	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return (int)max;
+	return (int)text_utf8_cut(s, len, max);
 }
 
 /* Parses a whole line as one JSON text; NULL with *ok false if it is not
- * (NULL with *ok true is JSON null). */
-static struct json_object *rpc_parse(const char *line, size_t len, bool *ok)
+ * (NULL with *ok true is JSON null). The line is read strictly first
+ * (json_strict.h); what that found beyond syntax is left in *rep. */
+static struct json_object *rpc_parse(const char *line, size_t len, bool *ok,
+				     struct json_strict_report *rep)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct json_tokener *tok;
 	struct json_object *obj;
 
 	*ok = false;
-	if (!tok || len > UBLKD_MAX_LINE) {
-		json_tokener_free(tok);
+	if (len > UBLKD_MAX_LINE || json_strict_check(line, len, rep) < 0)
 		return NULL;
-	}
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
 	/* Strict: no trailing garbage, commas or invalid UTF-8. Passing the
 	 * NUL after the line lets a top-level number end. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -160,12 +217,38 @@ static struct json_object *rpc_parse(const char *line, size_t len, bool *ok)
 	return obj;
 }
 
-/* Checks the request's members; on success fills the outputs (borrowed from
- * req), else returns a message for an invalid request. */
-static const char *rpc_validate(struct json_object *req, struct json_object **id,
-				bool *has_id, const char **method,
-				struct json_object **params)
+/* Checks the id member v: a string of at most UBLKD_MAX_ID bytes, an
+ * integer that fits in 64 bits (rep says if json-c clamped it) or null.
+ * Returns NULL or a message (in buf) for an invalid request. */
+static const char *rpc_validate_id(struct json_object *v,
+				   const struct json_strict_report *rep,
+				   char *buf, size_t buflen)
 {
+	if (rep->id_range) {
+		snprintf(buf, buflen, "\"id\": %.*s%s is out of range (an integer id must fit "
+			 "in 64 bits)", rpc_utf8_prefix(rep->id_range, rep->id_range_len, RPC_QUOTE),
+			 rep->id_range, rep->id_range_len > RPC_QUOTE ? "..." : "");
+		return buf;
+	}
+	if (json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > UBLKD_MAX_ID) {
+		snprintf(buf, buflen, "\"id\": a string id of %d bytes is longer than the "
+			 "limit of %d", json_object_get_string_len(v), UBLKD_MAX_ID);
+		return buf;
+	}
+	if (v && !json_object_is_type(v, json_type_string) &&
+	    !json_object_is_type(v, json_type_int))
+		return "\"id\" must be a string, an integer or null";
+	return NULL;
+}
+
+/* Checks the request's members; on success fills the outputs (borrowed from
+ * req), else returns a message (maybe in buf) for an invalid request. */
+static const char *rpc_validate(struct json_object *req, const struct json_strict_report *rep,
+				struct json_object **id, bool *has_id, const char **method,
+				struct json_object **params, char *buf, size_t buflen)
+{
+	const char *bad;
 	struct json_object *v;
 
 	*id = NULL;
@@ -174,12 +257,14 @@ static const char *rpc_validate(struct json_object *req, struct json_object **id
 		return "batch requests are not supported";
 	if (!json_object_is_type(req, json_type_object))
 		return "a request must be a JSON object";
+	/* json-c cuts a name at its NUL: "id\u0000x" would be the id. */
+	if (rep->nul_name)
+		return "member names must not contain NUL characters (\\u0000)";
 	/* The id first, so that the other errors can carry it. */
 	if (json_object_object_get_ex(req, "id", &v)) {
-		if (v && !json_object_is_type(v, json_type_string) &&
-		    !json_object_is_type(v, json_type_int) &&
-		    !json_object_is_type(v, json_type_double))
-			return "\"id\" must be a string, a number or null";
+		bad = rpc_validate_id(v, rep, buf, buflen);
+		if (bad)
+			return bad;
 		*id = v;
 		*has_id = true;
 	}
@@ -203,39 +288,67 @@ static const char *rpc_validate(struct json_object *req, struct json_object **id
 	return NULL;
 }
 
-/* Logs a state-changing request with who sent it and what it asked for. */
-static void rpc_log_request(const struct rpc_call *call, struct json_object *params)
+/* Logs a state-changing request with who sent it and what it asked for:
+ * params as the client wrote them (json-c would show a clamped number). */
+static void rpc_log_request(const struct rpc_call *call, struct json_object *params,
+			    const struct json_strict_report *rep)
 {
 	const struct control_peer *peer = control_conn_peer(call->conn);
-	size_t len = 0;
-	const char *text = params ?
-		json_object_to_json_string_length(params, JSON_C_TO_STRING_PLAIN |
-						  JSON_C_TO_STRING_NOSLASHESCAPE, &len) : "";
+	size_t len = params && rep->params ? rep->params_len : 0;
+	const char *text = len ? rep->params : "";
 
-	if (!text)
-		text = "";
 	log_info("%s from uid=%u pid=%d%s%.*s%s", call->method->name,
 		 (unsigned int)peer->uid, (int)peer->pid, params ? " params=" : "",
 		 rpc_utf8_prefix(text, len, RPC_LOG_PARAMS), text,
 		 len > RPC_LOG_PARAMS ? "..." : "");
 }
 
+/* Answers call (-EINVAL, invalid params) if json_strict found a number out
+ * of range or a name with a NUL in its params; true if it did. */
+static bool rpc_params_problem(struct rpc_call *call, const struct json_strict_report *rep)
+{
+	const char *name = rep->name[0] ? rep->name : "params";
+
+	if (rep->depth < 2 || strcmp(rep->member, "params") != 0)
+		return false;
+	if (rep->problem == JSON_STRICT_RANGE) {
+		rpc_fail(call, -EINVAL, "%s: %.*s%s is out of range (numbers must fit in 64 bits)",
+			 name, rpc_utf8_prefix(rep->token, rep->token_len, RPC_QUOTE), rep->token,
+			 rep->token_len > RPC_QUOTE ? "..." : "");
+		return true;
+	}
+	if (rep->problem == JSON_STRICT_NUL_NAME) {
+		rpc_fail(call, -EINVAL, "params: the name \"%s\"%s contains a NUL character "
+			 "(\\u0000)", rep->name, rep->depth > 2 ? " (or a name inside it)" : "");
+		return true;
+	}
+	return false;
+}
+
 /* Handles one request line: line[len] is NUL, no newline. */
 void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t len)
 {
 	struct json_object *req, *id, *params;
+	struct json_strict_report rep;
 	const struct rpc_method *m;
 	struct rpc_call *call;
 	const char *name, *bad;
 	bool ok, has_id;
+	char buf[160];
 
 	(void)arg;
-	req = rpc_parse(line, len, &ok);
+	req = rpc_parse(line, len, &ok, &rep);
 	if (!ok) {
-		rpc_send_error(conn, RPC_PARSE_ERROR, "the request is not valid JSON");
+		if (rep.problem == JSON_STRICT_SYNTAX) {
+			snprintf(buf, sizeof(buf), "the request is not valid JSON: %s (at byte %zu)",
+				 rep.what, rep.offset);
+			rpc_send_error(conn, RPC_PARSE_ERROR, buf);
+		} else {
+			rpc_send_error(conn, RPC_PARSE_ERROR, "the request is not valid JSON");
+		}
 		return;
 	}
-	bad = rpc_validate(req, &id, &has_id, &name, &params);
+	bad = rpc_validate(req, &rep, &id, &has_id, &name, &params, buf, sizeof(buf));
 	if (bad) {
 		rpc_send(conn, rpc_error_new(json_object_get(id), RPC_INVALID_REQUEST, 0, bad));
 		json_object_put(req);
@@ -247,7 +360,8 @@ void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t 
 
 		snprintf(msg, sizeof(msg), "unknown method \"%.*s\"",
 			 rpc_utf8_prefix(name, strlen(name), 100), name);
-		log_debug("%s", msg);
+		if (rpc_log_allow(control_conn_peer(conn), LOG_LEVEL_DEBUG))
+			log_debug("%s", msg);
 		if (has_id)
 			rpc_send(conn, rpc_error_new(json_object_get(id),
 						     RPC_METHOD_NOT_FOUND, 0, msg));
@@ -268,13 +382,16 @@ void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t 
 	call->notification = !has_id;
 	call->method = m;
 	control_conn_hold(conn);
-	if (m->changes_state)
-		rpc_log_request(call, params);
-	else
+	call->logged = rpc_log_allow(control_conn_peer(conn), m->changes_state ?
+				     LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
+	if (call->logged && m->changes_state)
+		rpc_log_request(call, params, &rep);
+	else if (call->logged)
 		log_debug("%s from uid=%u pid=%d", m->name,
 			  (unsigned int)control_conn_peer(conn)->uid,
 			  (int)control_conn_peer(conn)->pid);
-	m->fn(call, params);
+	if (!rpc_params_problem(call, &rep))
+		m->fn(call, params);
 	json_object_put(req);
 }
 
@@ -313,9 +430,15 @@ static void rpc_vfail(struct rpc_call *call, int code, int err, const char *fmt,
 
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	if (call->method->changes_state)
+	/* Messages quote what clients sent: short, strict UTF-8, never cut
+	 * inside a character. */
+	if (msg && strlen(msg) > RPC_MAX_MESSAGE)
+		strcpy(msg + text_utf8_cut(msg, strlen(msg), RPC_MAX_MESSAGE - 3), "...");
+	if (msg)
+		text_utf8_repair(msg, strlen(msg));
+	if (call->logged && call->method->changes_state)
 		log_info("%s failed: %s", call->method->name, msg ? msg : fmt);
-	else
+	else if (call->logged)
 		log_debug("%s failed: %s", call->method->name, msg ? msg : fmt);
 	rpc_finish(call, rpc_error_new(call->id, code, err, msg ? msg : fmt));
 	free(msg);

@@ -5,3 +5,11 @@ include $(srcdir)/test/e2e/local.mk
 # Calls flow one way between layers; backends see only backend.h.
 TESTS += test/layering
 EXTRA_DIST += test/layering
+
+# The control socket under malformed and mutated requests: a real ublkd,
+# no ublk driver needed. Also run in the sanitizer build (build-san).
+check_PROGRAMS += test/control-fuzz
+TESTS += test/control-fuzz
+test_control_fuzz_SOURCES = test/control-fuzz.c
+test_control_fuzz_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+test_control_fuzz_LDADD = $(JSONC_LIBS)

@@ -212,7 +212,8 @@ static const char *result_text(struct json_object *r)
 START_TEST(test_request_errors)
 {
 	send_line("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_list\"");
-	check_error(take_reply(), RPC_PARSE_ERROR, NULL, "the request is not valid JSON");
+	check_error(take_reply(), RPC_PARSE_ERROR, NULL,
+		    "the request is not valid JSON: the text ended inside an object (at byte 46)");
 	send_line("{\"id\":1,\"method\":\"device_list\"}");
 	check_error(take_reply(), RPC_INVALID_REQUEST, NULL, "\"jsonrpc\" must be \"2.0\"");
 	send_line("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_list\",\"params\":7}");
@@ -330,6 +331,28 @@ static const struct {
 	{ "device_list", "{\"all\":true}", "all: unknown parameter (expected)" },
 	{ "device_list", "[1]", "params: expected an object of named parameters" },
 	{ "daemon_info", "{\"verbose\":true}", "verbose: unknown parameter (expected)" },
+	/* A string with a NUL is refused whole, not taken as what comes
+	 * before it; numbers are quoted as sent, never clamped. */
+	{ "device_add", "{\"backend\":\"mem\\u0000junk\",\"size\":4096}",
+	  "backend: 'mem...' contains a NUL character (\\u0000); expected a string without one" },
+	{ "device_add", "{\"backend\":\"file\",\"path\":\"/x.img\\u0000junk\"}",
+	  "path: '/x.img...' contains a NUL character (\\u0000); expected a string without one" },
+	{ "device_add", "{\"backend\":\"mem\",\"size\":\"1G\\u0000x\"}",
+	  "size: '1G...' contains a NUL character (\\u0000); expected a string without one" },
+	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"recovery\":\"none\\u0000x\"}",
+	  "recovery: 'none...' contains a NUL character (\\u0000); expected a string without one" },
+	{ "device_add", "{\"backend\":\"mem\",\"size\":1e30}",
+	  "size: 1e30 is not an integer (expected a number of bytes or a string like \"1G\")" },
+	{ "device_add", "{\"backend\":\"mem\",\"size\":18446744073709551615}",
+	  "size: 18446744073709551615 is out of range (expected 0 to 9223372036854775807)" },
+	{ "device_add", "{\"backend\":\"mem\",\"size\":4096,\"id\":4.0}",
+	  "id: 4.0 is not an integer (expected an integer from 0 to 1048575)" },
+	{ "device_add", "{\"backend\":\"x\\n<3>ublkd: FORGED0123456789012345678901234567890123456789"
+	  "0123456789\"}", "backend: unknown backend 'x\n<3>ublkd: FORGED01234567890123456789012345"
+	  "67890123456789012345...' (expected one of: %s)" },
+	{ "device_add", "{\"backend\":\"file\",\"path\":\"rel\\u00e9\"}",
+	  "path: rel\xc3\xa9 is a relative path; give an absolute one (ublkd's working directory is not yours)" },
+	{ "device_del", "{\"id\":1.5}", "id: 1.5 is not an integer (expected an integer from 0 to 1048575)" },
 };
 
 /* Each wrong request is refused with its message, before any device work. */

@@ -37,9 +37,15 @@ START_TEST(test_uint)
 	ck_assert_str_eq(err, "n: 5 is out of range (expected 6 to 10)");
 	ck_assert_int_eq(params_uint(p, "neg", 0, 10, &v, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(params_uint(p, "f", 0, 10, &v, err, sizeof(err)), -EINVAL);
-	ck_assert_str_eq(err, "f: expected an integer from 0 to 10");
+	ck_assert_str_eq(err, "f: 1.5 is not an integer (expected an integer from 0 to 10)");
 	ck_assert_int_eq(params_uint(p, "s", 0, 10, &v, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(params_uint(p, "big", 0, 1000, &v, err, sizeof(err)), -EINVAL);
+	/* A uint64 beyond INT64_MAX is quoted as sent, not clamped. */
+	ck_assert_str_eq(err, "big: 18446744073709551615 is out of range (expected 0 to 1000)");
+	ck_assert_int_eq(params_uint(p, "big", 0, UINT64_MAX, &v, err, sizeof(err)), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(params_uint(p, "neg", 0, UINT64_MAX, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "neg: -1 is out of range (expected 0 to 18446744073709551615)");
 	json_object_put(p);
 }
 END_TEST
@@ -76,9 +82,45 @@ START_TEST(test_size)
 	ck_assert_int_eq(params_size(p, "c", &v, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "c: 'big' is not a size (expected bytes, or a number with K, M, G or T)");
 	ck_assert_int_eq(params_size(p, "d", &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "d: 1.5 is not an integer (expected a number of bytes or a "
+			 "string like \"1G\")");
 	ck_assert_int_eq(params_size(p, "e", &v, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(params_size(p, "z", &v, err, sizeof(err)), 1);
 	json_object_put(p);
+}
+END_TEST
+
+/* Strings with a NUL are refused whole, not read up to the NUL; numbers
+ * are quoted as sent, and long strings cut at a character. */
+START_TEST(test_nul_and_quotes)
+{
+	struct json_object *p = json_tokener_parse(
+		"{\"s\":\"mem\\u0000junk\",\"z\":\"1G\\u0000x\",\"d\":1e30,"
+		"\"x\":1.000000000000000000000000000000000000000000000000000000000000000000001}");
+	char long_name[200];
+	const char *s = NULL;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(params_string(p, "s", &s, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "s: 'mem...' contains a NUL character (\\u0000); expected a "
+			 "string without one");
+	ck_assert_int_eq(params_size(p, "z", &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "z: '1G...' contains a NUL character (\\u0000); expected a "
+			 "string without one");
+	ck_assert_int_eq(params_size(p, "d", &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "d: 1e30 is not an integer (expected a number of bytes or a "
+			 "string like \"1G\")");
+	ck_assert_int_eq(params_uint(p, "x", 0, 9, &v, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "x: 1.00000000000000000000000000000000000000000000000000000000000000"
+			 "... is not an integer (expected an integer from 0 to 9)");
+	json_object_put(p);
+	/* 63 bytes, then a 2-byte character across the 64-byte limit. */
+	memset(long_name, 'a', 63);
+	strcpy(long_name + 63, "\xc3\xa9tail");
+	ck_assert_int_eq(params_quote_len(long_name), 63);
+	ck_assert_str_eq(params_quote_more(long_name), "...");
+	ck_assert_int_eq(params_quote_len("short"), 5);
+	ck_assert_str_eq(params_quote_more("short"), "");
 }
 END_TEST
 
@@ -92,6 +134,7 @@ static Suite *params_suite(void)
 	tcase_add_test(tc, test_uint);
 	tcase_add_test(tc, test_bool_string);
 	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_nul_and_quotes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
  * control socket served by a loop in a thread. */
 #include "config.h"
 #include "control_harness.h"
+#include "daemon/rpc_log.h"
 #include "common/log.h"
 #include "common/protocol.h"
 
@@ -20,6 +21,9 @@ static void setup(void)
 {
 	struct control_opts opts = { .socket_path = harness_path(0, "ublkd.sock") };
 
+	/* The default log limits, nothing counted: with CK_FORK=no every
+	 * test is the same peer. */
+	rpc_log_set_limit(10.0, 20, 200);
 	ck_assert_int_eq(harness_start(&opts), 0);
 	cl = client_open(opts.socket_path);
 	ck_assert_int_ge(cl.fd, 0);
@@ -85,6 +89,36 @@ static const struct {
 	/* Invalid even as a notification: answered with a null id. */
 	{ "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":true}", RPC_INVALID_REQUEST, "null" },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"nope\"}", RPC_METHOD_NOT_FOUND, "\"x\"" },
+	/* json-c takes these even with JSON_TOKENER_STRICT: not JSON, or not
+	 * strict UTF-8 (overlong, surrogate, beyond U+10FFFF, a lone
+	 * surrogate escape), or a raw control character in a string. */
+	{ "{\"jsonrpc\":\"2.0\",\"id\":NaN,\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":Infinity,\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":-Infinity,\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":1.,\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":\"\xc0\xaf\",\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":\"\xed\xa0\x80\",\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":\"\xf4\x90\x80\x80\",\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":\"\\ud800\",\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":\"\\udc00\\ud800\",\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":\"a\x01\",\"method\":\"echo\"}", RPC_PARSE_ERROR, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	  "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", RPC_PARSE_ERROR, "null" },
+	/* An id is a string, an integer that fits in 64 bits, or null. */
+	{ "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":1e400,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551616,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775809,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	/* json-c would read "id\u0000x" as "id". */
+	{ "{\"jsonrpc\":\"2.0\",\"id\\u0000x\":1,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"params\":{\"a\":1e999},\"id\\u0000x\":1,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	/* A problem in params does not hide one in the id. */
+	{ "{\"jsonrpc\":\"2.0\",\"params\":{\"a\":1e999},\"id\":1e999,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	{ "{\"jsonrpc\":\"2.0\",\"params\":[99999999999999999999],\"id\":99999999999999999999,\"method\":\"echo\"}", RPC_INVALID_REQUEST, "null" },
+	/* Numbers beyond 64 bits and names with a NUL in params: invalid params. */
+	{ "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"echo\",\"params\":{\"n\":1e999}}", RPC_INVALID_PARAMS, "12" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"echo\",\"params\":[-99999999999999999999]}", RPC_INVALID_PARAMS, "13" },
+	{ "{\"jsonrpc\":\"2.0\",\"id\":14,\"method\":\"echo\",\"params\":{\"a\\u0000b\":1}}", RPC_INVALID_PARAMS, "14" },
 	{ "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"\"}", RPC_METHOD_NOT_FOUND, "10" },
 };
 
@@ -256,7 +290,10 @@ START_TEST(test_exact_format)
 END_TEST
 
 static const char *const ids[] = {
-	"\"abc\"", "\"\"", "0", "-3", "1.5", "12345678901234", "null", "\"a/b\\\"c\"",
+	"\"abc\"", "\"\"", "0", "-3", "12345678901234", "null", "\"a/b\\\"c\"",
+	/* The ends of 64 bits, as sent (json-c clamps beyond them). */
+	"18446744073709551615", "-9223372036854775808", "9223372036854775808",
+	"\"\\u0000\\u001b\xc3\xa9\"",
 };
 
 /* Every kind of id comes back as sent. */
@@ -344,6 +381,20 @@ START_TEST(test_response_too_long)
 	expect_error("{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"method\":\"big\"}",
 		     RPC_INTERNAL_ERROR, "\"big\"");
 	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"fail\"}", RPC_DEVICE_ERROR, "1");
+}
+END_TEST
+
+/* A result holding text that is not UTF-8 goes out repaired, not as
+ * invalid JSON and not as an error. */
+START_TEST(test_result_repaired)
+{
+	char *line;
+
+	ck_assert_int_eq(client_puts(&cl, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"notutf8\"}\n"), 0);
+	line = client_line(&cl);
+	ck_assert_str_eq(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"names\":[\"a?b\"],"
+			 "\"fine\":\"\xc3\xa9\"}}");
+	free(line);
 }
 END_TEST
 
@@ -450,6 +501,202 @@ START_TEST(test_state_log)
 }
 END_TEST
 
+/* Sends line and returns the reply line (malloc'd), checked to be strict
+ * JSON with the error code and message wanted. */
+static char *expect_message(const char *line, int code, const char *message)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *r;
+	char *reply;
+
+	ck_assert_int_eq(client_puts(&cl, line), 0);
+	ck_assert_int_eq(client_puts(&cl, "\n"), 0);
+	reply = client_line(&cl);
+	ck_assert_ptr_nonnull(reply);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	r = json_tokener_parse_ex(tok, reply, (int)strlen(reply) + 1);
+	ck_assert_msg(r, "not JSON: %s", reply);
+	ck_assert_int_eq(resp_code(r), code);
+	ck_assert_str_eq(resp_message(r), message);
+	json_object_put(r);
+	json_tokener_free(tok);
+	return reply;
+}
+
+/* Numbers out of range are quoted as sent (cut after 40 bytes), never
+ * clamped; the parse error says what and where. */
+START_TEST(test_range_messages)
+{
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":99999999999999999999999,\"method\":\"echo\"}",
+			    RPC_INVALID_REQUEST, "\"id\": 99999999999999999999999 is out of range "
+			    "(an integer id must fit in 64 bits)"));
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":{\"size\":"
+			    "123456789012345678901234567890123456789012345678901234567890}}",
+			    RPC_INVALID_PARAMS, "size: 1234567890123456789012345678901234567890... "
+			    "is out of range (numbers must fit in 64 bits)"));
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"echo\",\"params\":{\"a\":"
+			    "{\"b\":-1e400}}}", RPC_INVALID_PARAMS,
+			    "a: -1e400 is out of range (numbers must fit in 64 bits)"));
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"echo\",\"params\":"
+			    "{\"size\\u0000junk\":1}}", RPC_INVALID_PARAMS,
+			    "params: the name \"size\\u0000junk\" contains a NUL character (\\u0000)"));
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"echo\"}",
+			    RPC_INVALID_REQUEST, "\"id\" must be a string, an integer or null"));
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"x\":NaN}",
+			    RPC_PARSE_ERROR, "the request is not valid JSON: an unexpected character "
+			    "(not a JSON value) (at byte 44)"));
+	free(expect_message("{\"jsonrpc\":\"2.0\",\"id\":\"\xed\xa0\x80\"}", RPC_PARSE_ERROR,
+			    "the request is not valid JSON: a string is not valid UTF-8 (at byte 23)"));
+}
+END_TEST
+
+/* An id too long to echo (1 MiB of control characters would be 6 MiB of
+ * \u escapes) is refused with a short error and a null id. */
+START_TEST(test_long_id)
+{
+	size_t n = UBLKD_MAX_LINE - 100;
+	char *req = malloc(n + 100), *reply, *p;
+
+	p = req + sprintf(req, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":\"");
+	memset(p, '\x01', n - (size_t)(p - req));
+	strcpy(req + n, "\"}");
+	/* Raw control characters are not JSON: escaped ones are. */
+	reply = expect_message(req, RPC_PARSE_ERROR, "the request is not valid JSON: a control "
+			       "character in a string must be escaped (at byte 39)");
+	free(reply);
+	p = req + sprintf(req, "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":\"");
+	while ((size_t)(p - req) < n)
+		p += sprintf(p, "\\u0001");
+	strcpy(p, "\"}");
+	reply = expect_message(req, RPC_INVALID_REQUEST, "\"id\": a string id of 174740 bytes is "
+			       "longer than the limit of 128");
+	ck_assert_int_lt(strlen(reply), 200);
+	ck_assert_ptr_nonnull(strstr(reply, "\"id\":null"));
+	free(reply);
+	free(req);
+	/* At the limit it is echoed. */
+	reply = expect_message("{\"jsonrpc\":\"2.0\",\"method\":\"fail\",\"id\":\""
+			       "1234567890123456789012345678901234567890123456789012345678901234"
+			       "1234567890123456789012345678901234567890123456789012345678901234\"}",
+			       RPC_DEVICE_ERROR, "no such thing: thing");
+	free(reply);
+}
+END_TEST
+
+/* Runs fn with stderr in a temporary file; returns what was logged. */
+static char *capture_log(void (*fn)(void))
+{
+	char tmpl[] = "/tmp/ublkd-test-log-XXXXXX", *text;
+	int fd = mkstemp(tmpl), saved = dup(2);
+	size_t len;
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	unlink(tmpl);
+	dup2(fd, 2);
+	fn();
+	dup2(saved, 2);
+	close(saved);
+	f = fdopen(fd, "r");
+	rewind(f);
+	text = calloc(1, 1 << 20);
+	len = fread(text, 1, (1 << 20) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+/* Sends requests whose method names and params hold a newline, a forged
+ * priority prefix and a terminal escape. */
+static void send_injections(void)
+{
+	struct json_object *r;
+
+	r = call("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\\n<3>ublkd: FORGED\\u001b[2J\"}");
+	json_object_put(r);
+	r = call("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"state\",\"params\":"
+		 "{\"backend\":\"y\\n<3>ublkd: FORGED2\\\\\"}}");
+	json_object_put(r);
+	r = call("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"state\",\"params\":"
+		 "{\"n\":99999999999999999999999}}");
+	ck_assert_int_eq(resp_code(r), RPC_INVALID_PARAMS);
+	json_object_put(r);
+}
+
+/* What a client sends is escaped in the log: it never starts a line. */
+START_TEST(test_log_injection)
+{
+	char *text = capture_log(send_injections);
+
+	ck_assert_msg(!strstr(text, "\n<3>ublkd: FORGED"), "forged line in: %s", text);
+	ck_assert_msg(!strchr(text, '\x1b'), "terminal escape in: %s", text);
+	ck_assert_msg(strstr(text, "unknown method \"x\\n<3>ublkd: FORGED\\x1b[2J\""),
+		      "no escaped method name in: %s", text);
+	ck_assert_msg(strstr(text, "\"backend\":\"y\\\\n<3>ublkd: FORGED2\\\\\\\\\"}"),
+		      "no escaped params in: %s", text);
+	/* The params as sent: json-c would show 18446744073709551615. */
+	ck_assert_msg(strstr(text, "params={\"n\":99999999999999999999999}"),
+		      "params not as sent in: %s", text);
+	for (char *line = text; *line; line = strchr(line, '\n') + 1) {
+		ck_assert_msg(!strncmp(line, "<7>check_rpc: ", 14) ||
+			      !strncmp(line, "<6>check_rpc: ", 14), "a line of its own: %s", line);
+		if (!strchr(line, '\n'))
+			break;
+	}
+	free(text);
+}
+END_TEST
+
+/* Sends 10 state calls, waits out the interval, sends one more. */
+static void send_flood(void)
+{
+	struct json_object *r;
+
+	for (int i = 0; i < 10; i++) {
+		r = call("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"state\",\"params\":{\"a\":1}}");
+		json_object_put(r);
+	}
+	usleep(1100 * 1000);
+	r = call("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"state\",\"params\":{\"a\":2}}");
+	json_object_put(r);
+}
+
+/* Counts the occurrences of needle in text. */
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* A client's request lines are limited per interval; the next line that
+ * passes says how many were suppressed. Every call is still answered. */
+START_TEST(test_log_rate_limit)
+{
+	struct control_opts opts = { .socket_path = harness_path(0, "ublkd.sock") };
+	char want[128], *text;
+
+	client_close(&cl);
+	harness_stop();
+	rpc_log_set_limit(1.0, 3, 100);
+	ck_assert_int_eq(harness_start(&opts), 0);
+	cl = client_open(opts.socket_path);
+	ck_assert_int_ge(cl.fd, 0);
+	log_init("check_rpc", LOG_LEVEL_INFO);
+	text = capture_log(send_flood);
+	log_init("check_rpc", LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(__atomic_load_n(&harness_stats.echo_calls, __ATOMIC_SEQ_CST), 11);
+	ck_assert_msg(count(text, "state from uid=") == 4, "not 3 + 1 lines in: %s", text);
+	snprintf(want, sizeof(want), "uid=%u pid=%d: 7 request lines suppressed (more than 3 in 1 s)",
+		 (unsigned int)getuid(), (int)getpid());
+	ck_assert_msg(strstr(text, want), "no \"%s\" in: %s", want, text);
+	ck_assert_ptr_nonnull(strstr(text, "params={\"a\":2}"));
+	free(text);
+}
+END_TEST
+
 /* "ping" of table A. */
 static void ping_a(struct rpc_call *call, struct json_object *params)
 {
@@ -540,11 +787,16 @@ static Suite *rpc_suite(void)
 	tcase_add_test(tc, test_notifications);
 	tcase_add_test(tc, test_framing);
 	tcase_add_test(tc, test_response_too_long);
+	tcase_add_test(tc, test_result_repaired);
 	tcase_add_test(tc, test_peer);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_stop_from_method);
 	tcase_add_test(tc, test_state_log);
 	tcase_add_test(tc, test_dispatch_table);
+	tcase_add_test(tc, test_range_messages);
+	tcase_add_test(tc, test_long_id);
+	tcase_add_test(tc, test_log_injection);
+	tcase_add_test(tc, test_log_rate_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -141,6 +141,19 @@ static void harness_peer(struct rpc_call *call, struct json_object *params)
 	rpc_reply(call, r);
 }
 
+/* "notutf8": replies strings that are not UTF-8, as a backend might
+ * report a zip member's name. */
+static void harness_notutf8(struct rpc_call *call, struct json_object *params)
+{
+	struct json_object *r = json_object_new_object(), *a = json_object_new_array();
+
+	(void)params;
+	json_object_array_add(a, json_object_new_string("a\xff" "b\xc3"));
+	json_object_object_add(r, "names", a);
+	json_object_object_add(r, "fine", json_object_new_string("\xc3\xa9"));
+	rpc_reply(call, r);
+}
+
 /* "null": replies a NULL result. */
 static void harness_null(struct rpc_call *call, struct json_object *params)
 {
@@ -167,6 +180,7 @@ static const struct rpc_method harness_methods[] = {
 	{ "big", harness_big, false },
 	{ "peer", harness_peer, false },
 	{ "null", harness_null, false },
+	{ "notutf8", harness_notutf8, false },
 	{ "stop", harness_stopper, true },
 	{ NULL, NULL, false },
 };

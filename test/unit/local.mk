@@ -43,7 +43,8 @@ check_PROGRAMS += test/unit/check_methods
 TESTS += test/unit/check_methods
 test_unit_check_methods_SOURCES = test/unit/check_methods.c \
 	test/unit/fake_device.c test/unit/fake_device.h \
-	daemon/methods.c daemon/add_spec.c daemon/params.c daemon/rpc.c \
+	daemon/methods.c daemon/add_spec.c daemon/params.c daemon/rpc.c daemon/json_strict.c \
+	daemon/rpc_log.c \
 	daemon/device_recovery.c
 test_unit_check_methods_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_methods_LDADD = backends/libbackends.a common/libcommon.a \
@@ -68,3 +69,10 @@ test_unit_check_records_SOURCES = test/unit/check_records.c \
 	test/unit/fake_driver.c test/unit/fake_driver.h
 test_unit_check_records_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_records_LDADD = $(UNIT_LDADD)
+
+# Strict UTF-8, escaped log lines and the rate limiter (common/).
+check_PROGRAMS += test/unit/check_text
+TESTS += test/unit/check_text
+test_unit_check_text_SOURCES = test/unit/check_text.c
+test_unit_check_text_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+test_unit_check_text_LDADD = common/libcommon.a $(CHECK_LIBS)
