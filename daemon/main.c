@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define MAIN_STOP_TIMEOUT 120.0
@@ -32,6 +33,10 @@ static const char main_usage[] =
 	"                           (default /run/ublkd)\n"
 	"      --adopt-orphans      delete kernel ublk devices this daemon has no\n"
 	"                           record of (default: leave them alone)\n"
+	"      --max-connections N  control connections served at once; the next\n"
+	"                           is refused (1-65536, default 64)\n"
+	"      --idle-timeout SECONDS  close a control connection after SECONDS\n"
+	"                           without a request (1-86400, 0 never; default 60)\n"
 	"  -v, --verbose            log more (debug)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
@@ -41,6 +46,8 @@ struct main_opts {
 	const char *socket_group;
 	const char *state_dir;
 	bool adopt_orphans;
+	unsigned int max_connections;	/* 0: the default */
+	double idle_timeout;		/* 0: the default, < 0: never */
 	int verbose;
 };
 
@@ -103,6 +110,23 @@ static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	main_stop(false);
 }
 
+/* Parses the whole of arg as an integer from min to max for option name;
+ * exits with a usage error otherwise. */
+static long main_number(const char *name, const char *arg, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "ublkd: --%s takes a whole number from %ld to %ld, not '%s'\n"
+			"Try 'ublkd --help'.\n", name, min, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
 /* Parses the command line; exits on --help, --version and usage errors. */
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -111,6 +135,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "adopt-orphans", no_argument, NULL, 'A' },
+		{ "max-connections", required_argument, NULL, 'M' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -128,6 +154,15 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'g': o->socket_group = optarg; break;
 		case 'd': o->state_dir = optarg; break;
 		case 'A': o->adopt_orphans = true; break;
+		case 'M':
+			o->max_connections = (unsigned int)main_number("max-connections",
+								      optarg, 1, 65536);
+			break;
+		case 'I':
+			o->idle_timeout = (double)main_number("idle-timeout", optarg, 0, 86400);
+			if (!o->idle_timeout)
+				o->idle_timeout = -1;	/* never */
+			break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': fputs(main_usage, stdout); exit(0);
@@ -143,10 +178,36 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	}
 }
 
+/* Raises the soft limit of open files to the hard one (each control
+ * connection and each device queue takes descriptors) and logs the result. */
+static void main_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_errno(errno, "cannot read the limit of open files");
+		return;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_errno(errno, "cannot raise the limit of open files from %llu to %llu",
+				  (unsigned long long)was, (unsigned long long)rl.rlim_max);
+			return;
+		}
+	}
+	log_info("open files: limit %llu (was %llu, hard limit %llu)",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+		 (unsigned long long)rl.rlim_max);
+}
+
 /* The control socket's lines go to the JSON-RPC layer. */
 static const struct control_handler main_rpc_handler = {
 	.line = rpc_on_line,
 	.too_long = rpc_on_too_long,
+	.refused = rpc_on_refused,
 };
 
 /* Every saved device is recovered (or given up): the daemon is ready. */
@@ -170,6 +231,7 @@ int main(int argc, char **argv)
 	log_init("ublkd", o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	memlock_raise();
+	main_raise_nofile();
 	if (mkdir(o.state_dir, 0755) < 0 && errno != EEXIST) {
 		log_errno(errno, "cannot create the state directory %s", o.state_dir);
 		return 1;
@@ -189,6 +251,8 @@ int main(int argc, char **argv)
 	main_copts.socket_path = o.socket_path;
 	main_copts.socket_group = o.socket_group;
 	main_copts.handler = &main_rpc_handler;
+	main_copts.max_connections = o.max_connections;
+	main_copts.idle_timeout = o.idle_timeout;
 	/* The socket first: it refuses to start while another daemon answers
 	 * on it, before this one touches any saved device. */
 	if (control_start(main_loop, &main_copts) < 0)

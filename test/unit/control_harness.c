@@ -175,6 +175,7 @@ static const struct rpc_method harness_methods[] = {
 static const struct control_handler harness_handler = {
 	.line = rpc_on_line,
 	.too_long = rpc_on_too_long,
+	.refused = rpc_on_refused,
 };
 
 /* A fresh temporary directory for a test. */
