@@ -21,10 +21,13 @@
 /* How much a read asks for: the most one turn of the loop takes from a
  * client. */
 #define CONTROL_READ_CHUNK	(64 * 1024)
+/* The input buffer's most: a partial line of the longest (and a \r), then
+ * one read. */
+#define CONTROL_IN_MAX		(UBLKD_MAX_LINE + 2 + CONTROL_READ_CHUNK)
 /* A client's lines are not handled while this much output waits for it. */
 #define CONTROL_OUT_HIGH	(256 * 1024)
 /* Request lines (blank ones too) handled per client and loop turn. */
-#define CONTROL_TURN_LINES	16
+#define CONTROL_TURN_LINES	2
 /* Buffers bigger than this are given back when they empty. */
 #define CONTROL_KEEP_BUF	(2 * CONTROL_READ_CHUNK)
 /* How long and how much a refused connection is drained before closing. */
@@ -55,6 +58,7 @@ struct control_conn {
 	bool reading;				/* requests are still wanted */
 	bool eof;				/* the peer sent all it will */
 	bool backlog;				/* complete lines wait in in[] */
+	bool paused;				/* ... for output to drain */
 	bool draining;				/* refused: input is dropped */
 	bool refused;				/* past max_connections */
 	size_t drained;				/* bytes dropped so far */
@@ -117,15 +121,16 @@ static void control_conn_update(struct control_conn *conn)
 	bool want_turn = conn->reading && !conn->draining && conn->backlog &&
 			 !control_conn_full(conn);
 	bool want_write = control_conn_pending(conn) > 0;
+	bool paused = conn->reading && control_conn_full(conn);
 
-	if (want_read && !ev_is_active(&conn->rio)) {
+	if (paused && !conn->paused)
+		log_debug("connection %lu: %zu bytes of replies wait; pausing requests",
+			  conn->serial, control_conn_pending(conn));
+	conn->paused = paused;
+	if (want_read && !ev_is_active(&conn->rio))
 		ev_io_start(control.loop, &conn->rio);
-	} else if (!want_read && ev_is_active(&conn->rio)) {
+	else if (!want_read && ev_is_active(&conn->rio))
 		ev_io_stop(control.loop, &conn->rio);
-		if (conn->reading && control_conn_full(conn))
-			log_debug("connection %lu: %zu bytes of replies wait; pausing requests",
-				  conn->serial, control_conn_pending(conn));
-	}
 	if (want_turn && !ev_is_active(&conn->turn))
 		ev_timer_start(control.loop, &conn->turn);
 	else if (!want_turn && ev_is_active(&conn->turn))
@@ -269,6 +274,10 @@ int control_conn_send(struct control_conn *conn, const char *line, size_t len)
 	conn->out[conn->out_len + len] = '\n';
 	conn->out_len += need;
 	conn->last = ev_now(control.loop);	/* an answer: idle from now */
+	/* Nothing queued before: try the socket now rather than a turn
+	 * later (an error shows again in the write callback, which closes). */
+	if (!ev_is_active(&conn->wio) && !conn->draining)
+		control_conn_flush(conn);
 	control_conn_update(conn);
 	return 0;
 }
@@ -283,7 +292,8 @@ static void control_conn_compact(struct control_conn *conn)
 	conn->in_off = 0;
 }
 
-/* Makes room for at least want more received bytes; 0 or -ENOMEM. */
+/* Makes room for at least want more received bytes, doubling the buffer
+ * but not past what the longest line and one read need; 0 or -ENOMEM. */
 static int control_conn_reserve(struct control_conn *conn, size_t want)
 {
 	size_t cap = conn->in_cap ? conn->in_cap : CONTROL_READ_CHUNK;
@@ -294,6 +304,8 @@ static int control_conn_reserve(struct control_conn *conn, size_t want)
 		return 0;
 	while (cap - conn->in_len < want)
 		cap *= 2;
+	if (cap > CONTROL_IN_MAX && conn->in_len + want <= CONTROL_IN_MAX)
+		cap = CONTROL_IN_MAX;
 	in = realloc(conn->in, cap);
 	if (!in)
 		return -ENOMEM;

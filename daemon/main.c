@@ -3,6 +3,7 @@
 #include "config.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/size.h"
 #include "daemon/activation.h"
 #include "daemon/control.h"
 #include "daemon/device.h"
@@ -37,6 +38,9 @@ static const char main_usage[] =
 	"                           is refused (1-65536, default 64)\n"
 	"      --idle-timeout SECONDS  close a control connection after SECONDS\n"
 	"                           without a request (1-86400, 0 never; default 60)\n"
+	"      --control-budget SIZE  requests and replies all control connections\n"
+	"                           may buffer together; past it the one holding\n"
+	"                           most is closed (1M-4G, default 32M)\n"
 	"  -v, --verbose            log more (debug)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
@@ -48,6 +52,7 @@ struct main_opts {
 	bool adopt_orphans;
 	unsigned int max_connections;	/* 0: the default */
 	double idle_timeout;		/* 0: the default, < 0: never */
+	size_t control_budget;		/* 0: the default */
 	int verbose;
 };
 
@@ -127,6 +132,21 @@ static long main_number(const char *name, const char *arg, long min, long max)
 	return v;
 }
 
+/* Parses arg as a size ("16M") from min to max bytes for option name;
+ * exits with a usage error otherwise. */
+static size_t main_size(const char *name, const char *arg, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (size_parse(arg, &v) < 0 || v < min || v > max) {
+		fprintf(stderr, "ublkd: --%s takes a size from %llu to %llu bytes (like 32M), "
+			"not '%s'\nTry 'ublkd --help'.\n", name, (unsigned long long)min,
+			(unsigned long long)max, arg);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
 /* Parses the command line; exits on --help, --version and usage errors. */
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -137,6 +157,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "max-connections", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "control-budget", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -162,6 +183,10 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			o->idle_timeout = (double)main_number("idle-timeout", optarg, 0, 86400);
 			if (!o->idle_timeout)
 				o->idle_timeout = -1;	/* never */
+			break;
+		case 'B':
+			o->control_budget = main_size("control-budget", optarg,
+						      1024 * 1024, 4ULL << 30);
 			break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
@@ -253,6 +278,7 @@ int main(int argc, char **argv)
 	main_copts.handler = &main_rpc_handler;
 	main_copts.max_connections = o.max_connections;
 	main_copts.idle_timeout = o.idle_timeout;
+	main_copts.budget = o.control_budget;
 	/* The socket first: it refuses to start while another daemon answers
 	 * on it, before this one touches any saved device. */
 	if (control_start(main_loop, &main_copts) < 0)
