@@ -5,3 +5,6 @@ include $(srcdir)/test/e2e/local.mk
 # Calls flow one way between layers; backends see only backend.h.
 TESTS += test/layering
 EXTRA_DIST += test/layering
+# The control socket under abuse (issue 15): a real ublkd, no driver needed.
+TESTS += test/control-abuse
+EXTRA_DIST += test/control-abuse
