@@ -25,7 +25,7 @@
  * one read. */
 #define CONTROL_IN_MAX		(UBLKD_MAX_LINE + 2 + CONTROL_READ_CHUNK)
 /* A client's lines are not handled while this much output waits for it. */
-#define CONTROL_OUT_HIGH	(256 * 1024)
+#define CONTROL_OUT_HIGH	(32 * 1024)
 /* Request lines (blank ones too) handled per client and loop turn. */
 #define CONTROL_TURN_LINES	2
 /* Buffers bigger than this are given back when they empty. */
@@ -51,6 +51,7 @@ struct control_conn {
 	ev_io rio, wio;
 	char *in;				/* in[in_off..in_len) not handled */
 	size_t in_off, in_len, in_cap;
+	size_t scanned;				/* in[in_off..+scanned) has no \n */
 	char *out;				/* out[out_off..out_len) unsent */
 	size_t out_off, out_len, out_cap;
 	size_t charged;				/* in_cap + out_cap, in control.buffered */
@@ -320,7 +321,7 @@ static void control_conn_free_in(struct control_conn *conn)
 {
 	free(conn->in);
 	conn->in = NULL;
-	conn->in_off = conn->in_len = conn->in_cap = 0;
+	conn->in_off = conn->in_len = conn->in_cap = conn->scanned = 0;
 	control_conn_charge(conn);
 }
 
@@ -427,16 +428,22 @@ static void control_conn_process(struct control_conn *conn)
 		size_t len, avail = conn->in_len - conn->in_off;
 
 		if (lines >= CONTROL_TURN_LINES || control_conn_full(conn)) {
-			conn->backlog = avail && (conn->eof || memchr(line, '\n', avail));
+			conn->backlog = avail && (conn->eof || (avail > conn->scanned &&
+				memchr(line + conn->scanned, '\n', avail - conn->scanned)));
 			break;
 		}
-		nl = avail ? memchr(line, '\n', avail) : NULL;
+		/* A partial line is not searched again from its start. */
+		nl = avail > conn->scanned ?
+		     memchr(line + conn->scanned, '\n', avail - conn->scanned) : NULL;
 		if (nl)
 			len = (size_t)(nl - line);
 		else if (conn->eof && avail)
 			len = avail;	/* the caller left room for a NUL */
-		else
+		else {
+			conn->scanned = avail;
 			break;
+		}
+		conn->scanned = 0;
 		conn->in_off += nl ? len + 1 : len;
 		lines++;
 		if (len && line[len - 1] == '\r')
