@@ -6,5 +6,10 @@ include $(srcdir)/test/e2e/local.mk
 TESTS += test/layering
 EXTRA_DIST += test/layering
 # The control socket under abuse (issue 15): a real ublkd, no driver needed.
+# It builds a sanitizer daemon of its own in control-abuse-san/.
 TESTS += test/control-abuse
 EXTRA_DIST += test/control-abuse
+clean-local: clean-control-abuse
+clean-control-abuse:
+	-rm -rf control-abuse-san control-abuse-*.log
+.PHONY: clean-control-abuse

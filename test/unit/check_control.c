@@ -738,6 +738,14 @@ static size_t send_some(struct client *c, const char *text, size_t len)
 	return n > 0 ? (size_t)n : 0;
 }
 
+/* Orders doubles for qsort. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Milliseconds since t0. */
 static double ms_since(const struct timespec *t0)
 {
@@ -775,7 +783,7 @@ START_TEST(test_max_connections)
 		if (i % 2)
 			client_puts(&extra, ECHO_REQ(9));
 		shutdown(extra.fd, SHUT_WR);
-		ck_assert(closed_within(&extra, 2000));
+		ck_assert(closed_within(&extra, 5000));
 		client_close(&extra);
 	}
 	ck_assert(echo_ok(&c[0], 10));
@@ -796,12 +804,13 @@ END_TEST
 
 /* Idle connections are closed after idle_timeout: silent ones, ones that
  * send a byte at a time and never a newline, and ones that send only blank
- * lines; a connection whose call is pending is not idle, and one that
- * sends requests stays. */
+ * lines; a connection whose call is pending is not idle (closed no sooner
+ * than idle_timeout after the answer), and one that sends requests stays.
+ * Only lower bounds on time are checked: a loaded machine makes all later. */
 START_TEST(test_idle_timeout)
 {
 	const char *path = harness_path(0, "ublkd.sock");
-	struct control_opts opts = { .socket_path = path, .idle_timeout = 0.5 };
+	struct control_opts opts = { .socket_path = path, .idle_timeout = 1.0 };
 	struct client silent, slow, blank, busy, chatty;
 	struct timespec t0;
 	struct json_object *r;
@@ -815,26 +824,27 @@ START_TEST(test_idle_timeout)
 	chatty = client_open(path);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(client_puts(&busy,
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"ms\":1500}}\n"), 0);
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"ms\":3000}}\n"), 0);
 	for (int i = 0; i < 30; i++) {
 		if (!slow_closed && send_some(&slow, "{", 1) != 1)
 			slow_closed = true;
 		if (!blank_closed && send_some(&blank, "\n", 1) != 1)
 			blank_closed = true;
 		ck_assert(echo_ok(&chatty, i));
-		sleep_ms(50);
+		sleep_ms(100);
 	}
-	/* 1.5 s passed: three idle timeouts. */
-	ck_assert(closed_within(&silent, 0));
-	ck_assert(closed_within(&slow, 0));
-	ck_assert(closed_within(&blank, 0));
+	/* 3 s passed: three idle timeouts. */
+	ck_assert(closed_within(&silent, 2000));
+	ck_assert(closed_within(&slow, 2000));
+	ck_assert(closed_within(&blank, 2000));
 	r = client_json(&busy);
 	ck_assert_str_eq(resp_id(r), "1");
 	json_object_put(r);
 	ck_assert(echo_ok(&chatty, 99));
-	/* Answered: idle from now on. */
-	ck_assert(!closed_within(&busy, 200));
-	ck_assert(closed_within(&busy, 2000));
+	/* Answered at 3 s at the earliest: idle from then on. */
+	ck_assert(closed_within(&busy, 5000));
+	ck_assert_msg(ms_since(&t0) >= 3990, "closed %.0f ms after its request, "
+		      "less than 3 s of the call and 1 s of idling", ms_since(&t0));
 	client_close(&silent);
 	client_close(&slow);
 	client_close(&blank);
@@ -859,7 +869,8 @@ START_TEST(test_amplification)
 	struct client bad, good;
 	struct pollfd p = { .events = POLLIN | POLLRDHUP };
 	struct timespec t0;
-	double worst = 0;
+	double took[200];
+	int tries = 0;
 
 	memset(attack, ' ', UBLKD_MAX_LINE - 16);
 	attack[UBLKD_MAX_LINE - 16] = '\n';
@@ -874,12 +885,14 @@ START_TEST(test_amplification)
 		sent += send_some(&bad, attack + sent, len - sent);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ck_assert(echo_ok(&good, i));
-		if (ms_since(&t0) > worst)
-			worst = ms_since(&t0);
+		took[tries++] = ms_since(&t0);
 		sleep_ms(5);
 	}
 	ck_assert_msg(sent < len, "the server took all %zu bytes without its replies read", len);
-	ck_assert_msg(worst < 500, "an echo took %.0f ms during the attack", worst);
+	/* The median: one slow echo may be the machine's, not the server's. */
+	qsort(took, (size_t)tries, sizeof(took[0]), cmp_double);
+	ck_assert_msg(took[tries / 2] < 100, "echoes took %.0f ms (median) during the attack",
+		      took[tries / 2]);
 	p.fd = bad.fd;
 	ck_assert_int_eq(poll(&p, 1, 0), 1);
 	ck_assert_msg(!(p.revents & (POLLHUP | POLLRDHUP)),
@@ -926,7 +939,7 @@ START_TEST(test_budget)
 	}
 	ck_assert(echo_ok(&small, 1));
 	for (int i = 0; i < HOGS; i++)
-		closed += closed_within(&hog[i], 500);
+		closed += closed_within(&hog[i], 3000);
 	ck_assert_msg(closed >= 1, "no client was closed past the budget");
 	ck_assert_msg(closed < HOGS, "every client was closed");
 	ck_assert(echo_ok(&small, 2));
@@ -1057,6 +1070,8 @@ START_TEST(test_systemd_socket_activate)
 	const char *tool = "/usr/bin/systemd-socket-activate";
 	const char *passed = harness_path(0, "activate.sock");
 	const char *own = harness_path(1, "own.sock");
+	struct control_socket other;
+	char lock[256];
 	struct client c = { .fd = -1 };
 	char self[PATH_MAX];
 	struct stat st;
@@ -1087,6 +1102,12 @@ START_TEST(test_systemd_socket_activate)
 	client_close(&c);
 	ck_assert(serves(passed));
 	ck_assert_int_eq(lstat(own, &st), -1);
+	/* Activated, it still holds the lock of the passed socket's path: a
+	 * second server on that path is refused and unlinks nothing. */
+	snprintf(lock, sizeof(lock), "%s.lock", passed);
+	ck_assert_int_eq(lstat(lock, &st), 0);
+	ck_assert_int_eq(control_socket_open(&other, passed, NULL), -EADDRINUSE);
+	ck_assert(serves(passed));
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
