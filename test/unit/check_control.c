@@ -856,7 +856,7 @@ END_TEST
 /* A client that sends a megabyte of blanks, then lines that each draw an
  * error reply, and never reads: its lines stop being handled once its
  * replies pass the high mark, so it stays under a budget of 3 MiB (about
- * 1 MiB of input buffer, 512 KiB of output); answering every line it sent
+ * 1 MiB of input buffer, 64 KiB of output); answering every line it sent
  * would take it over and get it closed. Another client is served at once
  * meanwhile. */
 START_TEST(test_amplification)
