@@ -691,6 +691,8 @@ START_TEST(test_large_replies)
 }
 END_TEST
 
+static bool under_valgrind(void);
+
 /* Reads and drops what c receives until the server closes it; true if that
  * happened within ms milliseconds. */
 static bool closed_within(struct client *c, int ms)
@@ -869,7 +871,7 @@ START_TEST(test_amplification)
 	struct client bad, good;
 	struct pollfd p = { .events = POLLIN | POLLRDHUP };
 	struct timespec t0;
-	double took[200];
+	double took[60];
 	int tries = 0;
 
 	memset(attack, ' ', UBLKD_MAX_LINE - 16);
@@ -881,7 +883,7 @@ START_TEST(test_amplification)
 	ck_assert_int_eq(harness_start(&opts), 0);
 	bad = client_open(path);
 	good = client_open(path);
-	for (int i = 0; i < 200 && sent < len; i++) {
+	for (int i = 0; i < 60 && sent < len; i++) {
 		sent += send_some(&bad, attack + sent, len - sent);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ck_assert(echo_ok(&good, i));
@@ -891,8 +893,8 @@ START_TEST(test_amplification)
 	ck_assert_msg(sent < len, "the server took all %zu bytes without its replies read", len);
 	/* The median: one slow echo may be the machine's, not the server's. */
 	qsort(took, (size_t)tries, sizeof(took[0]), cmp_double);
-	ck_assert_msg(took[tries / 2] < 100, "echoes took %.0f ms (median) during the attack",
-		      took[tries / 2]);
+	ck_assert_msg(took[tries / 2] < (under_valgrind() ? 2000 : 100),
+		      "echoes took %.0f ms (median) during the attack", took[tries / 2]);
 	p.fd = bad.fd;
 	ck_assert_int_eq(poll(&p, 1, 0), 1);
 	ck_assert_msg(!(p.revents & (POLLHUP | POLLRDHUP)),
