@@ -25,6 +25,7 @@
 #define RPC_NO_DRIVER		(-32003)	/* no ublk driver (ENOENT on /dev/ublk-control) */
 #define RPC_SHUTTING_DOWN	(-32004)	/* the daemon is stopping (ESHUTDOWN) */
 #define RPC_BUSY		(-32005)	/* the device is busy changing state (EBUSY) */
+#define RPC_TOO_MANY_CONNECTIONS (-32006)	/* refused: the daemon serves its limit */
 
 /* Method names. */
 #define RPC_M_DEVICE_ADD	"device_add"

@@ -1,5 +1,9 @@
 /* The control socket's clients: accepting them, and moving bytes between
- * each client and the line handler, one request line at a time. */
+ * each client and the line handler, one request line at a time. Every
+ * client is bounded: how many are served at once, how long one may stay
+ * idle, how much output it may have queued before its requests wait, how
+ * many lines it gets handled per loop turn, and how much all of them may
+ * buffer together. */
 #include "config.h"
 #include "control.h"
 #include "control_socket.h"
@@ -14,19 +18,30 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* How much a read asks for at least. */
+/* How much a read asks for: the most one turn of the loop takes from a
+ * client. */
 #define CONTROL_READ_CHUNK	(64 * 1024)
-/* A client's requests are not read while this much output waits for it. */
-#define CONTROL_OUT_HIGH	(4 * UBLKD_MAX_LINE)
+/* The input buffer's most: a partial line of the longest (and a \r), then
+ * one read. */
+#define CONTROL_IN_MAX		(UBLKD_MAX_LINE + 2 + CONTROL_READ_CHUNK)
+/* A client's lines are not handled while this much output waits for it. */
+#define CONTROL_OUT_HIGH	(32 * 1024)
+/* Request lines (blank ones too) handled per client and loop turn. */
+#define CONTROL_TURN_LINES	2
 /* Buffers bigger than this are given back when they empty. */
 #define CONTROL_KEEP_BUF	(2 * CONTROL_READ_CHUNK)
 /* How long and how much a refused connection is drained before closing. */
 #define CONTROL_LINGER_SECONDS	5.0
 #define CONTROL_LINGER_BYTES	(16 * UBLKD_MAX_LINE)
+/* Connections refused past max_connections that may linger at once (the
+ * others are closed right after their error line). */
+#define CONTROL_REFUSED_LINGER	16
 /* Connections accepted per wakeup of the listening socket. */
 #define CONTROL_ACCEPT_BURST	16
 /* Seconds accepting pauses after running out of descriptors or memory. */
 #define CONTROL_ACCEPT_PAUSE	1.0
+/* Seconds between two log lines about refused connections. */
+#define CONTROL_REFUSED_LOG	10.0
 
 struct control_conn {
 	struct control_conn *prev, *next;	/* control.conns while open */
@@ -34,15 +49,24 @@ struct control_conn {
 	unsigned long serial;			/* for logs */
 	struct control_peer peer;
 	ev_io rio, wio;
-	char *in;				/* received, not yet handled */
-	size_t in_len, in_cap;
+	char *in;				/* in[in_off..in_len) not handled */
+	size_t in_off, in_len, in_cap;
+	size_t scanned;				/* in[in_off..+scanned) has no \n */
 	char *out;				/* out[out_off..out_len) unsent */
 	size_t out_off, out_len, out_cap;
+	size_t charged;				/* in_cap + out_cap, in control.buffered */
 	unsigned int holds;			/* pending calls, dispatch */
 	bool reading;				/* requests are still wanted */
+	bool eof;				/* the peer sent all it will */
+	bool backlog;				/* complete lines wait in in[] */
+	bool paused;				/* ... for output to drain */
 	bool draining;				/* refused: input is dropped */
+	bool refused;				/* past max_connections */
 	size_t drained;				/* bytes dropped so far */
 	ev_timer linger;			/* closes a draining conn */
+	ev_timer turn;				/* handles the backlog next turn */
+	ev_timer idle;				/* closes an idle conn */
+	ev_tstamp last;				/* last request line (or accept) */
 	bool closed;				/* fd closed; freed at 0 holds */
 };
 
@@ -54,6 +78,15 @@ static struct {
 	ev_timer pause;
 	struct control_conn *conns;
 	unsigned long serial;
+	unsigned int max_conns;		/* the bounds (control_opts) */
+	double idle_timeout;
+	size_t budget;
+	unsigned int nconns;		/* open, not refused */
+	unsigned int nrefused;		/* refused, lingering */
+	size_t buffered;		/* sum of every conn's charged */
+	ev_timer enforce;		/* closes conns while over budget */
+	unsigned long refused_total;	/* refused since the last log line */
+	ev_tstamp refused_logged;	/* when that was */
 } control = { .sock.fd = -1 };
 
 /* Bytes queued for the peer and not yet sent. */
@@ -62,20 +95,47 @@ static size_t control_conn_pending(const struct control_conn *conn)
 	return conn->out_len - conn->out_off;
 }
 
+/* True while conn's queued output is past the high mark. */
+static bool control_conn_full(const struct control_conn *conn)
+{
+	return control_conn_pending(conn) >= CONTROL_OUT_HIGH;
+}
+
+/* Counts conn's buffers in the daemon-wide total; over the budget, the
+ * enforcement runs on the next turn (closing here could pull a connection
+ * from under its caller). */
+static void control_conn_charge(struct control_conn *conn)
+{
+	size_t now = conn->in_cap + conn->out_cap;
+
+	control.buffered = control.buffered - conn->charged + now;
+	conn->charged = now;
+	if (control.buffered > control.budget && !ev_is_active(&control.enforce))
+		ev_timer_start(control.loop, &control.enforce);
+}
+
 /* Starts or stops conn's watchers to match what it waits for. */
 static void control_conn_update(struct control_conn *conn)
 {
-	bool want_read = conn->reading && control_conn_pending(conn) < CONTROL_OUT_HIGH;
+	bool want_read = conn->reading && !conn->eof && !conn->backlog &&
+			 !control_conn_full(conn);
+	bool want_turn = conn->reading && !conn->draining && conn->backlog &&
+			 !control_conn_full(conn);
 	bool want_write = control_conn_pending(conn) > 0;
+	bool paused = conn->reading && control_conn_full(conn);
 
-	if (want_read && !ev_is_active(&conn->rio)) {
+	if (paused && !conn->paused)
+		log_debug("connection %lu: %zu bytes of replies wait; pausing requests",
+			  conn->serial, control_conn_pending(conn));
+	conn->paused = paused;
+	if (want_read && !ev_is_active(&conn->rio))
 		ev_io_start(control.loop, &conn->rio);
-	} else if (!want_read && ev_is_active(&conn->rio)) {
+	else if (!want_read && ev_is_active(&conn->rio))
 		ev_io_stop(control.loop, &conn->rio);
-		if (conn->reading)
-			log_debug("connection %lu: %zu bytes of replies wait; pausing requests",
-				  conn->serial, control_conn_pending(conn));
-	}
+	if (want_turn && !ev_is_active(&conn->turn))
+		ev_timer_start(control.loop, &conn->turn);
+	else if (!want_turn && ev_is_active(&conn->turn))
+		ev_timer_stop(control.loop, &conn->turn);
 	if (want_write && !ev_is_active(&conn->wio))
 		ev_io_start(control.loop, &conn->wio);
 	else if (!want_write && ev_is_active(&conn->wio))
@@ -90,6 +150,8 @@ static void control_conn_close(struct control_conn *conn)
 	ev_io_stop(control.loop, &conn->rio);
 	ev_io_stop(control.loop, &conn->wio);
 	ev_timer_stop(control.loop, &conn->linger);
+	ev_timer_stop(control.loop, &conn->turn);
+	ev_timer_stop(control.loop, &conn->idle);
 	close(conn->fd);
 	conn->fd = -1;
 	if (conn->prev)
@@ -99,10 +161,16 @@ static void control_conn_close(struct control_conn *conn)
 	if (conn->next)
 		conn->next->prev = conn->prev;
 	conn->prev = conn->next = NULL;
+	if (conn->refused)
+		control.nrefused--;
+	else
+		control.nconns--;
 	free(conn->in);
 	free(conn->out);
 	conn->in = conn->out = NULL;
-	conn->in_len = conn->in_cap = conn->out_off = conn->out_len = conn->out_cap = 0;
+	conn->in_off = conn->in_len = conn->in_cap = 0;
+	conn->out_off = conn->out_len = conn->out_cap = 0;
+	control_conn_charge(conn);
 	conn->reading = false;
 	conn->closed = true;
 	log_debug("connection %lu closed", conn->serial);
@@ -171,6 +239,7 @@ static int control_conn_flush(struct control_conn *conn)
 		free(conn->out);
 		conn->out = NULL;
 		conn->out_cap = 0;
+		control_conn_charge(conn);
 	}
 	return 0;
 }
@@ -200,30 +269,60 @@ int control_conn_send(struct control_conn *conn, const char *line, size_t len)
 		}
 		conn->out = out;
 		conn->out_cap = cap;
+		control_conn_charge(conn);
 	}
 	memcpy(conn->out + conn->out_len, line, len);
 	conn->out[conn->out_len + len] = '\n';
 	conn->out_len += need;
+	conn->last = ev_now(control.loop);	/* an answer: idle from now */
+	/* Nothing queued before: try the socket now rather than a turn
+	 * later (an error shows again in the write callback, which closes). */
+	if (!ev_is_active(&conn->wio) && !conn->draining)
+		control_conn_flush(conn);
 	control_conn_update(conn);
 	return 0;
 }
 
-/* Makes room for at least want more received bytes; 0 or -ENOMEM. */
+/* Moves the unhandled input to the front of the buffer. */
+static void control_conn_compact(struct control_conn *conn)
+{
+	if (!conn->in_off)
+		return;
+	memmove(conn->in, conn->in + conn->in_off, conn->in_len - conn->in_off);
+	conn->in_len -= conn->in_off;
+	conn->in_off = 0;
+}
+
+/* Makes room for at least want more received bytes, doubling the buffer
+ * but not past what the longest line and one read need; 0 or -ENOMEM. */
 static int control_conn_reserve(struct control_conn *conn, size_t want)
 {
 	size_t cap = conn->in_cap ? conn->in_cap : CONTROL_READ_CHUNK;
 	char *in;
 
+	control_conn_compact(conn);
 	if (conn->in_cap - conn->in_len >= want)
 		return 0;
 	while (cap - conn->in_len < want)
 		cap *= 2;
+	if (cap > CONTROL_IN_MAX && conn->in_len + want <= CONTROL_IN_MAX)
+		cap = CONTROL_IN_MAX;
 	in = realloc(conn->in, cap);
 	if (!in)
 		return -ENOMEM;
 	conn->in = in;
 	conn->in_cap = cap;
+	control_conn_charge(conn);
 	return 0;
+}
+
+/* Gives the input buffer back. */
+static void control_conn_free_in(struct control_conn *conn)
+{
+	free(conn->in);
+	conn->in = NULL;
+	conn->in_off = conn->in_len = conn->in_cap = conn->scanned = 0;
+	control_conn_charge(conn);
 }
 
 /* The linger time of a refused connection is over. */
@@ -257,10 +356,21 @@ static void control_conn_drain(struct control_conn *conn)
 	control_conn_maybe_finish(conn);
 }
 
-/* Answers a request line over the limit, then closes conn. A peer still
- * writing the line would get a broken pipe before it could read the error,
- * so what it sends meanwhile is read and dropped until it stops, for at most
- * CONTROL_LINGER_SECONDS and CONTROL_LINGER_BYTES. */
+/* Stops handling conn's requests: why has been queued for the peer, and
+ * what it still sends is read and dropped until it stops, for at most
+ * CONTROL_LINGER_SECONDS and CONTROL_LINGER_BYTES (a peer still writing
+ * would get a broken pipe before it could read the error). */
+static void control_conn_start_drain(struct control_conn *conn)
+{
+	control_conn_free_in(conn);
+	conn->draining = true;
+	conn->backlog = false;
+	ev_timer_stop(control.loop, &conn->idle);
+	ev_timer_start(control.loop, &conn->linger);
+	control_conn_update(conn);
+}
+
+/* Answers a request line over the limit, then closes conn. */
 static void control_conn_too_long(struct control_conn *conn)
 {
 	char msg[96];
@@ -271,12 +381,7 @@ static void control_conn_too_long(struct control_conn *conn)
 	snprintf(msg, sizeof(msg), "request line longer than the limit of %d bytes",
 		 UBLKD_MAX_LINE);
 	control.handler.too_long(control.handler.arg, conn, msg);
-	free(conn->in);
-	conn->in = NULL;
-	conn->in_len = conn->in_cap = 0;
-	conn->draining = true;
-	ev_timer_start(control.loop, &conn->linger);
-	control_conn_update(conn);
+	control_conn_start_drain(conn);
 }
 
 /* True if line holds nothing but JSON whitespace. */
@@ -285,24 +390,62 @@ static bool control_line_blank(const char *line, size_t len)
 	return strspn(line, " \t\r") >= len;
 }
 
-/* Hands every complete line received to the handler; at EOF an unterminated
- * last line counts too. conn is held by the caller. */
-static void control_conn_process(struct control_conn *conn, bool at_eof)
+/* The peer sent its last request and every line of it was handled: closes
+ * conn now if the peer is gone, else once every pending call has been
+ * answered and sent. */
+static void control_conn_end(struct control_conn *conn)
 {
-	size_t start = 0, rest;
+	log_debug("connection %lu: end of requests", conn->serial);
+	conn->reading = false;
+	control_conn_free_in(conn);
+	ev_timer_stop(control.loop, &conn->idle);
+	if (conn->fd >= 0) {
+		struct pollfd p = { .fd = conn->fd, .events = POLLOUT };
 
-	while (conn->reading) {
-		char *line = conn->in + start, *nl;
-		size_t len, avail = conn->in_len - start;
+		/* Closed, not just shut down for sending: nobody reads replies. */
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR))) {
+			control_conn_close(conn);
+			return;
+		}
+	}
+	control_conn_update(conn);
+	control_conn_maybe_finish(conn);
+}
 
-		nl = memchr(line, '\n', avail);
+/* Hands the complete lines received to the handler, at most
+ * CONTROL_TURN_LINES of them and none while the output is past the high
+ * mark; what is left waits for the next turn (conn->backlog). After the
+ * peer's end an unterminated last line counts too, and conn ends once all
+ * is handled. conn is held by the caller. */
+static void control_conn_process(struct control_conn *conn)
+{
+	unsigned int lines = 0;
+	size_t rest;
+
+	conn->backlog = false;
+	while (conn->reading && !conn->draining) {
+		char *line = conn->in + conn->in_off, *nl;
+		size_t len, avail = conn->in_len - conn->in_off;
+
+		if (lines >= CONTROL_TURN_LINES || control_conn_full(conn)) {
+			conn->backlog = avail && (conn->eof || (avail > conn->scanned &&
+				memchr(line + conn->scanned, '\n', avail - conn->scanned)));
+			break;
+		}
+		/* A partial line is not searched again from its start. */
+		nl = avail > conn->scanned ?
+		     memchr(line + conn->scanned, '\n', avail - conn->scanned) : NULL;
 		if (nl)
 			len = (size_t)(nl - line);
-		else if (at_eof && avail)
+		else if (conn->eof && avail)
 			len = avail;	/* the caller left room for a NUL */
-		else
+		else {
+			conn->scanned = avail;
 			break;
-		start += nl ? len + 1 : len;
+		}
+		conn->scanned = 0;
+		conn->in_off += nl ? len + 1 : len;
+		lines++;
 		if (len && line[len - 1] == '\r')
 			len--;
 		if (len > UBLKD_MAX_LINE) {
@@ -310,69 +453,67 @@ static void control_conn_process(struct control_conn *conn, bool at_eof)
 			return;
 		}
 		line[len] = '\0';
-		if (!control_line_blank(line, len))
-			control.handler.line(control.handler.arg, conn, line, len);
+		if (control_line_blank(line, len))
+			continue;
+		conn->last = ev_now(control.loop);
+		control.handler.line(control.handler.arg, conn, line, len);
 		/* The handler may have stopped the control socket meanwhile. */
 	}
-	if (!conn->reading)
+	if (!conn->reading || conn->draining)
 		return;
-	rest = conn->in_len - start;
-	if (start) {
-		memmove(conn->in, conn->in + start, rest);
-		conn->in_len = rest;
+	rest = conn->in_len - conn->in_off;
+	if (!rest) {
+		conn->in_off = conn->in_len = 0;
+		if (conn->in_cap > CONTROL_KEEP_BUF)
+			control_conn_free_in(conn);
+		if (conn->eof)
+			control_conn_end(conn);
+		return;
 	}
-	/* Too long already, unless the extra byte is the \r of a \r\n. */
-	if (rest > UBLKD_MAX_LINE &&
-	    !(rest == UBLKD_MAX_LINE + 1 && conn->in[rest - 1] == '\r')) {
+	/* A partial line too long already, unless the extra byte is the \r
+	 * of a \r\n. */
+	if (!conn->backlog && rest > UBLKD_MAX_LINE &&
+	    !(rest == UBLKD_MAX_LINE + 1 && conn->in[conn->in_len - 1] == '\r'))
 		control_conn_too_long(conn);
-		return;
-	}
-	if (!rest && conn->in_cap > CONTROL_KEEP_BUF) {
-		free(conn->in);
-		conn->in = NULL;
-		conn->in_cap = 0;
-	}
 }
 
-/* True if the peer closed its socket, not just shut down its sending side. */
-static bool control_conn_peer_gone(const struct control_conn *conn)
+/* Handles conn's lines and sets its watchers for what comes next. */
+static void control_conn_step(struct control_conn *conn)
 {
-	struct pollfd p = { .fd = conn->fd, .events = POLLOUT };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+	control_conn_hold(conn);
+	control_conn_process(conn);
+	if (!conn->closed)
+		control_conn_update(conn);
+	control_conn_release(conn);	/* frees conn if closed */
 }
 
-/* The peer sent its last request: handles what is left, then closes conn now
- * if the peer is gone, else once every pending call has been answered. */
+/* A new turn for the lines left from the last one. */
+static void control_conn_turn_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	control_conn_step(w->data);
+}
+
+/* The peer sent its last request: its remaining lines are handled. */
 static void control_conn_eof(struct control_conn *conn)
 {
-	log_debug("connection %lu: end of requests", conn->serial);
-	if (conn->in_len && control_conn_reserve(conn, 1) == 0) {
-		bool closed;
-
-		control_conn_hold(conn);
-		control_conn_process(conn, true);
-		closed = conn->closed;
-		control_conn_release(conn);	/* frees conn if closed */
-		if (closed)
-			return;
-	}
-	conn->reading = false;
-	free(conn->in);
-	conn->in = NULL;
-	conn->in_len = conn->in_cap = 0;
-	if (control_conn_peer_gone(conn)) {
+	conn->eof = true;
+	if (control_conn_reserve(conn, 1) < 0) {
+		log_error("connection %lu: out of memory for a request; closing it",
+			  conn->serial);
 		control_conn_close(conn);
 		return;
 	}
-	control_conn_update(conn);
-	control_conn_maybe_finish(conn);
+	control_conn_step(conn);
 }
 
-/* Reads what the peer sent and handles the complete lines. */
+/* Reads what the peer sent, at most CONTROL_READ_CHUNK, and handles the
+ * complete lines. */
 static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control_conn *conn = w->data;
+	size_t room;
 	ssize_t n;
 
 	(void)loop;
@@ -387,7 +528,10 @@ static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		control_conn_close(conn);
 		return;
 	}
-	n = recv(conn->fd, conn->in + conn->in_len, conn->in_cap - conn->in_len, 0);
+	room = conn->in_cap - conn->in_len;
+	if (room > CONTROL_READ_CHUNK)
+		room = CONTROL_READ_CHUNK;
+	n = recv(conn->fd, conn->in + conn->in_len, room, 0);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -401,14 +545,11 @@ static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	conn->in_len += (size_t)n;
-	control_conn_hold(conn);
-	control_conn_process(conn, false);
-	if (!conn->closed)
-		control_conn_update(conn);
-	control_conn_release(conn);
+	control_conn_step(conn);
 }
 
-/* Sends queued output as the socket drains. */
+/* Sends queued output as the socket drains; below the high mark again,
+ * the lines that waited are handled. */
 static void control_conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control_conn *conn = w->data;
@@ -421,6 +562,85 @@ static void control_conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	control_conn_update(conn);
 	control_conn_maybe_finish(conn);
+}
+
+/* No request for idle_timeout seconds and no call pending: closes conn.
+ * A pending call counts as activity until it is answered, and the time
+ * runs from that answer. */
+static void control_conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control_conn *conn = w->data;
+	ev_tstamp now = ev_now(loop), due;
+
+	(void)revents;
+	if (conn->holds)
+		conn->last = now;
+	due = conn->last + control.idle_timeout;
+	if (due > now) {
+		w->repeat = due - now;
+		ev_timer_again(loop, w);
+		return;
+	}
+	log_info("connection %lu (uid=%u pid=%d): no request for %g s; closing it",
+		 conn->serial, (unsigned int)conn->peer.uid, (int)conn->peer.pid,
+		 control.idle_timeout);
+	control_conn_close(conn);
+}
+
+/* Over the budget: closes the connections holding most until under it. */
+static void control_enforce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	while (control.buffered > control.budget) {
+		struct control_conn *big = control.conns;
+
+		for (struct control_conn *c = control.conns; c; c = c->next)
+			if (c->charged > big->charged)
+				big = c;
+		if (!big || !big->charged)
+			return;		/* only closed conns' memory: cannot be */
+		log_warn("connection %lu (uid=%u pid=%d): closing it: it buffers %zu KiB of "
+			 "requests and replies, the most of all, and the control "
+			 "connections together buffer %zu KiB, over the limit of %zu KiB",
+			 big->serial, (unsigned int)big->peer.uid, (int)big->peer.pid,
+			 big->charged / 1024, control.buffered / 1024, control.budget / 1024);
+		control_conn_close(big);
+	}
+}
+
+/* Logs refused connections, at most once per CONTROL_REFUSED_LOG. */
+static void control_log_refused(void)
+{
+	ev_tstamp now = ev_now(control.loop);
+
+	control.refused_total++;
+	if (control.refused_logged && now - control.refused_logged < CONTROL_REFUSED_LOG)
+		return;
+	log_warn("refused %lu control connection(s) past the limit of %u",
+		 control.refused_total, control.max_conns);
+	control.refused_total = 0;
+	control.refused_logged = now;
+}
+
+/* Refuses the new conn (past max_connections): its error line, then it
+ * lingers to let the peer read it, or when too many linger already it is
+ * closed as soon as the line is in the socket. */
+static void control_conn_refuse(struct control_conn *conn)
+{
+	char msg[96];
+
+	control_log_refused();
+	snprintf(msg, sizeof(msg), "too many control connections (the limit is %u); "
+		 "try again later", control.max_conns);
+	control.handler.refused(control.handler.arg, conn, msg);
+	if (control.nrefused > CONTROL_REFUSED_LINGER) {
+		control_conn_flush(conn);
+		control_conn_close(conn);
+		return;
+	}
+	control_conn_start_drain(conn);
 }
 
 /* Sets up a connection for an accepted socket (closed on failure). */
@@ -447,18 +667,34 @@ static void control_conn_new(int fd)
 	conn->peer.uid = cred.uid;
 	conn->peer.gid = cred.gid;
 	conn->reading = true;
+	conn->last = ev_now(control.loop);
 	ev_io_init(&conn->rio, control_conn_read_cb, fd, EV_READ);
 	ev_io_init(&conn->wio, control_conn_write_cb, fd, EV_WRITE);
 	conn->rio.data = conn->wio.data = conn;
 	ev_timer_init(&conn->linger, control_conn_linger_cb, CONTROL_LINGER_SECONDS, 0.);
 	conn->linger.data = conn;
+	ev_timer_init(&conn->turn, control_conn_turn_cb, 0., 0.);
+	conn->turn.data = conn;
+	ev_init(&conn->idle, control_conn_idle_cb);
+	conn->idle.data = conn;
 	conn->next = control.conns;
 	if (conn->next)
 		conn->next->prev = conn;
 	control.conns = conn;
-	control_conn_update(conn);
 	log_debug("connection %lu from uid=%u pid=%d", conn->serial,
 		  (unsigned int)cred.uid, (int)cred.pid);
+	if (control.nconns >= control.max_conns) {
+		conn->refused = true;
+		control.nrefused++;
+		control_conn_refuse(conn);
+		return;
+	}
+	control.nconns++;
+	if (control.idle_timeout > 0) {
+		conn->idle.repeat = control.idle_timeout;
+		ev_timer_again(control.loop, &conn->idle);
+	}
+	control_conn_update(conn);
 }
 
 /* Accepts the clients waiting on the listening socket. */
@@ -499,13 +735,15 @@ static void control_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 int control_start(struct ev_loop *loop, const struct control_opts *opts)
 {
 	const char *path = opts && opts->socket_path ? opts->socket_path : UBLKD_DEFAULT_SOCKET;
+	char idle[32];
 	int err;
 
 	if (control.sock.fd >= 0) {
 		log_error("the control socket is already being served");
 		return -EALREADY;
 	}
-	if (!opts || !opts->handler || !opts->handler->line || !opts->handler->too_long) {
+	if (!opts || !opts->handler || !opts->handler->line || !opts->handler->too_long ||
+	    !opts->handler->refused) {
 		log_error("the control socket needs a line handler");
 		return -EINVAL;
 	}
@@ -514,21 +752,37 @@ int control_start(struct ev_loop *loop, const struct control_opts *opts)
 		return err;
 	control.loop = loop;
 	control.handler = *opts->handler;
+	control.max_conns = opts->max_connections ? opts->max_connections :
+			    CONTROL_DEFAULT_MAX_CONNECTIONS;
+	control.idle_timeout = opts->idle_timeout ? opts->idle_timeout :
+			       CONTROL_DEFAULT_IDLE_TIMEOUT;
+	control.budget = opts->budget ? opts->budget : CONTROL_DEFAULT_BUDGET;
+	control.refused_total = 0;
+	control.refused_logged = 0;
 	ev_io_init(&control.io, control_accept_cb, control.sock.fd, EV_READ);
 	ev_io_start(loop, &control.io);
 	ev_timer_init(&control.pause, control_pause_cb, CONTROL_ACCEPT_PAUSE, 0.);
-	log_info("serving the control socket %s%s", control.sock.name,
-		 control.sock.bound ? "" : " (from the service manager)");
+	ev_timer_init(&control.enforce, control_enforce_cb, 0., 0.);
+	if (control.idle_timeout < 0)
+		snprintf(idle, sizeof(idle), "never");
+	else
+		snprintf(idle, sizeof(idle), "after %g s", control.idle_timeout);
+	log_info("serving the control socket %s%s: at most %u connections, idle ones "
+		 "closed %s, %zu KiB buffered in all", control.sock.name,
+		 control.sock.bound ? "" : " (from the service manager)", control.max_conns,
+		 idle, control.budget / 1024);
 	return 0;
 }
 
-/* Stops accepting, closes every connection, unlinks the socket file we bound. */
+/* Stops accepting, closes every connection, unlinks the socket file we
+ * bound, then releases the lock file. */
 void control_stop(struct ev_loop *loop)
 {
 	if (control.sock.fd < 0)
 		return;
 	ev_io_stop(loop, &control.io);
 	ev_timer_stop(loop, &control.pause);
+	ev_timer_stop(loop, &control.enforce);
 	log_info("stopped serving the control socket %s", control.sock.name);
 	control_socket_close(&control.sock);
 	while (control.conns) {

@@ -26,20 +26,41 @@ struct control_handler {
 	/* Required. Answers a line over UBLKD_MAX_LINE; why says so. The
 	 * connection is closed once that answer is sent. */
 	void (*too_long)(void *arg, struct control_conn *conn, const char *why);
+	/* Required. Answers a connection refused before its first request
+	 * (one past max_connections); why says so. It is closed once sent. */
+	void (*refused)(void *arg, struct control_conn *conn, const char *why);
 	void *arg;
 };
+
+/* The defaults of the bounds in struct control_opts. */
+#define CONTROL_DEFAULT_MAX_CONNECTIONS	64
+#define CONTROL_DEFAULT_IDLE_TIMEOUT	60.0
+#define CONTROL_DEFAULT_BUDGET		(32u * 1024 * 1024)
 
 struct control_opts {
 	const char *socket_path;   /* NULL: UBLKD_DEFAULT_SOCKET */
 	const char *socket_group;  /* NULL: socket mode 0600; else chgrp + 0660 */
 	const struct control_handler *handler;	/* required; copied */
+	/* Connections served at once; the next one is refused.
+	 * 0: CONTROL_DEFAULT_MAX_CONNECTIONS. */
+	unsigned int max_connections;
+	/* Seconds a connection may go without a request line while none of
+	 * its calls is pending; 0: CONTROL_DEFAULT_IDLE_TIMEOUT, < 0: never. */
+	double idle_timeout;
+	/* Bytes of buffered requests and replies of all connections together;
+	 * past it the connection holding most is closed.
+	 * 0: CONTROL_DEFAULT_BUDGET. */
+	size_t budget;
 };
 
 /* Starts serving the control socket on loop; 0 or -errno (logged with the
- * reason; -EINVAL without both handler callbacks). Uses the socket passed by
- * the service manager when there is one, else binds socket_path. */
+ * reason; -EINVAL without the handler callbacks). Uses the socket passed by
+ * the service manager when there is one, else binds socket_path; either way
+ * it holds the lock file socket_path.lock (flock) until control_stop, so at
+ * most one daemon serves a path (-EADDRINUSE when another holds it). */
 int control_start(struct ev_loop *loop, const struct control_opts *opts);
-/* Stops accepting, closes every connection, unlinks the socket file we bound. */
+/* Stops accepting, closes every connection, unlinks the socket file we
+ * bound, then releases the lock file. */
 void control_stop(struct ev_loop *loop);
 
 /* Below: what a handler may do with the connection a line came from. */

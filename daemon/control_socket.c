@@ -1,15 +1,19 @@
 /* The control socket's listening end and its file: taken from the service
- * manager, or bound by us without clobbering anything or anyone. */
+ * manager, or bound by us without clobbering anything or anyone; and the
+ * lock file that makes the path one daemon's. */
 #include "config.h"
 #include "control_socket.h"
 #include "activation.h"
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -84,6 +88,45 @@ static int control_socket_make_parent(const char *path)
 	return err;
 }
 
+/* Locks path + ".lock" for as long as the daemon serves path: the fd, or
+ * -EADDRINUSE when another process holds it, or another -errno (logged).
+ * Taken before the stale-socket probe, it keeps a second daemon from
+ * probing (and unlinking) the socket of one between its bind and listen. */
+static int control_socket_lock(const char *path)
+{
+	char *name;
+	int fd, err;
+
+	if (asprintf(&name, "%s.lock", path) < 0) {
+		log_error("out of memory locking %s", path);
+		return -ENOMEM;
+	}
+	fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		err = -errno;
+		log_errno(err, "cannot open the lock file %s", name);
+		free(name);
+		return err;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = -errno;
+		if (err == -EINTR)
+			continue;
+		if (err == -EWOULDBLOCK) {
+			log_error("another ublkd holds %s: it serves %s", name, path);
+			err = -EADDRINUSE;
+		} else {
+			log_errno(err, "cannot lock %s", name);
+		}
+		close(fd);
+		free(name);
+		return err;
+	}
+	log_debug("locked %s", name);
+	free(name);
+	return fd;
+}
+
 /* Makes way for binding path: nothing there, or a stale socket (removed);
  * refuses a live socket or anything that is not a socket. */
 static int control_socket_clear_stale(const char *path, const struct sockaddr_un *addr)
@@ -149,7 +192,12 @@ static int control_socket_bind(struct control_socket *sock, const char *path,
 	memcpy(addr.sun_path, path, len);
 	if (group && (err = control_socket_gid(group, &gid)))
 		return err;
-	if ((err = control_socket_make_parent(path)) || (err = control_socket_clear_stale(path, &addr)))
+	if ((err = control_socket_make_parent(path)))
+		return err;
+	sock->lock_fd = control_socket_lock(path);
+	if (sock->lock_fd < 0)
+		return sock->lock_fd;
+	if ((err = control_socket_clear_stale(path, &addr)))
 		return err;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -233,33 +281,56 @@ static void control_socket_unlink(const struct control_socket *sock)
 		log_errno(errno, "cannot remove %s", sock->name);
 }
 
+/* Locks the socket the service manager passed by its path, if it has one
+ * (an abstract socket has no file to lock next to); 0 or -errno. */
+static int control_socket_lock_passed(struct control_socket *sock)
+{
+	if (!sock->name || sock->name[0] != '/') {
+		log_debug("the passed socket %s has no path to lock",
+			  sock->name ? sock->name : "(unknown)");
+		return 0;
+	}
+	sock->lock_fd = control_socket_lock(sock->name);
+	return sock->lock_fd < 0 ? sock->lock_fd : 0;
+}
+
 /* Takes the socket the service manager passed, else binds path; 0 or -errno. */
 int control_socket_open(struct control_socket *sock, const char *path, const char *group)
 {
-	int fd = activation_listen_fd();
+	int fd = activation_listen_fd(), err = 0;
 
 	memset(sock, 0, sizeof(*sock));
+	sock->fd = sock->lock_fd = -1;
 	if (fd >= 0) {
 		sock->name = control_socket_name(fd);
 		if (group)
 			log_info("the service manager set up the control socket; "
 				 "ignoring socket group %s", group);
+		err = control_socket_lock_passed(sock);
 	} else {
 		fd = control_socket_bind(sock, path, group);
 		if (fd < 0) {
-			sock->fd = -1;
-			return fd;
+			err = fd;
+		} else {
+			sock->name = strdup(path);
+			sock->bound = true;
 		}
-		sock->name = strdup(path);
-		sock->bound = true;
 	}
-	if (!sock->name) {
+	if (!err && !sock->name) {
 		log_error("out of memory opening the control socket");
 		if (sock->bound)
 			unlink(path);
-		close(fd);
-		sock->fd = -1;
-		return -ENOMEM;
+		err = -ENOMEM;
+	}
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		if (sock->lock_fd >= 0)
+			close(sock->lock_fd);
+		free(sock->name);
+		memset(sock, 0, sizeof(*sock));
+		sock->fd = sock->lock_fd = -1;
+		return err;
 	}
 	sock->fd = fd;
 	return 0;
@@ -273,7 +344,10 @@ void control_socket_close(struct control_socket *sock)
 	close(sock->fd);
 	if (sock->bound)
 		control_socket_unlink(sock);
+	/* Last: until here no other daemon may take the path. */
+	if (sock->lock_fd >= 0)
+		close(sock->lock_fd);
 	free(sock->name);
 	memset(sock, 0, sizeof(*sock));
-	sock->fd = -1;
+	sock->fd = sock->lock_fd = -1;
 }

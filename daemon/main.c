@@ -3,6 +3,7 @@
 #include "config.h"
 #include "common/log.h"
 #include "common/protocol.h"
+#include "common/size.h"
 #include "daemon/activation.h"
 #include "daemon/control.h"
 #include "daemon/device.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define MAIN_STOP_TIMEOUT 120.0
@@ -39,6 +41,13 @@ static const char main_usage[] =
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
+	"      --max-connections N  control connections served at once; the next\n"
+	"                           is refused (1-65536, default 64)\n"
+	"      --idle-timeout SECONDS  close a control connection after SECONDS\n"
+	"                           without a request (1-86400, 0 never; default 60)\n"
+	"      --control-budget SIZE  requests and replies all control connections\n"
+	"                           may buffer together; past it the one holding\n"
+	"                           most is closed (1M-4G, default 32M)\n"
 	"  -v, --verbose            log more (debug)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
@@ -49,6 +58,9 @@ struct main_opts {
 	const char *state_dir;
 	bool adopt_orphans;
 	unsigned io_threads;
+	unsigned int max_connections;	/* 0: the default */
+	double idle_timeout;		/* 0: the default, < 0: never */
+	size_t control_budget;		/* 0: the default */
 	int verbose;
 };
 
@@ -111,22 +123,6 @@ static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	main_stop(false);
 }
 
-/* Parses a count from 0 to max given to option name; exits when it is not one. */
-static unsigned main_count(const char *arg, const char *name, unsigned max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v > max) {
-		fprintf(stderr, "ublkd: %s: '%s' is not a number from 0 to %u\n"
-			"Try 'ublkd --help'.\n", name, arg, max);
-		exit(2);
-	}
-	return (unsigned)v;
-}
-
 /* Sets how loops learn of completions from --wakeup; exits on a bad name. */
 static void main_wakeup(const char *arg)
 {
@@ -139,6 +135,38 @@ static void main_wakeup(const char *arg)
 	exit(2);
 }
 
+/* Parses the whole of arg as an integer from min to max for option name;
+ * exits with a usage error otherwise. */
+static long main_number(const char *name, const char *arg, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "ublkd: --%s takes a whole number from %ld to %ld, not '%s'\n"
+			"Try 'ublkd --help'.\n", name, min, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
+/* Parses arg as a size ("16M") from min to max bytes for option name;
+ * exits with a usage error otherwise. */
+static size_t main_size(const char *name, const char *arg, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (size_parse(arg, &v) < 0 || v < min || v > max) {
+		fprintf(stderr, "ublkd: --%s takes a size from %llu to %llu bytes (like 32M), "
+			"not '%s'\nTry 'ublkd --help'.\n", name, (unsigned long long)min,
+			(unsigned long long)max, arg);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
 /* Parses the command line; exits on --help, --version and usage errors. */
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
@@ -149,6 +177,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "io-threads", required_argument, NULL, 'T' },
 		{ "wakeup", required_argument, NULL, 'W' },
+		{ "max-connections", required_argument, NULL, 'M' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "control-budget", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -166,8 +197,23 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'g': o->socket_group = optarg; break;
 		case 'd': o->state_dir = optarg; break;
 		case 'A': o->adopt_orphans = true; break;
-		case 'T': o->io_threads = main_count(optarg, "--io-threads", IO_THREADS_MAX); break;
+		case 'T':
+			o->io_threads = (unsigned)main_number("io-threads", optarg, 0, IO_THREADS_MAX);
+			break;
 		case 'W': main_wakeup(optarg); break;
+		case 'M':
+			o->max_connections = (unsigned int)main_number("max-connections",
+								      optarg, 1, 65536);
+			break;
+		case 'I':
+			o->idle_timeout = (double)main_number("idle-timeout", optarg, 0, 86400);
+			if (!o->idle_timeout)
+				o->idle_timeout = -1;	/* never */
+			break;
+		case 'B':
+			o->control_budget = main_size("control-budget", optarg,
+						      1024 * 1024, 4ULL << 30);
+			break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': fputs(main_usage, stdout); exit(0);
@@ -183,10 +229,36 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	}
 }
 
+/* Raises the soft limit of open files to the hard one (each control
+ * connection and each device queue takes descriptors) and logs the result. */
+static void main_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_errno(errno, "cannot read the limit of open files");
+		return;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_errno(errno, "cannot raise the limit of open files from %llu to %llu",
+				  (unsigned long long)was, (unsigned long long)rl.rlim_max);
+			return;
+		}
+	}
+	log_info("open files: limit %llu (was %llu, hard limit %llu)",
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+		 (unsigned long long)rl.rlim_max);
+}
+
 /* The control socket's lines go to the JSON-RPC layer. */
 static const struct control_handler main_rpc_handler = {
 	.line = rpc_on_line,
 	.too_long = rpc_on_too_long,
+	.refused = rpc_on_refused,
 };
 
 /* Every saved device is recovered (or given up): the daemon is ready. */
@@ -210,6 +282,7 @@ int main(int argc, char **argv)
 	log_init("ublkd", o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	memlock_raise();
+	main_raise_nofile();
 	if (mkdir(o.state_dir, 0755) < 0 && errno != EEXIST) {
 		log_errno(errno, "cannot create the state directory %s", o.state_dir);
 		return 1;
@@ -233,6 +306,9 @@ int main(int argc, char **argv)
 	main_copts.socket_path = o.socket_path;
 	main_copts.socket_group = o.socket_group;
 	main_copts.handler = &main_rpc_handler;
+	main_copts.max_connections = o.max_connections;
+	main_copts.idle_timeout = o.idle_timeout;
+	main_copts.budget = o.control_budget;
 	/* The socket first: it refuses to start while another daemon answers
 	 * on it, before this one touches any saved device. */
 	if (control_start(main_loop, &main_copts) < 0)

@@ -162,6 +162,13 @@ void rpc_on_too_long(void *arg, struct control_conn *conn, const char *why)
 	rpc_send_error(conn, RPC_INVALID_REQUEST, why);
 }
 
+/* Refuses a connection past the limit: an error with a null id. */
+void rpc_on_refused(void *arg, struct control_conn *conn, const char *why)
+{
+	(void)arg;
+	rpc_send_error(conn, RPC_TOO_MANY_CONNECTIONS, why);
+}
+
 /* The JSON-RPC error code for a -errno a method failed with. */
 static int rpc_errno_code(int err)
 {

@@ -1,8 +1,8 @@
 /* JSON-RPC 2.0 over the control socket's lines: rpc.c parses a request,
  * finds its method in the table it was given at rpc_init and owns the
  * replies; a method (methods.c) answers each call exactly once, now or later.
- * main.c hands the table to rpc_init and rpc_on_line/rpc_on_too_long to the
- * control socket. */
+ * main.c hands the table to rpc_init and rpc_on_line, rpc_on_too_long and
+ * rpc_on_refused to the control socket. */
 #ifndef UBLKD_RPC_H
 #define UBLKD_RPC_H
 
@@ -32,6 +32,9 @@ void rpc_on_line(void *arg, struct control_conn *conn, const char *line, size_t 
 /* The control socket's handler for an over-long line: an invalid request
  * error with a null id, why as its message. arg is unused. */
 void rpc_on_too_long(void *arg, struct control_conn *conn, const char *why);
+/* The control socket's handler for a connection past its limit: a
+ * too-many-connections error with a null id, why as its message. */
+void rpc_on_refused(void *arg, struct control_conn *conn, const char *why);
 
 /* Sends a result (ownership of result passes; NULL means {}) and frees call. */
 void rpc_reply(struct rpc_call *call, struct json_object *result);

@@ -13,3 +13,11 @@ TESTS += test/control-fuzz
 test_control_fuzz_SOURCES = test/control-fuzz.c
 test_control_fuzz_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 test_control_fuzz_LDADD = $(JSONC_LIBS)
+# The control socket under abuse (issue 15): a real ublkd, no driver needed.
+# It builds a sanitizer daemon of its own in control-abuse-san/.
+TESTS += test/control-abuse
+EXTRA_DIST += test/control-abuse
+clean-local: clean-control-abuse
+clean-control-abuse:
+	-rm -rf control-abuse-san control-abuse-*.log
+.PHONY: clean-control-abuse

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "control_harness.h"
 #include "daemon/activation.h"
+#include "daemon/control_socket.h"
 #include "common/errname.h"
 #include "common/log.h"
 #include "common/protocol.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -267,7 +269,8 @@ static void raw_too_long(void *arg, struct control_conn *conn, const char *why)
 START_TEST(test_line_handler)
 {
 	static const struct control_handler raw = {
-		.line = raw_line, .too_long = raw_too_long, .arg = "raw",
+		.line = raw_line, .too_long = raw_too_long, .refused = raw_too_long,
+		.arg = "raw",
 	};
 	static const struct control_handler half = { .line = raw_line };
 	const char *path = harness_path(0, "ublkd.sock");
@@ -688,6 +691,312 @@ START_TEST(test_large_replies)
 }
 END_TEST
 
+static bool under_valgrind(void);
+
+/* Reads and drops what c receives until the server closes it; true if that
+ * happened within ms milliseconds. */
+static bool closed_within(struct client *c, int ms)
+{
+	char buf[65536];
+
+	for (int waited = 0; waited <= ms; ) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 10) == 0) {
+			waited += 10;
+			continue;
+		}
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+	}
+	return false;
+}
+
+/* Reads and drops lines from c until want of them came or ms passed;
+ * how many came. */
+static long lines_read(struct client *c, long want, int ms)
+{
+	char buf[65536];
+	long lines = 0;
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	for (int waited = 0; lines < want && waited < ms; ) {
+		ssize_t n;
+
+		if (poll(&p, 1, 100) == 0) {
+			waited += 100;
+			continue;
+		}
+		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	}
+	return lines;
+}
+
+/* Sends what the socket takes of text at once (non-blocking). */
+static size_t send_some(struct client *c, const char *text, size_t len)
+{
+	ssize_t n = send(c->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Orders doubles for qsort. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Milliseconds since t0. */
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The connection past max_connections gets one error line with a null id
+ * and is closed; the ones before it are served, and once one of them is
+ * gone a new one is served again. */
+START_TEST(test_max_connections)
+{
+	const char *path = harness_path(0, "ublkd.sock");
+	struct control_opts opts = { .socket_path = path, .max_connections = 3 };
+	struct client c[3], extra;
+	struct json_object *r;
+
+	ck_assert_int_eq(harness_start(&opts), 0);
+	for (int i = 0; i < 3; i++) {
+		c[i] = client_open(path);
+		ck_assert(echo_ok(&c[i], i));
+	}
+	for (int i = 0; i < 40; i++) {
+		extra = client_open(path);
+		ck_assert_int_ge(extra.fd, 0);
+		r = client_json(&extra);
+		ck_assert_msg(r != NULL, "refused connection %d got no error line", i);
+		ck_assert_int_eq(resp_code(r), RPC_TOO_MANY_CONNECTIONS);
+		ck_assert_str_eq(resp_id(r), "null");
+		ck_assert_ptr_nonnull(strstr(resp_message(r), "limit is 3"));
+		json_object_put(r);
+		/* Sending meanwhile does not lose the error either. */
+		if (i % 2)
+			client_puts(&extra, ECHO_REQ(9));
+		shutdown(extra.fd, SHUT_WR);
+		ck_assert(closed_within(&extra, 5000));
+		client_close(&extra);
+	}
+	ck_assert(echo_ok(&c[0], 10));
+	client_close(&c[0]);
+	for (int i = 0; i < 100; i++) {
+		extra = client_open(path);
+		if (echo_ok(&extra, 11))
+			break;
+		client_close(&extra);
+		sleep_ms(10);
+	}
+	ck_assert(echo_ok(&extra, 12));
+	client_close(&extra);
+	client_close(&c[1]);
+	client_close(&c[2]);
+}
+END_TEST
+
+/* Idle connections are closed after idle_timeout: silent ones, ones that
+ * send a byte at a time and never a newline, and ones that send only blank
+ * lines; a connection whose call is pending is not idle (closed no sooner
+ * than idle_timeout after the answer), and one that sends requests stays.
+ * Only lower bounds on time are checked: a loaded machine makes all later. */
+START_TEST(test_idle_timeout)
+{
+	const char *path = harness_path(0, "ublkd.sock");
+	struct control_opts opts = { .socket_path = path, .idle_timeout = 1.0 };
+	struct client silent, slow, blank, busy, chatty;
+	struct timespec t0;
+	struct json_object *r;
+	bool slow_closed = false, blank_closed = false;
+
+	ck_assert_int_eq(harness_start(&opts), 0);
+	silent = client_open(path);
+	slow = client_open(path);
+	blank = client_open(path);
+	busy = client_open(path);
+	chatty = client_open(path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(client_puts(&busy,
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"later\",\"params\":{\"ms\":3000}}\n"), 0);
+	for (int i = 0; i < 30; i++) {
+		if (!slow_closed && send_some(&slow, "{", 1) != 1)
+			slow_closed = true;
+		if (!blank_closed && send_some(&blank, "\n", 1) != 1)
+			blank_closed = true;
+		ck_assert(echo_ok(&chatty, i));
+		sleep_ms(100);
+	}
+	/* 3 s passed: three idle timeouts. */
+	ck_assert(closed_within(&silent, 2000));
+	ck_assert(closed_within(&slow, 2000));
+	ck_assert(closed_within(&blank, 2000));
+	r = client_json(&busy);
+	ck_assert_str_eq(resp_id(r), "1");
+	json_object_put(r);
+	ck_assert(echo_ok(&chatty, 99));
+	/* Answered at 3 s at the earliest: idle from then on. */
+	ck_assert(closed_within(&busy, 5000));
+	ck_assert_msg(ms_since(&t0) >= 3990, "closed %.0f ms after its request, "
+		      "less than 3 s of the call and 1 s of idling", ms_since(&t0));
+	client_close(&silent);
+	client_close(&slow);
+	client_close(&blank);
+	client_close(&busy);
+	client_close(&chatty);
+}
+END_TEST
+
+/* A client that sends a megabyte of blanks, then lines that each draw an
+ * error reply, and never reads: its lines stop being handled once its
+ * replies pass the high mark, so it stays under a budget of 3 MiB (about
+ * 1 MiB of input buffer, 64 KiB of output); answering every line it sent
+ * would take it over and get it closed. Another client is served at once
+ * meanwhile. */
+START_TEST(test_amplification)
+{
+	enum { LINES = 400000 };
+	const char *path = harness_path(0, "ublkd.sock");
+	struct control_opts opts = { .socket_path = path, .budget = 3 * 1024 * 1024 };
+	size_t len = UBLKD_MAX_LINE - 16 + 1 + 2 * LINES, sent = 0;
+	char *attack = malloc(len);
+	struct client bad, good;
+	struct pollfd p = { .events = POLLIN | POLLRDHUP };
+	struct timespec t0;
+	double took[60];
+	int tries = 0;
+
+	memset(attack, ' ', UBLKD_MAX_LINE - 16);
+	attack[UBLKD_MAX_LINE - 16] = '\n';
+	for (size_t i = UBLKD_MAX_LINE - 15; i < len; i += 2) {
+		attack[i] = 'x';
+		attack[i + 1] = '\n';
+	}
+	ck_assert_int_eq(harness_start(&opts), 0);
+	bad = client_open(path);
+	good = client_open(path);
+	for (int i = 0; i < 60 && sent < len; i++) {
+		sent += send_some(&bad, attack + sent, len - sent);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ck_assert(echo_ok(&good, i));
+		took[tries++] = ms_since(&t0);
+		sleep_ms(5);
+	}
+	ck_assert_msg(sent < len, "the server took all %zu bytes without its replies read", len);
+	/* The median: one slow echo may be the machine's, not the server's. */
+	qsort(took, (size_t)tries, sizeof(took[0]), cmp_double);
+	ck_assert_msg(took[tries / 2] < (under_valgrind() ? 2000 : 100),
+		      "echoes took %.0f ms (median) during the attack", took[tries / 2]);
+	p.fd = bad.fd;
+	ck_assert_int_eq(poll(&p, 1, 0), 1);
+	ck_assert_msg(!(p.revents & (POLLHUP | POLLRDHUP)),
+		      "the attacker was closed: over the budget");
+	/* Read, its lines are handled again: thousands of replies. */
+	ck_assert_int_ge(lines_read(&bad, 10000, 20000), 10000);
+	client_close(&bad);
+	client_close(&good);
+	free(attack);
+}
+END_TEST
+
+/* Clients that send requests and never read their replies: past the
+ * daemon-wide budget the one holding most is closed, and a small client is
+ * still served. */
+START_TEST(test_budget)
+{
+	enum { HOGS = 4, PAYLOAD = 200 * 1024 };
+	const char *path = harness_path(0, "ublkd.sock");
+	struct control_opts opts = { .socket_path = path, .budget = 1024 * 1024 };
+	const char *head = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[\"";
+	const char *tail = "\"]}\n";
+	size_t one = strlen(head) + PAYLOAD + strlen(tail), len = 8 * one;
+	char *reqs = malloc(len);
+	struct client hog[HOGS], small;
+	size_t sent[HOGS] = { 0 };
+	int closed = 0;
+
+	for (int i = 0; i < 8; i++) {
+		char *p = reqs + (size_t)i * one;
+
+		memcpy(p, head, strlen(head));
+		memset(p + strlen(head), 'h', PAYLOAD);
+		memcpy(p + strlen(head) + PAYLOAD, tail, strlen(tail));
+	}
+	ck_assert_int_eq(harness_start(&opts), 0);
+	small = client_open(path);
+	for (int i = 0; i < HOGS; i++)
+		hog[i] = client_open(path);
+	for (int round = 0; round < 100; round++) {
+		for (int i = 0; i < HOGS; i++)
+			sent[i] += send_some(&hog[i], reqs + sent[i] % len, len - sent[i] % len);
+		sleep_ms(10);
+	}
+	ck_assert(echo_ok(&small, 1));
+	for (int i = 0; i < HOGS; i++)
+		closed += closed_within(&hog[i], 3000);
+	ck_assert_msg(closed >= 1, "no client was closed past the budget");
+	ck_assert_msg(closed < HOGS, "every client was closed");
+	ck_assert(echo_ok(&small, 2));
+	for (int i = 0; i < HOGS; i++)
+		client_close(&hog[i]);
+	client_close(&small);
+	free(reqs);
+}
+END_TEST
+
+/* A second server on the same path is refused by the lock, whether the
+ * path's socket answers or not, and leaves the first one serving; the lock
+ * file stays, and the path is free again once the first stops. */
+START_TEST(test_lock)
+{
+	const char *path = harness_path(0, "ublkd.sock");
+	const char *lock = harness_path(1, "ublkd.sock.lock");
+	struct control_opts opts = { .socket_path = path };
+	struct control_socket other;
+	struct stat st;
+	int fd;
+
+	ck_assert_int_eq(harness_start(&opts), 0);
+	ck_assert_int_eq(lstat(lock, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(control_socket_open(&other, path, NULL), -EADDRINUSE);
+	ck_assert_int_eq(other.fd, -1);
+	ck_assert(serves(path));
+	harness_stop();
+	ck_assert_int_eq(lstat(lock, &st), 0);
+	ck_assert_int_eq(control_socket_open(&other, path, NULL), 0);
+	control_socket_close(&other);
+
+	/* Someone else holds the lock, the socket file is stale: neither
+	 * removed nor replaced. */
+	close(bound_socket(path, SOCK_STREAM, true));
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(harness_start(&opts), -EADDRINUSE);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	close(fd);
+	ck_assert_int_eq(harness_start(&opts), 0);
+	ck_assert(serves(path));
+}
+END_TEST
+
 /* True when running under valgrind, which preloads its own libraries. */
 static bool under_valgrind(void)
 {
@@ -769,6 +1078,8 @@ START_TEST(test_systemd_socket_activate)
 	const char *tool = "/usr/bin/systemd-socket-activate";
 	const char *passed = harness_path(0, "activate.sock");
 	const char *own = harness_path(1, "own.sock");
+	struct control_socket other;
+	char lock[256];
 	struct client c = { .fd = -1 };
 	char self[PATH_MAX];
 	struct stat st;
@@ -799,6 +1110,12 @@ START_TEST(test_systemd_socket_activate)
 	client_close(&c);
 	ck_assert(serves(passed));
 	ck_assert_int_eq(lstat(own, &st), -1);
+	/* Activated, it still holds the lock of the passed socket's path: a
+	 * second server on that path is refused and unlinks nothing. */
+	snprintf(lock, sizeof(lock), "%s.lock", passed);
+	ck_assert_int_eq(lstat(lock, &st), 0);
+	ck_assert_int_eq(control_socket_open(&other, passed, NULL), -EADDRINUSE);
+	ck_assert(serves(passed));
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
@@ -831,6 +1148,11 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_large_replies);
 	tcase_add_test(tc, test_accept_emfile);
 	tcase_add_test(tc, test_systemd_socket_activate);
+	tcase_add_test(tc, test_max_connections);
+	tcase_add_test(tc, test_idle_timeout);
+	tcase_add_test(tc, test_amplification);
+	tcase_add_test(tc, test_budget);
+	tcase_add_test(tc, test_lock);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -52,9 +52,10 @@ static void harness_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	/* The peer must still be readable after a disconnect. */
 	if (rpc_call_peer(l->call)->uid != getuid())
 		abort();
+	/* Counted first: the reply may reach the client at once. */
+	__atomic_add_fetch(&harness_stats.later_done, 1, __ATOMIC_SEQ_CST);
 	rpc_reply(l->call, l->params);
 	free(l);
-	__atomic_add_fetch(&harness_stats.later_done, 1, __ATOMIC_SEQ_CST);
 }
 
 /* "later": replies its params after params.ms milliseconds (default 200). */
@@ -189,6 +190,7 @@ static const struct rpc_method harness_methods[] = {
 static const struct control_handler harness_handler = {
 	.line = rpc_on_line,
 	.too_long = rpc_on_too_long,
+	.refused = rpc_on_refused,
 };
 
 /* A fresh temporary directory for a test. */
