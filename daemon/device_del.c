@@ -80,10 +80,13 @@ static void del_send(struct device *dev, enum device_del_step step)
 		del_step(dev, ret);
 }
 
-/* The end of an add or a delete: answer whoever asked, tell the observer
+/* The end of an add or a delete: close the backend (a mem device's file
+ * is gone, a failed add's new file removed) before answering whoever
+ * asked, since a reply may reach the client at once; tell the observer
  * when the kernel device is gone, then free. */
 static void del_finish(struct device *dev)
 {
+	device_close_backend(dev);
 	device_answer(dev, &dev->adder, dev->err);
 	device_answer(dev, &dev->deleter, dev->err);
 	if (dev->id != DEVICE_ID_AUTO && !(dev->undo & UNDO_KERNEL))

@@ -17,6 +17,7 @@ struct answer {
 	int err;
 	char msg[512];
 	struct device *dev;
+	int closes_seen;	/* backend closes done when it was answered */
 };
 
 static struct ev_loop *loop;
@@ -29,6 +30,7 @@ static void on_done(void *arg, struct device *dev, int err, const char *msg)
 	struct answer *a = arg;
 
 	a->calls++;
+	a->closes_seen = fake_be.closes;
 	a->err = err;
 	a->dev = dev;
 	snprintf(a->msg, sizeof(a->msg), "%s", msg);
@@ -299,6 +301,9 @@ START_TEST(test_add_then_del)
 	fake_run(loop);
 	ck_assert_int_eq(del_ans.calls, 1);
 	ck_assert_int_eq(del_ans.err, 0);
+	/* The reply may reach the client at once: by then a mem device's
+	 * file must be gone, so the backend is closed before the answer. */
+	ck_assert_int_eq(del_ans.closes_seen, 1);
 	ck_assert_int_eq(add_ans.calls, 1);
 	ck_assert_int_eq(fake.kernel_devs, 0);
 	ck_assert_int_eq(fake_be.abandons, 0);
