@@ -205,15 +205,15 @@ static int add_open_cdev(struct device *dev)
 int device_start_queues(struct device *dev)
 {
 	bool ioctl = dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE;
-	bool threads = io_threads_count() && io_thread_safe(&dev->target);
+	bool threads = device_on_io_threads(dev);
 	int ret;
 
 	if (io_threads_count() && !threads)
 		log_info("device %u: the %s backend is served on the main loop, not on io "
 			 "threads", dev->id, dev->backend->name);
 	for (unsigned i = 0; i < dev->nr_queues; i++) {
-		struct io_thread *thread =
-			threads ? io_threads_pick(i, device_queue_cpus(dev, i)) : NULL;
+		const cpu_set_t *cpus = device_queue_cpus(dev, i);
+		struct io_thread *thread = threads ? io_threads_pick(cpus) : NULL;
 
 		ret = dev->drv->queue_setup(dev->drv, &dev->queues[i], dev->loop, thread,
 					    dev->cdev_fd, (uint16_t)i, dev->info.queue_depth, &dev->target,
@@ -224,8 +224,7 @@ int device_start_queues(struct device *dev)
 		}
 		if (thread)
 			log_debug("device %u: queue %u on io thread %u%s", dev->id, i,
-				  io_thread_index(thread),
-				  device_queue_cpus(dev, i) ? "" : " (its CPUs unknown)");
+				  io_thread_index(thread), cpus ? "" : " (its CPUs unknown)");
 		dev->queues_ready++;
 		dev->undo |= UNDO_QUEUES;
 	}

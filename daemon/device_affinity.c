@@ -42,12 +42,19 @@ static void aff_next(struct device *dev)
 	dev->aff_done(dev);
 }
 
+/* True when io threads serve the device's queues: there are some, and its
+ * backend may run on several at once. */
+bool device_on_io_threads(const struct device *dev)
+{
+	return io_threads_count() && io_thread_safe(&dev->target);
+}
+
 /* Learns each queue's CPUs when io threads will serve the queues, then
  * calls done(dev); without io threads (or for a backend they do not serve)
  * done runs at once. */
 void device_fetch_affinity(struct device *dev, void (*done)(struct device *dev))
 {
-	if (!io_threads_count() || !io_thread_safe(&dev->target)) {
+	if (!device_on_io_threads(dev)) {
 		done(dev);
 		return;
 	}

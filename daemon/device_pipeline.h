@@ -139,6 +139,9 @@ int device_open_cdev_now(struct device *dev);
 int device_start_queues(struct device *dev);
 
 /* Learning the queues' CPUs (device_affinity.c). */
+/* True when io threads serve the device's queues: there are some, and its
+ * backend may run on several at once. */
+bool device_on_io_threads(const struct device *dev);
 /* Learns each queue's CPUs when io threads will serve the queues, then
  * calls done(dev); without io threads (or for a backend they do not serve)
  * done runs at once. */

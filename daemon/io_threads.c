@@ -216,15 +216,14 @@ unsigned io_threads_count(void)
 	return iot.count;
 }
 
-/* The thread for queue qid whose CPUs the kernel gives as cpus (NULL when
+/* The thread for a queue whose CPUs the kernel gives as cpus (NULL when
  * unknown), or NULL when there are no io threads: the one sharing most of
  * those CPUs, then the one with the fewest queues. */
-struct io_thread *io_threads_pick(unsigned qid, const cpu_set_t *cpus)
+struct io_thread *io_threads_pick(const cpu_set_t *cpus)
 {
 	struct io_thread *best = NULL;
 	int best_shared = -1;
 
-	(void)qid;
 	for (unsigned i = 0; i < iot.count; i++) {
 		struct io_thread *t = &iot.threads[i];
 		int shared = 0;

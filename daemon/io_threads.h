@@ -31,9 +31,9 @@ int io_threads_start(struct ev_loop *main, unsigned n);
 void io_threads_stop(void);
 /* How many io threads run. */
 unsigned io_threads_count(void);
-/* The thread for queue qid whose CPUs the kernel gives as cpus (NULL when
+/* The thread for a queue whose CPUs the kernel gives as cpus (NULL when
  * unknown), or NULL when there are no io threads. */
-struct io_thread *io_threads_pick(unsigned qid, const cpu_set_t *cpus);
+struct io_thread *io_threads_pick(const cpu_set_t *cpus);
 /* Gives back a queue picked for t (NULL: nothing to give back). */
 void io_threads_unpick(struct io_thread *t);
 /* The index of thread t, for logs and views. */

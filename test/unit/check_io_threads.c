@@ -55,7 +55,7 @@ START_TEST(call_runs_on_the_thread)
 
 	ck_assert_int_eq(io_threads_start(loop, 2), 0);
 	ck_assert_uint_eq(io_threads_count(), 2);
-	p.t = io_threads_pick(0, NULL);
+	p.t = io_threads_pick(NULL);
 	ck_assert_ptr_nonnull(p.t);
 	ck_assert_int_eq(io_thread_call(p.t, probe_call, &p), -42);
 	ck_assert_int_eq(p.calls, 1);
@@ -90,7 +90,7 @@ START_TEST(notes_run_on_main_once)
 	struct io_thread *t;
 
 	ck_assert_int_eq(io_threads_start(loop, 1), 0);
-	t = io_threads_pick(0, NULL);
+	t = io_threads_pick(NULL);
 	io_thread_call(t, post_twice, &n);
 	io_thread_call(t, post_twice, &gone);
 	ck_assert_int_eq(runs, 0);	/* nothing runs before the main loop does */
@@ -114,10 +114,10 @@ START_TEST(pick_spreads_by_load_and_cpu)
 	cpu_set_t all;
 
 	ck_assert_int_eq(io_threads_start(loop, 2), 0);
-	a = io_threads_pick(0, NULL);
-	b = io_threads_pick(1, NULL);
+	a = io_threads_pick(NULL);
+	b = io_threads_pick(NULL);
 	ck_assert_ptr_ne(a, b);		/* the least loaded one */
-	c = io_threads_pick(0, NULL);
+	c = io_threads_pick(NULL);
 	ck_assert_ptr_eq(c, a);		/* a tie: the first */
 	io_threads_unpick(c);
 	io_threads_unpick(b);
@@ -133,10 +133,10 @@ START_TEST(pick_spreads_by_load_and_cpu)
 		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
 			if (CPU_ISSET(cpu, &all) && n++ == 1)
 				CPU_SET(cpu, &second);
-		a = io_threads_pick(0, NULL);	/* thread 0, now loaded */
-		b = io_threads_pick(0, &second);
+		a = io_threads_pick(NULL);	/* thread 0, now loaded */
+		b = io_threads_pick(&second);
 		ck_assert_uint_eq(io_thread_index(b), 1);
-		c = io_threads_pick(1, &second);
+		c = io_threads_pick(&second);
 		ck_assert_ptr_eq(c, b);
 		io_threads_unpick(a);
 		io_threads_unpick(b);
@@ -154,7 +154,7 @@ START_TEST(bad_counts_are_refused)
 	ck_assert_uint_eq(io_threads_count(), 0);
 	io_threads_stop();
 	ck_assert_int_eq(io_threads_start(loop, 0), 0);
-	ck_assert_ptr_null(io_threads_pick(0, NULL));
+	ck_assert_ptr_null(io_threads_pick(NULL));
 	io_threads_stop();
 }
 END_TEST
