@@ -31,6 +31,46 @@ struct backend_idle {
 	void (*stop)(struct backend_idle *idle, backend_step_fn step, void *arg);
 };
 
+/* Events a watched descriptor waits for, and reports (struct backend_loop). */
+#define BACKEND_EV_READ		(1U << 0)
+#define BACKEND_EV_WRITE	(1U << 1)
+
+struct backend_watch;
+struct backend_timer;
+
+/* Called from the loop when a watched descriptor is ready for revents. */
+typedef void (*backend_watch_fn)(void *arg, unsigned revents);
+/* Called from the loop once when a timer expires. */
+typedef void (*backend_timer_fn)(void *arg);
+
+/* What the daemon lends a backend that waits on descriptors of its own (a
+ * socket, an eventfd): watches and timers on the loop the device is served
+ * from. Callbacks run on that loop, never from inside these functions, and
+ * never after the watch or timer is stopped. */
+struct backend_loop {
+	/* Required. Watches fd for events (BACKEND_EV_*, 0 for none yet);
+	 * *w then names it. Returns 0 or -ENOMEM. */
+	int (*watch_start)(struct backend_loop *l, int fd, unsigned events,
+			   backend_watch_fn cb, void *arg, struct backend_watch **w);
+	/* Required. Changes what w waits for (0: nothing, until changed). */
+	void (*watch_set)(struct backend_watch *w, unsigned events);
+	/* Required. Stops and frees w; harmless on NULL. */
+	void (*watch_stop)(struct backend_watch *w);
+	/* Required. Calls cb(arg) once, after seconds; *t then names it until
+	 * it has fired or is stopped. Returns 0 or -ENOMEM. */
+	int (*timer_start)(struct backend_loop *l, double seconds, backend_timer_fn cb,
+			   void *arg, struct backend_timer **t);
+	/* Required. Stops and frees t if it has not fired; harmless on NULL.
+	 * Not to be called for a timer that fired (it is freed then). */
+	void (*timer_stop)(struct backend_timer *t);
+	/* Required. The loop's clock, in seconds. */
+	double (*now)(struct backend_loop *l);
+};
+
+/* Called once when a request a backend started with submit ends: res is
+ * 0 or -errno (a READ's data is then in the request's buffer). */
+typedef void (*backend_done_fn)(void *ctx, int res);
+
 /* How one device_add parameter is written. */
 enum backend_param_type {
 	BACKEND_PARAM_FLAG,	/* true or false; ublkctl: --NAME alone */
@@ -92,6 +132,11 @@ struct backend_config {
 						 * ending with a NULL key; else NULL */
 	struct backend_idle *idle;	/* runs background work; NULL: open
 					 * does it at once */
+	struct backend_loop *loop;	/* watches and timers, for backends
+					 * with submit; NULL elsewhere */
+	uint16_t queues;	/* the device's hardware queues */
+	uint16_t depth;		/* requests each queue may hold at once */
+	uint32_t max_io_bytes;	/* the largest READ or WRITE a request asks */
 };
 
 /* What the opened backend reports; open fills it from the config. */
@@ -197,6 +242,18 @@ struct backend_ops {
 	 * their maximums are non-zero. Requests are already checked
 	 * against the device size. */
 	int (*plan)(void *priv, const struct backend_req *req, struct backend_op *op);
+	/* Optional. Starts a request that ends later, for backends that wait
+	 * on descriptors of their own through cfg->loop (remote storage).
+	 * When present it serves every request instead of the callbacks
+	 * above and plan, and the geometry alone says what exists, as for
+	 * plan. queue is the device queue the request came from (0 to
+	 * queues - 1); req->buf stays valid until done. Returns 0 when
+	 * started: done(ctx, res) is then called exactly once, from the loop,
+	 * never from inside submit; or -errno at once, and done is not called.
+	 * Such backends are served on the main loop only (thread_safe is
+	 * ignored), and close is called only when no request is in flight. */
+	int (*submit)(void *priv, unsigned queue, const struct backend_req *req,
+		      backend_done_fn done, void *ctx);
 	/* Optional. The device never went live: undo what open created for
 	 * it (a backing file made for the requested size). Called before close. */
 	void (*abandon)(void *priv);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "daemon/device_pipeline.h"
 #include "daemon/idle.h"
+#include "daemon/evwatch.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@ static struct {
 	struct device_driver *drv;
 	bool drv_open;
 	struct idle idle;	/* runs the backends' background steps */
+	struct evwatch watch;	/* backends' watches and timers */
 	struct device *list;
 	void (*all_done)(void *arg);
 	void *all_done_arg;
@@ -66,6 +68,7 @@ void device_init_driver(struct ev_loop *loop, const char *state_dir, struct devi
 	if (devices.idle.loop)
 		idle_fini(&devices.idle);
 	idle_init(&devices.idle, loop);
+	evwatch_init(&devices.watch, loop);
 	devices.loop = loop;
 	devices.state_dir = state_dir;
 	devices.drv = drv;
@@ -228,6 +231,10 @@ static int device_copy_config(struct device *dev, const struct device_spec *spec
 	dev->cfg = spec->cfg;
 	dev->cfg.state_dir = devices.state_dir;
 	dev->cfg.idle = &devices.idle.ops;
+	dev->cfg.loop = &devices.watch.ops;
+	dev->cfg.queues = spec->queues;
+	dev->cfg.depth = spec->depth;
+	dev->cfg.max_io_bytes = DEVICE_IO_BUF_BYTES;
 	dev->cfg.args = dev->args;
 	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++) {
 		dev->args[i] = spec->args[i];

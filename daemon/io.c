@@ -107,30 +107,37 @@ static int io_decode(const struct io_target *t, const struct ublksrv_io_desc *io
 	return ret;
 }
 
+/* True when one op (plan or submit) serves every request, so the geometry
+ * alone says which requests exist. */
+static bool io_geometry_says(const struct io_target *t)
+{
+	return t->ops->plan || t->ops->submit;
+}
+
 /* Capabilities of a target: what the device advertises to the kernel. */
 bool io_can_write(const struct io_target *t, const struct backend_geometry *geo)
 {
-	return !geo->read_only && (t->ops->plan || t->ops->write);
+	return !geo->read_only && (io_geometry_says(t) || t->ops->write);
 }
 
 /* True when the device has a volatile cache that FLUSH writes back. */
 bool io_can_flush(const struct io_target *t, const struct backend_geometry *geo)
 {
-	return geo->volatile_cache && (t->ops->plan || t->ops->flush);
+	return geo->volatile_cache && (io_geometry_says(t) || t->ops->flush);
 }
 
 /* True when DISCARD is served. */
 bool io_can_discard(const struct io_target *t, const struct backend_geometry *geo)
 {
 	return io_can_write(t, geo) && geo->max_discard_bytes &&
-	       (t->ops->plan || t->ops->discard);
+	       (io_geometry_says(t) || t->ops->discard);
 }
 
 /* True when WRITE_ZEROES is served. */
 bool io_can_write_zeroes(const struct io_target *t, const struct backend_geometry *geo)
 {
 	return io_can_write(t, geo) && geo->max_write_zeroes_bytes &&
-	       (t->ops->plan || t->ops->write_zeroes);
+	       (io_geometry_says(t) || t->ops->write_zeroes);
 }
 
 /* Starts a request on a planning target. */
@@ -156,6 +163,30 @@ int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 	    p->op.len > req.len)
 		return -EIO;
 	return 1;
+}
+
+/* Starts a request on a submitting target. */
+int io_start(const struct io_target *t, unsigned queue, const struct ublksrv_io_desc *iod,
+	     void *buf, struct io_pending *p, backend_done_fn done, void *ctx)
+{
+	struct backend_req req;
+	int ret = io_decode(t, iod, buf, &req);
+
+	if (ret)
+		return ret;
+	memset(p, 0, sizeof(*p));
+	p->req_len = (uint32_t)req.len;
+	p->data = io_has_data(req.op);
+	ret = t->ops->submit(t->priv, queue, &req, done, ctx);
+	return ret < 0 ? io_errno(ret) : 1;
+}
+
+/* Turns the end of a submitted request into the result to commit. */
+int io_finish(const struct io_pending *p, int res)
+{
+	if (res < 0)
+		return io_errno(res);
+	return p->data ? (int)p->req_len : 0;
 }
 
 /* Accounts one CQE result of p->op. */
@@ -309,8 +340,15 @@ bool io_plans(const struct io_target *t)
 	return t->ops->plan != NULL;
 }
 
-/* True when t's queues may be served by io threads, at once. */
+/* True when the backend starts requests that end later (io_start). */
+bool io_submits(const struct io_target *t)
+{
+	return t->ops->submit != NULL;
+}
+
+/* True when t's queues may be served by io threads, at once: never for a
+ * submitting backend, whose watches live on the main loop. */
 bool io_thread_safe(const struct io_target *t)
 {
-	return t->ops->thread_safe;
+	return t->ops->thread_safe && !t->ops->submit;
 }

@@ -37,6 +37,8 @@ void io_detach(struct io_target *t);
 /* True when the backend plans file operations the queue runs (io_prepare,
  * io_advance), false when io_serve answers at once. */
 bool io_plans(const struct io_target *t);
+/* True when the backend starts requests that end later (io_start, io_finish). */
+bool io_submits(const struct io_target *t);
 /* True when t's queues may be served by io threads, at once. */
 bool io_thread_safe(const struct io_target *t);
 
@@ -68,6 +70,13 @@ struct io_pending {
  * (from p->done on), else the result to commit. */
 int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 	       void *buf, struct io_pending *p);
+/* Starts a request on a submitting target for device queue queue: returns 1
+ * when started (done(ctx, res) follows, from the loop), else the result to
+ * commit at once. */
+int io_start(const struct io_target *t, unsigned queue, const struct ublksrv_io_desc *iod,
+	     void *buf, struct io_pending *p, backend_done_fn done, void *ctx);
+/* Turns the end of a request io_start started into the result to commit. */
+int io_finish(const struct io_pending *p, int res);
 /* Accounts one CQE result of p->op: returns 1 when the rest must be run
  * again, else the result to commit. */
 int io_advance(struct io_pending *p, int res, void *buf);

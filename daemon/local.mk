@@ -7,6 +7,7 @@ daemon_libublkd_a_SOURCES = \
 	daemon/device.c daemon/device.h \
 	daemon/device_recovery.c \
 	daemon/device_recover.c \
+	daemon/evwatch.c daemon/evwatch.h \
 	daemon/idle.c daemon/idle.h \
 	daemon/io.c daemon/io.h \
 	daemon/io_threads.c daemon/io_threads.h \

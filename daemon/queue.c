@@ -33,6 +33,8 @@ static void queue_count(unsigned *c, int d)
 	__atomic_store_n(c, *c + (unsigned)d, __ATOMIC_RELEASE);
 }
 
+static void queue_check_idle(struct queue *q);
+
 /* user_data of a backend file operation; plain tags are ublk commands. */
 #define QUEUE_UD_BACKEND (1ULL << 32)
 
@@ -130,6 +132,44 @@ static void queue_run_op(struct queue *q, unsigned tag)
 	q->queued++;
 }
 
+/* A request a submitting backend started has ended: commit it, and make
+ * sure the commit is submitted before the loop sleeps. */
+static void queue_async_done(void *ctx, int res)
+{
+	struct queue_slot *slot = ctx;
+	struct queue *q = slot->q;
+
+	if (!q)
+		return;	/* the queue was torn down under it (logged then) */
+	queue_count(&q->backend_inflight, -1);
+	queue_commit(q, slot->tag, io_finish(&q->pending[slot->tag], res));
+	if (!ev_is_active(&q->flusher))
+		ev_prepare_start(q->loop, &q->flusher);
+}
+
+/* Before the loop sleeps: submit the commits of ended requests at once. */
+static void queue_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct queue *q = w->data;
+
+	(void)revents;
+	ev_prepare_stop(loop, w);
+	queue_flush(q);
+	queue_check_idle(q);
+}
+
+/* Starts a request on a submitting backend, or commits what it refused. */
+static void queue_submit(struct queue *q, unsigned tag)
+{
+	int result = io_start(q->target, q->id, &q->descs[tag], queue_buf(q, tag),
+			      &q->pending[tag], queue_async_done, &q->slots[tag]);
+
+	if (result == 1)
+		queue_count(&q->backend_inflight, 1);
+	else
+		queue_commit(q, tag, result);
+}
+
 /* Serves a new request for a tag, at once or by starting a file operation. */
 static void queue_serve(struct queue *q, unsigned tag)
 {
@@ -137,6 +177,10 @@ static void queue_serve(struct queue *q, unsigned tag)
 	int result;
 
 	__atomic_store_n(&q->ios, q->ios + 1, __ATOMIC_RELAXED);
+	if (q->slots) {
+		queue_submit(q, tag);
+		return;
+	}
 	if (!io_plans(q->target)) {
 		queue_commit(q, tag, io_serve(q->target, &q->descs[tag], buf, &q->dirty[tag]));
 		return;
@@ -199,6 +243,12 @@ static void queue_reap(struct queue *q)
 		if (!seen)
 			break;
 	}
+	queue_check_idle(q);
+}
+
+/* Tells the device when q holds nothing (see queue_idle_fn). */
+static void queue_check_idle(struct queue *q)
+{
 	if (q->backend_inflight == 0 && q->idle &&
 	    (q->active == 0 || __atomic_load_n(&q->watch_drain, __ATOMIC_ACQUIRE))) {
 		if (q->thread)
@@ -285,6 +335,19 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 		ret = -ENOMEM;
 		goto fail;
 	}
+	if (io_submits(target)) {
+		q->slots = calloc(depth, sizeof(*q->slots));
+		if (!q->slots) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		for (unsigned tag = 0; tag < depth; tag++) {
+			q->slots[tag].q = q;
+			q->slots[tag].tag = (uint16_t)tag;
+		}
+	}
+	ev_prepare_init(&q->flusher, queue_on_prepare);
+	q->flusher.data = q;
 	q->bufs_len = (size_t)depth * target->buf_bytes;
 	p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -369,10 +432,25 @@ void queue_teardown(struct queue *q)
 		q->thread = NULL;
 	}
 	ringwatch_stop(q->loop, &q->watcher);
+	if (q->loop)
+		ev_prepare_stop(q->loop, &q->flusher);
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;
 	}
+	if (q->slots && queue_inflight(q)) {
+		/* The pipelines drain first, so this is a safety net: the
+		 * backend still holds requests into these buffers, so they
+		 * and the slots stay, orphaned, rather than be reused. */
+		log_error("queue %u: torn down with %u requests in the backend; keeping their buffers",
+			  q->id, queue_inflight(q));
+		for (unsigned tag = 0; tag < q->depth; tag++)
+			q->slots[tag].q = NULL;
+		q->slots = NULL;
+		q->bufs = NULL;
+	}
+	free(q->slots);
+	q->slots = NULL;
 	if (q->bufs) {
 		munmap(q->bufs, q->bufs_len);
 		q->bufs = NULL;

@@ -16,6 +16,12 @@ struct queue;
  * or with watch_drain whenever no backend operation is in flight. */
 typedef void (*queue_idle_fn)(void *arg, struct queue *q);
 
+/* What a submitting backend's done callback is handed for one tag. */
+struct queue_slot {
+	struct queue *q;	/* NULL once the queue is gone */
+	uint16_t tag;
+};
+
 /* Fields marked "shared" are written only by the thread serving the queue
  * and read by the main thread through the accessors below. */
 struct queue {
@@ -38,6 +44,8 @@ struct queue {
 	uint8_t *bufs;
 	size_t bufs_len;
 	struct io_pending *pending;	/* per tag, for planning backends */
+	struct queue_slot *slots;	/* per tag, for submitting backends */
+	ev_prepare flusher;	/* submits commits made outside the reap */
 	uint32_t *dirty;	/* per tag: bytes at the start of its buffer
 				 * that may be non-zero (io_serve) */
 	unsigned active;	/* shared: commands the kernel holds */

@@ -274,6 +274,95 @@ START_TEST(test_plan)
 }
 END_TEST
 
+/* What the fake submitting backend was last handed. */
+static struct {
+	unsigned calls, queue;
+	struct backend_req req;
+	backend_done_fn done;
+	void *ctx;
+} sub_seen;
+static int sub_result;
+
+/* A submitting backend that records the request and answers sub_result. */
+static int sub_submit(void *priv, unsigned queue, const struct backend_req *req,
+		      backend_done_fn done, void *ctx)
+{
+	(void)priv;
+	sub_seen.calls++;
+	sub_seen.queue = queue;
+	sub_seen.req = *req;
+	sub_seen.done = done;
+	sub_seen.ctx = ctx;
+	return sub_result;
+}
+
+/* A done callback that is never to be called by io_start itself. */
+static void sub_done(void *ctx, int res)
+{
+	(void)ctx;
+	(void)res;
+	ck_abort_msg("done called from inside io_start");
+}
+
+static const struct backend_ops sub_ops = {
+	.name = "sub", .submit = sub_submit, .thread_safe = true,
+};
+
+START_TEST(test_submit)
+{
+	struct io_target t = { .ops = &sub_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct io_pending p;
+	struct ublksrv_io_desc d = desc(UBLK_IO_OP_READ, 16, 8);
+	struct backend_geometry geo = { .max_discard_bytes = 4096 };
+	int ctx;
+
+	memset(&sub_seen, 0, sizeof(sub_seen));
+	sub_result = 0;
+	ck_assert(io_submits(&t));
+	ck_assert(!io_plans(&t));
+	/* Its watches live on the main loop: never on io threads. */
+	ck_assert(!io_thread_safe(&t));
+	ck_assert_int_eq(io_start(&t, 3, &d, buf, &p, sub_done, &ctx), 1);
+	ck_assert_uint_eq(sub_seen.calls, 1);
+	ck_assert_uint_eq(sub_seen.queue, 3);
+	ck_assert_int_eq(sub_seen.req.op, BACKEND_REQ_READ);
+	ck_assert_uint_eq(sub_seen.req.off, 16 * 512);
+	ck_assert_uint_eq(sub_seen.req.len, 4096);
+	ck_assert_ptr_eq(sub_seen.req.buf, buf);
+	ck_assert_ptr_eq(sub_seen.ctx, &ctx);
+	/* A data request commits its length, the others 0; errors map. */
+	ck_assert_int_eq(io_finish(&p, 0), 4096);
+	ck_assert_int_eq(io_finish(&p, -ENOSPC), -ENOSPC);
+	ck_assert_int_eq(io_finish(&p, -ECONNRESET), -EIO);
+	d = desc(UBLK_IO_OP_FLUSH, 0, 0);
+	ck_assert_int_eq(io_start(&t, 0, &d, buf, &p, sub_done, &ctx), 1);
+	ck_assert_int_eq(sub_seen.req.op, BACKEND_REQ_FLUSH);
+	ck_assert_int_eq(io_finish(&p, 0), 0);
+	/* Refused at once: the errno is committed, done is not called. */
+	sub_result = -ENOTCONN;
+	d = desc(UBLK_IO_OP_WRITE | UBLK_IO_F_FUA, 0, 8);
+	ck_assert_int_eq(io_start(&t, 0, &d, buf, &p, sub_done, &ctx), -EIO);
+	ck_assert_uint_eq(sub_seen.req.flags, BACKEND_F_FUA);
+	sub_result = -ETIMEDOUT;
+	ck_assert_int_eq(io_start(&t, 0, &d, buf, &p, sub_done, &ctx), -ETIMEDOUT);
+	/* Requests outside the device never reach the backend. */
+	sub_seen.calls = 0;
+	d = desc(UBLK_IO_OP_READ, 2047, 8);
+	ck_assert_int_eq(io_start(&t, 0, &d, buf, &p, sub_done, &ctx), -EIO);
+	d = desc(UBLK_IO_OP_WRITE_SAME, 0, 8);
+	ck_assert_int_eq(io_start(&t, 0, &d, buf, &p, sub_done, &ctx), -EOPNOTSUPP);
+	ck_assert_uint_eq(sub_seen.calls, 0);
+	/* Capabilities come from the geometry, as for planning backends. */
+	ck_assert(io_can_write(&t, &geo));
+	ck_assert(!io_can_flush(&t, &geo));
+	ck_assert(io_can_discard(&t, &geo));
+	ck_assert(!io_can_write_zeroes(&t, &geo));
+	geo.read_only = true;
+	ck_assert(!io_can_write(&t, &geo));
+	ck_assert(!io_can_discard(&t, &geo));
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *io_suite(void)
 {
@@ -288,6 +377,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_errno_map);
 	tcase_add_test(tc, test_zero_reads_skip_clean_buffers);
 	tcase_add_test(tc, test_plan);
+	tcase_add_test(tc, test_submit);
 	suite_add_tcase(s, tc);
 	return s;
 }
