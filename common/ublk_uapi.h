@@ -92,6 +92,38 @@ struct ublksrv_io_desc {
 #define UBLK_U_IO_COMMIT_AND_FETCH_REQ	_IOWR('u', 0x21, struct ublksrv_io_cmd)
 #define UBLK_U_IO_NEED_GET_DATA		_IOWR('u', 0x22, struct ublksrv_io_cmd)
 
+/* UBLK_F_BATCH_IO (7.0): per-queue commands instead of one per tag.
+ * PREP_IO_CMDS and COMMIT_IO_CMDS carry in sqe->addr an array of nr_elem
+ * elements of elem_bytes each: a ublk_elem_header, then with
+ * UBLK_BATCH_F_HAS_BUF_ADDR the tag's buffer address (u64). PREP answers
+ * 0 or -errno; COMMIT the bytes of the array it handled (the elements
+ * after them were not committed) or -errno when it handled none.
+ * FETCH_IO_CMDS is multishot (IORING_URING_CMD_MULTISHOT, a provided
+ * buffer ring in sqe->buf_group): each CQE carries res bytes of u16 tags
+ * in the buffer it names; elem_bytes 2, flags 0. */
+struct ublk_elem_header {
+	__u16 tag;
+	__u16 buf_index;	/* UBLK_F_AUTO_BUF_REG only */
+	__s32 result;		/* COMMIT only */
+};
+
+struct ublk_batch_io {
+	__u16 q_id;
+	__u16 flags;
+	__u16 nr_elem;
+	__u8 elem_bytes;
+	__u8 reserved;
+	__u64 reserved2;
+};
+
+#define UBLK_BATCH_F_HAS_ZONE_LBA		(1U << 0)
+#define UBLK_BATCH_F_HAS_BUF_ADDR		(1U << 1)
+#define UBLK_BATCH_F_AUTO_BUF_REG_FALLBACK	(1U << 2)
+
+#define UBLK_U_IO_PREP_IO_CMDS		_IOWR('u', 0x25, struct ublk_batch_io)
+#define UBLK_U_IO_COMMIT_IO_CMDS	_IOWR('u', 0x26, struct ublk_batch_io)
+#define UBLK_U_IO_FETCH_IO_CMDS		_IOWR('u', 0x27, struct ublk_batch_io)
+
 /* Feature flags (ublksrv_ctrl_dev_info.flags, GET_FEATURES). */
 #define UBLK_F_SUPPORT_ZERO_COPY	(1ULL << 0)
 #define UBLK_F_URING_CMD_COMP_IN_TASK	(1ULL << 1)

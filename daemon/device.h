@@ -72,6 +72,9 @@ void device_observe(device_observer_fn fn, void *arg);
 int device_driver_open(char *err, size_t errlen);
 /* Features the driver reported (0 before it was opened or when unknown). */
 uint64_t device_driver_features(bool *loaded);
+/* Whether new devices ask for UBLK_F_BATCH_IO where the kernel has it
+ * (ublkd --batch-io auto) or never (off, the default). */
+void device_use_batch_io(bool use);
 /* Creates a device; done is called exactly once, maybe before this returns. */
 void device_add(const struct device_spec *spec, device_done_fn done, void *arg);
 /* Takes over a device the kernel kept for us (spec->id, added with a

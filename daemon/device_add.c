@@ -68,23 +68,51 @@ int device_open_backend(struct device *dev)
 	return 0;
 }
 
+static bool add_batch_io;	/* ublkd --batch-io auto */
+
+/* Whether new devices ask for UBLK_F_BATCH_IO where the kernel has it
+ * (ublkd --batch-io auto) or never (off, the default). */
+void device_use_batch_io(bool use)
+{
+	add_batch_io = use;
+}
+
+/* UBLK_F_BATCH_IO when it is wanted and the kernel has it (7.0+); says
+ * once why not when it is wanted and the kernel lacks it. */
+static uint64_t add_batch_flag(uint64_t features)
+{
+	static bool told;
+
+	if (!add_batch_io)
+		return 0;
+	if (features & UBLK_F_BATCH_IO)
+		return UBLK_F_BATCH_IO;
+	if (!told)
+		log_info("batch I/O: this kernel has no UBLK_F_BATCH_IO (Linux 7.0+); devices "
+			 "use one command per request");
+	told = true;
+	return 0;
+}
+
 /* Opens the backend and fills in what ADD_DEV asks the kernel for. */
 static int add_open_backend(struct device *dev)
 {
 	bool loaded;
+	uint64_t features;
 	int ret = device_open_backend(dev);
 
 	if (ret < 0)
 		return ret;
+	features = dev->drv->features(dev->drv, &loaded);
 	dev->undo |= UNDO_ABANDON;
 	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
 	dev->info.ublksrv_pid = getpid();
 	dev->info.flags = device_recovery_flags(dev->recovery);
 	/* Where the kernel can quiesce a device (6.16+), a planned restart
 	 * lets go of it with nothing in flight. */
-	if (dev->recovery != DEVICE_RECOVERY_NONE &&
-	    (dev->drv->features(dev->drv, &loaded) & UBLK_F_QUIESCE))
+	if (dev->recovery != DEVICE_RECOVERY_NONE && (features & UBLK_F_QUIESCE))
 		dev->info.flags |= UBLK_F_QUIESCE;
+	dev->info.flags |= add_batch_flag(features);
 	if (dev->drv->ioctl_encoded(dev->drv))
 		dev->info.flags |= UBLK_F_CMD_IOCTL_ENCODE;
 	return 0;
@@ -204,7 +232,6 @@ static int add_open_cdev(struct device *dev)
 /* Sets up every queue and FETCHes every tag: 0, or -errno (failed). */
 int device_start_queues(struct device *dev)
 {
-	bool ioctl = dev->info.flags & UBLK_F_CMD_IOCTL_ENCODE;
 	bool threads = device_on_io_threads(dev);
 	int ret;
 
@@ -217,7 +244,7 @@ int device_start_queues(struct device *dev)
 
 		ret = dev->drv->queue_setup(dev->drv, &dev->queues[i], dev->loop, thread,
 					    dev->cdev_fd, (uint16_t)i, dev->info.queue_depth, &dev->target,
-					    ioctl, device_on_queue_idle, dev);
+					    dev->info.flags, device_on_queue_idle, dev);
 		if (ret < 0) {
 			device_add_fail(dev, ret, "setting up queue %u: %s", i, strerror(-ret));
 			return ret;

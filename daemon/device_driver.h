@@ -35,8 +35,9 @@ struct device_driver {
 	/* Sets up one queue, as queue_setup. */
 	int (*queue_setup)(struct device_driver *drv, struct queue *q, struct ev_loop *loop,
 			   struct io_thread *thread, int cdev_fd, uint16_t id, uint16_t depth, const struct io_target *target,
-			   bool ioctl_encoded, queue_idle_fn idle, void *idle_arg);
-	/* Sends FETCH_REQ for every tag of a queue, as queue_fetch_all. */
+			   uint64_t flags, queue_idle_fn idle, void *idle_arg);
+	/* Sends FETCH_REQ for every tag of a queue (or the batch commands), as
+	 * queue_fetch_all. */
 	int (*queue_fetch_all)(struct device_driver *drv, struct queue *q);
 	/* Releases a queue set up by queue_setup, as queue_teardown. */
 	void (*queue_teardown)(struct device_driver *drv, struct queue *q);

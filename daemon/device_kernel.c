@@ -82,11 +82,11 @@ static void kernel_close_cdev(struct device_driver *drv, int fd)
 /* Sets up a queue with queue.c. */
 static int kernel_queue_setup(struct device_driver *drv, struct queue *q, struct ev_loop *loop,
 			      struct io_thread *thread, int cdev_fd, uint16_t id, uint16_t depth,
-			      const struct io_target *target, bool ioctl_encoded,
+			      const struct io_target *target, uint64_t flags,
 			      queue_idle_fn idle, void *idle_arg)
 {
 	(void)drv;
-	return queue_setup(q, loop, thread, cdev_fd, id, depth, target, ioctl_encoded, idle, idle_arg);
+	return queue_setup(q, loop, thread, cdev_fd, id, depth, target, flags, idle, idle_arg);
 }
 
 /* FETCHes every tag of a queue. */

@@ -17,6 +17,7 @@ daemon_libublkd_a_SOURCES = \
 	daemon/records.c daemon/records.h \
 	daemon/params.c daemon/params.h \
 	daemon/queue.c daemon/queue.h \
+	daemon/queue_batch.c daemon/queue_batch.h \
 	daemon/ringwatch.c daemon/ringwatch.h \
 	daemon/state.c daemon/state.h
 # The device pipelines, their kernel driver, the JSON view, the ublk_params.

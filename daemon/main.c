@@ -38,6 +38,9 @@ static const char main_usage[] =
 	"                           record of (default: leave them alone)\n"
 	"      --wakeup HOW         how loops learn of io_uring completions: eventfd\n"
 	"                           (default) or ring-fd (poll the ring itself)\n"
+	"      --batch-io WHEN      batched fetch and commit commands (UBLK_F_BATCH_IO,\n"
+	"                           Linux 7.0+) for new devices: auto (where the\n"
+	"                           kernel has them) or off (default)\n"
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
@@ -135,6 +138,18 @@ static void main_wakeup(const char *arg)
 	exit(2);
 }
 
+/* Sets --batch-io from its argument; exits on a bad value. */
+static void main_batch_io(const char *arg)
+{
+	if (strcmp(arg, "auto") == 0 || strcmp(arg, "off") == 0) {
+		device_use_batch_io(strcmp(arg, "auto") == 0);
+		return;
+	}
+	fprintf(stderr, "ublkd: --batch-io: '%s' is not auto or off\n"
+		"Try 'ublkd --help'.\n", arg);
+	exit(2);
+}
+
 /* Parses the whole of arg as an integer from min to max for option name;
  * exits with a usage error otherwise. */
 static long main_number(const char *name, const char *arg, long min, long max)
@@ -177,6 +192,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "io-threads", required_argument, NULL, 'T' },
 		{ "wakeup", required_argument, NULL, 'W' },
+		{ "batch-io", required_argument, NULL, 'b' },
 		{ "max-connections", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "control-budget", required_argument, NULL, 'B' },
@@ -201,6 +217,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			o->io_threads = (unsigned)main_number("io-threads", optarg, 0, IO_THREADS_MAX);
 			break;
 		case 'W': main_wakeup(optarg); break;
+		case 'b': main_batch_io(optarg); break;
 		case 'M':
 			o->max_connections = (unsigned int)main_number("max-connections",
 								      optarg, 1, 65536);

@@ -4,6 +4,7 @@
  * thread (--io-threads), watches. */
 #include "config.h"
 #include "daemon/queue.h"
+#include "daemon/queue_batch.h"
 #include "daemon/ringwatch.h"
 #include "common/log.h"
 
@@ -22,13 +23,13 @@ static size_t queue_page_round(size_t n)
 }
 
 /* Returns the buffer of a tag. */
-static void *queue_buf(const struct queue *q, unsigned tag)
+void *queue_buf(const struct queue *q, unsigned tag)
 {
 	return q->bufs + (size_t)tag * q->target->buf_bytes;
 }
 
 /* Adds d to a shared counter of q's (only its serving thread writes it). */
-static void queue_count(unsigned *c, int d)
+void queue_count(unsigned *c, int d)
 {
 	__atomic_store_n(c, *c + (unsigned)d, __ATOMIC_RELEASE);
 }
@@ -39,7 +40,7 @@ static void queue_check_idle(struct queue *q);
 #define QUEUE_UD_BACKEND (1ULL << 32)
 
 /* Returns a cleared SQE, submitting the batch first if the SQ is full. */
-static struct io_uring_sqe *queue_sqe(struct queue *q)
+struct io_uring_sqe *queue_sqe(struct queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
@@ -83,6 +84,8 @@ static void queue_flush(struct queue *q)
 {
 	int ret;
 
+	if (q->batch)
+		queue_batch_flush(q);
 	if (!q->queued)
 		return;
 	ret = io_uring_submit(&q->ring);
@@ -94,6 +97,10 @@ static void queue_flush(struct queue *q)
 /* Hands a tag's result back to the kernel and fetches its next request. */
 static void queue_commit(struct queue *q, unsigned tag, int result)
 {
+	if (q->batch) {
+		queue_batch_commit(q, tag, result);
+		return;
+	}
 	if (queue_prep(q, tag, UBLK_IO_COMMIT_AND_FETCH_REQ, result) < 0)
 		log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
 }
@@ -171,7 +178,7 @@ static void queue_submit(struct queue *q, unsigned tag)
 }
 
 /* Serves a new request for a tag, at once or by starting a file operation. */
-static void queue_serve(struct queue *q, unsigned tag)
+void queue_serve(struct queue *q, unsigned tag)
 {
 	void *buf = queue_buf(q, tag);
 	int result;
@@ -229,9 +236,12 @@ static void queue_reap(struct queue *q)
 			uint64_t ud = cqe->user_data;
 			unsigned tag = (unsigned)(ud & 0xffff);
 			int res = cqe->res;
+			unsigned flags = cqe->flags;
 
 			io_uring_cqe_seen(&q->ring, cqe);
-			if (tag >= q->depth)
+			if (ud & QUEUE_UD_BATCH)
+				queue_batch_cqe(q, ud, res, flags);
+			else if (tag >= q->depth)
 				log_error("queue %u: CQE for unknown tag %u", q->id, tag);
 			else if (ud & QUEUE_UD_BACKEND)
 				queue_backend_done(q, tag, res);
@@ -299,7 +309,7 @@ static int queue_ring_init(struct queue *q)
 /* Maps the descriptors and buffers and creates the ring of queue id, to be
  * served by thread (its own loop), or by loop when thread is NULL. */
 int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread, int cdev_fd,
-		uint16_t id, uint16_t depth, const struct io_target *target, bool ioctl_encoded,
+		uint16_t id, uint16_t depth, const struct io_target *target, uint64_t flags,
 		queue_idle_fn idle, void *idle_arg)
 {
 	off_t off = (off_t)id * (off_t)queue_page_round(UBLK_MAX_QUEUE_DEPTH *
@@ -316,7 +326,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->depth = depth;
 	q->cdev_fd = cdev_fd;
 	q->target = target;
-	q->ioctl_encoded = ioctl_encoded;
+	q->ioctl_encoded = flags & UBLK_F_CMD_IOCTL_ENCODE;
+	q->batch = flags & UBLK_F_BATCH_IO;
 	q->idle = idle;
 	q->idle_arg = idle_arg;
 	q->watcher.fd = -1;
@@ -357,6 +368,10 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 		goto fail;
 	}
 	q->bufs = p;
+	if (q->batch && (ret = queue_batch_setup(q)) < 0) {
+		log_errno(ret, "queue %u: allocating the batch state", id);
+		goto fail;
+	}
 	ret = queue_ring_init(q);
 	if (ret < 0) {
 		log_errno(ret, "queue %u: io_uring setup", id);
@@ -377,6 +392,12 @@ fail:
 /* Sends FETCH_REQ for every tag, on the thread serving q. */
 static int queue_fetch_here(struct queue *q)
 {
+	if (q->batch) {
+		int ret = queue_batch_start(q);
+
+		queue_flush(q);
+		return ret;
+	}
 	for (unsigned tag = 0; tag < q->depth; tag++) {
 		int ret = queue_prep(q, tag, UBLK_IO_FETCH_REQ, 0);
 
@@ -451,6 +472,7 @@ void queue_teardown(struct queue *q)
 	}
 	free(q->slots);
 	q->slots = NULL;
+	queue_batch_teardown(q);
 	if (q->bufs) {
 		munmap(q->bufs, q->bufs_len);
 		q->bufs = NULL;

@@ -32,6 +32,8 @@ struct queue {
 	uint16_t depth;
 	int cdev_fd;
 	bool ioctl_encoded;
+	bool batch;		/* UBLK_F_BATCH_IO: queue_batch.c's commands */
+	struct queue_batch *batch_state;
 	const struct io_target *target;
 	queue_idle_fn idle;
 	void *idle_arg;
@@ -82,12 +84,14 @@ static inline void queue_watch_drain(struct queue *q)
 }
 
 /* Maps the descriptors and buffers and creates the ring of queue id, to be
- * served by thread (its own loop), or by loop when thread is NULL. */
+ * served by thread (its own loop), or by loop when thread is NULL; flags
+ * are the device's negotiated UBLK_F_* (command encoding, batch I/O). */
 int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread, int cdev_fd,
-		uint16_t id, uint16_t depth, const struct io_target *target, bool ioctl_encoded,
+		uint16_t id, uint16_t depth, const struct io_target *target, uint64_t flags,
 		queue_idle_fn idle, void *idle_arg);
-/* Sends FETCH_REQ for every tag, from the thread that will serve the queue
- * (the kernel takes commits only from the task that fetched). */
+/* Sends FETCH_REQ for every tag (batch: PREP_IO_CMDS, then FETCH_IO_CMDS),
+ * from the thread that will serve the queue (the kernel takes per-tag
+ * commits only from the task that fetched). */
 int queue_fetch_all(struct queue *q);
 /* Releases everything queue_setup made (cancelling any pending command). */
 void queue_teardown(struct queue *q);

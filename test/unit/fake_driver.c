@@ -85,7 +85,7 @@ static void fake_close_cdev(struct device_driver *drv, int fd)
 /* Sets up a fake queue, or fails as injected. */
 static int fake_queue_setup(struct device_driver *drv, struct queue *q, struct ev_loop *loop,
 			    struct io_thread *thread, int cdev_fd, uint16_t id, uint16_t depth,
-			    const struct io_target *target, bool ioctl_encoded,
+			    const struct io_target *target, uint64_t flags,
 			    queue_idle_fn idle, void *idle_arg)
 {
 	(void)drv;
@@ -98,7 +98,8 @@ static int fake_queue_setup(struct device_driver *drv, struct queue *q, struct e
 	q->id = id;
 	q->depth = depth;
 	q->target = target;
-	q->ioctl_encoded = ioctl_encoded;
+	q->ioctl_encoded = flags & UBLK_F_CMD_IOCTL_ENCODE;
+	q->batch = flags & UBLK_F_BATCH_IO;
 	q->idle = idle;
 	q->idle_arg = idle_arg;
 	fake.queues[fake.nqueues++] = q;

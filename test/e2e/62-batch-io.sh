@@ -1,0 +1,149 @@
+#!/bin/bash
+# ublkd --batch-io auto: where the kernel has UBLK_F_BATCH_IO (7.0+) every
+# new device is served with batched commands (PREP_IO_CMDS, multishot
+# FETCH_IO_CMDS into a provided buffer ring, COMMIT_IO_CMDS) and its device
+# object says batch_io true; on older kernels (6.12) the devices use one
+# command per request, batch_io false, and the daemon says why once.
+# Either way: two mem devices, a file device (2 queues) and a null device
+# are written at once with fio crc32c verification (4 KiB random at depth
+# 1 and 32, 128 KiB sequential); each device reads back only its own data.
+# A device is deleted while the others run; ublkd is killed with SIGKILL
+# under load and started again (without --batch-io: the kernel device keeps
+# the way it was added), the devices are recovered and their data verified.
+# Last, SIGTERM under load deletes every device.
+. "$(dirname "$0")/lib.sh"
+require_root
+
+fs=$E2E_TMP/fs
+scratch_fs "$fs" ext4 512M
+start_daemon --batch-io auto
+
+# The driver's features as the daemon logged them.
+features=$(sed -n 's/.*ublk driver features \(0x[0-9a-f]*\).*/\1/p' "$E2E_DAEMON_LOG" | head -n 1)
+[ -n "$features" ] || fail "the daemon did not log the driver's features"
+if (( features & (1 << 15) )); then batch=true; else batch=false; fi
+note "kernel $(uname -r), features $features: batch I/O expected $batch"
+
+m0=$("$UBLKCTL" add mem --size 128M) || fail "add mem 0"
+m1=$("$UBLKCTL" add mem --size 128M --depth 64) || fail "add mem 1"
+f0=$("$UBLKCTL" add file --path "$fs/disk.img" --size 128M --queues 2) || fail "add file"
+n0=$("$UBLKCTL" add null --size 1G) || fail "add null"
+devs=("$m0" "$m1" "$f0")
+for d in "${devs[@]}" "$n0"; do
+	require_blockdev "$d"
+	id=${d#/dev/ublkb}
+	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" "batch_io of $d"
+	flags=$("$UBLKCTL" --json info "$id" | jq -r .flags)
+	if [ "$batch" = true ]; then
+		(( flags & (1 << 15) )) || fail "$d: flags $flags lack UBLK_F_BATCH_IO"
+	else
+		(( !(flags & (1 << 15)) )) || fail "$d: flags $flags have UBLK_F_BATCH_IO"
+	fi
+done
+if [ "$batch" = false ]; then
+	expect_eq "$(grep -c 'batch I/O: this kernel has no UBLK_F_BATCH_IO' "$E2E_DAEMON_LOG")" 1 \
+		"log lines saying why batch I/O is not used"
+fi
+
+# Runs fio job NAME ($1) on device $2 in the background with the rest of
+# the arguments; its pid goes to PIDS, its output to $E2E_TMP/NAME.out.
+PIDS=()
+fio_bg() {
+	local name=$1 dev=$2
+	shift 2
+	fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --randseed=$RANDOM \
+		--output="$E2E_TMP/$name.out" "$@" &
+	PIDS+=($!)
+}
+
+# Waits for the fio jobs in PIDS; each must exit 0 with no error.
+fio_wait() {
+	local pid out
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" || { cat "$E2E_TMP"/*.out; fail "fio (pid $pid) failed: $1"; }
+	done
+	for out in "$E2E_TMP"/*.out; do
+		grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors: $1 ($out)"; }
+	done
+	rm -f "$E2E_TMP"/*.out
+	PIDS=()
+}
+
+# Each writable device at once: depth 1 and depth 32 4 KiB random writes
+# in separate regions, and 128 KiB sequential writes in a third, all
+# verified; the null device is read meanwhile.
+for i in "${!devs[@]}"; do
+	d=${devs[i]}
+	fio_bg "d$i-qd1" "$d" --rw=randwrite --bs=4k --iodepth=1 --offset=0 --size=4M
+	fio_bg "d$i-qd32" "$d" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
+	fio_bg "d$i-seq" "$d" --rw=write --bs=128k --iodepth=8 --offset=64M --size=32M
+done
+fio --name=null-read --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
+	--iodepth=32 --size=256M --output="$E2E_TMP/null-read.out" &
+PIDS+=($!)
+fio_wait "the first round"
+
+# Each device holds only its own data: a pattern per device at the same
+# offset, read back from every device.
+for i in "${!devs[@]}"; do
+	head -c 1M /dev/urandom > "$E2E_TMP/pat$i"
+	dd if="$E2E_TMP/pat$i" of="${devs[i]}" bs=1M seek=100 oflag=direct status=none ||
+		fail "writing the pattern of ${devs[i]}"
+done
+for i in "${!devs[@]}"; do
+	dd if="${devs[i]}" of="$E2E_TMP/back$i" bs=1M skip=100 count=1 iflag=direct status=none ||
+		fail "reading the pattern of ${devs[i]}"
+	cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${devs[i]} does not hold its own data"
+done
+
+# Delete the null device while the others run verified writes.
+for i in "${!devs[@]}"; do
+	fio_bg "del$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
+done
+fio --name=null-del --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
+	--iodepth=32 --size=256M --time_based --runtime=60 --output="$E2E_TMP/null-del.log" &
+null_pid=$!
+sleep 2
+"$UBLKCTL" del "${n0#/dev/ublkb}" || fail "deleting $n0 under I/O"
+[ ! -e "$n0" ] || fail "$n0 is still there after its delete"
+wait "$null_pid" && note "fio on the deleted null device exited 0" ||
+	note "fio on the deleted null device failed, as it should"
+fio_wait "the delete of $n0"
+
+# SIGKILL under load, then a new daemon (without --batch-io) recovers them.
+for i in "${!devs[@]}"; do
+	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
+done
+sleep 3
+note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
+kill_daemon
+sleep 2
+start_daemon
+for d in "${devs[@]}"; do
+	id=${d#/dev/ublkb}
+	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
+	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" \
+		"batch_io of $d after the recovery"
+done
+fio_wait "the SIGKILL and recovery"
+for i in "${!devs[@]}"; do
+	dd if="${devs[i]}" of="$E2E_TMP/back$i" bs=1M skip=100 count=1 iflag=direct status=none ||
+		fail "reading the pattern of ${devs[i]} after the recovery"
+	cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${devs[i]} lost its data in the recovery"
+done
+
+# SIGTERM with every device busy deletes them all.
+for i in "${!devs[@]}"; do
+	fio --name="term$i" --filename="${devs[i]}" --ioengine=io_uring --direct=1 --rw=randrw \
+		--bs=4k --iodepth=32 --size=32M --time_based --runtime=60 --output="$E2E_TMP/term$i.log" &
+done
+sleep 2
+stop_daemon || fail "ublkd exited with status $? after SIGTERM under load"
+for d in "${devs[@]}"; do
+	[ ! -e "$d" ] || fail "$d left behind after SIGTERM"
+done
+wait || true
+expect_eq "$(kernel_devices)" 0 "kernel ublk devices after SIGTERM"
+! grep -E 'COMMIT_IO_CMDS took|FETCH_IO_CMDS (ended|delivered)|command refused' "$E2E_DAEMON_LOG" ||
+	fail "the daemon logged batch protocol errors"
