@@ -8,9 +8,10 @@
 # are written at once with fio crc32c verification (4 KiB random at depth
 # 1 and 32, 128 KiB sequential); each device reads back only its own data.
 # A device is deleted while the others run; ublkd is killed with SIGKILL
-# under load and started again (without --batch-io: the kernel device keeps
-# the way it was added), the devices are recovered and their data verified.
-# Last, SIGTERM under load deletes every device.
+# under load and started again with --io-threads 2 (and without
+# --batch-io: the kernel device keeps the way it was added), the devices
+# are recovered onto the io threads and their data verified. Last,
+# SIGTERM under load deletes every device.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -111,7 +112,8 @@ wait "$null_pid" && note "fio on the deleted null device exited 0" ||
 	note "fio on the deleted null device failed, as it should"
 fio_wait "the delete of $n0"
 
-# SIGKILL under load, then a new daemon (without --batch-io) recovers them.
+# SIGKILL under load, then a new daemon (without --batch-io, with io
+# threads) recovers them.
 for i in "${!devs[@]}"; do
 	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
 done
@@ -119,12 +121,14 @@ sleep 3
 note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
 kill_daemon
 sleep 2
-start_daemon
+start_daemon --io-threads 2
 for d in "${devs[@]}"; do
 	id=${d#/dev/ublkb}
 	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" \
 		"batch_io of $d after the recovery"
+	expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.io_threads[] | . != null] | all')" \
+		true "every queue of $d on an io thread after the recovery"
 done
 fio_wait "the SIGKILL and recovery"
 for i in "${!devs[@]}"; do
