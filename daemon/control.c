@@ -86,7 +86,9 @@ struct control_conn {
 	int line_fds[CONTROL_MAX_FDS];		/* the line being handled's, -1 taken */
 	unsigned line_nfds;
 	unsigned line_dropped;			/* of its descriptors, closed unread */
-	unsigned dropped;			/* dropped since the last claim */
+	struct control_fd drops[CONTROL_MAX_FDS];	/* fd: how many closed unread
+							 * with the bytes at at */
+	unsigned ndrops;
 };
 
 static struct {
@@ -218,7 +220,15 @@ static void control_conn_keep_fds(struct control_conn *conn, struct msghdr *msg,
 	}
 	if (msg->msg_flags & MSG_CTRUNC)
 		extra++;	/* the kernel closed those that did not fit */
-	conn->dropped += extra;
+	if (extra) {
+		/* Full: the last record takes them (a line sees at least its own). */
+		if (conn->ndrops == CONTROL_MAX_FDS)
+			conn->ndrops--;
+		else
+			conn->drops[conn->ndrops].fd = 0;
+		conn->drops[conn->ndrops].at = at;
+		conn->drops[conn->ndrops++].fd += (int)extra;
+	}
 	if (extra)
 		control_log_fds(conn, extra, msg->msg_flags & MSG_CTRUNC ?
 				"more than fit in one message" : "more than a connection may hold");
@@ -235,11 +245,15 @@ static void control_conn_claim_fds(struct control_conn *conn)
 		n++;
 	}
 	conn->line_nfds = n;
-	conn->line_dropped = conn->dropped;
-	conn->dropped = 0;
 	memmove(conn->fds, conn->fds + n, (conn->nfds - n) * sizeof(conn->fds[0]));
 	conn->nfds -= n;
 	control.nfds -= n;
+	n = 0;
+	conn->line_dropped = 0;
+	while (n < conn->ndrops && conn->drops[n].at < conn->handled)
+		conn->line_dropped += (unsigned)conn->drops[n++].fd;
+	memmove(conn->drops, conn->drops + n, (conn->ndrops - n) * sizeof(conn->drops[0]));
+	conn->ndrops -= n;
 }
 
 /* Closes what the line just handled did not take of its descriptors. */

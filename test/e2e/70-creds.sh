@@ -50,6 +50,7 @@ holds() {
 
 start_daemon --socket-group "$grp" --max-user-devices 3 --max-user-mem 48M
 chmod 0755 "$E2E_TMP"
+mkdir -m 1777 "$E2E_TMP/out"
 mkdir -m 0700 "$E2E_TMP/private" "$E2E_TMP/a" "$E2E_TMP/b"
 chown "$ua:$gid" "$E2E_TMP/a"
 chown "$ub:$gid" "$E2E_TMP/b"
@@ -70,7 +71,7 @@ done
 grep -q "refused a request of uid=$ua pid=[0-9]*: path: ublkd opens no file" "$E2E_TMP/ublkd.log" ||
 	fail "the refusal is not logged with the peer's uid and pid"
 # What the user cannot open cannot be used at all, through ublkctl either.
-expect_refused "$ua" "cannot create $E2E_TMP/private/evil.img: Permission denied" \
+expect_refused "$ua" "$E2E_TMP/private/evil.img: Permission denied" \
 	add file --path "$E2E_TMP/private/evil.img" --size 1M
 [ ! -e "$E2E_TMP/private/evil.img" ] || fail "a user's add created a file in a private directory"
 expect_refused "$ua" "cannot open $E2E_TMP/private/secret.img: Permission denied" \
@@ -125,8 +126,8 @@ for d in "$adev:$ua" "$bdev:$ub"; do
 	as "${d#*:}" fio --name=verify --filename="${d%:*}" --ioengine=io_uring --direct=1 \
 		--rw=randwrite --bs=4k --iodepth=16 --offset=8M --size=16M \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 --randseed="$RANDOM" \
-		--output="$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio on ${d%:*} as uid ${d#*:}"; }
-	grep -q 'err= 0' "$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio errors on ${d%:*}"; }
+		--output="$E2E_TMP/out/fio.out" || { cat "$E2E_TMP/out/fio.out"; fail "fio on ${d%:*} as uid ${d#*:}"; }
+	grep -q 'err= 0' "$E2E_TMP/out/fio.out" || { cat "$E2E_TMP/out/fio.out"; fail "fio errors on ${d%:*}"; }
 done
 holds "$adev" A1; holds "$amem" A2; holds "$bdev" B1; holds "$bmem" B2; holds "$rmem" R0
 cmp -n $((4 << 20)) "$adev" "$E2E_TMP/a/a.img" || fail "$adev and its file differ"
