@@ -126,8 +126,8 @@ for d in "$adev:$ua" "$bdev:$ub"; do
 	as "${d#*:}" fio --name=verify --filename="${d%:*}" --ioengine=io_uring --direct=1 \
 		--rw=randwrite --bs=4k --iodepth=16 --offset=8M --size=16M \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 --randseed="$RANDOM" \
-		--output="$E2E_TMP/out/fio.out" || { cat "$E2E_TMP/out/fio.out"; fail "fio on ${d%:*} as uid ${d#*:}"; }
-	grep -q 'err= 0' "$E2E_TMP/out/fio.out" || { cat "$E2E_TMP/out/fio.out"; fail "fio errors on ${d%:*}"; }
+		--output="$E2E_TMP/out/fio-${d#*:}.out" || { cat "$E2E_TMP/out/fio-${d#*:}.out"; fail "fio on ${d%:*} as uid ${d#*:}"; }
+	grep -q 'err= 0' "$E2E_TMP/out/fio-${d#*:}.out" || { cat "$E2E_TMP/out/fio-${d#*:}.out"; fail "fio errors on ${d%:*}"; }
 done
 holds "$adev" A1; holds "$amem" A2; holds "$bdev" B1; holds "$bmem" B2; holds "$rmem" R0
 cmp -n $((4 << 20)) "$adev" "$E2E_TMP/a/a.img" || fail "$adev and its file differ"

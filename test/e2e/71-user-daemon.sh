@@ -30,10 +30,9 @@ on_exit "chmod $old_mode /dev/ublk-control"
 chmod 0666 /dev/ublk-control
 (
 	while :; do
-		for n in /dev/ublkc[0-9]* /dev/ublkb[0-9]*; do
-			[ -e "$n" ] && [ "$(stat -c %u "$n")" != "$uid" ] && chown "$uid:$gid" "$n" 2>/dev/null
-		done
-		sleep 0.05
+		find /dev -maxdepth 1 -name 'ublk[bc][0-9]*' ! -user "$uid" \
+			-exec chown "$uid:$gid" {} + 2>/dev/null
+		sleep 0.02
 	done
 ) &
 udev=$!
@@ -55,6 +54,7 @@ export UBLKD_SOCKET=$sock
 wait_for "[ -S $sock ]" 30 || fail "no socket $sock"
 
 ctl() { as env UBLKD_SOCKET="$sock" "$UBLKCTL" "$@" 2> "$E2E_TMP/err"; }
+on_exit '[ "$E2E_STATUS" -eq 0 ] || tail -60 "$E2E_TMP/ublkd.log"' 
 fill() { as sh -c "yes '$2' | head -c 4M | dd of=$1 bs=1M oflag=direct status=none"; }
 holds() {
 	[ "$(dd if="$1" bs=1M count=4 iflag=direct status=none | md5sum)" = \
