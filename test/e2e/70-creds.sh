@@ -141,8 +141,8 @@ expect_refused "$ua" "only root (or ublkd's own user) may shut ublkd down" shutd
 expect_eq "$("$UBLKCTL" --json list | jq length)" 5 "devices after refused deletes and shutdown"
 
 # The quota: 3 devices, 48 MiB of mem per user; root has none.
-expect_refused "$ub" "quota: uid $ub has 16777216 bytes of mem devices; 33554432 more would pass the limit of 50331648" \
-	add mem --size 32M
+expect_refused "$ub" "quota: uid $ub has 16777216 bytes of mem devices; 50331648 more would pass the limit of 50331648" \
+	add mem --size 48M
 bnull=$(ctl "$ub" add null --size 1M) || { cat "$E2E_TMP/err"; fail "third device of $ub"; }
 expect_refused "$ub" "quota: uid $ub has 3 device(s), the most a user may have (ublkd --max-user-devices 3)" \
 	add null --size 1M
