@@ -104,6 +104,12 @@ struct backend_arg {
 	bool flag;		/* FLAG */
 	uint64_t bytes;		/* BYTES, SIZE */
 	const char *text;	/* TEXT, PATH */
+	/* PATH: the client opened the file itself and passed it (text then
+	 * names it, for messages only): open uses fd, borrowed (dup what is
+	 * kept; its access mode is what the client could open), and neither
+	 * creates, extends nor reopens text. */
+	bool passed;
+	int fd;
 };
 
 /* The most values a backend may save for its recovery. */

@@ -27,7 +27,7 @@ static int file_open(void **priv, const struct backend_config *cfg,
 		snprintf(err, errlen, "a path is required");
 		return -EINVAL;
 	}
-	if (path[0] != '/') {
+	if (path[0] != '/' && !cfg->args[FILE_ARG_PATH].passed) {
 		/* The daemon's working directory is not the client's. */
 		snprintf(err, errlen, "%s is a relative path; give an absolute one", path);
 		return -EINVAL;

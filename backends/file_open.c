@@ -118,6 +118,50 @@ static int file_open_fd(struct file_dev *f, const struct stat *st, char *err, si
 	return 0;
 }
 
+/* Takes the descriptor the client passed: a regular file or a block device,
+ * open for writing unless the device is read-only. The copy kept has
+ * O_APPEND and O_NONBLOCK cleared and O_DIRECT set when asked for. */
+static int file_open_passed(struct file_dev *f, int fd, struct stat *st, char *err,
+			    size_t errlen)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fstat(fd, st) < 0)
+		return file_open_error(err, errlen, -errno, "cannot use the descriptor passed "
+				       "for %s: %s", f->path, strerror(errno));
+	if (fl & O_PATH)
+		return file_open_error(err, errlen, -EBADF, "the descriptor passed for %s is "
+				       "an O_PATH one; open the file for reading or writing", f->path);
+	if (S_ISDIR(st->st_mode))
+		return file_open_error(err, errlen, -EISDIR,
+				       "%s is a directory; expected a regular file or a block device",
+				       f->path);
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return file_open_error(err, errlen, -EINVAL,
+				       "%s is not a regular file or a block device", f->path);
+	if ((fl & O_ACCMODE) == O_WRONLY)
+		return file_open_error(err, errlen, -EACCES, "cannot read %s: the descriptor "
+				       "passed is open for writing only", f->path);
+	if (!f->read_only && (fl & O_ACCMODE) != O_RDWR)
+		return file_open_error(err, errlen, -EACCES, "cannot open %s for writing: the "
+				       "descriptor passed is read-only (serve it read-only to only "
+				       "read it)", f->path);
+	f->bdev = S_ISBLK(st->st_mode);
+	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (f->fd < 0)
+		return file_open_error(err, errlen, -errno, "cannot keep the descriptor for "
+				       "%s: %s", f->path, strerror(errno));
+	fl &= ~(O_APPEND | O_NONBLOCK);
+	if (f->direct && fcntl(f->fd, F_SETFL, fl | O_DIRECT) < 0) {
+		log_warn("%s: the file system refuses O_DIRECT; using buffered I/O", f->path);
+		f->direct = false;
+	}
+	if (!f->direct && fcntl(f->fd, F_SETFL, fl & ~O_DIRECT) < 0)
+		return file_open_error(err, errlen, -errno, "cannot set the flags of the "
+				       "descriptor for %s: %s", f->path, strerror(errno));
+	return 0;
+}
+
 /* Learns direct I/O's alignment; turns O_DIRECT off where it cannot be used. */
 static void file_open_dio(struct file_dev *f)
 {
@@ -230,9 +274,13 @@ int file_open_backing(struct file_dev *f, const struct backend_config *cfg,
 	f->zero_mode = -1;
 	f->read_only = cfg->read_only;
 	f->direct = !cfg->args[FILE_ARG_BUFFERED].flag;
-	ret = file_open_stat(f, cfg, &st, err, errlen);
-	if (ret == 0)
-		ret = file_open_fd(f, &st, err, errlen);
+	if (cfg->args[FILE_ARG_PATH].passed) {
+		ret = file_open_passed(f, cfg->args[FILE_ARG_PATH].fd, &st, err, errlen);
+	} else {
+		ret = file_open_stat(f, cfg, &st, err, errlen);
+		if (ret == 0)
+			ret = file_open_fd(f, &st, err, errlen);
+	}
 	if (ret < 0)
 		goto fail;
 	cur = (uint64_t)st.st_size;

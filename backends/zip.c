@@ -193,8 +193,9 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	ret = zip_tune_load(&z->tune, &cfg->args[ZIP_ARG_CHUNK], &cfg->args[ZIP_ARG_CACHE],
 			    err, errlen);
 	if (ret == 0)
-		ret = zip_archive_open(path, cfg->args[ZIP_ARG_ENTRY].text, &z->fd, &z->m,
-				       err, errlen);
+		ret = zip_archive_open(path, cfg->args[ZIP_ARG_PATH].passed ?
+				       cfg->args[ZIP_ARG_PATH].fd : -1,
+				       cfg->args[ZIP_ARG_ENTRY].text, &z->fd, &z->m, err, errlen);
 	if (ret < 0)
 		goto fail;
 	if (asprintf(&z->label, "member '%s' of %s", z->m.name, path) < 0) {

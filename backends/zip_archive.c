@@ -419,13 +419,20 @@ static int zip_archive_member(zip_t *za, struct zip_tap *t, const char *path,
 	return zip_archive_local_header(t->fd, raw, path, m, err, errlen);
 }
 
-/* Opens the archive file and checks it is a regular file. */
-static int zip_archive_open_file(const char *path, struct zip_tap *t, char *err, size_t errlen)
+/* Opens the archive file (or duplicates passed, the descriptor the client
+ * passed for it, when not -1) and checks it is a regular file. */
+static int zip_archive_open_file(const char *path, int passed, struct zip_tap *t, char *err,
+				 size_t errlen)
 {
 	struct stat st;
-	int ret;
+	int ret, fl = passed >= 0 ? fcntl(passed, F_GETFL) : 0;
 
-	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (passed >= 0 && (fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_WRONLY)) {
+		snprintf(err, errlen, "cannot read %s: the descriptor passed is not open for "
+			 "reading", path);
+		return -EBADF;
+	}
+	t->fd = passed >= 0 ? fcntl(passed, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
 	if (t->fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -442,7 +449,7 @@ static int zip_archive_open_file(const char *path, struct zip_tap *t, char *err,
 }
 
 /* Opens the archive, picks the member, checks it and locates its data. */
-int zip_archive_open(const char *path, const char *entry, int *fd,
+int zip_archive_open(const char *path, int passed, const char *entry, int *fd,
 		     struct zip_member *m, char *err, size_t errlen)
 {
 	struct zip_tap t = { .fd = -1 };
@@ -452,7 +459,7 @@ int zip_archive_open(const char *path, const char *entry, int *fd,
 	int ret;
 
 	memset(m, 0, sizeof(*m));
-	ret = zip_archive_open_file(path, &t, err, errlen);
+	ret = zip_archive_open_file(path, passed, &t, err, errlen);
 	if (ret < 0)
 		return ret;
 	zip_error_init(&t.error);

@@ -22,9 +22,11 @@ struct zip_member {
 
 /* Opens the archive at path read-only and picks the member named entry (or
  * the only file when entry is NULL); checks it can be served and locates its
- * data. On success *fd is the open archive. Returns 0 or -errno with a
- * message naming the archive and the member in err. */
-int zip_archive_open(const char *path, const char *entry, int *fd,
+ * data. passed, when not -1, is a descriptor the client passed for path:
+ * a copy of it is used instead of opening path. On success *fd is the open
+ * archive. Returns 0 or -errno with a message naming the archive and the
+ * member in err. */
+int zip_archive_open(const char *path, int passed, const char *entry, int *fd,
 		     struct zip_member *m, char *err, size_t errlen);
 /* Releases what zip_archive_open put in m. */
 void zip_archive_member_free(struct zip_member *m);

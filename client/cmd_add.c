@@ -1,5 +1,6 @@
 /* add: create a device and print its block device path. */
 #include "config.h"
+#include "client/add_file.h"
 #include "client/args.h"
 #include "client/backend_options.h"
 #include "client/cmd.h"
@@ -9,6 +10,7 @@
 #include "common/protocol.h"
 
 #include <stdint.h>
+#include <unistd.h>
 
 /* add's own options: each becomes a device_add param under its key. The
  * backends' parameters join them from backend_options_table, generated
@@ -59,14 +61,25 @@ static void cmd_add_help_backends(FILE *out, const char *operand)
 	}
 }
 
-/* Sends device_add; prints the new device's path, or with --json the device. */
+/* Sends device_add; prints the new device's path, or with --json the device.
+ * Run by a user other than root, ublkctl opens the backend's file itself
+ * and passes the descriptor: ublkd opens no path for such a user. */
 static int cmd_add_run(struct session *s, const struct args *a, FILE *out, FILE *err,
 		       struct failure *f)
 {
+	struct add_file af = { .fd = -1 };
 	struct json_object *device;
-	int ret = session_call(s, a->command->method, a->params, &device, f);
+	int ret = 0;
 
 	(void)err;
+	if (getuid() != 0)
+		ret = add_file_open(a->params, &af, f);
+	if (ret < 0)
+		return ret;
+	if (af.fd >= 0)
+		session_pass_fds(s, &af.fd, 1);
+	ret = session_call(s, a->command->method, a->params, &device, f);
+	add_file_finish(&af, ret < 0);
 	if (ret < 0)
 		return ret;
 	if (a->json && json_object_is_type(device, json_type_object))
@@ -94,7 +107,10 @@ const struct cmd cmd_add = {
 		 "wrong.\n",
 	.notes = "--socket, --json and --timeout may be given here too; with --json the\n"
 		 "device object is printed instead of the path. A relative PATH is made\n"
-		 "absolute against the current directory.\n",
+		 "absolute against the current directory. Run by a user other than root,\n"
+		 "ublkctl opens the PATH itself, with that user's rights (creating or\n"
+		 "extending it for --size), and passes the open file to ublkd; the device\n"
+		 "then belongs to that user.\n",
 	.find_option = backend_options_option,
 	.help_more = cmd_add_help_backends,
 	.run = cmd_add_run,

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 /* del's own option. */
 static const struct option_def cmd_del_options[] = {
@@ -33,7 +34,20 @@ static struct json_object *cmd_del_params(int64_t id)
 	return params;
 }
 
-/* Collects the integer "id" of every device the daemon lists into *ids. */
+/* True if a user other than root runs del --all and dev is not its own:
+ * such a user deletes only its own devices. */
+static bool cmd_del_not_mine(struct json_object *dev)
+{
+	struct json_object *owner;
+
+	if (getuid() == 0)
+		return false;
+	return !json_object_object_get_ex(dev, "owner_uid", &owner) ||
+	       json_object_get_int64(owner) != (int64_t)getuid();
+}
+
+/* Collects the integer "id" of every device the daemon lists into *ids
+ * (for a user other than root, of its own devices). */
 static int cmd_del_list_ids(struct session *s, struct json_object **ids, struct failure *f)
 {
 	struct json_object *params = json_object_new_object(), *devices, *id;
@@ -53,6 +67,8 @@ static int cmd_del_list_ids(struct session *s, struct json_object **ids, struct 
 		if (!json_object_object_get_ex(json_object_array_get_idx(devices, i), "id", &id) ||
 		    !json_object_is_type(id, json_type_int))
 			ret = cmd_bad_result(f, RPC_M_DEVICE_LIST, "devices with integer ids");
+		else if (cmd_del_not_mine(json_object_array_get_idx(devices, i)))
+			continue;
 		else if (!*ids || json_object_array_add(*ids, json_object_get(id)) < 0)
 			ret = failure_set(f, FAILURE_SYSTEM, ENOMEM, "listing the devices", NULL);
 	}

@@ -37,7 +37,8 @@ const struct cmd cmd_list = {
 	.summary = "list the devices as a table",
 	.about = "List the devices as a table with the columns\n"
 		 "ID DEVICE BACKEND SIZE QUEUES DEPTH STATE (SIZE human-readable),\n"
-		 "or with --json as the daemon's JSON array.\n",
+		 "and OWNER (the uid that added it) when a user other than root owns a\n"
+		 "device; or with --json as the daemon's JSON array.\n",
 	.notes = "--socket, --json and --timeout may be given here too.\n",
 	.run = cmd_list_run,
 };

@@ -128,6 +128,9 @@ static void failure_error(const struct failure *f, FILE *err)
 	case FAILURE_SYSTEM:
 		fprintf(err, "ublkctl: %s: %s\n", f->what, strerror(f->err));
 		break;
+	case FAILURE_FILE:
+		fprintf(err, "ublkctl: %s\n", f->message);
+		break;
 	default:
 		break;
 	}

@@ -30,6 +30,7 @@ enum failure_kind {
 	FAILURE_DAEMON,			/* code, message: the daemon's error */
 	FAILURE_OUTPUT,			/* err: writing to stdout failed */
 	FAILURE_SYSTEM,			/* err, what: the operation (e.g. out of memory) */
+	FAILURE_FILE,			/* err, message: a backing file ublkctl opens */
 	FAILURE_REPORTED,		/* already told to the user; exit 1 */
 };
 

@@ -4,6 +4,7 @@ bin_PROGRAMS += client/ublkctl
 noinst_LIBRARIES += client/libublkctl.a
 client_libublkctl_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_libublkctl_a_SOURCES = \
+	client/add_file.c client/add_file.h \
 	client/args.c client/args.h \
 	client/backend_find.c client/backend_options.h \
 	client/cmd.c client/cmd.h \

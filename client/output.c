@@ -29,9 +29,26 @@ static const struct output_column output_columns[] = {
 	{ "QUEUES", "queues", true, false },
 	{ "DEPTH", "depth", true, false },
 	{ "STATE", "state", false, false },
+	{ "OWNER", "owner_uid", true, false },	/* only when a user owns one */
 };
 
-#define OUTPUT_N_COLUMNS (sizeof(output_columns) / sizeof(output_columns[0]))
+#define OUTPUT_ALL_COLUMNS (sizeof(output_columns) / sizeof(output_columns[0]))
+/* The columns shown: OWNER only when a device belongs to a user but root,
+ * so a root-only table stays as it always was. */
+static size_t output_ncolumns = OUTPUT_ALL_COLUMNS - 1;
+#define OUTPUT_N_COLUMNS output_ncolumns
+
+/* True if a device in the array belongs to a uid other than root. */
+static bool output_user_owned(struct json_object *devices)
+{
+	struct json_object *v;
+
+	for (size_t i = 0; i < json_object_array_length(devices); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(devices, i), "owner_uid",
+					      &v) && json_object_get_int64(v) != 0)
+			return true;
+	return false;
+}
 
 /* Prints a JSON value on one line, as compact as it came. */
 int output_json(FILE *out, struct json_object *value)
@@ -96,13 +113,14 @@ static void output_row(FILE *out, const char *const cells[], const size_t widths
 /* Prints an array of devices as an aligned table. */
 int output_table(FILE *out, struct json_object *devices)
 {
-	size_t widths[OUTPUT_N_COLUMNS];
-	const char *cells[OUTPUT_N_COLUMNS];
-	char bufs[OUTPUT_N_COLUMNS][OUTPUT_CELL_MAX];
+	size_t widths[OUTPUT_ALL_COLUMNS] = { 0 };
+	const char *cells[OUTPUT_ALL_COLUMNS] = { NULL };
+	char bufs[OUTPUT_ALL_COLUMNS][OUTPUT_CELL_MAX];
 	size_t n, i, c;
 
 	if (!json_object_is_type(devices, json_type_array))
 		return -EPROTO;
+	output_ncolumns = OUTPUT_ALL_COLUMNS - !output_user_owned(devices);
 	n = json_object_array_length(devices);
 	for (i = 0; i < n; i++)
 		if (!json_object_is_type(json_object_array_get_idx(devices, i), json_type_object))

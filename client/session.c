@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 /* The most a receive buffer holds: a longest line and its newline. */
 #define SESSION_MAX_BUF	((size_t)UBLKD_MAX_LINE + 1)
 #define SESSION_MIN_BUF	((size_t)4096)
+/* The most descriptors one request passes (ublkd takes as many). */
+#define SESSION_MAX_FDS	4
 
 /* Milliseconds on a clock that only goes forward, for deadlines. */
 int64_t session_now_ms(void)
@@ -187,13 +190,60 @@ int session_send(struct session *s, const void *data, size_t len, int64_t deadli
 	return 0;
 }
 
-/* Sends one request line: the JSON text and its newline. */
+/* Makes the next call pass fds with its request line. */
+void session_pass_fds(struct session *s, const int *fds, unsigned n)
+{
+	s->pass = fds;
+	s->npass = n;
+}
+
+/* Sends the first byte of a request with the descriptors to pass, so they
+ * go with the request line's bytes; 1 (one byte sent) or -errno. */
+static int session_send_fds(struct session *s, const char *data, int64_t deadline_ms)
+{
+	union {
+		char buf[CMSG_SPACE(SESSION_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf };
+	struct cmsghdr *c;
+	ssize_t n;
+	int ret;
+
+	if (s->npass > SESSION_MAX_FDS)
+		return -E2BIG;
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_controllen = CMSG_SPACE(s->npass * sizeof(int));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(s->npass * sizeof(int));
+	memcpy(CMSG_DATA(c), s->pass, s->npass * sizeof(int));
+	for (;;) {
+		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+		if (n == 1)
+			return 1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ret = session_wait(s->fd, POLLOUT, deadline_ms);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		return n < 0 ? -errno : -EIO;
+	}
+}
+
+/* Sends one request line: the JSON text and its newline, with the
+ * descriptors to pass on its first byte. */
 static int session_send_request(struct session *s, struct json_object *req, int64_t deadline)
 {
-	size_t len;
+	size_t len, off = 0;
 	const char *text = session_request_text(req, &len);
 	char *line;
-	int ret;
+	int ret = 0;
 
 	if (!text)
 		return -ENOMEM;
@@ -202,7 +252,12 @@ static int session_send_request(struct session *s, struct json_object *req, int6
 		return -ENOMEM;
 	memcpy(line, text, len);
 	line[len] = '\n';
-	ret = session_send(s, line, len + 1, deadline);
+	if (s->npass)
+		ret = session_send_fds(s, line, deadline);
+	if (ret >= 0) {
+		off = (size_t)ret;
+		ret = session_send(s, line + off, len + 1 - off, deadline);
+	}
 	free(line);
 	return ret;
 }
@@ -404,6 +459,8 @@ int session_call(struct session *s, const char *method, struct json_object *para
 		return failure_set(f, FAILURE_SYSTEM, ENOMEM, "building the request", NULL);
 	ret = session_send_request(s, req, deadline);
 	json_object_put(req);
+	s->pass = NULL;
+	s->npass = 0;
 	if (ret == -ENOMEM)
 		return failure_set(f, FAILURE_SYSTEM, ENOMEM, "sending the request", NULL);
 	/* A daemon that refused the request (a line over its limit, say) may

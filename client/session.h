@@ -19,6 +19,8 @@ struct session {
 	size_t len;		/* bytes in buf */
 	size_t cap;		/* size of buf */
 	size_t used;		/* bytes at the start of buf given out as the last line */
+	const int *pass;	/* descriptors to pass with the next request */
+	unsigned npass;
 };
 
 /* Connects to ublkd at socket. Returns 0, or -errno with f recorded; close s
@@ -35,6 +37,11 @@ int session_adopt(struct session *s, int fd, const char *socket, unsigned timeou
  * are fatal to s. */
 int session_call(struct session *s, const char *method, struct json_object *params,
 		 struct json_object **result, struct failure *f);
+
+/* Makes the next session_call pass the n descriptors fds (borrowed until
+ * it returns) with its request line (SCM_RIGHTS): the request names them
+ * by index ("fd": 0). */
+void session_pass_fds(struct session *s, const int *fds, unsigned n);
 
 /* Closes the socket and frees the buffer. */
 void session_close(struct session *s);

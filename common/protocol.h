@@ -26,6 +26,8 @@
 #define RPC_SHUTTING_DOWN	(-32004)	/* the daemon is stopping (ESHUTDOWN) */
 #define RPC_BUSY		(-32005)	/* the device is busy changing state (EBUSY) */
 #define RPC_TOO_MANY_CONNECTIONS (-32006)	/* refused: the daemon serves its limit */
+#define RPC_NOT_PERMITTED	(-32007)	/* the peer may not do that (EPERM) */
+#define RPC_QUOTA_EXCEEDED	(-32008)	/* the peer's uid is at its quota (EDQUOT) */
 
 /* Method names. */
 #define RPC_M_DEVICE_ADD	"device_add"

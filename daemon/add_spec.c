@@ -4,6 +4,7 @@
  * same way. */
 #include "config.h"
 #include "daemon/add_spec.h"
+#include "daemon/control.h"
 #include "daemon/params.h"
 
 #include <errno.h>
@@ -58,7 +59,53 @@ static int add_spec_keys(struct json_object *params, const struct backend_ops *b
 		keys[n++] = b->params[i].name;
 	keys[n] = NULL;
 	snprintf(whose, sizeof(whose), "the %s backend", b->name);
+	/* "fd" (add_spec_fd) is checked on its own, and not listed: it is
+	 * how ublkctl passes a file, not a param people type. */
+	if (json_object_is_type(params, json_type_object) &&
+	    json_object_object_get_ex(params, "fd", NULL)) {
+		struct json_object *rest = json_object_new_object();
+		int ret;
+
+		json_object_object_foreach(params, key, val)
+			if (strcmp(key, "fd") != 0)
+				json_object_object_add(rest, key, json_object_get(val));
+		ret = params_check_keys_for(rest, keys, whose, err, errlen);
+		json_object_put(rest);
+		return ret;
+	}
 	return params_check_keys_for(params, keys, whose, err, errlen);
+}
+
+/* Reads "fd", the index of a passed descriptor standing for the backend's
+ * file (its PATH parameter), into spec->fd_index (-1 when absent). */
+static int add_spec_fd(struct json_object *params, struct device_spec *spec, char *err,
+		       size_t errlen)
+{
+	const struct backend_param *p = spec->backend->params;
+	struct json_object *v;
+	uint64_t i;
+	int ret;
+
+	spec->fd_index = -1;
+	spec->path_index = -1;
+	for (size_t k = 0; p && p[k].name && k < BACKEND_MAX_PARAMS; k++)
+		if (p[k].type == BACKEND_PARAM_PATH && spec->path_index < 0)
+			spec->path_index = (int)k;
+	ret = params_uint(params, "fd", 0, CONTROL_MAX_FDS - 1, &i, err, errlen);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (spec->path_index < 0) {
+		snprintf(err, errlen, "fd: the %s backend opens no file, so it takes no "
+			 "descriptor", spec->backend->name);
+		return -EINVAL;
+	}
+	if (json_object_object_get_ex(params, p[spec->path_index].name, &v)) {
+		snprintf(err, errlen, "fd: give either %s or fd (a descriptor passed for it), "
+			 "not both", p[spec->path_index].name);
+		return -EINVAL;
+	}
+	spec->fd_index = (int)i;
+	return 0;
 }
 
 /* Reads and checks every device_add param into spec. */
@@ -74,6 +121,8 @@ int add_spec_read(struct json_object *params, struct device_spec *spec, char *er
 	if (ret < 0)
 		return ret;
 	ret = add_spec_keys(params, spec->backend, err, errlen);
+	if (ret == 0)
+		ret = add_spec_fd(params, spec, err, errlen);
 	if (ret < 0)
 		return ret;
 	spec->id = DEVICE_ID_AUTO;
@@ -114,7 +163,7 @@ int add_spec_read(struct json_object *params, struct device_spec *spec, char *er
 	}
 	snprintf(whose, sizeof(whose), "the %s backend", spec->backend->name);
 	return params_declared(params, spec->backend->params, whose, spec->cfg.block_size,
-			       spec->args, &spec->cfg.size, err, errlen);
+			       spec->fd_index >= 0, spec->args, &spec->cfg.size, err, errlen);
 }
 
 /* Refuses what the running kernel's driver lacks (a recovery mode), naming

@@ -12,10 +12,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* How much a read asks for: the most one turn of the loop takes from a
@@ -42,6 +44,15 @@
 #define CONTROL_ACCEPT_PAUSE	1.0
 /* Seconds between two log lines about refused connections. */
 #define CONTROL_REFUSED_LOG	10.0
+/* Seconds between two log lines about descriptors dropped. */
+#define CONTROL_FDS_LOG		10.0
+
+/* A descriptor a client passed (SCM_RIGHTS), waiting for the request line
+ * whose bytes it came with. */
+struct control_fd {
+	int fd;
+	uint64_t at;		/* stream offset of the last byte read with it */
+};
 
 struct control_conn {
 	struct control_conn *prev, *next;	/* control.conns while open */
@@ -68,6 +79,16 @@ struct control_conn {
 	ev_timer idle;				/* closes an idle conn */
 	ev_tstamp last;				/* last request line (or accept) */
 	bool closed;				/* fd closed; freed at 0 holds */
+	uint64_t received;			/* stream bytes received so far */
+	uint64_t handled;			/* stream bytes of lines taken so far */
+	struct control_fd fds[CONTROL_MAX_FDS];	/* passed, not claimed yet */
+	unsigned nfds;
+	int line_fds[CONTROL_MAX_FDS];		/* the line being handled's, -1 taken */
+	unsigned line_nfds;
+	unsigned line_dropped;			/* of its descriptors, closed unread */
+	struct control_fd drops[CONTROL_MAX_FDS];	/* fd: how many closed unread
+							 * with the bytes at at */
+	unsigned ndrops;
 };
 
 static struct {
@@ -87,6 +108,9 @@ static struct {
 	ev_timer enforce;		/* closes conns while over budget */
 	unsigned long refused_total;	/* refused since the last log line */
 	ev_tstamp refused_logged;	/* when that was */
+	unsigned nfds;			/* passed descriptors held, all conns */
+	unsigned long fds_dropped;	/* dropped since the last log line */
+	ev_tstamp fds_logged;		/* when that was */
 } control = { .sock.fd = -1 };
 
 /* Bytes queued for the peer and not yet sent. */
@@ -142,6 +166,135 @@ static void control_conn_update(struct control_conn *conn)
 		ev_io_stop(control.loop, &conn->wio);
 }
 
+/* Logs descriptors dropped, at most once per CONTROL_FDS_LOG. */
+static void control_log_fds(const struct control_conn *conn, unsigned n, const char *why)
+{
+	ev_tstamp now = ev_now(control.loop);
+
+	control.fds_dropped += n;
+	if (!n || (control.fds_logged && now - control.fds_logged < CONTROL_FDS_LOG))
+		return;
+	log_warn("connection %lu (uid=%u pid=%d): closed %lu passed descriptor(s) unused: %s",
+		 conn->serial, (unsigned int)conn->peer.uid, (int)conn->peer.pid,
+		 control.fds_dropped, why);
+	control.fds_dropped = 0;
+	control.fds_logged = now;
+}
+
+/* Closes the first n passed descriptors conn holds. */
+static void control_conn_drop_fds(struct control_conn *conn, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		close(conn->fds[i].fd);
+	memmove(conn->fds, conn->fds + n, (conn->nfds - n) * sizeof(conn->fds[0]));
+	conn->nfds -= n;
+	control.nfds -= n;
+}
+
+/* Keeps the descriptors in a received SCM_RIGHTS message for the line
+ * their bytes belong to: at most CONTROL_MAX_FDS per connection and
+ * CONTROL_MAX_FDS_TOTAL in all; the rest are closed. */
+static void control_conn_keep_fds(struct control_conn *conn, struct msghdr *msg, uint64_t at)
+{
+	unsigned extra = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		size_t n;
+		int fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (conn->nfds >= CONTROL_MAX_FDS || control.nfds >= CONTROL_MAX_FDS_TOTAL ||
+			    conn->draining) {
+				close(fd);
+				extra++;
+				continue;
+			}
+			conn->fds[conn->nfds].fd = fd;
+			conn->fds[conn->nfds++].at = at;
+			control.nfds++;
+		}
+	}
+	if (msg->msg_flags & MSG_CTRUNC)
+		extra++;	/* the kernel closed those that did not fit */
+	if (extra) {
+		/* Full: the last record takes them (a line sees at least its own). */
+		if (conn->ndrops == CONTROL_MAX_FDS)
+			conn->ndrops--;
+		else
+			conn->drops[conn->ndrops].fd = 0;
+		conn->drops[conn->ndrops].at = at;
+		conn->drops[conn->ndrops++].fd += (int)extra;
+	}
+	if (extra)
+		control_log_fds(conn, extra, msg->msg_flags & MSG_CTRUNC ?
+				"more than fit in one message" : "more than a connection may hold");
+}
+
+/* Hands the line ending at stream offset conn->handled the descriptors
+ * that came with its bytes. */
+static void control_conn_claim_fds(struct control_conn *conn)
+{
+	unsigned n = 0;
+
+	while (n < conn->nfds && conn->fds[n].at < conn->handled) {
+		conn->line_fds[n] = conn->fds[n].fd;
+		n++;
+	}
+	conn->line_nfds = n;
+	memmove(conn->fds, conn->fds + n, (conn->nfds - n) * sizeof(conn->fds[0]));
+	conn->nfds -= n;
+	control.nfds -= n;
+	n = 0;
+	conn->line_dropped = 0;
+	while (n < conn->ndrops && conn->drops[n].at < conn->handled)
+		conn->line_dropped += (unsigned)conn->drops[n++].fd;
+	memmove(conn->drops, conn->drops + n, (conn->ndrops - n) * sizeof(conn->drops[0]));
+	conn->ndrops -= n;
+}
+
+/* Closes what the line just handled did not take of its descriptors. */
+static void control_conn_unclaim_fds(struct control_conn *conn)
+{
+	unsigned unused = 0;
+
+	for (unsigned i = 0; i < conn->line_nfds; i++) {
+		if (conn->line_fds[i] >= 0) {
+			close(conn->line_fds[i]);
+			unused++;
+		}
+	}
+	conn->line_nfds = 0;
+	conn->line_dropped = 0;
+	if (unused)
+		log_debug("connection %lu: closed %u passed descriptor(s) the request did not use",
+			  conn->serial, unused);
+}
+
+/* The number of descriptors that came with the line being handled. */
+unsigned control_conn_fds(const struct control_conn *conn, unsigned *dropped)
+{
+	if (dropped)
+		*dropped = conn->line_dropped;
+	return conn->line_nfds;
+}
+
+/* Takes the i-th descriptor of the line being handled; -EBADF if there is
+ * none or it was taken already. */
+int control_conn_take_fd(struct control_conn *conn, unsigned i)
+{
+	int fd;
+
+	if (i >= conn->line_nfds || conn->line_fds[i] < 0)
+		return -EBADF;
+	fd = conn->line_fds[i];
+	conn->line_fds[i] = -1;
+	return fd;
+}
+
 /* Closes conn's socket and drops its buffers; its memory lasts while held. */
 static void control_conn_close(struct control_conn *conn)
 {
@@ -154,6 +307,7 @@ static void control_conn_close(struct control_conn *conn)
 	ev_timer_stop(control.loop, &conn->idle);
 	close(conn->fd);
 	conn->fd = -1;
+	control_conn_drop_fds(conn, conn->nfds);
 	if (conn->prev)
 		conn->prev->next = conn->next;
 	else
@@ -445,6 +599,7 @@ static void control_conn_process(struct control_conn *conn)
 		}
 		conn->scanned = 0;
 		conn->in_off += nl ? len + 1 : len;
+		conn->handled += nl ? len + 1 : len;
 		lines++;
 		if (len && line[len - 1] == '\r')
 			len--;
@@ -453,10 +608,14 @@ static void control_conn_process(struct control_conn *conn)
 			return;
 		}
 		line[len] = '\0';
-		if (control_line_blank(line, len))
+		control_conn_claim_fds(conn);
+		if (control_line_blank(line, len)) {
+			control_conn_unclaim_fds(conn);
 			continue;
+		}
 		conn->last = ev_now(control.loop);
 		control.handler.line(control.handler.arg, conn, line, len);
+		control_conn_unclaim_fds(conn);
 		/* The handler may have stopped the control socket meanwhile. */
 	}
 	if (!conn->reading || conn->draining)
@@ -513,6 +672,12 @@ static void control_conn_eof(struct control_conn *conn)
 static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control_conn *conn = w->data;
+	union {
+		char buf[CMSG_SPACE(CONTROL_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr msg = { 0 };
+	struct iovec iov;
 	size_t room;
 	ssize_t n;
 
@@ -531,7 +696,17 @@ static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	room = conn->in_cap - conn->in_len;
 	if (room > CONTROL_READ_CHUNK)
 		room = CONTROL_READ_CHUNK;
-	n = recv(conn->fd, conn->in + conn->in_len, room, 0);
+	iov.iov_base = conn->in + conn->in_len;
+	iov.iov_len = room;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	n = recvmsg(conn->fd, &msg, MSG_CMSG_CLOEXEC);
+	/* The descriptors came with the last bytes read: the kernel ends a
+	 * read at a message that carries some. */
+	if (n > 0 || (n == 0 && msg.msg_controllen))
+		control_conn_keep_fds(conn, &msg, conn->received + (uint64_t)(n ? n - 1 : 0));
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -545,6 +720,7 @@ static void control_conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	conn->in_len += (size_t)n;
+	conn->received += (uint64_t)n;
 	control_conn_step(conn);
 }
 

@@ -32,6 +32,14 @@ struct control_handler {
 	void *arg;
 };
 
+/* Descriptors a client may pass (SCM_RIGHTS) that a connection holds until
+ * the request line they came with is handled, and all connections
+ * together; more are closed unread. A request uses at most
+ * CONTROL_MAX_FDS of its own; the line handler takes what it uses and
+ * the rest are closed once it returns. */
+#define CONTROL_MAX_FDS		4
+#define CONTROL_MAX_FDS_TOTAL	64
+
 /* The defaults of the bounds in struct control_opts. */
 #define CONTROL_DEFAULT_MAX_CONNECTIONS	64
 #define CONTROL_DEFAULT_IDLE_TIMEOUT	60.0
@@ -72,6 +80,13 @@ int control_conn_send(struct control_conn *conn, const char *line, size_t len);
 const struct control_peer *control_conn_peer(const struct control_conn *conn);
 /* True until the connection is closed. */
 bool control_conn_connected(const struct control_conn *conn);
+/* Only while the line handler runs: the number of descriptors that came
+ * with the line (in the order sent), and in *dropped (may be NULL) how many
+ * more were closed unread since the line before (past the bounds). */
+unsigned control_conn_fds(const struct control_conn *conn, unsigned *dropped);
+/* Only while the line handler runs: takes the i-th descriptor of the line
+ * (the caller closes it); -EBADF if there is none or it was taken. */
+int control_conn_take_fd(struct control_conn *conn, unsigned i);
 /* Keeps conn valid (though maybe closed) until the matching release. */
 void control_conn_hold(struct control_conn *conn);
 /* Drops a hold; frees conn if it is closed and this was the last. */

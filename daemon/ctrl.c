@@ -8,11 +8,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define CTRL_RING_ENTRIES 32
+/* The bytes before the payload that name /dev/ublkcN, NUL-padded, in every
+ * command on a user's (UBLK_F_UNPRIVILEGED_DEV) device but ADD_DEV and
+ * GET_FEATURES: the kernel checks the caller's access to that node. */
+#define CTRL_PATH_SLOT	32
 
 /* One command in flight. Its buffer is ours, so a caller that gave up after
  * a time-out may free its own copy while the kernel still writes to this. */
@@ -22,6 +27,7 @@ struct ctrl_req {
 	uint32_t dev_id;
 	void *user_buf;
 	uint16_t len;
+	uint16_t path_len;	/* buf starts with the ublkc path, this long */
 	ctrl_done_fn fn;
 	void *arg;
 	bool abandoned;
@@ -94,7 +100,8 @@ uint32_t ctrl_opcode(bool ioctl_encoded, unsigned nr)
 
 /* Fills an SQE128 slot with a control command. */
 static void ctrl_prep(struct ctrl *c, struct io_uring_sqe *sqe, unsigned nr,
-		      uint32_t dev_id, void *buf, uint16_t len, uint64_t data0)
+		      uint32_t dev_id, void *buf, uint16_t len, uint64_t data0,
+		      uint16_t path_len)
 {
 	struct ublksrv_ctrl_cmd *cmd = (struct ublksrv_ctrl_cmd *)sqe->cmd;
 	uint32_t op = ctrl_opcode(c->ioctl_encoded, nr);
@@ -110,6 +117,7 @@ static void ctrl_prep(struct ctrl *c, struct io_uring_sqe *sqe, unsigned nr,
 	cmd->len = len;
 	cmd->addr = (uint64_t)(uintptr_t)buf;
 	cmd->data[0] = data0;
+	cmd->dev_path_len = path_len;
 }
 
 /* Unlinks a request from the pending list. */
@@ -131,7 +139,7 @@ static void ctrl_complete(struct ctrl *c, struct ctrl_req *r, int res)
 	if (!r->abandoned) {
 		ev_timer_stop(c->loop, &r->timer);
 		if (r->user_buf && r->len)
-			memcpy(r->user_buf, r->buf, r->len);
+			memcpy(r->user_buf, r->buf + r->path_len, r->len);
 		log_debug("%s dev %u: %d", ctrl_cmd_name(r->nr), r->dev_id, res);
 		r->fn(r->arg, res);
 	} else {
@@ -179,18 +187,31 @@ static void ctrl_on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	r->fn(r->arg, -ETIMEDOUT);
 }
 
+/* True if command nr must name /dev/ublkcN: a ublkd without root makes
+ * only UBLK_F_UNPRIVILEGED_DEV devices, and every command on them but
+ * ADD_DEV and GET_FEATURES carries the path. */
+static bool ctrl_path_needed(unsigned nr)
+{
+	return geteuid() != 0 && nr != UBLK_CMD_ADD_DEV &&
+	       nr != _IOC_NR(UBLK_U_CMD_GET_FEATURES);
+}
+
 /* Sends one command; see ctrl.h. */
 int ctrl_submit(struct ctrl *c, unsigned nr, uint32_t dev_id, void *buf,
 		uint16_t len, uint64_t data0, double timeout,
 		ctrl_done_fn fn, void *arg)
 {
+	uint16_t path_len = ctrl_path_needed(nr) ? CTRL_PATH_SLOT : 0;
 	struct io_uring_sqe *sqe;
 	struct ctrl_req *r;
 	int ret;
 
-	r = calloc(1, sizeof(*r) + len);
+	r = calloc(1, sizeof(*r) + path_len + len);
 	if (!r)
 		return -ENOMEM;
+	r->path_len = path_len;
+	if (path_len)
+		snprintf((char *)r->buf, path_len, "/dev/ublkc%u", dev_id);
 	r->ctrl = c;
 	r->nr = nr;
 	r->dev_id = dev_id;
@@ -200,13 +221,14 @@ int ctrl_submit(struct ctrl *c, unsigned nr, uint32_t dev_id, void *buf,
 	r->arg = arg;
 	r->timeout = timeout;
 	if (buf && len)
-		memcpy(r->buf, buf, len);
+		memcpy(r->buf + path_len, buf, len);
 	sqe = io_uring_get_sqe(&c->ring);
 	if (!sqe) {
 		free(r);
 		return -EBUSY;
 	}
-	ctrl_prep(c, sqe, nr, dev_id, len ? r->buf : NULL, len, data0);
+	ctrl_prep(c, sqe, nr, dev_id, len || path_len ? r->buf : NULL, len + path_len, data0,
+		  path_len);
 	io_uring_sqe_set_data(sqe, r);
 	ret = io_uring_submit(&c->ring);
 	if (ret < 0) {
@@ -236,7 +258,8 @@ static int ctrl_probe(struct ctrl *c)
 	sqe = io_uring_get_sqe(&c->ring);
 	if (!sqe)
 		return -EBUSY;
-	ctrl_prep(c, sqe, _IOC_NR(UBLK_U_CMD_GET_FEATURES), (uint32_t)-1, &features, sizeof(features), 0);
+	ctrl_prep(c, sqe, _IOC_NR(UBLK_U_CMD_GET_FEATURES), (uint32_t)-1, &features,
+		  sizeof(features), 0, 0);
 	io_uring_sqe_set_data(sqe, NULL);
 	ret = io_uring_submit_and_wait(&c->ring, 1);
 	if (ret < 0)

@@ -9,6 +9,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,7 @@ void device_free(struct device *dev)
 	device_close_backend(dev);
 	free(dev->queues);
 	free(dev->queue_cpus);
+	device_close_passed(dev);
 	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++)
 		free(dev->arg_text[i]);
 	for (unsigned i = 0; i < 2 * BACKEND_MAX_SAVED; i++)
@@ -225,7 +227,18 @@ void device_free(struct device *dev)
 	}
 }
 
-/* Copies a spec's config and backend arguments so the device owns them. */
+/* Closes the passed descriptors the device still holds. */
+void device_close_passed(struct device *dev)
+{
+	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++) {
+		if (dev->args[i].passed && dev->args[i].fd >= 0)
+			close(dev->args[i].fd);
+		dev->args[i].fd = -1;
+	}
+}
+
+/* Copies a spec's config and backend arguments so the device owns them (a
+ * passed descriptor is duplicated, kept until the backend has opened). */
 static int device_copy_config(struct device *dev, const struct device_spec *spec)
 {
 	dev->cfg = spec->cfg;
@@ -238,9 +251,13 @@ static int device_copy_config(struct device *dev, const struct device_spec *spec
 	dev->cfg.args = dev->args;
 	for (unsigned i = 0; i < BACKEND_MAX_PARAMS; i++) {
 		dev->args[i] = spec->args[i];
+		dev->args[i].fd = -1;
 		if (spec->args[i].text && !(dev->arg_text[i] = strdup(spec->args[i].text)))
 			return -ENOMEM;
 		dev->args[i].text = dev->arg_text[i];
+		if (spec->args[i].passed &&
+		    (dev->args[i].fd = fcntl(spec->args[i].fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			return -errno;
 	}
 	return 0;
 }
@@ -295,10 +312,14 @@ static struct device *device_new(const struct device_spec *spec, device_done_fn 
 	dev->info.nr_hw_queues = spec->queues;
 	dev->info.queue_depth = spec->depth;
 	dev->recovery = spec->recovery;
+	dev->owner_uid = spec->owner_uid;
+	dev->owner_gid = spec->owner_gid;
 	dev->next = devices.list;
 	devices.list = dev;
-	if (device_copy_config(dev, spec) < 0) {
-		device_add_fail(dev, -ENOMEM, "out of memory");
+	ret = device_copy_config(dev, spec);
+	if (ret < 0) {
+		device_add_fail(dev, ret, "cannot keep the device's parameters: %s",
+				strerror(-ret));
 		return NULL;
 	}
 	return dev;
@@ -459,9 +480,38 @@ void device_view(const struct device *dev, struct device_view *v)
 	v->read_only = dev->params.basic.attrs & UBLK_ATTR_READ_ONLY;
 	v->flags = dev->info.flags;
 	v->recovery = dev->recovery;
+	v->owner_uid = dev->owner_uid;
+	v->owner_gid = dev->owner_gid;
 	v->io_count = 0;
 	v->queue_list = dev->queues;
 	v->queues_ready = dev->queues_ready;
 	for (unsigned i = 0; i < dev->queues_ready; i++)
 		v->io_count += queue_ios(&dev->queues[i]);
+}
+
+/* The uid that added the device (0: root). */
+uint32_t device_owner(const struct device *dev)
+{
+	return dev->owner_uid;
+}
+
+/* Counts uid's devices, those being added included, and the bytes of
+ * those served by mem_backend. */
+void device_usage(uint32_t uid, const char *mem_backend, unsigned *count, uint64_t *bytes)
+{
+	*count = 0;
+	*bytes = 0;
+	for (struct device *dev = devices.list; dev; dev = dev->next) {
+		if (dev->owner_uid != uid)
+			continue;
+		(*count)++;
+		if (mem_backend && strcmp(dev->backend->name, mem_backend) == 0)
+			*bytes += dev->geo.size ? dev->geo.size : dev->cfg.size;
+	}
+}
+
+/* True when ublkd runs without root. */
+bool device_unprivileged(void)
+{
+	return geteuid() != 0;
 }

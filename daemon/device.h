@@ -43,6 +43,10 @@ struct device_spec {
 	uint16_t queues;
 	uint16_t depth;
 	enum device_recovery recovery;
+	uint32_t owner_uid, owner_gid;	/* who added it (0 for root) */
+	int path_index;			/* the backend's PATH row, or -1 */
+	int fd_index;			/* device_add's "fd": the passed descriptor
+					 * standing for that row, or -1 */
 };
 
 struct device;
@@ -105,6 +109,14 @@ void device_foreach(void (*fn)(struct device *dev, void *arg), void *arg);
 unsigned device_count(void);
 /* The device's kernel id. */
 uint32_t device_id(const struct device *dev);
+/* True when ublkd runs without root: its devices are UBLK_F_UNPRIVILEGED_DEV
+ * ones, without recovery, every control command naming /dev/ublkcN. */
+bool device_unprivileged(void);
+/* The uid that added the device (0: root). */
+uint32_t device_owner(const struct device *dev);
+/* How many devices uid owns (being added too), and the bytes of those of
+ * them whose backend is named mem_backend. */
+void device_usage(uint32_t uid, const char *mem_backend, unsigned *count, uint64_t *bytes);
 /* What device_list shows of a device (device_json.c builds the object). */
 struct device_view {
 	uint32_t id;
@@ -118,6 +130,7 @@ struct device_view {
 	bool read_only;			/* as the kernel was told */
 	uint64_t flags;			/* as ADD_DEV answered */
 	enum device_recovery recovery;
+	uint32_t owner_uid, owner_gid;	/* who added it */
 	uint64_t io_count;		/* requests served */
 	const struct queue *queue_list;	/* the queues set up, queues_ready of them */
 	unsigned queues_ready;

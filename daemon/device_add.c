@@ -8,6 +8,7 @@
  * failure unwinds through the delete pipeline from DEL_RELEASE. */
 #include "config.h"
 #include "daemon/device_pipeline.h"
+#include "daemon/device_node.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -59,6 +60,7 @@ int device_open_backend(struct device *dev)
 	int ret;
 
 	ret = io_open(&dev->target, dev->backend, &dev->cfg, &dev->geo, err, sizeof(err));
+	device_close_passed(dev);	/* the backend kept what it needs */
 	if (ret < 0) {
 		device_add_fail(dev, ret, "%s backend: %s", dev->backend->name,
 				err[0] ? err : strerror(-ret));
@@ -107,6 +109,13 @@ static int add_open_backend(struct device *dev)
 	dev->undo |= UNDO_ABANDON;
 	dev->info.max_io_buf_bytes = DEVICE_IO_BUF_BYTES;
 	dev->info.ublksrv_pid = getpid();
+	if (device_unprivileged()) {
+		/* The kernel drops recovery for a device of a user's. */
+		if (dev->recovery != DEVICE_RECOVERY_NONE)
+			log_info("new device: recovery %s is not for a ublkd without root; "
+				 "the device dies with the daemon", device_recovery_name(dev->recovery));
+		dev->recovery = DEVICE_RECOVERY_NONE;
+	}
 	dev->info.flags = device_recovery_flags(dev->recovery);
 	/* Where the kernel can quiesce a device (6.16+), a planned restart
 	 * lets go of it with nothing in flight. */
@@ -115,6 +124,8 @@ static int add_open_backend(struct device *dev)
 	dev->info.flags |= add_batch_flag(features);
 	if (dev->drv->ioctl_encoded(dev->drv))
 		dev->info.flags |= UBLK_F_CMD_IOCTL_ENCODE;
+	if (device_unprivileged())
+		dev->info.flags |= UBLK_F_UNPRIVILEGED_DEV;
 	return 0;
 }
 
@@ -125,6 +136,15 @@ static int add_on_added(struct device *dev, int res)
 		if (res == -EEXIST)
 			device_add_fail(dev, res, "device id %u is already in use by another ublk server",
 					dev->info.dev_id);
+		else if (device_unprivileged() && res == -EACCES)
+			device_add_fail(dev, res, "ADD_DEV refused an unprivileged device (%s): as "
+					"many as the kernel allows exist already (the ublk_drv "
+					"parameter ublks_max, in /sys/module/ublk_drv/parameters)",
+					strerror(-res));
+		else if (device_unprivileged() && res == -EPERM)
+			device_add_fail(dev, res, "ADD_DEV refused an unprivileged device (%s): "
+					"this kernel's ublk driver lacks UNPRIVILEGED_DEV (Linux 6.3+) "
+					"or refuses it to this user", strerror(-res));
 		else
 			device_add_fail(dev, res, "ADD_DEV failed: %s", strerror(-res));
 		return res;
@@ -274,6 +294,7 @@ static void add_live(struct device *dev)
 	log_info("device %u live: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s) of depth %u",
 		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
 		 dev->nr_queues, dev->info.queue_depth);
+	device_node_give(dev->id, dev->owner_uid, dev->owner_gid);
 	device_notify(dev, DEVICE_EV_LIVE);
 	device_answer(dev, &dev->adder, 0);
 	if (dev->delete_when_live)
@@ -314,6 +335,16 @@ static void add_step(struct device *dev, int res)
 			 sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT);
 		return;
 	case ADD_SET_PARAMS:
+		/* A user's device: the path check needs /dev/ublkcN, which
+		 * udev gives the user a moment after ADD_DEV. */
+		if (res == -EACCES && device_unprivileged() &&
+		    ++dev->open_tries < DEVICE_OPEN_TRIES) {
+			dev->add = ADD_WAIT_BACKEND;
+			ev_timer_set(&dev->open_timer, 0.01, 0.);
+			ev_timer_start(dev->loop, &dev->open_timer);
+			return;
+		}
+		dev->open_tries = 0;
 		if (res < 0) {
 			device_add_fail(dev, res, "SET_PARAMS failed: %s", strerror(-res));
 			return;

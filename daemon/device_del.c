@@ -117,7 +117,10 @@ static void del_step(struct device *dev, int res)
 			del_finish(dev);
 			return;
 		}
-		del_send(dev, dev->drv->ioctl_encoded(dev->drv) ? DEL_DEV_ASYNC : DEL_DEV);
+		/* The kernel checks no path for DEL_DEV_ASYNC: a user's
+		 * device gets -EINVAL for it, so it takes DEL_DEV. */
+		del_send(dev, dev->drv->ioctl_encoded(dev->drv) && !device_unprivileged() ?
+			 DEL_DEV_ASYNC : DEL_DEV);
 		return;
 	case DEL_DEV_ASYNC:
 		if (res == -EOPNOTSUPP) {

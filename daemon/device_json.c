@@ -97,6 +97,7 @@ struct json_object *device_json(const struct device *dev)
 	json_object_object_add(o, "depth", json_object_new_int64(v.depth));
 	json_object_object_add(o, "read_only", json_object_new_boolean(v.read_only));
 	json_object_object_add(o, "state", json_object_new_string(device_state_name(v.state)));
+	json_object_object_add(o, "owner_uid", json_object_new_int64(v.owner_uid));
 	device_json_args(o, &v, false);	/* the size is the device's own field */
 	json_object_object_add(o, "discard", json_object_new_boolean(v.geo->max_discard_bytes > 0));
 	json_object_object_add(o, "write_zeroes",

@@ -82,6 +82,7 @@ struct device {
 	struct backend_config cfg;	/* cfg.args points at args */
 	struct backend_arg args[BACKEND_MAX_PARAMS];
 	char *arg_text[BACKEND_MAX_PARAMS];	/* the copies args[].text point at */
+	uint32_t owner_uid, owner_gid;	/* who added it */
 	struct backend_geometry geo;
 	struct io_target target;	/* the open backend */
 	struct ublksrv_ctrl_dev_info info;
@@ -113,6 +114,9 @@ static inline bool device_backend_waiting(const struct device *dev)
 }
 
 /* The registry's part (device.c). */
+/* Closes the passed descriptors the device still holds (once the backend
+ * has opened, or the device is freed). */
+void device_close_passed(struct device *dev);
 /* Answers a caller once (err 0: success). */
 void device_answer(struct device *dev, struct device_caller *c, int err);
 /* Records the first error of an operation, and logs it (at debug level

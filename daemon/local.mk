@@ -14,6 +14,9 @@ daemon_libublkd_a_SOURCES = \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
 	daemon/add_spec.c daemon/add_spec.h \
+	daemon/access.c daemon/access.h \
+	daemon/add_creds.c daemon/add_creds.h \
+	daemon/device_node.c daemon/device_node.h \
 	daemon/records.c daemon/records.h \
 	daemon/params.c daemon/params.h \
 	daemon/queue.c daemon/queue.h \

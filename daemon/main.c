@@ -4,9 +4,11 @@
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/size.h"
+#include "daemon/access.h"
 #include "daemon/activation.h"
 #include "daemon/control.h"
 #include "daemon/device.h"
+#include "daemon/device_node.h"
 #include "daemon/io_threads.h"
 #include "daemon/memlock.h"
 #include "daemon/methods.h"
@@ -16,6 +18,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,12 @@ static const char main_usage[] =
 	"      --control-budget SIZE  requests and replies all control connections\n"
 	"                           may buffer together; past it the one holding\n"
 	"                           most is closed (1M-4G, default 32M)\n"
+	"      --max-user-devices N  devices each uid but root may have at once\n"
+	"                           (0-65536, default 8)\n"
+	"      --max-user-mem SIZE  bytes of mem devices each uid but root may have\n"
+	"                           (default 1G)\n"
+	"      --device-mode MODE   the mode of a user's /dev/ublkbN: 0600 (default)\n"
+	"                           or 0660 (its primary group too)\n"
 	"  -v, --verbose            log more (debug)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
@@ -64,6 +73,8 @@ struct main_opts {
 	unsigned int max_connections;	/* 0: the default */
 	double idle_timeout;		/* 0: the default, < 0: never */
 	size_t control_budget;		/* 0: the default */
+	struct access_quota quota;
+	mode_t device_mode;
 	int verbose;
 };
 
@@ -196,6 +207,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "max-connections", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "control-budget", required_argument, NULL, 'B' },
+		{ "max-user-devices", required_argument, NULL, 'U' },
+		{ "max-user-mem", required_argument, NULL, 'm' },
+		{ "device-mode", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -207,6 +221,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	if (o->socket_path && !*o->socket_path)
 		o->socket_path = NULL;
 	o->state_dir = "/run/ublkd";
+	o->quota.max_devices = ACCESS_DEFAULT_MAX_DEVICES;
+	o->quota.max_mem = ACCESS_DEFAULT_MAX_MEM;
+	o->device_mode = 0600;
 	while ((c = getopt_long(argc, argv, "s:g:d:vVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket_path = optarg; break;
@@ -230,6 +247,21 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'B':
 			o->control_budget = main_size("control-budget", optarg,
 						      1024 * 1024, 4ULL << 30);
+			break;
+		case 'U':
+			o->quota.max_devices = (unsigned)main_number("max-user-devices", optarg,
+								     0, 65536);
+			break;
+		case 'm':
+			o->quota.max_mem = main_size("max-user-mem", optarg, 0, UINT64_MAX);
+			break;
+		case 'D':
+			if (strcmp(optarg, "0600") && strcmp(optarg, "0660")) {
+				fprintf(stderr, "ublkd: --device-mode is 0600 or 0660, not '%s'\n"
+					"Try 'ublkd --help'.\n", optarg);
+				exit(2);
+			}
+			o->device_mode = strcmp(optarg, "0660") ? 0600 : 0660;
 			break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("ublkd %s\n", PACKAGE_VERSION); exit(0);
@@ -310,6 +342,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	device_init(main_loop, o.state_dir);
+	access_init(&o.quota, (uint32_t)geteuid());
+	device_node_set_mode(o.device_mode);
 	methods_init(main_stop);
 	rpc_init(methods_table);
 	if (device_driver_open(err, sizeof(err)) < 0)

@@ -3,14 +3,19 @@
  * device.c and answers once. */
 #include "config.h"
 #include "daemon/methods.h"
+#include "daemon/access.h"
+#include "daemon/add_creds.h"
 #include "daemon/add_spec.h"
 #include "daemon/device.h"
 #include "daemon/device_json.h"
 #include "daemon/params.h"
 #include "daemon/rpc.h"
+#include "daemon/rpc_log.h"
+#include "common/log.h"
 #include "common/protocol.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +41,25 @@ void methods_shutdown(void)
 	methods_stopping = true;
 }
 
+/* Refuses call for a reason of the peer's credentials: logs who and why
+ * (rate-limited per peer), then answers with err. */
+static void methods_refuse(struct rpc_call *call, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void methods_refuse(struct rpc_call *call, int err, const char *fmt, ...)
+{
+	const struct control_peer *peer = rpc_call_peer(call);
+	char msg[ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (rpc_log_allow(peer, LOG_LEVEL_WARN))
+		log_warn("refused a request of uid=%u pid=%d: %s", (unsigned int)peer->uid,
+			 (int)peer->pid, msg);
+	rpc_fail(call, err, "%s", msg);
+}
+
 /* Answers a finished device_add. */
 static void methods_add_done(void *arg, struct device *dev, int err, const char *msg)
 {
@@ -47,10 +71,13 @@ static void methods_add_done(void *arg, struct device *dev, int err, const char 
 		rpc_reply(call, device_json(dev));
 }
 
-/* device_add {backend, id?, queues?, depth?, block_size?, read_only?, and the
+static void methods_add_checked(struct rpc_call *call, struct device_spec *spec, char *err);
+
+/* device_add {backend, fd?, id?, queues?, depth?, block_size?, read_only?, and the
  * backend's own params} */
 static void methods_device_add(struct rpc_call *call, struct json_object *params)
 {
+	struct add_creds_keep keep = { .fd = -1 };
 	struct device_spec spec;
 	char err[ERRLEN] = "";
 	int ret;
@@ -64,22 +91,37 @@ static void methods_device_add(struct rpc_call *call, struct json_object *params
 		rpc_fail(call, ret, "%s", err);
 		return;
 	}
-	if (spec.id != DEVICE_ID_AUTO && device_id_taken(spec.id)) {
-		rpc_fail(call, -EEXIST, "id: device %u already exists", spec.id);
+	ret = add_creds_apply(call, &spec, &keep, err, sizeof(err));
+	if (ret < 0) {
+		add_creds_release(&keep);
+		methods_refuse(call, ret, "%s", err);
 		return;
 	}
-	ret = device_driver_open(err, sizeof(err));
+	methods_add_checked(call, &spec, err);
+	add_creds_release(&keep);	/* device_add kept a copy */
+}
+
+/* The rest of device_add, once the peer may: the id, the driver, the kernel. */
+static void methods_add_checked(struct rpc_call *call, struct device_spec *spec, char *err)
+{
+	int ret;
+
+	if (spec->id != DEVICE_ID_AUTO && device_id_taken(spec->id)) {
+		rpc_fail(call, -EEXIST, "id: device %u already exists", spec->id);
+		return;
+	}
+	ret = device_driver_open(err, ERRLEN);
 	if (ret < 0) {
 		rpc_fail_code(call, ret == -ENOENT ? RPC_NO_DRIVER : RPC_DEVICE_ERROR, ret,
 			      "%s", err);
 		return;
 	}
-	ret = add_spec_check_kernel(&spec, err, sizeof(err));
+	ret = add_spec_check_kernel(spec, err, ERRLEN);
 	if (ret < 0) {
 		rpc_fail(call, ret, "%s", err);
 		return;
 	}
-	device_add(&spec, methods_add_done, call);
+	device_add(spec, methods_add_done, call);
 }
 
 /* Reads the id param and finds its device, or answers the call with the error. */
@@ -124,8 +166,12 @@ static void methods_del_done(void *arg, struct device *dev, int err, const char 
 static void methods_device_del(struct rpc_call *call, struct json_object *params)
 {
 	struct device *dev = methods_lookup(call, params);
+	uint32_t uid = (uint32_t)rpc_call_peer(call)->uid;
 
-	if (dev)
+	if (dev && !access_may_change(uid, device_owner(dev)))
+		methods_refuse(call, -EPERM, "device %u belongs to uid %u; only its owner or "
+			       "root may delete it", device_id(dev), device_owner(dev));
+	else if (dev)
 		device_del(dev, methods_del_done, call);
 }
 
@@ -256,6 +302,10 @@ static void methods_daemon_shutdown(struct rpc_call *call, struct json_object *p
 		ret = params_bool(params, "keep_devices", &keep, err, ERRLEN);
 	if (ret < 0) {
 		rpc_fail(call, ret, "%s", err);
+		return;
+	}
+	if (!access_daemon_wide((uint32_t)rpc_call_peer(call)->uid)) {
+		methods_refuse(call, -EPERM, "only root (or ublkd's own user) may shut ublkd down");
 		return;
 	}
 	if (methods_stopping) {

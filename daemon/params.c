@@ -251,8 +251,8 @@ static int params_declared_check(const struct backend_param *p, const struct bac
 /* Reads the parameters declared by the table decl (whose: "the zip
  * backend") into args, one per row, and the SIZE one into *size. */
 int params_declared(struct json_object *params, const struct backend_param *decl,
-		    const char *whose, uint32_t block_size, struct backend_arg *args,
-		    uint64_t *size, char *err, size_t errlen)
+		    const char *whose, uint32_t block_size, bool path_passed,
+		    struct backend_arg *args, uint64_t *size, char *err, size_t errlen)
 {
 	for (size_t i = 0; decl && decl[i].name; i++) {
 		int ret;
@@ -266,7 +266,9 @@ int params_declared(struct json_object *params, const struct backend_param *decl
 		ret = params_declared_one(params, &decl[i], &args[i], err, errlen);
 		if (ret < 0)
 			return ret;
-		if (ret == 1 && decl[i].required) {
+		args[i].fd = -1;
+		if (ret == 1 && decl[i].required &&
+		    !(path_passed && decl[i].type == BACKEND_PARAM_PATH)) {
 			snprintf(err, errlen, "%s: required for %s (%s)", decl[i].name, whose,
 				 decl[i].help);
 			return -EINVAL;

@@ -29,10 +29,11 @@ int params_check_keys_for(struct json_object *params, const char *const *allowed
  * (one per row; absent ones all zero), the SIZE one also into *size:
  * checks each one's type, range and presence when required, and that a
  * path is absolute. whose names the owner in messages ("the zip
- * backend"). Returns 0 or -EINVAL with a message. */
+ * backend"). With path_passed a required PATH parameter may be absent (a
+ * descriptor stands for it). Returns 0 or -EINVAL with a message. */
 int params_declared(struct json_object *params, const struct backend_param *decl,
-		    const char *whose, uint32_t block_size, struct backend_arg *args,
-		    uint64_t *size, char *err, size_t errlen);
+		    const char *whose, uint32_t block_size, bool path_passed,
+		    struct backend_arg *args, uint64_t *size, char *err, size_t errlen);
 /* Reads an integer in [min, max]: 0 found, 1 absent, -EINVAL wrong. */
 int params_uint(struct json_object *params, const char *key, uint64_t min,
 		uint64_t max, uint64_t *out, char *err, size_t errlen);

@@ -9,6 +9,7 @@
  * alone (another server may own them) and logged. */
 #include "config.h"
 #include "daemon/records.h"
+#include "daemon/add_creds.h"
 #include "daemon/add_spec.h"
 #include "daemon/device_json.h"
 #include "daemon/state.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One device being recovered. */
 struct records_item {
@@ -101,6 +103,8 @@ static struct json_object *records_build(struct device *dev)
 	device_json_args(params, &v, true);
 	device_save(dev, &saved.ops);
 	json_object_object_add(rec, "params", params);
+	json_object_object_add(rec, "owner_uid", json_object_new_int64(v.owner_uid));
+	json_object_object_add(rec, "owner_gid", json_object_new_int64(v.owner_gid));
 	json_object_object_add(rec, "flags", json_object_new_int64((int64_t)v.flags));
 	json_object_object_add(rec, "saved", saved.obj);
 	return rec;
@@ -207,6 +211,46 @@ static int records_saved(struct json_object *rec, struct backend_saved *saved, c
 	return 0;
 }
 
+/* Reads the owner of a record into spec (none: root, as records written
+ * before owners were kept) and, for an owner other than root, opens the
+ * backend's file with the owner's rights: a recovered device gives its
+ * user no file it could not open itself. *fd is that file, or -1. */
+static int records_owner(struct json_object *rec, struct device_spec *spec, int *fd,
+			 char *err, size_t errlen)
+{
+	struct json_object *v;
+	struct backend_arg *a;
+	int64_t id[2] = { 0, 0 };
+	const char *keys[2] = { "owner_uid", "owner_gid" };
+
+	*fd = -1;
+	for (int i = 0; i < 2; i++) {
+		if (!json_object_object_get_ex(rec, keys[i], &v))
+			continue;
+		id[i] = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || id[i] < 0 || id[i] > UINT32_MAX - 1) {
+			snprintf(err, errlen, "%s: expected a uid or gid", keys[i]);
+			return -EINVAL;
+		}
+	}
+	spec->owner_uid = (uint32_t)id[0];
+	spec->owner_gid = (uint32_t)id[1];
+	if (!spec->owner_uid || spec->path_index < 0 || !spec->args[spec->path_index].given)
+		return 0;
+	a = &spec->args[spec->path_index];
+	*fd = add_creds_open_as(a->text, spec->cfg.read_only, spec->owner_uid, spec->owner_gid);
+	if (*fd < 0) {
+		snprintf(err, errlen, "%s: its owner, uid %u, cannot open it now: %s", a->text,
+			 spec->owner_uid, strerror(-*fd));
+		return *fd;
+	}
+	a->passed = true;
+	a->fd = *fd;
+	return 0;
+}
+
+static void records_purge(uint32_t id);
+
 /* Starts recovering one record's device, or moves the record aside. */
 static void records_start(struct records_item *item)
 {
@@ -214,7 +258,8 @@ static void records_start(struct records_item *item)
 	struct json_object *params = NULL;
 	struct device_spec spec;
 	char err[512] = "";
-	int ret = -EINVAL;
+	int ret = -EINVAL, fd = -1;
+	bool owner_failed = false;
 
 	if (!json_object_object_get_ex(item->record, "params", &params))
 		snprintf(err, sizeof(err), "no params");
@@ -229,10 +274,15 @@ static void records_start(struct records_item *item)
 	}
 	if (ret == 0)
 		ret = records_saved(item->record, saved, err, sizeof(err));
+	if (ret == 0 && (ret = records_owner(item->record, &spec, &fd, err, sizeof(err))) < 0)
+		owner_failed = true;
 	if (ret < 0) {
 		log_error("device %u: its record cannot be used (%s); moved aside", item->id, err);
 		state_move_aside(item->id, err);
 		records.failed++;
+		/* Its I/O would wait for a server forever: the kernel device goes. */
+		if (owner_failed)
+			records_purge(item->id);
 		json_object_put(item->record);
 		free(item);
 		return;
@@ -240,6 +290,8 @@ static void records_start(struct records_item *item)
 	records.running++;
 	log_info("device %u: recovering (%s backend)", item->id, spec.backend->name);
 	device_recover(&spec, saved, records_recovered, item);
+	if (fd >= 0)
+		close(fd);	/* device_recover kept a copy */
 }
 
 /* Keeps a record found at start, in id order, for recovery: arg points at

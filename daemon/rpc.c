@@ -183,6 +183,10 @@ static int rpc_errno_code(int err)
 		return RPC_SHUTTING_DOWN;
 	case -EBUSY:
 		return RPC_BUSY;
+	case -EPERM:
+		return RPC_NOT_PERMITTED;
+	case -EDQUOT:
+		return RPC_QUOTA_EXCEEDED;
 	default:
 		return RPC_DEVICE_ERROR;
 	}
@@ -481,4 +485,16 @@ const struct control_peer *rpc_call_peer(const struct rpc_call *call)
 bool rpc_call_connected(const struct rpc_call *call)
 {
 	return control_conn_connected(call->conn);
+}
+
+/* How many descriptors came with the request being dispatched. */
+unsigned rpc_call_fds(const struct rpc_call *call, unsigned *dropped)
+{
+	return control_conn_fds(call->conn, dropped);
+}
+
+/* Takes the i-th descriptor of the request being dispatched. */
+int rpc_call_take_fd(struct rpc_call *call, unsigned i)
+{
+	return control_conn_take_fd(call->conn, i);
 }

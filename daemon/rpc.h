@@ -51,5 +51,13 @@ void rpc_fail_code(struct rpc_call *call, int code, int err, const char *fmt, ..
 const struct control_peer *rpc_call_peer(const struct rpc_call *call);
 /* True while the client that sent the call is still connected. */
 bool rpc_call_connected(const struct rpc_call *call);
+/* Only during the method's fn: how many descriptors came with the request
+ * (SCM_RIGHTS), and in *dropped (may be NULL) how many more were closed
+ * past the bounds (control.h). */
+unsigned rpc_call_fds(const struct rpc_call *call, unsigned *dropped);
+/* Only during the method's fn: takes the i-th descriptor that came with
+ * the request (the caller closes it); -EBADF if none. Those not taken are
+ * closed once fn returns. */
+int rpc_call_take_fd(struct rpc_call *call, unsigned i);
 
 #endif

@@ -21,4 +21,6 @@ EXTRA_DIST += \
 	test/e2e/57-adopt-orphans.sh \
 	test/e2e/58-io-threads.sh \
 	test/e2e/60-control-abuse.sh \
-	test/e2e/62-batch-io.sh
+	test/e2e/62-batch-io.sh \
+	test/e2e/70-creds.sh \
+	test/e2e/71-user-daemon.sh

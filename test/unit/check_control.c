@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -263,6 +264,130 @@ static void raw_too_long(void *arg, struct control_conn *conn, const char *why)
 
 	control_conn_send(conn, reply, (size_t)n);
 }
+
+
+/* A handler that says how many descriptors came with each line, takes the
+ * first one when the line is "take", and checks it is open. */
+static void fd_line(void *arg, struct control_conn *conn, const char *line, size_t len)
+{
+	unsigned dropped, n = control_conn_fds(conn, &dropped);
+	char reply[96];
+	int fd = -1, k;
+
+	(void)arg;
+	(void)len;
+	if (strcmp(line, "take") == 0)
+		fd = control_conn_take_fd(conn, 0);
+	k = snprintf(reply, sizeof(reply), "%.8s fds=%u dropped=%u open=%d", line, n, dropped,
+		     fd >= 0 && fcntl(fd, F_GETFD) >= 0);
+	if (fd >= 0)
+		close(fd);
+	control_conn_send(conn, reply, (size_t)k);
+}
+
+/* Sends text with n descriptors of /dev/null on its first byte. */
+static void send_with_fds(struct client *c, const char *text, unsigned n)
+{
+	union {
+		char buf[CMSG_SPACE(16 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+			      .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *cm;
+	int fds[16];
+
+	ck_assert_uint_le(n, 16);
+	memset(&cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	ck_assert_int_eq(sendmsg(c->fd, &msg, MSG_NOSIGNAL), 1);
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+	ck_assert_int_eq(client_puts(c, text + 1), 0);
+}
+
+/* Counts this process's open descriptors (the server runs in a thread). */
+static int open_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* Passed descriptors go to the line whose bytes they came with; a line
+ * takes what it uses and the rest are closed after it; past CONTROL_MAX_FDS
+ * they are closed unread (MSG_CTRUNC counted); nothing leaks, lines sent
+ * before and after see none, and closing the connection closes those held. */
+START_TEST(test_passed_fds)
+{
+	static const struct control_handler h = {
+		.line = fd_line, .too_long = raw_too_long, .refused = raw_too_long, .arg = "fd",
+	};
+	const char *path = harness_path(0, "ublkd.sock");
+	struct control_opts opts = { .socket_path = path, .handler = &h };
+	static const struct {
+		const char *text;
+		unsigned nfds;
+		const char *want;
+	} steps[] = {
+		{ "a\n", 0, "a fds=0 dropped=0 open=0" },
+		{ "take\n", 2, "take fds=2 dropped=0 open=1" },
+		{ "c\n", 0, "c fds=0 dropped=0 open=0" },
+		{ "many\n", 7, "many fds=4 dropped=1 open=0" },
+		{ "take\n", 1, "take fds=1 dropped=0 open=1" },
+	};
+	struct client c;
+	int before;
+	char *line;
+
+	ck_assert_int_eq(harness_start(&opts), 0);
+	before = open_fds();
+	c = client_open(path);
+	ck_assert_int_ge(c.fd, 0);
+	/* One at a time, as ublkctl does. */
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i].nfds)
+			send_with_fds(&c, steps[i].text, steps[i].nfds);
+		else
+			ck_assert_int_eq(client_puts(&c, steps[i].text), 0);
+		line = client_line(&c);
+		ck_assert_ptr_nonnull(line);
+		ck_assert_str_eq(line, steps[i].want);
+		free(line);
+	}
+	/* Pipelined: each line still sees only its own (at most what a
+	 * connection holds at once). */
+	send_with_fds(&c, "take\n", 1);
+	ck_assert_int_eq(client_puts(&c, "b\n"), 0);
+	line = client_line(&c);
+	ck_assert_str_eq(line, "take fds=1 dropped=0 open=1");
+	free(line);
+	line = client_line(&c);
+	ck_assert_str_eq(line, "b fds=0 dropped=0 open=0");
+	free(line);
+	/* Descriptors sent with an unfinished line are closed with the
+	 * connection. */
+	send_with_fds(&c, "x", 3);
+	usleep(100000);
+	client_close(&c);
+	for (int i = 0; i < 50 && open_fds() != before; i++)
+		usleep(20000);
+	ck_assert_int_eq(open_fds(), before);
+	harness_stop();
+}
+END_TEST
 
 /* The socket layer hands lines to whatever handler it is given and knows no
  * JSON-RPC; it refuses to start without one. */
@@ -1143,6 +1268,7 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_line_limit);
 	tcase_add_test(tc, test_line_handler);
+	tcase_add_test(tc, test_passed_fds);
 	tcase_add_test(tc, test_disconnect_mid_request);
 	tcase_add_test(tc, test_many_clients);
 	tcase_add_test(tc, test_large_replies);

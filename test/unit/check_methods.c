@@ -4,6 +4,7 @@
  * table, with its message, and the shape of every result. */
 #include "config.h"
 #include "fake_device.h"
+#include "daemon/access.h"
 #include "daemon/control.h"
 #include "daemon/methods.h"
 #include "daemon/rpc.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define CONN_MAX_LINES	16
@@ -29,6 +31,34 @@ struct control_conn {
 };
 
 static struct control_conn conn;
+
+/* The peer's uid (the test's own unless a test sets another). */
+static uid_t peer_uid;
+/* The descriptors that come with the next request line; -1 once taken. */
+static int line_fds[CONTROL_MAX_FDS];
+static unsigned line_nfds;
+
+/* How many descriptors came with the line. */
+unsigned control_conn_fds(const struct control_conn *c, unsigned *dropped)
+{
+	(void)c;
+	if (dropped)
+		*dropped = 0;
+	return line_nfds;
+}
+
+/* Takes one of them, as control.c does. */
+int control_conn_take_fd(struct control_conn *c, unsigned i)
+{
+	int fd;
+
+	(void)c;
+	if (i >= line_nfds || line_fds[i] < 0)
+		return -EBADF;
+	fd = line_fds[i];
+	line_fds[i] = -1;
+	return fd;
+}
 
 /* Keeps the line for the test; -ENOTCONN once closed. */
 int control_conn_send(struct control_conn *c, const char *line, size_t len)
@@ -48,7 +78,7 @@ const struct control_peer *control_conn_peer(const struct control_conn *c)
 
 	(void)c;
 	peer.pid = getpid();
-	peer.uid = getuid();
+	peer.uid = peer_uid;
 	peer.gid = getgid();
 	return &peer;
 }
@@ -93,6 +123,10 @@ static void setup(void)
 	fake_device_reset();
 	fake_device.features = FEATURES_612;
 	stop_calls = 0;
+	peer_uid = getuid();
+	line_nfds = 0;
+	access_init(&(struct access_quota){ ACCESS_DEFAULT_MAX_DEVICES, ACCESS_DEFAULT_MAX_MEM },
+		    0);
 	methods_init(fake_stop);
 	rpc_init(methods_table);
 }
@@ -207,6 +241,140 @@ static const char *result_text(struct json_object *r)
 	json_object_put(r);
 	return buf;
 }
+
+
+/* A user but root names no path: -32602 saying why, and nothing is added. */
+START_TEST(test_user_path_refused)
+{
+	peer_uid = 1000;
+	check_error(request("device_add", "{\"backend\":\"file\",\"path\":\"/root/x.img\","
+			    "\"size\":1048576}"), RPC_INVALID_PARAMS, "EINVAL",
+		    "path: ublkd opens no file for uid 1000, only for root; open it yourself and "
+		    "pass the descriptor (\"fd\": 0 with SCM_RIGHTS), as ublkctl does");
+	check_error(request("device_add", "{\"backend\":\"zip\",\"path\":\"/root/a.zip\"}"),
+		    RPC_INVALID_PARAMS, "EINVAL",
+		    "path: ublkd opens no file for uid 1000, only for root; open it yourself and "
+		    "pass the descriptor (\"fd\": 0 with SCM_RIGHTS), as ublkctl does");
+	ck_assert_int_eq(fake_device.add_calls, 0);
+	/* Root still may. */
+	peer_uid = 0;
+	result_text(request("device_add", "{\"backend\":\"file\",\"path\":\"/root/x.img\"}"));
+	ck_assert_int_eq(fake_device.add_calls, 1);
+	ck_assert(!fake_device.spec.args[0].passed);
+	ck_assert_uint_eq(fake_device.spec.owner_uid, 0);
+}
+END_TEST
+
+/* "fd": N binds the N-th passed descriptor to the backend's file; the
+ * device belongs to the peer; unused descriptors stay for control.c. */
+START_TEST(test_user_fd)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	peer_uid = 1000;
+	line_fds[0] = fd;
+	line_fds[1] = -1;
+	line_nfds = 1;
+	check_error(request("device_add", "{\"backend\":\"file\",\"fd\":1}"), RPC_INVALID_PARAMS,
+		    "EINVAL", "fd: 1 names no descriptor: 1 came with the request (send them with "
+		    "the request line, SCM_RIGHTS, at most 4)");
+	check_error(request("device_add", "{\"backend\":\"mem\",\"fd\":0,\"size\":4096}"),
+		    RPC_INVALID_PARAMS, "EINVAL",
+		    "fd: the mem backend opens no file, so it takes no descriptor");
+	check_error(request("device_add", "{\"backend\":\"file\",\"fd\":0,\"path\":\"/x\"}"),
+		    RPC_INVALID_PARAMS, "EINVAL",
+		    "fd: give either path or fd (a descriptor passed for it), not both");
+	check_error(request("device_add", "{\"backend\":\"file\",\"fd\":4}"), RPC_INVALID_PARAMS,
+		    "EINVAL", "fd: 4 is out of range (expected 0 to 3)");
+	ck_assert_int_eq(fake_device.add_calls, 0);
+	result_text(request("device_add", "{\"backend\":\"file\",\"fd\":0}"));
+	ck_assert_int_eq(fake_device.add_calls, 1);
+	ck_assert(fake_device.spec.args[0].passed);
+	ck_assert_int_eq(fake_device.spec.args[0].fd, fd);
+	ck_assert_str_eq(fake_device.path, "/dev/null");
+	ck_assert_uint_eq(fake_device.spec.owner_uid, 1000);
+	ck_assert_uint_eq(device_owner(device_find(0)), 1000);
+	/* Taken, then closed by the method once device_add has its copy. */
+	ck_assert_int_eq(line_fds[0], -1);
+	ck_assert_int_lt(fcntl(fd, F_GETFD), 0);
+}
+END_TEST
+
+/* Only the owner or root deletes a device; shutdown is root's. */
+START_TEST(test_user_del_and_shutdown)
+{
+	fake_device_create(1, "mem", 4096);
+	fake_device_create(2, "mem", 4096);
+	fake_device_create(3, "mem", 4096);
+	fake_device_set_owner(2, 1000);
+	fake_device_set_owner(3, 1001);
+	peer_uid = 1000;
+	check_error(request("device_del", "{\"id\":1}"), RPC_NOT_PERMITTED, "EPERM",
+		    "device 1 belongs to uid 0; only its owner or root may delete it");
+	check_error(request("device_del", "{\"id\":3}"), RPC_NOT_PERMITTED, "EPERM",
+		    "device 3 belongs to uid 1001; only its owner or root may delete it");
+	ck_assert_int_eq(fake_device.del_calls, 0);
+	ck_assert_str_eq(result_text(request("device_del", "{\"id\":2}")), "{}");
+	ck_assert_uint_eq(fake_device.del_id, 2);
+	check_error(request("daemon_shutdown", NULL), RPC_NOT_PERMITTED, "EPERM",
+		    "only root (or ublkd's own user) may shut ublkd down");
+	ck_assert_int_eq(stop_calls, 0);
+	peer_uid = 0;
+	ck_assert_str_eq(result_text(request("device_del", "{\"id\":3}")), "{}");
+	ck_assert_uint_eq(fake_device.del_id, 3);
+}
+END_TEST
+
+/* The quota: devices and bytes of mem per uid, root exempt. */
+START_TEST(test_user_quota)
+{
+	access_init(&(struct access_quota){ 2, 1 << 20 }, 0);
+	peer_uid = 1000;
+	result_text(request("device_add", "{\"backend\":\"mem\",\"size\":524288}"));
+	check_error(request("device_add", "{\"backend\":\"mem\",\"size\":1048576}"),
+		    RPC_QUOTA_EXCEEDED, "EDQUOT", "quota: uid 1000 has 524288 bytes of mem "
+		    "devices; 1048576 more would pass the limit of 1048576 (ublkd --max-user-mem)");
+	result_text(request("device_add", "{\"backend\":\"null\",\"size\":1048576}"));
+	check_error(request("device_add", "{\"backend\":\"null\",\"size\":4096}"),
+		    RPC_QUOTA_EXCEEDED, "EDQUOT", "quota: uid 1000 has 2 device(s), the most a "
+		    "user may have (ublkd --max-user-devices 2); delete one first");
+	/* Another user has its own quota; root has none. */
+	peer_uid = 1001;
+	result_text(request("device_add", "{\"backend\":\"mem\",\"size\":1048576}"));
+	peer_uid = 0;
+	for (int i = 0; i < 3; i++)
+		result_text(request("device_add", "{\"backend\":\"mem\",\"size\":1048576}"));
+	ck_assert_uint_eq(device_count(), 6);
+}
+END_TEST
+
+/* The rules alone. */
+START_TEST(test_access_rules)
+{
+	struct access_usage use = { 0, 0 };
+	char err[256];
+
+	access_init(&(struct access_quota){ 1, 4096 }, 1234);
+	ck_assert(access_is_root(0));
+	ck_assert(!access_is_root(1234));
+	ck_assert(access_daemon_wide(0));
+	ck_assert(access_daemon_wide(1234));
+	ck_assert(!access_daemon_wide(1000));
+	ck_assert(access_may_change(0, 1000));
+	ck_assert(access_may_change(1000, 1000));
+	ck_assert(!access_may_change(1000, 0));
+	ck_assert(!access_may_change(1000, 1001));
+	ck_assert_int_eq(access_quota_check(1000, &use, 4096, err, sizeof(err)), 0);
+	ck_assert_int_eq(access_quota_check(1000, &use, 4097, err, sizeof(err)), -EDQUOT);
+	use.mem = 1;
+	ck_assert_int_eq(access_quota_check(1000, &use, 4096, err, sizeof(err)), -EDQUOT);
+	ck_assert_int_eq(access_quota_check(1000, &use, UINT64_MAX, err, sizeof(err)), -EDQUOT);
+	use.devices = 1;
+	ck_assert_int_eq(access_quota_check(1000, &use, 0, err, sizeof(err)), -EDQUOT);
+	ck_assert_int_eq(access_quota_check(0, &use, UINT64_MAX, err, sizeof(err)), 0);
+}
+END_TEST
 
 /* -32700, -32600 and -32601 come from the rpc layer before any method. */
 START_TEST(test_request_errors)
@@ -808,6 +976,11 @@ static Suite *methods_suite(void)
 	tcase_add_test(tc, test_daemon_info);
 	tcase_add_test(tc, test_add_after_disconnect);
 	tcase_add_test(tc, test_readme_example);
+	tcase_add_test(tc, test_user_path_refused);
+	tcase_add_test(tc, test_user_fd);
+	tcase_add_test(tc, test_user_del_and_shutdown);
+	tcase_add_test(tc, test_user_quota);
+	tcase_add_test(tc, test_access_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

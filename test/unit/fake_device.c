@@ -12,6 +12,7 @@ struct device {
 	uint32_t id;
 	char backend[32];
 	uint64_t size;
+	uint32_t owner;
 };
 
 struct fake_device_state fake_device;
@@ -102,6 +103,7 @@ static void fake_add_finish(device_done_fn done, void *arg, uint32_t id, int err
 		return;
 	}
 	fake_device_create(id, fake_device.backend, fake_device.spec.cfg.size);
+	device_find(id)->owner = fake_device.spec.owner_uid;
 	done(arg, device_find(id), 0, NULL);
 }
 
@@ -242,4 +244,32 @@ struct json_object *device_json(const struct device *dev)
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)dev->size));
 	json_object_object_add(o, "state", json_object_new_string("live"));
 	return o;
+}
+
+/* The uid that added the device. */
+uint32_t device_owner(const struct device *dev)
+{
+	return dev->owner;
+}
+
+/* Gives a live device to uid. */
+void fake_device_set_owner(uint32_t id, uint32_t uid)
+{
+	device_find(id)->owner = uid;
+}
+
+/* Counts uid's devices and the bytes of its mem ones. */
+void device_usage(uint32_t uid, const char *mem_backend, unsigned *count, uint64_t *bytes)
+{
+	*count = 0;
+	*bytes = 0;
+	for (int i = 0; i < FAKE_DEVICE_MAX; i++) {
+		struct device *d = &fake_devices[i];
+
+		if (!d->used || d->owner != uid)
+			continue;
+		(*count)++;
+		if (mem_backend && strcmp(d->backend, mem_backend) == 0)
+			*bytes += d->size;
+	}
 }

@@ -42,6 +42,8 @@ extern struct fake_device_state fake_device;
 void fake_device_reset(void);
 /* Makes a live device as if added earlier. */
 void fake_device_create(uint32_t id, const char *backend, uint64_t size);
+/* Gives a live device to uid (device_owner). */
+void fake_device_set_owner(uint32_t id, uint32_t uid);
 /* Finishes the deferred device_add: err 0 makes the device. */
 void fake_device_finish_add(int err, const char *msg);
 /* Finishes the deferred device_del: err 0 removes the device. */

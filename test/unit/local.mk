@@ -47,6 +47,7 @@ TESTS += test/unit/check_methods
 test_unit_check_methods_SOURCES = test/unit/check_methods.c \
 	test/unit/fake_device.c test/unit/fake_device.h \
 	daemon/methods.c daemon/add_spec.c daemon/params.c daemon/rpc.c daemon/json_strict.c \
+	daemon/access.c daemon/add_creds.c \
 	daemon/rpc_log.c \
 	daemon/device_recovery.c
 test_unit_check_methods_CFLAGS = $(UNIT_CFLAGS)
