@@ -8,7 +8,9 @@
 # stopped for 10 s under fio (I/O waits, fio ends without error); an
 # unreachable cluster that fails the add in bounded time with librados'
 # reason while the other devices keep serving; a missing pool, image or
-# snapshot refused with a clear message.
+# snapshot refused with a clear message. The cluster alone takes 1 to 5
+# minutes to start under TCG, depending on the host's load:
+# e2e-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v ceph-mon >/dev/null || skip "ceph-mon is not installed (test/install-deps)"
@@ -75,9 +77,10 @@ verify_both() {
 	note "fio $name on both: $(grep -ho 'IOPS=[^,]*' "$E2E_TMP"/fio-"$name"-*.out | tr '\n' ' ')"
 }
 
-verify_both rand4k-qd1 --rw=randwrite --bs=4k --iodepth=1 --size=4M
-verify_both rand4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=16M
-verify_both seq128k --rw=write --bs=128k --iodepth=8 --size=48M
+# Small sizes: under TCG on a shared host the OSD takes tens of ms per write.
+verify_both rand4k-qd1 --rw=randwrite --bs=4k --iodepth=1 --size=512K
+verify_both rand4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=4M
+verify_both seq128k --rw=write --bs=128k --iodepth=8 --size=16M
 
 # Each device holds only its own image's data: a different 1 MiB pattern at
 # the same offset of each, read back through the device and out of the
@@ -106,7 +109,7 @@ before=$(used_bytes img2)
 blkdiscard "$dev2" || fail "blkdiscard $dev2"
 after=$(used_bytes img2)
 note "rbd du img2: $before bytes used before the discard, $after after"
-[ "$before" -ge $((32 << 20)) ] || fail "img2 should use at least 32 MiB before the discard, uses $before"
+[ "$before" -ge $((16 << 20)) ] || fail "img2 should use at least 16 MiB before the discard, uses $before"
 [ "$after" -lt $((before / 4)) ] || fail "the discard did not give space back: $before -> $after bytes"
 cmp -n 4096 /dev/zero "$dev2" || fail "$dev2 does not read zeroes after the discard"
 # write-zeroes reaches rbd_aio_write_zeroes: the range reads as zeroes.
@@ -140,16 +143,17 @@ ext4_roundtrip "$dev1" "$E2E_TMP/mnt" 4
 umount "$E2E_TMP/mnt" || fail "umount"
 
 # The OSD goes away for 10 s under fio and comes back: the I/O waits (as
-# with the kernel's rbd client) and fio ends without error.
+# with the kernel's rbd client) and fio ends without error. fio's rate
+# makes its writes last about 25 s, so the outage falls inside them.
 fio --name=osd-gone --filename="$dev2" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
-	--iodepth=16 --size=24M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+	--iodepth=16 --size=2M --rate_iops=20 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--output="$E2E_TMP/fio-osd.out" &
 fpid=$!
 sleep 3
 "$cluster" stop-osd "$cdir"
 tstop=$SECONDS
 sleep 10
-kill -0 "$fpid" 2>/dev/null || note "fio ended before the OSD came back"
+kill -0 "$fpid" 2>/dev/null || fail "fio ended before the OSD came back: the outage was not under I/O"
 "$cluster" start-osd "$cdir" || fail "the OSD did not come back"
 note "OSD down for $((SECONDS - tstop)) s"
 wait "$fpid" || { cat "$E2E_TMP/fio-osd.out"; fail "fio failed across the OSD's absence"; }
