@@ -269,6 +269,11 @@ struct backend_ops {
 	 * (never from inside this call); -errno with a message in err if it
 	 * never will. close cancels a wait: cb is then never called. */
 	int (*wait_ready)(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen);
+	/* Optional. Called once the backend is ready (wait_ready's 0, or
+	 * cb(arg, 0)): fills geo again, for a backend that learns what the
+	 * device looks like only then (a remote image's size). The daemon
+	 * tells the kernel the geometry only after this. */
+	void (*ready_geometry)(void *priv, struct backend_geometry *geo);
 	/* Optional. Reports backend-specific fields of the device. */
 	void (*describe)(void *priv, struct backend_report *r);
 	/* Optional. Reports, as text, what open needs to take the device over

@@ -158,7 +158,6 @@ static int add_on_added(struct device *dev, int res)
 		return -ENOMEM;
 	}
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
-	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 	return 0;
 }
 
@@ -331,6 +330,9 @@ static void add_step(struct device *dev, int res)
 					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
 			return;
 		}
+		/* A remote backend knows its size only now. */
+		io_ready_geometry(&dev->target, &dev->geo);
+		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 		add_send(dev, ADD_SET_PARAMS, UBLK_CMD_SET_PARAMS, &dev->params,
 			 sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT);
 		return;

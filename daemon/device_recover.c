@@ -93,8 +93,8 @@ static int rec_on_info(struct device *dev, int res)
 	return 0;
 }
 
-/* Opens the backend as it was (nothing created) and works out what the
- * kernel should already have been told. 0 or -errno (failed). */
+/* Opens the backend as it was (nothing created); what the kernel should
+ * already have been told is worked out once it is ready. 0 or -errno. */
 static int rec_open_backend(struct device *dev)
 {
 	int ret = device_open_backend(dev);	/* not UNDO_ABANDON: its data stays */
@@ -102,7 +102,6 @@ static int rec_open_backend(struct device *dev)
 	if (ret < 0)
 		return ret;
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
-	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 	return 0;
 }
 
@@ -208,6 +207,9 @@ static void rec_step(struct device *dev, int res)
 					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
 			return;
 		}
+		/* A remote backend knows its size only now. */
+		io_ready_geometry(&dev->target, &dev->geo);
+		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 		dev->kernel_params.len = sizeof(dev->kernel_params);
 		rec_send(dev, DEVICE_REC_PARAMS, UBLK_CMD_GET_PARAMS, &dev->kernel_params,
 			 sizeof(dev->kernel_params), 0);

@@ -306,6 +306,15 @@ int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err
 	return t->ops->wait_ready(t->priv, cb, arg, err, errlen);
 }
 
+/* t's backend is ready: has it fill geo again where it learns it only
+ * now, and checks requests against that size from here on. */
+void io_ready_geometry(struct io_target *t, struct backend_geometry *geo)
+{
+	if (t->open && t->ops->ready_geometry)
+		t->ops->ready_geometry(t->priv, geo);
+	t->size = geo->size;
+}
+
 /* Has an open backend report its own fields into r. */
 void io_describe(const struct io_target *t, struct backend_report *r)
 {

@@ -27,6 +27,9 @@ void io_close(struct io_target *t, bool abandon);
  * later (never from inside this call), or -errno with a message in err. */
 int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err,
 		  size_t errlen);
+/* t's backend is ready: has it fill geo again where it learns it only now
+ * (backend_ops.ready_geometry), and checks requests against that size. */
+void io_ready_geometry(struct io_target *t, struct backend_geometry *geo);
 /* Has an open backend report its own fields into r. */
 void io_describe(const struct io_target *t, struct backend_report *r);
 /* Has an open backend report what it needs to be recovered into r. */

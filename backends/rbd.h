@@ -1,0 +1,56 @@
+/* The rbd backend's parts: the connection made off the loop (rbd_connect.c)
+ * and the small pure helpers the backend and its unit tests share
+ * (rbd_text.c). */
+#ifndef UBLKD_RBD_H
+#define UBLKD_RBD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+/* How long librados may hunt for a monitor (client_mount_timeout) and wait
+ * for a monitor's answer (rados_mon_op_timeout), in seconds: an unreachable
+ * cluster fails the add after this long. */
+#define RBD_MON_TIMEOUT		15
+/* How long the add waits for the connection and the image to open, in
+ * seconds, before it fails (an OSD that does not answer the image's header
+ * reads); the connecting thread then cleans up by itself whenever librados
+ * lets it go. */
+#define RBD_OPEN_TIMEOUT	60
+
+/* What to open, and what came of it. Shared by the loop and the short-lived
+ * thread whose only job is rados_connect and rbd_open: the thread writes
+ * the results, then the eventfd; the loop reads them only after that. The
+ * last of the two to let go (rbd_connect_put) releases it. */
+struct rbd_connect {
+	int refs;		/* atomic: the thread's and the loop's */
+	int efd;		/* written once the thread is done */
+	rados_t cluster;	/* created, configured; connected by the thread */
+	rados_ioctx_t ioctx;
+	rbd_image_t image;
+	char *pool, *image_name, *snap;	/* snap: NULL for the image itself */
+	bool read_only;
+	int res;		/* 0 or -errno */
+	char msg[512];		/* why res < 0 */
+	uint64_t image_size;	/* bytes, of the image or its snapshot */
+};
+
+/* Starts the thread that connects and opens c's image (c->cluster is
+ * created and configured): 0, or -errno with a message in err. */
+int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);
+/* Lets go of c: the last holder closes what it opened and frees it. */
+void rbd_connect_put(struct rbd_connect *c);
+
+/* The device size for an image of image_size bytes: rounded down to a
+ * whole number of blocks (the tail cannot be written through the device). */
+uint64_t rbd_device_size(uint64_t image_size, uint32_t block_size);
+/* Writes "pool/image" or "pool/image@snap" into buf, for messages. */
+void rbd_label(char *buf, size_t len, const char *pool, const char *image, const char *snap);
+/* Writes the message for a failed librados/librbd step: what was being
+ * done (step), on what (what), and librados' own reason for err. */
+void rbd_error(char *buf, size_t len, const char *step, const char *what, int err);
+
+#endif

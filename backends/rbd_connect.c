@@ -1,0 +1,135 @@
+/* Connecting to the cluster and opening the image, off the loop.
+ *
+ * rados_connect waits for a monitor (up to client_mount_timeout) and
+ * rbd_open reads the image's header from an OSD (with no bound at all when
+ * that OSD is down), so neither may run on the daemon's loop, which serves
+ * every other device meanwhile. A short-lived, detached thread does just
+ * these calls, then writes an eventfd the loop watches (rbd.c). It does no
+ * work for requests: once the image is open, every request is started on
+ * the loop and its completion reaches the loop through librbd's own eventfd.
+ * If the loop stops waiting first (the add timed out, or the device went),
+ * the thread closes what it opened when librados lets it return. */
+#include "config.h"
+#include "backends/rbd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Connects, finds the pool, opens the image (or its snapshot, read-only)
+ * and reads its size: 0, or -errno with c->msg saying why. */
+static int rbd_connect_open(struct rbd_connect *c)
+{
+	char label[300], mon[256] = "";
+	int ret;
+
+	rbd_label(label, sizeof(label), c->pool, c->image_name, c->snap);
+	ret = rados_connect(c->cluster);
+	if (ret < 0) {
+		if (rados_conf_get(c->cluster, "mon_host", mon, sizeof(mon)) < 0 || !mon[0])
+			snprintf(mon, sizeof(mon), "(none set)");
+		if (ret == -ETIMEDOUT)
+			snprintf(c->msg, sizeof(c->msg), "cannot connect to the Ceph cluster: "
+				 "rados_connect: %s (no monitor answered within %d s; mon_host %s)",
+				 strerror(-ret), RBD_MON_TIMEOUT, mon);
+		else
+			snprintf(c->msg, sizeof(c->msg), "cannot connect to the Ceph cluster: "
+				 "rados_connect: %s (mon_host %s)", strerror(-ret), mon);
+		return ret;
+	}
+	ret = rados_ioctx_create(c->cluster, c->pool, &c->ioctx);
+	if (ret < 0) {
+		c->ioctx = NULL;
+		if (ret == -ENOENT)
+			snprintf(c->msg, sizeof(c->msg), "no pool named '%s' in the cluster", c->pool);
+		else
+			rbd_error(c->msg, sizeof(c->msg), "opening pool", c->pool, ret);
+		return ret;
+	}
+	if (c->read_only || c->snap)
+		ret = rbd_open_read_only(c->ioctx, c->image_name, &c->image, NULL);
+	else
+		ret = rbd_open(c->ioctx, c->image_name, &c->image, NULL);
+	if (ret < 0) {
+		c->image = NULL;
+		if (ret == -ENOENT)
+			snprintf(c->msg, sizeof(c->msg), "no image named '%s' in pool '%s'",
+				 c->image_name, c->pool);
+		else
+			rbd_error(c->msg, sizeof(c->msg), "opening image", label, ret);
+		return ret;
+	}
+	if (c->snap) {
+		ret = rbd_snap_set(c->image, c->snap);
+		if (ret < 0) {
+			if (ret == -ENOENT)
+				snprintf(c->msg, sizeof(c->msg), "image %s/%s has no snapshot named '%s'",
+					 c->pool, c->image_name, c->snap);
+			else
+				rbd_error(c->msg, sizeof(c->msg), "opening snapshot", label, ret);
+			return ret;
+		}
+	}
+	ret = rbd_get_size(c->image, &c->image_size);
+	if (ret < 0)
+		rbd_error(c->msg, sizeof(c->msg), "reading the size of", label, ret);
+	return ret;
+}
+
+/* The thread: connect and open, say so through the eventfd, let go. */
+static void *rbd_connect_thread(void *arg)
+{
+	struct rbd_connect *c = arg;
+	uint64_t one = 1;
+
+	c->res = rbd_connect_open(c);
+	if (write(c->efd, &one, sizeof(one)) < 0)
+		c->res = c->res ? c->res : -errno;	/* cannot happen: a counter of 1 */
+	rbd_connect_put(c);
+	return NULL;
+}
+
+/* Starts the connecting thread, detached. */
+int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	int ret;
+
+	ret = pthread_attr_init(&attr);
+	if (ret == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		__atomic_store_n(&c->refs, 2, __ATOMIC_RELEASE);
+		ret = pthread_create(&thread, &attr, rbd_connect_thread, c);
+		pthread_attr_destroy(&attr);
+	}
+	if (ret) {
+		__atomic_store_n(&c->refs, 1, __ATOMIC_RELEASE);
+		snprintf(err, errlen, "cannot start the thread that connects: %s", strerror(ret));
+		return -ret;
+	}
+	return 0;
+}
+
+/* Lets go of c; the last holder closes the image, pool and cluster handle. */
+void rbd_connect_put(struct rbd_connect *c)
+{
+	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	if (c->image)
+		rbd_close(c->image);
+	if (c->ioctx)
+		rados_ioctx_destroy(c->ioctx);
+	if (c->cluster)
+		rados_shutdown(c->cluster);
+	if (c->efd >= 0)
+		close(c->efd);
+	free(c->pool);
+	free(c->image_name);
+	free(c->snap);
+	free(c);
+}

@@ -1,0 +1,206 @@
+#!/bin/bash
+# The rbd backend against a real one-node Ceph cluster in the guest
+# (test/ceph-cluster, started once for this file): two devices on two
+# images at once, each verified by fio (crc32c: 4 KiB random at depth 1 and
+# 32, 128 KiB sequential) and checked to hold only its own image's data;
+# ext4 with a tree and fsck; a discard that gives space back (`rbd du`); a
+# snapshot device that is read-only and shows the snapshot's data; the OSD
+# stopped for 10 s under fio (I/O waits, fio ends without error); an
+# unreachable cluster that fails the add in bounded time with librados'
+# reason while the other devices keep serving; a missing pool, image or
+# snapshot refused with a clear message. The cluster alone takes 1 to 5
+# minutes to start under TCG, depending on the host's load:
+# e2e-timeout: 1500
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v ceph-mon >/dev/null || skip "ceph-mon is not installed (test/install-deps)"
+"$UBLKCTL" add rbd --help >/dev/null 2>&1 || skip "ublkd was built without the rbd backend"
+
+cluster=$E2E_SRCDIR/../ceph-cluster
+cdir=$E2E_TMP/ceph
+export CEPH_CONF=$cdir/ceph.conf
+on_exit "'$cluster' stop '$cdir'"
+t0=$SECONDS
+"$cluster" start "$cdir" rbd || fail "the Ceph cluster did not start"
+note "cluster ready in $((SECONDS - t0)) s; memory in use: $(free -m | awk '/^Mem:/ { print $3 }') MiB;" \
+	"mon RSS $(ps -o rss= -C ceph-mon | head -1) KiB, osd RSS $(ps -o rss= -C ceph-osd | head -1) KiB"
+
+for img in img1 img2; do
+	rbd create "rbd/$img" --size 128M || fail "rbd create $img"
+done
+start_daemon
+
+# add_rbd IMAGE [ARGS...]: adds a device for rbd/IMAGE, prints its path.
+add_rbd() {
+	local img=$1
+	shift
+	"$UBLKCTL" add rbd --pool rbd --image "$img" --conf "$CEPH_CONF" "$@"
+}
+
+t1=$SECONDS
+dev1=$(add_rbd img1) || fail "add rbd img1"
+dev2=$(add_rbd img2 --client-id admin --queues 2 --depth 32) || fail "add rbd img2"
+note "two rbd devices added in $((SECONDS - t1)) s: $dev1 $dev2"
+require_blockdev "$dev1"
+require_blockdev "$dev2"
+id1=${dev1#/dev/ublkb}
+id2=${dev2#/dev/ublkb}
+on_exit "'$UBLKCTL' del $id1 $id2 2>/dev/null || true"
+info=$("$UBLKCTL" --json info "$id1")
+expect_eq "$(jq -r .size <<<"$info")" $((128 << 20)) "device size (the image's)"
+expect_eq "$(jq -r .rbd_image <<<"$info")" "rbd/img1" "rbd_image"
+expect_eq "$(jq -r .connection <<<"$info")" "ready" "connection"
+expect_eq "$(jq -r .discard <<<"$info")" "true" "discard advertised"
+expect_eq "$(jq -r .write_zeroes <<<"$info")" "true" "write_zeroes advertised"
+expect_eq "$(jq -r .volatile_cache <<<"$info")" "true" "volatile_cache (librbd's cache)"
+expect_eq "$(blockdev --getsize64 "$dev2")" $((128 << 20)) "size of $dev2"
+
+# verify_both NAME FIO-ARGS...: the same fio verify job on both devices at once.
+verify_both() {
+	local name=$1 pids=() dev out st=0
+	shift
+	for dev in "$dev1" "$dev2"; do
+		fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --verify=crc32c \
+			--verify_fatal=1 --do_verify=1 --randseed=$RANDOM "$@" \
+			--output="$E2E_TMP/fio-$name-$(basename "$dev").out" &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || st=1
+	done
+	for out in "$E2E_TMP"/fio-"$name"-*.out; do
+		if [ $st -ne 0 ] || ! grep -q 'err= 0' "$out"; then
+			cat "$out"
+			fail "fio $name failed ($out)"
+		fi
+	done
+	note "fio $name on both: $(grep -ho 'IOPS=[^,]*' "$E2E_TMP"/fio-"$name"-*.out | tr '\n' ' ')"
+}
+
+# Small sizes: under TCG on a shared host the OSD takes tens of ms per write.
+verify_both rand4k-qd1 --rw=randwrite --bs=4k --iodepth=1 --size=512K
+verify_both rand4k-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=4M
+verify_both seq128k --rw=write --bs=128k --iodepth=8 --size=16M
+
+# Each device holds only its own image's data: a different 1 MiB pattern at
+# the same offset of each, read back through the device and out of the
+# image itself with rbd export.
+for n in 1 2; do
+	head -c 1M /dev/urandom >"$E2E_TMP/pat$n"
+done
+dd if="$E2E_TMP/pat1" of="$dev1" bs=1M seek=100 oflag=direct conv=fsync status=none
+dd if="$E2E_TMP/pat2" of="$dev2" bs=1M seek=100 oflag=direct conv=fsync status=none
+for n in 1 2; do
+	dev=$([ $n = 1 ] && echo "$dev1" || echo "$dev2")
+	dd if="$dev" of="$E2E_TMP/back$n" bs=1M skip=100 count=1 iflag=direct status=none
+	cmp "$E2E_TMP/pat$n" "$E2E_TMP/back$n" || fail "$dev does not read back its own pattern"
+	rbd export "rbd/img$n" "$E2E_TMP/export$n" >/dev/null 2>&1 || fail "rbd export img$n"
+	dd if="$E2E_TMP/export$n" of="$E2E_TMP/exp$n" bs=1M skip=100 count=1 status=none
+	cmp "$E2E_TMP/pat$n" "$E2E_TMP/exp$n" || fail "image img$n does not hold what $dev wrote"
+	rm -f "$E2E_TMP/export$n"
+done
+cmp -s "$E2E_TMP/pat1" "$E2E_TMP/pat2" && fail "the two patterns are equal"
+
+# Discard gives the space back to the cluster.
+used_bytes() {
+	rbd du --format json "rbd/$1" 2>/dev/null | jq '[.images[] | select(.snapshot == null) | .used_size] | add'
+}
+before=$(used_bytes img2)
+blkdiscard "$dev2" || fail "blkdiscard $dev2"
+after=$(used_bytes img2)
+note "rbd du img2: $before bytes used before the discard, $after after"
+[ "$before" -ge $((16 << 20)) ] || fail "img2 should use at least 16 MiB before the discard, uses $before"
+[ "$after" -lt $((before / 4)) ] || fail "the discard did not give space back: $before -> $after bytes"
+cmp -n 4096 /dev/zero "$dev2" || fail "$dev2 does not read zeroes after the discard"
+# write-zeroes reaches rbd_aio_write_zeroes: the range reads as zeroes.
+dd if="$E2E_TMP/pat1" of="$dev2" bs=1M seek=10 oflag=direct status=none
+blkdiscard -z -o $((10 << 20)) -l $((1 << 20)) "$dev2" || fail "blkdiscard -z on $dev2"
+dd if="$dev2" of="$E2E_TMP/z" bs=1M skip=10 count=1 iflag=direct status=none
+cmp -n $((1 << 20)) /dev/zero "$E2E_TMP/z" || fail "WRITE_ZEROES left data on $dev2"
+
+# A snapshot: read-only, with the data of the moment it was taken.
+dd if="$E2E_TMP/pat1" of="$dev2" bs=1M seek=20 oflag=direct conv=fsync status=none
+blockdev --flushbufs "$dev2"
+rbd snap create rbd/img2@s1 || fail "rbd snap create img2@s1"
+dd if="$E2E_TMP/pat2" of="$dev2" bs=1M seek=20 oflag=direct conv=fsync status=none
+snapdev=$(add_rbd img2 --snap s1) || fail "add rbd img2 --snap s1"
+require_blockdev "$snapdev"
+sid=${snapdev#/dev/ublkb}
+on_exit "'$UBLKCTL' del $sid 2>/dev/null || true"
+expect_eq "$("$UBLKCTL" --json info "$sid" | jq -r .read_only)" "true" "snapshot device read_only"
+expect_eq "$(blockdev --getro "$snapdev")" "1" "blockdev --getro of the snapshot device"
+dd if="$snapdev" of="$E2E_TMP/snap" bs=1M skip=20 count=1 iflag=direct status=none
+cmp "$E2E_TMP/pat1" "$E2E_TMP/snap" || fail "the snapshot device does not show the snapshot's data"
+dd if="$dev2" of="$E2E_TMP/live" bs=1M skip=20 count=1 iflag=direct status=none
+cmp "$E2E_TMP/pat2" "$E2E_TMP/live" || fail "the image's device does not show the newer data"
+if dd if="$E2E_TMP/pat2" of="$snapdev" bs=4k count=1 oflag=direct status=none 2>/dev/null; then
+	fail "a write to the snapshot device succeeded"
+fi
+"$UBLKCTL" del "$sid" || fail "del the snapshot device"
+
+# ext4 with a tree of files, fsck, and the checksums after a remount.
+ext4_roundtrip "$dev1" "$E2E_TMP/mnt" 4
+umount "$E2E_TMP/mnt" || fail "umount"
+
+# The OSD goes away for 10 s under fio and comes back: the I/O waits (as
+# with the kernel's rbd client) and fio ends without error. fio's rate
+# makes its writes last about 25 s, so the outage falls inside them.
+fio --name=osd-gone --filename="$dev2" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
+	--iodepth=16 --size=2M --rate_iops=20 --verify=crc32c --verify_fatal=1 --do_verify=1 \
+	--output="$E2E_TMP/fio-osd.out" &
+fpid=$!
+sleep 3
+"$cluster" stop-osd "$cdir"
+tstop=$SECONDS
+sleep 10
+kill -0 "$fpid" 2>/dev/null || fail "fio ended before the OSD came back: the outage was not under I/O"
+"$cluster" start-osd "$cdir" || fail "the OSD did not come back"
+note "OSD down for $((SECONDS - tstop)) s"
+wait "$fpid" || { cat "$E2E_TMP/fio-osd.out"; fail "fio failed across the OSD's absence"; }
+grep -q 'err= 0' "$E2E_TMP/fio-osd.out" || { cat "$E2E_TMP/fio-osd.out"; fail "fio reported errors across the OSD's absence"; }
+expect_eq "$(state_of "$id2")" live "state of $dev2 after the OSD came back"
+
+# An unreachable cluster fails the add in bounded time with librados'
+# reason, while the other device keeps serving and the daemon answers.
+sed 's/^mon_host = .*/mon_host = v2:127.0.0.1:3399,v1:127.0.0.1:6799/' "$CEPH_CONF" >"$E2E_TMP/bad.conf"
+t2=$SECONDS
+add_rbd img1 --conf "$E2E_TMP/bad.conf" >"$E2E_TMP/bad.out" 2>&1 &
+apid=$!
+sleep 2
+dd if="$dev1" of=/dev/null bs=64k count=64 iflag=direct status=none ||
+	fail "$dev1 did not serve while another add waited for an unreachable cluster"
+timeout 5 "$UBLKCTL" list >/dev/null || fail "the daemon did not answer while an add waited"
+st=0
+wait "$apid" || st=$?
+took=$((SECONDS - t2))
+note "unreachable cluster: add failed after $took s: $(cat "$E2E_TMP/bad.out")"
+[ $st -ne 0 ] || fail "an add against an unreachable cluster succeeded"
+[ $took -le 45 ] || fail "the add against an unreachable cluster took $took s (bound: 45)"
+grep -q "rados_connect: Connection timed out" "$E2E_TMP/bad.out" ||
+	fail "the message does not give librados' reason: $(cat "$E2E_TMP/bad.out")"
+expect_eq "$("$UBLKCTL" list | grep -c ublkb)" 2 "devices after the failed add"
+
+# Missing pool, image, snapshot and configuration: clear errors.
+# expect_add_error WHAT TEXT ARGS...: add fails and says TEXT.
+expect_add_error() {
+	local what=$1 text=$2 out
+	shift 2
+	if out=$("$UBLKCTL" add rbd "$@" 2>&1); then
+		fail "add with $what succeeded: $out"
+	fi
+	grep -qF -- "$text" <<<"$out" || fail "add with $what: expected '$text' in: $out"
+	note "$what: $out"
+}
+expect_add_error "a missing pool" "no pool named 'nopool' in the cluster" \
+	--pool nopool --image img1 --conf "$CEPH_CONF"
+expect_add_error "a missing image" "no image named 'noimg' in pool 'rbd'" \
+	--pool rbd --image noimg --conf "$CEPH_CONF"
+expect_add_error "a missing snapshot" "image rbd/img2 has no snapshot named 'nosnap'" \
+	--pool rbd --image img2 --snap nosnap --conf "$CEPH_CONF"
+expect_add_error "a missing configuration" "cannot read the Ceph configuration /nonexistent.conf" \
+	--pool rbd --image img1 --conf /nonexistent.conf
+expect_add_error "no pool" "pool" --image img1 --conf "$CEPH_CONF"
+expect_eq "$(kernel_devices)" 2 "kernel devices after the refused adds"
+
+"$UBLKCTL" del "$id1" "$id2" || fail "del the rbd devices"
+expect_eq "$(kernel_devices)" 0 "kernel devices at the end"

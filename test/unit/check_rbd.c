@@ -1,0 +1,217 @@
+/* Unit tests of the rbd backend without a cluster: its pure helpers, its
+ * parameter checks, and the connection made off the loop failing cleanly
+ * (a configuration naming no monitor) through a real libev loop. */
+#include "config.h"
+#include "backends/backend.h"
+#include "backends/rbd.h"
+#include "daemon/evwatch.h"
+#include "test/unit/backend_test.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct backend_ops *rbd;
+static struct backend_arg args[BACKEND_MAX_PARAMS];
+static struct backend_config cfg;
+static struct ev_loop *loop;
+static struct evwatch ew;
+static char conf_path[64];
+
+/* A config for pool "p", image "img", served from a fresh loop. */
+static void setup(void)
+{
+	rbd = backends_find("rbd");
+	ck_assert_ptr_nonnull(rbd);
+	memset(args, 0, sizeof(args));
+	memset(&cfg, 0, sizeof(cfg));
+	test_arg_text(rbd, args, "pool", "p");
+	test_arg_text(rbd, args, "image", "img");
+	cfg.args = args;
+	cfg.block_size = 512;
+	cfg.queues = 2;
+	cfg.depth = 4;
+	loop = ev_loop_new(EVFLAG_AUTO);
+	ck_assert_ptr_nonnull(loop);
+	evwatch_init(&ew, loop);
+	cfg.loop = &ew.ops;
+	conf_path[0] = 0;
+}
+
+/* Frees the loop and any configuration file written. */
+static void teardown(void)
+{
+	if (conf_path[0])
+		unlink(conf_path);
+	ev_loop_destroy(loop);
+}
+
+/* Writes a Ceph configuration holding text; its path is cfg's conf. */
+static void write_conf(const char *text)
+{
+	int fd;
+
+	snprintf(conf_path, sizeof(conf_path), "/tmp/check_rbd-XXXXXX");
+	fd = mkstemp(conf_path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	test_arg_text(rbd, args, "conf", conf_path);
+}
+
+START_TEST(test_device_size)
+{
+	ck_assert_uint_eq(rbd_device_size(256ULL << 20, 512), 256ULL << 20);
+	ck_assert_uint_eq(rbd_device_size((256ULL << 20) + 1000, 4096), 256ULL << 20);
+	ck_assert_uint_eq(rbd_device_size(4095, 4096), 0);
+	ck_assert_uint_eq(rbd_device_size(4096, 0), 0);
+}
+END_TEST
+
+START_TEST(test_label_and_error)
+{
+	char buf[128];
+
+	rbd_label(buf, sizeof(buf), "rbd", "img", NULL);
+	ck_assert_str_eq(buf, "rbd/img");
+	rbd_label(buf, sizeof(buf), "rbd", "img", "s1");
+	ck_assert_str_eq(buf, "rbd/img@s1");
+	rbd_error(buf, sizeof(buf), "opening image", "rbd/img", -EPERM);
+	ck_assert_str_eq(buf, "opening image rbd/img: Operation not permitted");
+}
+END_TEST
+
+/* The backend serves through submit and learns its size when ready. */
+START_TEST(test_ops)
+{
+	ck_assert_ptr_nonnull(rbd->submit);
+	ck_assert_ptr_nonnull(rbd->wait_ready);
+	ck_assert_ptr_nonnull(rbd->ready_geometry);
+	ck_assert_ptr_null(rbd->plan);
+	ck_assert_ptr_null(rbd->read);
+	ck_assert_ptr_nonnull(test_arg(rbd, args, "client_id"));
+	ck_assert_ptr_nonnull(test_arg(rbd, args, "snap"));
+}
+END_TEST
+
+START_TEST(test_missing_conf)
+{
+	struct backend_geometry geo;
+	char err[256] = "";
+	void *priv = NULL;
+
+	test_arg_text(rbd, args, "conf", "/nonexistent/ceph.conf");
+	ck_assert_int_eq(rbd->open(&priv, &cfg, &geo, err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_null(priv);
+	ck_assert_str_eq(err, "cannot read the Ceph configuration /nonexistent/ceph.conf: "
+		"No such file or directory");
+}
+END_TEST
+
+START_TEST(test_missing_pool)
+{
+	struct backend_geometry geo;
+	char err[256] = "";
+	void *priv = NULL;
+
+	test_arg_text(rbd, args, "pool", NULL);
+	ck_assert_int_eq(rbd->open(&priv, &cfg, &geo, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "pool and image are required");
+}
+END_TEST
+
+static int ready_res = 1;
+static char ready_msg[512];
+
+/* Records how the connection ended and stops the loop. */
+static void on_ready(void *arg, int res, const char *msg)
+{
+	(void)arg;
+	ready_res = res;
+	snprintf(ready_msg, sizeof(ready_msg), "%s", msg ? msg : "");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* A configuration without monitors: the thread fails, the loop hears it
+ * through the eventfd, and the add gets librados' reason. */
+START_TEST(test_no_monitor)
+{
+	struct backend_geometry geo;
+	char err[256] = "";
+	void *priv = NULL;
+	int ret;
+
+	write_conf("[global]\nauth_client_required = none\nlog_to_stderr = false\n"
+		   "err_to_stderr = false\n");
+	ck_assert_int_eq(rbd->open(&priv, &cfg, &geo, err, sizeof(err)), 0);
+	ck_assert_uint_eq(geo.size, 0);
+	ck_assert(geo.volatile_cache);
+	ck_assert(!geo.read_only);
+	ret = rbd->wait_ready(priv, on_ready, NULL, err, sizeof(err));
+	if (ret == 1)
+		ev_run(loop, 0);
+	else
+		ready_res = ret;
+	ck_assert_int_lt(ready_res, 0);
+	ck_assert_msg(strstr(ret == 1 ? ready_msg : err, "rados_connect"), "message: %s",
+		      ret == 1 ? ready_msg : err);
+	rbd->close(priv);
+}
+END_TEST
+
+/* close while the thread connects: nothing is called back, nothing leaks
+ * onto the loop (the thread cleans up). */
+START_TEST(test_close_while_connecting)
+{
+	struct backend_geometry geo;
+	char err[256] = "";
+	void *priv = NULL;
+
+	write_conf("[global]\nauth_client_required = none\nlog_to_stderr = false\n"
+		   "err_to_stderr = false\n");
+	test_arg_text(rbd, args, "snap", "s1");
+	ck_assert_int_eq(rbd->open(&priv, &cfg, &geo, err, sizeof(err)), 0);
+	ck_assert(geo.read_only);
+	ck_assert_uint_eq(geo.max_discard_bytes, 0);
+	ready_res = 1;
+	ck_assert_int_ge(rbd->wait_ready(priv, on_ready, NULL, err, sizeof(err)), 0);
+	rbd->close(priv);
+	ev_run(loop, EVRUN_NOWAIT);
+	ck_assert_int_eq(ready_res, 1);
+	usleep(200000);	/* let the detached thread finish under the test */
+}
+END_TEST
+
+/* The suite. */
+static Suite *rbd_suite(void)
+{
+	Suite *s = suite_create("rbd");
+	TCase *tc = tcase_create("rbd");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_device_size);
+	tcase_add_test(tc, test_label_and_error);
+	tcase_add_test(tc, test_ops);
+	tcase_add_test(tc, test_missing_conf);
+	tcase_add_test(tc, test_missing_pool);
+	tcase_add_test(tc, test_no_monitor);
+	tcase_add_test(tc, test_close_while_connecting);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Runs the suite. */
+int main(void)
+{
+	SRunner *sr = srunner_create(rbd_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
