@@ -263,6 +263,10 @@ struct backend_ops {
 	 * (never from inside this call); -errno with a message in err if it
 	 * never will. close cancels a wait: cb is then never called. */
 	int (*wait_ready)(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen);
+	/* Optional. For a backend that learns the geometry only when ready
+	 * (a remote server's handshake): reports it again once wait_ready
+	 * said ready, and this replaces what open reported. */
+	void (*ready_geometry)(void *priv, struct backend_geometry *geo);
 	/* Optional. Reports backend-specific fields of the device. */
 	void (*describe)(void *priv, struct backend_report *r);
 	/* Optional. Reports, as text, what open needs to take the device over

@@ -110,7 +110,6 @@ static int add_on_added(struct device *dev, int res)
 		return -ENOMEM;
 	}
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
-	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 	return 0;
 }
 
@@ -283,6 +282,10 @@ static void add_step(struct device *dev, int res)
 					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
 			return;
 		}
+		/* Filled once the backend is ready: a remote one learns the
+		 * size and what it serves only from the server. */
+		io_ready_geometry(&dev->target, &dev->geo);
+		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 		add_send(dev, ADD_SET_PARAMS, UBLK_CMD_SET_PARAMS, &dev->params,
 			 sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT);
 		return;

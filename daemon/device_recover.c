@@ -101,7 +101,6 @@ static int rec_open_backend(struct device *dev)
 	if (ret < 0)
 		return ret;
 	dev->target.buf_bytes = dev->info.max_io_buf_bytes;
-	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 	return 0;
 }
 
@@ -206,6 +205,8 @@ static void rec_step(struct device *dev, int res)
 					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
 			return;
 		}
+		io_ready_geometry(&dev->target, &dev->geo);
+		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
 		dev->kernel_params.len = sizeof(dev->kernel_params);
 		rec_send(dev, DEVICE_REC_PARAMS, UBLK_CMD_GET_PARAMS, &dev->kernel_params,
 			 sizeof(dev->kernel_params), 0);
