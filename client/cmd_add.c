@@ -94,8 +94,11 @@ const struct cmd cmd_add = {
 		 "wrong.\n",
 	.notes = "--socket, --json and --timeout may be given here too; with --json the\n"
 		 "device object is printed instead of the path. A relative PATH is made\n"
-		 "absolute against the current directory.\n",
+		 "absolute against the current directory. After BACKEND, an option the\n"
+		 "backend declares is the backend's: 'add nbd --timeout 5' is nbd's\n"
+		 "timeout ('ublkctl --timeout 60 add nbd ...' sets the reply timeout).\n",
 	.find_option = backend_options_option,
+	.find_operand_option = backend_options_option_of,
 	.help_more = cmd_add_help_backends,
 	.run = cmd_add_run,
 };
