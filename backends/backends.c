@@ -8,12 +8,18 @@ extern const struct backend_ops backend_null;
 extern const struct backend_ops backend_mem;
 extern const struct backend_ops backend_zip;
 extern const struct backend_ops backend_file;
+#ifdef HAVE_NBD
+extern const struct backend_ops backend_nbd;
+#endif
 
 static const struct backend_ops *const backends_table[] = {
 	&backend_null,
 	&backend_mem,
 	&backend_zip,
 	&backend_file,
+#ifdef HAVE_NBD
+	&backend_nbd,
+#endif
 };
 
 /* Fills geo for a backend that keeps the requested size and block size. */
