@@ -19,4 +19,5 @@ test_unit_check_nbd_url_LDADD = $(UNIT_LDADD)
 EXTRA_DIST += \
 	test/e2e/nbd-lib.sh \
 	test/e2e/80-nbd-data.sh \
-	test/e2e/81-nbd-failures.sh
+	test/e2e/81-nbd-failures.sh \
+	test/e2e/82-nbd-recovery.sh

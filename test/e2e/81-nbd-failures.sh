@@ -17,7 +17,7 @@ start_daemon
 # Refusals carry the server's or the parser's words.
 out=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10812/wrong 2>&1) && fail "an add of a missing export succeeded"
 note "missing export: $out"
-grep -q "for export: wrong" <<< "$out" || fail "the refusal lacks the server's message: $out"
+grep -q "export named 'wrong'\|for export: wrong" <<< "$out" || fail "the refusal lacks the server's message: $out"
 out=$("$UBLKCTL" add nbd --url http://127.0.0.1/x 2>&1) && fail "an add with an http URL succeeded"
 grep -q "url: 'http://127.0.0.1/x' is not an NBD URI" <<< "$out" || fail "bad URL message: $out"
 out=$("$UBLKCTL" add nbd --url 'nbd://127.0.0.1:notaport/x' 2>&1) && fail "an add with a bad port succeeded"
@@ -55,8 +55,14 @@ wait "$victim" && fail "fio on $dev succeeded with the server gone"
 took=$(($(date +%s) - killed))
 note "fio on $dev failed ${took} s after the server died"
 grep -q "Input/output error\|err=" "$E2E_TMP/victim.out" || { cat "$E2E_TMP/victim.out"; fail "fio gave no I/O error"; }
+# A new request waits for the server the timeout (3 s), then fails.
+start=$(date +%s.%N)
 dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct status=none 2> /dev/null &&
 	fail "a read succeeded with the server gone"
+waited=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+note "a read with the server gone failed after $waited s (--timeout 3)"
+awk -v w="$waited" 'BEGIN { exit !(w >= 2.5 && w <= 20) }' ||
+	fail "a read with the server gone failed after $waited s, not about 3 s"
 grep -q "connection 0 lost" "$E2E_DAEMON_LOG" || fail "the lost connection was not logged"
 kill -0 "$UBLKD_PID" || fail "the daemon died with the server"
 expect_eq "$(state_of "$id")" live "state of the nbd device while the server is down"
