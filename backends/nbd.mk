@@ -14,6 +14,16 @@ test_unit_check_nbd_url_SOURCES = test/unit/check_nbd_url.c
 test_unit_check_nbd_url_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_nbd_url_LDADD = $(UNIT_LDADD)
 
+if HAVE_NBD
+# The backend against a real nbdkit (skipped without it).
+check_PROGRAMS += test/unit/check_nbd
+TESTS += test/unit/check_nbd
+test_unit_check_nbd_SOURCES = test/unit/check_nbd.c \
+	test/unit/backend_test.c test/unit/backend_test.h
+test_unit_check_nbd_CFLAGS = $(UNIT_CFLAGS) $(LIBNBD_CFLAGS)
+test_unit_check_nbd_LDADD = $(UNIT_LDADD)
+endif
+
 # Its end-to-end tests, run in the test guest by test/e2e/run-suite, and
 # the servers they start.
 EXTRA_DIST += \
