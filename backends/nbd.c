@@ -79,6 +79,7 @@ static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
 	int64_t ret = -1;
 
 	cmd->conn = c;
+	cmd->issued_at = b->loop->now(b->loop);
 	cmd->in_lib = true;
 	cmd->error = 0;
 	TAILQ_INSERT_TAIL(&c->issued, cmd, link);
@@ -203,15 +204,18 @@ static void nbd_expire(struct nbdb *b, double now)
 {
 	struct nbd_cmd *cmd, *next;
 
-	/* A request the server holds past its deadline: the connection is
-	 * stuck; dropping it makes libnbd let go of its buffers. */
+	/* A request the server has held for the whole timeout: the
+	 * connection is stuck; dropping it makes libnbd let go of its
+	 * buffers, and the request fails or waits again by its deadline.
+	 * One sent late (it waited for a reconnection) gets the whole
+	 * timeout too: a server that answers is not gone. */
 	for (unsigned i = 0; i < b->nconn; i++) {
 		struct nbd_conn *c = &b->conns[i];
 
 		if (c->state != NBD_CONN_READY)
 			continue;
 		TAILQ_FOREACH(cmd, &c->issued, link) {
-			if (cmd->deadline <= now) {
+			if (now - cmd->issued_at >= b->timeout) {
 				char why[128];
 
 				snprintf(why, sizeof(why), "no reply for %.1f s", b->timeout);

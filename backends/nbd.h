@@ -22,7 +22,8 @@ struct nbd_cmd {
 	backend_done_fn done;
 	void *ctx;
 	unsigned queue;
-	double deadline;	/* fails with EIO when still unanswered then */
+	double deadline;	/* fails with EIO when still waiting then */
+	double issued_at;	/* when it was last sent to a server */
 	int error;		/* the server's answer: 0 or an errno */
 	bool in_lib;		/* libnbd holds it, until its free callback */
 	bool ended;		/* done was called */

@@ -95,10 +95,8 @@ static void nbd_conn_on_io(void *arg, unsigned revents)
 	if (!dead && (revents & BACKEND_EV_WRITE) && nbd_aio_notify_write(c->h) < 0)
 		dead = true;
 	if (dead || nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
-		char why[512];
-
-		snprintf(why, sizeof(why), "%s", nbd_conn_error());
-		nbd_conn_fail(c, why);
+		/* libnbd's message is this failure's only when a call failed. */
+		nbd_conn_fail(c, dead ? nbd_conn_error() : "the server closed the connection");
 	} else if (c->state == NBD_CONN_CONNECTING && nbd_aio_is_ready(c->h)) {
 		nbd_conn_on_ready(c);
 	}

@@ -78,6 +78,8 @@ expect_eq "$(dd if="$dev" bs=1M count=16 iflag=direct status=none | sha256sum)" 
 	"$(sha256sum < "$E2E_TMP/before")" "data written before the failure"
 start_verify_writers "$dev"
 wait_verify_writers "the server's return"
-expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .reconnects)" 1 "reconnects"
+# At least the one return (under a loaded TCG guest a request may also go
+# unanswered for the whole 3 s, and its connection is dropped and made again).
+[ "$("$UBLKCTL" --json info "$id" | jq -r .reconnects)" -ge 1 ] || fail "no reconnection counted"
 "$UBLKCTL" del "$id" || fail "del $id"
 "$UBLKCTL" del "${mem#/dev/ublkb}" || fail "del mem"
