@@ -77,7 +77,13 @@ START_TEST(test_find)
 	ck_assert_ptr_nonnull(backends_find("null"));
 	ck_assert_ptr_nonnull(backends_find("mem"));
 	ck_assert_ptr_null(backends_find("nope"));
+#ifdef HAVE_NBD
+	ck_assert_ptr_nonnull(backends_find("nbd"));
+	ck_assert_str_eq(backends_names(), "null, mem, zip, file, nbd");
+#else
+	ck_assert_ptr_null(backends_find("nbd"));
 	ck_assert_str_eq(backends_names(), "null, mem, zip, file");
+#endif
 }
 END_TEST
 

@@ -144,6 +144,54 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* Counts the ends of the pipelined requests of test_pipeline. */
+static int pipe_done, pipe_errors;
+
+/* A pipelined request ended. */
+static void on_pipe_done(void *ctx, int res)
+{
+	(void)ctx;
+	ck_assert_int_eq(in_submit, 0);
+	pipe_done++;
+	pipe_errors += res != 0;
+}
+
+/* 4096 requests kept 32 deep (writes and reads of 4 KiB, some FUA): every
+ * reply is seen without a lost wakeup, well before the 2 s timeout. */
+START_TEST(test_pipeline)
+{
+	struct backend_geometry geo;
+	void *priv;
+	static char bufs[32][4096];
+	int sent = 0;
+	double t0;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	pipe_done = pipe_errors = 0;
+	t0 = ev_time();
+	while (pipe_done < 4096) {
+		while (sent < 4096 && sent - pipe_done < 32) {
+			struct backend_req req = {
+				.op = sent % 3 ? BACKEND_REQ_WRITE : BACKEND_REQ_READ,
+				.flags = sent % 7 == 0 ? BACKEND_F_FUA : 0,
+				.off = (uint64_t)(sent * 37 % 256) * 4096, .len = 4096,
+				.buf = bufs[sent % 32],
+			};
+
+			in_submit = 1;
+			ck_assert_int_eq(backend_nbd.submit(priv, (unsigned)sent % 2, &req,
+							    on_pipe_done, NULL), 0);
+			in_submit = 0;
+			sent++;
+		}
+		ev_run(loop, EVRUN_ONCE);
+		ck_assert_msg(ev_time() - t0 < 20, "only %d of 4096 ended in 20 s", pipe_done);
+	}
+	ck_assert_int_eq(pipe_errors, 0);
+	backend_nbd.close(priv);
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct backend_geometry geo;
@@ -168,6 +216,7 @@ static Suite *nbd_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_pipeline);
 	tcase_add_test(tc, test_refusals);
 	suite_add_tcase(s, tc);
 	return s;
