@@ -8,6 +8,9 @@ extern const struct backend_ops backend_null;
 extern const struct backend_ops backend_mem;
 extern const struct backend_ops backend_zip;
 extern const struct backend_ops backend_file;
+#ifdef HAVE_NBD
+extern const struct backend_ops backend_nbd;
+#endif
 #ifdef HAVE_RBD
 extern const struct backend_ops backend_rbd;
 #endif
@@ -17,6 +20,9 @@ static const struct backend_ops *const backends_table[] = {
 	&backend_mem,
 	&backend_zip,
 	&backend_file,
+#ifdef HAVE_NBD
+	&backend_nbd,
+#endif
 #ifdef HAVE_RBD
 	&backend_rbd,
 #endif

@@ -11,6 +11,7 @@ backends_libbackends_a_SOURCES = \
 	backends/file_probe.c
 include $(srcdir)/backends/zip.mk
 include $(srcdir)/backends/file.mk
+include $(srcdir)/backends/nbd.mk
 include $(srcdir)/backends/rbd.mk
 
 # backend-doc prints the backends' parameter tables for the build: ublkctl's
@@ -19,4 +20,4 @@ include $(srcdir)/backends/rbd.mk
 noinst_PROGRAMS += backends/backend-doc
 backends_backend_doc_SOURCES = backends/backend_doc.c
 backends_backend_doc_LDADD = backends/libbackends.a common/libcommon.a \
-	$(URING_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(RBD_LIBS)
+	$(URING_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(LIBNBD_LIBS) $(RBD_LIBS)

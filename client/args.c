@@ -77,13 +77,18 @@ static int args_apply(struct args *a, const struct option_def *o, const char *te
 /* Handles the option at argv[*i], consuming its value; command is NULL before
  * the command word. */
 static int args_option(struct args *a, int argc, char *const argv[], int *i,
-		       const struct cmd *command, struct failure *f)
+		       const struct cmd *command, const char *operand, struct failure *f)
 {
 	const char *arg = argv[*i];
 	const char *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-	const struct option_def *o = option_find(args_global_options, arg, len);
+	const struct option_def *o = NULL;
 	const char *value = eq ? eq + 1 : NULL;
+
+	if (command && operand && command->find_operand_option)
+		o = command->find_operand_option(operand, arg, len);
+	if (!o)
+		o = option_find(args_global_options, arg, len);
 
 	if (!o && command)
 		o = option_find(command->options, arg, len);
@@ -183,7 +188,7 @@ static int args_command_words(struct args *a, int argc, char *const argv[], int 
 		if (options && strcmp(argv[i], "--") == 0) {
 			options = false;
 		} else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
-			ret = args_option(a, argc, argv, &i, command, f);
+			ret = args_option(a, argc, argv, &i, command, n ? list[0] : NULL, f);
 			if (ret < 0)
 				goto out;
 		} else {
@@ -227,7 +232,7 @@ int args_parse(int argc, char *const argv[], const char *env_socket,
 			a->action = action->action;
 			return 0;
 		}
-		ret = args_option(a, argc, argv, &i, NULL, f);
+		ret = args_option(a, argc, argv, &i, NULL, NULL, f);
 		if (ret < 0)
 			return ret;
 	}

@@ -23,3 +23,12 @@ const struct option_def *backend_options_option(const char *name, size_t len)
 			return o;
 	return NULL;
 }
+
+/* Finds an option of the backend called backend by name (len bytes). */
+const struct option_def *backend_options_option_of(const char *backend, const char *name,
+						   size_t len)
+{
+	const struct backend_options *b = backend_options_find(backend);
+
+	return b ? option_find(b->options, name, len) : NULL;
+}

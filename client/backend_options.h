@@ -20,5 +20,9 @@ const struct backend_options *backend_options_find(const char *name);
 /* Finds an option of any backend by name (len bytes); NULL if none. Two
  * backends that share a name read it the same way (backend-doc checks). */
 const struct option_def *backend_options_option(const char *name, size_t len);
+/* Finds an option of the backend called backend by name (len bytes); NULL
+ * if that backend has none or there is no such backend. */
+const struct option_def *backend_options_option_of(const char *backend, const char *name,
+						   size_t len);
 
 #endif

@@ -27,6 +27,11 @@ struct cmd {
 	/* Optional: finds an option that is not in options (add: a backend's
 	 * parameter) by name, len bytes; NULL if none. */
 	const struct option_def *(*find_option)(const char *name, size_t len);
+	/* Optional: finds an option that the first operand declares itself
+	 * (add nbd: --timeout); after that operand it comes before the
+	 * global option of the same name. NULL if none. */
+	const struct option_def *(*find_operand_option)(const char *operand, const char *name,
+							 size_t len);
 	/* Optional: prints more help after the options (add: the backends'
 	 * parameters); operand is the first operand given, or NULL. */
 	void (*help_more)(FILE *out, const char *operand);

@@ -110,8 +110,11 @@ const struct cmd cmd_add = {
 		 "absolute against the current directory. Run by a user other than root,\n"
 		 "ublkctl opens the PATH itself, with that user's rights (creating or\n"
 		 "extending it for --size), and passes the open file to ublkd; the device\n"
-		 "then belongs to that user.\n",
+		 "then belongs to that user. After BACKEND, an option the backend declares\n"
+		 "is the backend's: 'add nbd --timeout 5' is nbd's timeout ('ublkctl\n"
+		 "--timeout 60 add nbd ...' sets the reply timeout).\n",
 	.find_option = backend_options_option,
+	.find_operand_option = backend_options_option_of,
 	.help_more = cmd_add_help_backends,
 	.run = cmd_add_run,
 };

@@ -35,5 +35,5 @@ include $(srcdir)/daemon/control.mk
 daemon_ublkd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 daemon_ublkd_SOURCES = daemon/main.c
 daemon_ublkd_LDADD = daemon/libublkd.a backends/libbackends.a common/libcommon.a \
-	$(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(RBD_LIBS)
+	$(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(LIBNBD_LIBS) $(RBD_LIBS)
 dist_man_MANS += daemon/ublkd.8

@@ -243,6 +243,25 @@ START_TEST(test_globals_everywhere)
 }
 END_TEST
 
+#ifdef HAVE_NBD
+/* After the backend's name, its own --timeout is the backend's; before the
+ * command word, or after a backend without one, it is the reply timeout. */
+START_TEST(test_backend_option_shadows_global)
+{
+	ck_assert_int_eq(PARSE(&a, &f, "--timeout", "60", "add", "nbd", "--url", "nbd://h",
+			       "--timeout", "5"), 0);
+	ck_assert_uint_eq(a.timeout, 60);
+	check_request("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_add\",\"params\":{"
+		      "\"backend\":\"nbd\",\"url\":\"nbd://h\",\"timeout\":\"5\"}}");
+	args_free(&a);
+	ck_assert_int_eq(PARSE(&a, &f, "add", "mem", "--size", "1M", "--timeout", "8"), 0);
+	ck_assert_uint_eq(a.timeout, 8);
+	check_request("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_add\","
+		      "\"params\":{\"backend\":\"mem\",\"size\":1048576}}");
+}
+END_TEST
+#endif
+
 /* --socket beats $UBLKD_SOCKET, which beats the default. */
 START_TEST(test_socket_precedence)
 {
@@ -518,6 +537,9 @@ static Suite *args_suite(void)
 	tcase_add_checked_fixture(report, NULL, teardown);
 
 	tcase_add_test(add, test_add_minimal);
+#ifdef HAVE_NBD
+	tcase_add_test(add, test_backend_option_shadows_global);
+#endif
 	tcase_add_test(add, test_add_backend_only);
 	tcase_add_test(add, test_add_every_option);
 	tcase_add_test(add, test_add_relative_path);

@@ -1,6 +1,6 @@
 # Unit tests of the daemon's core and the backends (Check).
 UNIT_LDADD = daemon/libublkd.a backends/libbackends.a common/libcommon.a \
-	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(RBD_LIBS)
+	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(LIBNBD_LIBS) $(RBD_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URING_CFLAGS) $(JSONC_CFLAGS)
 
 check_PROGRAMS += test/unit/check_backends test/unit/check_io \
@@ -52,7 +52,7 @@ test_unit_check_methods_SOURCES = test/unit/check_methods.c \
 	daemon/device_recovery.c
 test_unit_check_methods_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_methods_LDADD = backends/libbackends.a common/libcommon.a \
-	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(RBD_LIBS)
+	$(CHECK_LIBS) $(URING_LIBS) $(JSONC_LIBS) $(EV_LIBS) $(LIBZIP_LIBS) $(ZLIB_LIBS) $(LIBNBD_LIBS) $(RBD_LIBS)
 
 test_unit_check_idle_SOURCES = test/unit/check_idle.c
 test_unit_check_idle_CFLAGS = $(UNIT_CFLAGS)

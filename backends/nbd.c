@@ -1,0 +1,556 @@
+/* The nbd backend: a device served by an NBD server through libnbd's
+ * asynchronous API, driven from the daemon's loop (no thread per request).
+ * open checks the URL and starts the handshake of each connection; the add
+ * waits for them (wait_ready), bounded by the timeout, and fails with the
+ * server's message when it refuses. The device then advertises what the
+ * server does: size, read-only, flush (with FUA), trim, zero. Requests are
+ * pipelined on the connections (--connections N when the server offers
+ * multi-conn, round robin from the request's queue). A connection that is
+ * lost is reconnected in the background with back-off; its requests wait
+ * for it and are issued again, and any request unanswered --timeout after
+ * it came fails with EIO (a stuck connection is dropped then). */
+#include "config.h"
+#include "backends/nbd.h"
+#include "backends/nbd_url.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBD_MAX_CONNECTIONS	16
+#define NBD_MAX_RANGE		(1U << 30)	/* the largest trim or zero */
+#define NBD_LOG_EVERY		10.0	/* seconds between logs of failures */
+
+/* The nbd backend's parameters: rows of nbd_params, slots of cfg->args. */
+enum nbd_arg {
+	NBD_ARG_URL,
+	NBD_ARG_CONNECTIONS,
+	NBD_ARG_TIMEOUT,
+	NBD_ARG_COUNT,
+};
+
+static void nbd_on_tick(void *arg);
+
+/* Calls done for cmd, and frees it once libnbd lets go of it too. */
+static void nbd_cmd_end(struct nbd_cmd *cmd, int res)
+{
+	cmd->ended = true;
+	cmd->done(cmd->ctx, res);
+	if (!cmd->in_lib)
+		free(cmd);
+}
+
+/* libnbd answered cmd (from inside a notify or close): keep the answer. */
+static int nbd_cmd_answered(void *user_data, int *error)
+{
+	struct nbd_cmd *cmd = user_data;
+
+	cmd->error = *error;
+	if (cmd->conn) {
+		cmd->lost = cmd->conn->closing || *error == ENOTCONN;
+		TAILQ_REMOVE(&cmd->conn->issued, cmd, link);
+		cmd->conn = NULL;
+		TAILQ_INSERT_TAIL(&cmd->b->finished, cmd, link);
+	}
+	return 1;
+}
+
+/* libnbd lets go of cmd for good. */
+static void nbd_cmd_released(void *user_data)
+{
+	struct nbd_cmd *cmd = user_data;
+
+	cmd->in_lib = false;
+	if (cmd->ended)
+		free(cmd);
+}
+
+/* Sends cmd on c: 0, or -1 when c's handle refused it (c is broken). */
+static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
+{
+	struct nbdb *b = c->b;
+	nbd_completion_callback cb = { .callback = nbd_cmd_answered, .user_data = cmd,
+				       .free = nbd_cmd_released };
+	const struct backend_req *r = &cmd->req;
+	uint32_t fl = 0;
+	int64_t ret = -1;
+
+	cmd->conn = c;
+	cmd->issued_at = b->loop->now(b->loop);
+	cmd->in_lib = true;
+	cmd->error = 0;
+	TAILQ_INSERT_TAIL(&c->issued, cmd, link);
+	switch (r->op) {
+	case BACKEND_REQ_READ:
+		ret = nbd_aio_pread(c->h, r->buf, r->len, r->off, cb, 0);
+		break;
+	case BACKEND_REQ_WRITE:
+		if ((r->flags & BACKEND_F_FUA) && b->can_fua)
+			fl |= LIBNBD_CMD_FLAG_FUA;
+		ret = nbd_aio_pwrite(c->h, r->buf, r->len, r->off, cb, fl);
+		break;
+	case BACKEND_REQ_FLUSH:
+		ret = nbd_aio_flush(c->h, cb, 0);
+		break;
+	case BACKEND_REQ_DISCARD:
+		ret = nbd_aio_trim(c->h, r->len, r->off, cb, 0);
+		break;
+	case BACKEND_REQ_WRITE_ZEROES:
+		if (r->flags & BACKEND_F_NOUNMAP)
+			fl |= LIBNBD_CMD_FLAG_NO_HOLE;
+		ret = nbd_aio_zero(c->h, r->len, r->off, cb, fl);
+		break;
+	}
+	if (ret < 0 && cmd->conn) {
+		/* Not issued (libnbd has freed its side): it waits again. */
+		TAILQ_REMOVE(&c->issued, cmd, link);
+		cmd->conn = NULL;
+		TAILQ_INSERT_HEAD(&b->waiting, cmd, link);
+		return -1;
+	}
+	return 0;
+}
+
+/* The connection for a request of queue: its own when ready, else the next
+ * ready one; NULL when none is. */
+static struct nbd_conn *nbd_pick(struct nbdb *b, unsigned queue)
+{
+	struct nbd_conn *c = &b->conns[queue % b->nconn];
+
+	if (c->state == NBD_CONN_READY)
+		return c;
+	for (unsigned i = 0; i < b->nconn; i++) {
+		c = &b->conns[b->rr++ % b->nconn];
+		if (c->state == NBD_CONN_READY)
+			return c;
+	}
+	return NULL;
+}
+
+/* Logs requests failed for want of the server, at most every 10 s. */
+static void nbd_log_failed(struct nbdb *b)
+{
+	double now = b->loop->now(b->loop);
+
+	if (!b->failed || now - b->failed_logged < NBD_LOG_EVERY)
+		return;
+	log_error("nbd %s: %lu requests failed with EIO: no answer from the server within "
+		  "%.1f s", b->url, b->failed, b->timeout);
+	b->failed = 0;
+	b->failed_logged = now;
+}
+
+/* Ends the answered commands: a FUA write the server cannot FUA goes on
+ * to its FLUSH; one lost with its connection waits again. */
+static void nbd_drain(struct nbdb *b)
+{
+	struct nbd_cmd *cmd;
+
+	while ((cmd = TAILQ_FIRST(&b->finished))) {
+		TAILQ_REMOVE(&b->finished, cmd, link);
+		if (cmd->lost) {
+			cmd->lost = false;
+			TAILQ_INSERT_TAIL(&b->waiting, cmd, link);
+			continue;
+		}
+		if (!cmd->error && cmd->fua_flush) {
+			cmd->fua_flush = false;
+			cmd->req.op = BACKEND_REQ_FLUSH;
+			TAILQ_INSERT_TAIL(&b->waiting, cmd, link);
+			continue;
+		}
+		nbd_cmd_end(cmd, cmd->error ? -cmd->error : 0);
+	}
+}
+
+/* Issues waiting commands on ready connections and ends answered ones. */
+void nbd_progress(struct nbdb *b)
+{
+	struct nbd_cmd *cmd;
+	bool touched[NBD_MAX_CONNECTIONS] = { false };
+
+	nbd_drain(b);
+	while ((cmd = TAILQ_FIRST(&b->waiting))) {
+		struct nbd_conn *c = nbd_pick(b, cmd->queue);
+
+		if (!c)
+			break;
+		TAILQ_REMOVE(&b->waiting, cmd, link);
+		touched[c->idx] = true;
+		if (nbd_issue(c, cmd) < 0)
+			nbd_conn_fail(c, nbd_get_error() ? nbd_get_error() : "send failed");
+	}
+	for (unsigned i = 0; i < b->nconn; i++)
+		if (touched[i])
+			nbd_conn_rearm(&b->conns[i]);
+	nbd_drain(b);	/* what a failed connection answered as it closed */
+	nbd_log_failed(b);
+}
+
+/* Runs nbd_progress from the loop, for work found inside submit. */
+static void nbd_on_defer(void *arg)
+{
+	struct nbdb *b = arg;
+
+	b->defer = NULL;
+	nbd_progress(b);
+}
+
+/* Fails the waiting requests that are past their deadline with EIO. */
+static void nbd_expire(struct nbdb *b, double now)
+{
+	struct nbd_cmd *cmd, *next;
+
+	/* A request the server has held for the whole timeout: the
+	 * connection is stuck; dropping it makes libnbd let go of its
+	 * buffers, and the request fails or waits again by its deadline.
+	 * One sent late (it waited for a reconnection) gets the whole
+	 * timeout too: a server that answers is not gone. */
+	for (unsigned i = 0; i < b->nconn; i++) {
+		struct nbd_conn *c = &b->conns[i];
+
+		if (c->state != NBD_CONN_READY)
+			continue;
+		TAILQ_FOREACH(cmd, &c->issued, link) {
+			if (now - cmd->issued_at >= b->timeout) {
+				char why[128];
+
+				snprintf(why, sizeof(why), "no reply for %.1f s", b->timeout);
+				nbd_conn_fail(c, why);
+				break;
+			}
+		}
+	}
+	nbd_drain(b);
+	for (cmd = TAILQ_FIRST(&b->waiting); cmd; cmd = next) {
+		next = TAILQ_NEXT(cmd, link);
+		if (cmd->deadline > now)
+			continue;
+		TAILQ_REMOVE(&b->waiting, cmd, link);
+		b->failed++;
+		nbd_cmd_end(cmd, -EIO);
+	}
+}
+
+/* Every tick: time out requests, reconnect what is due, give up slow
+ * handshakes. */
+static void nbd_on_tick(void *arg)
+{
+	struct nbdb *b = arg;
+	double now = b->loop->now(b->loop);
+	char err[512];
+
+	b->tick = NULL;
+	for (unsigned i = 0; i < b->nconn; i++) {
+		struct nbd_conn *c = &b->conns[i];
+
+		if (c->state == NBD_CONN_CONNECTING && c->deadline <= now) {
+			snprintf(err, sizeof(err), "no answer to the handshake within %.1f s",
+				 b->timeout);
+			nbd_conn_fail(c, err);
+		} else if (c->state == NBD_CONN_IDLE && b->ready == 0 && c->next_attempt <= now &&
+			   nbd_conn_connect(c, err, sizeof(err)) < 0) {
+			nbd_conn_fail(c, err);
+		}
+	}
+	nbd_expire(b, now);
+	nbd_progress(b);
+	if (b->loop->timer_start(b->loop, nbd_tick(b->timeout), nbd_on_tick, b, &b->tick) < 0)
+		log_error("nbd %s: out of memory for the timeout timer", b->url);
+}
+
+/* Starts a request: it waits for a connection, or goes at once. */
+static int nbd_submit(void *priv, unsigned queue, const struct backend_req *req,
+		      backend_done_fn done, void *ctx)
+{
+	struct nbdb *b = priv;
+	struct nbd_cmd *cmd = calloc(1, sizeof(*cmd));
+	struct nbd_conn *c;
+
+	if (!cmd)
+		return -ENOMEM;
+	cmd->b = b;
+	cmd->req = *req;
+	cmd->done = done;
+	cmd->ctx = ctx;
+	cmd->queue = queue;
+	cmd->deadline = b->loop->now(b->loop) + b->timeout;
+	cmd->fua_flush = req->op == BACKEND_REQ_WRITE && (req->flags & BACKEND_F_FUA) &&
+			 !b->can_fua;
+	c = TAILQ_EMPTY(&b->waiting) ? nbd_pick(b, queue) : NULL;
+	if (!c)
+		TAILQ_INSERT_TAIL(&b->waiting, cmd, link);
+	else if (nbd_issue(c, cmd) == 0)
+		nbd_conn_rearm(c);
+	else
+		nbd_conn_fail(c, nbd_get_error() ? nbd_get_error() : "send failed");
+	/* Whatever is left to do (a send refused, an answer already there)
+	 * is done from the loop, never from here. */
+	if ((!TAILQ_EMPTY(&b->finished) || (c && !TAILQ_EMPTY(&b->waiting))) && !b->defer &&
+	    b->loop->timer_start(b->loop, 0, nbd_on_defer, b, &b->defer) < 0)
+		log_error("nbd %s: out of memory for a timer", b->url);
+	return 0;
+}
+
+/* A connection became ready: check the server against the device. */
+int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
+{
+	int64_t size = nbd_get_size(c->h);
+	bool ro = nbd_is_read_only(c->h) == 1;
+
+	if (size < 0) {
+		snprintf(err, errlen, "cannot read the export size: %s", nbd_get_error());
+		return -EIO;
+	}
+	if (!b->known) {
+		uint64_t usable = (uint64_t)size / b->block_size * b->block_size;
+
+		if (usable == 0) {
+			snprintf(err, errlen, "the export has %" PRId64 " bytes: less than one "
+				 "block of %u", size, b->block_size);
+			return -EINVAL;
+		}
+		if (usable != (uint64_t)size)
+			log_warn("nbd %s: the export has %" PRId64 " bytes, not a multiple of "
+				 "the block size %u: serving %" PRIu64, b->url, size,
+				 b->block_size, usable);
+		if (b->want_size && usable != b->want_size) {
+			snprintf(err, errlen, "the export now has %" PRIu64 " bytes but the device "
+				 "had %" PRIu64 ": not the same export", usable, b->want_size);
+			return -EINVAL;
+		}
+		b->size = usable;
+		b->read_only = ro || b->want_ro;
+		b->can_flush = nbd_can_flush(c->h) == 1;
+		b->can_fua = nbd_can_fua(c->h) == 1;
+		b->can_trim = nbd_can_trim(c->h) == 1;
+		b->can_zero = nbd_can_zero(c->h) == 1;
+		b->multi_conn = nbd_can_multi_conn(c->h) == 1;
+		b->known = true;
+		return 0;
+	}
+	if ((uint64_t)size / b->block_size * b->block_size != b->size ||
+	    (ro && !b->read_only)) {
+		snprintf(err, errlen, "the server now serves %" PRId64 " bytes%s, not the "
+			 "export of this device (%" PRIu64 " bytes%s)", size,
+			 ro ? " read-only" : "", b->size, b->read_only ? " read-only" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Calls the add's ready callback from the loop, as the last thing done. */
+static void nbd_on_ready_timer(void *arg)
+{
+	struct nbdb *b = arg;
+	backend_ready_fn cb = b->ready_cb;
+
+	b->ready_timer = NULL;
+	b->ready_cb = NULL;
+	if (cb)
+		cb(b->ready_arg, b->ready, b->ready < 0 ? b->ready_msg : NULL);
+}
+
+/* The add's wait is over: res 0, or -errno with msg. */
+void nbd_ready_end(struct nbdb *b, int res, const char *msg)
+{
+	if (b->ready != 1)
+		return;
+	b->ready = res;
+	if (res < 0)
+		snprintf(b->ready_msg, sizeof(b->ready_msg), "%s: %s", b->url, msg);
+	else if (b->nconn < b->nasked)
+		log_warn("nbd %s: the server does not offer multi-conn: using 1 connection, "
+			 "not %u", b->url, b->nasked);
+	if (b->ready_cb && !b->ready_timer &&
+	    b->loop->timer_start(b->loop, 0, nbd_on_ready_timer, b, &b->ready_timer) < 0)
+		log_error("nbd %s: out of memory for a timer", b->url);
+}
+
+/* Says whether the connections are up: 0, 1 after arranging for cb, or -errno. */
+static int nbd_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err, size_t errlen)
+{
+	struct nbdb *b = priv;
+
+	if (b->ready < 0)
+		snprintf(err, errlen, "%s", b->ready_msg);
+	if (b->ready != 1)
+		return b->ready;
+	b->ready_cb = cb;
+	b->ready_arg = arg;
+	return 1;
+}
+
+/* Reports what the server advertised, for the device once ready. */
+static void nbd_ready_geometry(void *priv, struct backend_geometry *geo)
+{
+	struct nbdb *b = priv;
+
+	geo->size = b->size;
+	geo->block_size = b->block_size;
+	geo->read_only = b->read_only;
+	geo->volatile_cache = b->can_flush;
+	geo->max_discard_bytes = b->can_trim ? NBD_MAX_RANGE : 0;
+	geo->max_write_zeroes_bytes = b->can_zero ? NBD_MAX_RANGE : 0;
+}
+
+/* Releases everything: the connections, the timers, the device. */
+static void nbd_close_backend(void *priv)
+{
+	struct nbdb *b = priv;
+	struct nbd_cmd *cmd;
+
+	b->loop->timer_stop(b->tick);
+	b->loop->timer_stop(b->defer);
+	b->loop->timer_stop(b->ready_timer);
+	for (unsigned i = 0; b->conns && i < b->nasked; i++)
+		nbd_conn_close(&b->conns[i]);
+	/* Nothing is in flight when close is called; this is a safety net. */
+	while ((cmd = TAILQ_FIRST(&b->waiting))) {
+		TAILQ_REMOVE(&b->waiting, cmd, link);
+		nbd_cmd_end(cmd, -EIO);
+	}
+	while ((cmd = TAILQ_FIRST(&b->finished))) {
+		TAILQ_REMOVE(&b->finished, cmd, link);
+		nbd_cmd_end(cmd, -EIO);
+	}
+	free(b->conns);
+	free(b->url);
+	free(b);
+}
+
+/* Checks the parameters and starts connecting; the add waits (wait_ready). */
+static int nbd_open(void **priv, const struct backend_config *cfg,
+		    struct backend_geometry *geo, char *err, size_t errlen)
+{
+	struct nbdb *b;
+	const char *url = cfg->args[NBD_ARG_URL].text;
+	const char *saved_size;
+	bool tls = false;
+	double timeout;
+	int ret;
+
+	if (!cfg->loop) {
+		snprintf(err, errlen, "needs the daemon's loop");
+		return -EINVAL;
+	}
+	ret = nbd_url_check(url, &tls, err, errlen);
+	if (ret == 0)
+		ret = nbd_timeout_parse(cfg->args[NBD_ARG_TIMEOUT].text, &timeout, err, errlen);
+	if (ret < 0)
+		return ret;
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->url = strdup(url))) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->tls = tls;
+	b->timeout = timeout;
+	b->loop = cfg->loop;
+	b->block_size = cfg->block_size;
+	b->want_ro = cfg->read_only;
+	b->ready = 1;
+	TAILQ_INIT(&b->waiting);
+	TAILQ_INIT(&b->finished);
+	saved_size = cfg->recovering ? backend_saved_get(cfg, "size") : NULL;
+	if (saved_size)
+		b->want_size = strtoull(saved_size, NULL, 10);
+	b->nasked = cfg->args[NBD_ARG_CONNECTIONS].given ?
+		    (unsigned)cfg->args[NBD_ARG_CONNECTIONS].bytes : 1;
+	b->nconn = 1;	/* more once the server offers multi-conn */
+	b->conns = calloc(b->nasked, sizeof(*b->conns));
+	if (!b->conns) {
+		nbd_close_backend(b);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < b->nasked; i++) {
+		b->conns[i].b = b;
+		b->conns[i].idx = i;
+		TAILQ_INIT(&b->conns[i].issued);
+	}
+	ret = nbd_conn_connect(&b->conns[0], err, errlen);
+	if (ret == 0)
+		ret = b->loop->timer_start(b->loop, nbd_tick(timeout), nbd_on_tick, b, &b->tick);
+	if (ret < 0) {
+		nbd_close_backend(b);
+		return ret;
+	}
+	/* Known once the server answers the handshake (nbd_ready_geometry). */
+	memset(geo, 0, sizeof(*geo));
+	geo->block_size = cfg->block_size;
+	geo->read_only = cfg->read_only;
+	*priv = b;
+	return 0;
+}
+
+/* Once the first connection is up, opens the others the server allows. */
+void nbd_more_connections(struct nbdb *b)
+{
+	char err[512];
+
+	if (b->nasked < 2 || !b->multi_conn || b->nconn > 1)
+		return;
+	b->nconn = b->nasked;
+	for (unsigned i = 1; i < b->nconn; i++)
+		if (nbd_conn_connect(&b->conns[i], err, sizeof(err)) < 0)
+			nbd_conn_fail(&b->conns[i], err);
+}
+
+/* Reports the device's connection state. */
+static void nbd_describe(void *priv, struct backend_report *r)
+{
+	struct nbdb *b = priv;
+	unsigned up = 0, reconnects = 0;
+
+	for (unsigned i = 0; i < b->nconn; i++) {
+		up += b->conns[i].state == NBD_CONN_READY;
+		reconnects += b->conns[i].reconnects;
+	}
+	r->text(r, "url", b->url);
+	r->number(r, "connections", b->nconn);
+	r->number(r, "connections_up", up);
+	r->number(r, "reconnects", reconnects);
+	r->real(r, "timeout", b->timeout);
+	r->flag(r, "multi_conn", b->multi_conn);
+	r->flag(r, "fua", b->can_fua);
+}
+
+/* Saves what a recovery checks: the export's size. */
+static void nbd_save(void *priv, struct backend_report *r)
+{
+	struct nbdb *b = priv;
+
+	if (b->known)
+		r->number(r, "size", b->size);
+}
+
+static const struct backend_param nbd_params[] = {
+	[NBD_ARG_URL] = { .name = "url", .type = BACKEND_PARAM_TEXT, .required = true,
+		.metavar = "URL",
+		.help = "the NBD server: nbd://HOST[:PORT][/EXPORT], nbd+unix:///EXPORT?socket=PATH, "
+			"nbds:// for TLS" },
+	[NBD_ARG_CONNECTIONS] = { .name = "connections", .type = BACKEND_PARAM_BYTES,
+		.metavar = "N", .def = "1",
+		.help = "connections to a server that offers multi-conn, queues spread over them",
+		.min = 1, .max = NBD_MAX_CONNECTIONS },
+	[NBD_ARG_TIMEOUT] = { .name = "timeout", .type = BACKEND_PARAM_TEXT, .metavar = "SECONDS",
+		.def = "30",
+		.help = "how long a request waits for an unreachable server before EIO" },
+	[NBD_ARG_COUNT] = { .name = NULL },
+};
+
+const struct backend_ops backend_nbd = {
+	.name = "nbd",
+	.summary = "a remote export of an NBD server (libnbd)",
+	.params = nbd_params,
+	.open = nbd_open,
+	.close = nbd_close_backend,
+	.submit = nbd_submit,
+	.wait_ready = nbd_wait_ready,
+	.ready_geometry = nbd_ready_geometry,
+	.describe = nbd_describe,
+	.save = nbd_save,
+};

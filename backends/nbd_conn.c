@@ -1,0 +1,197 @@
+/* The nbd backend's connections: libnbd handles connected with
+ * nbd_aio_connect_uri and driven from the loop by the readiness of their
+ * socket, and lost, dropped and reconnected with back-off (see nbd.h). */
+#include "config.h"
+#include "backends/nbd.h"
+#include "backends/nbd_url.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The most replies one wakeup reads, so one busy server cannot starve the
+ * loop. */
+#define NBD_REPLIES_PER_WAKEUP	512
+
+/* The libnbd error message, or a fallback. */
+static const char *nbd_conn_error(void)
+{
+	const char *e = nbd_get_error();
+
+	return e && e[0] ? e : "connection failed";
+}
+
+/* Watches what c's handle waits for now. */
+void nbd_conn_rearm(struct nbd_conn *c)
+{
+	unsigned dir, ev = 0;
+
+	if (!c->h || !c->watch)
+		return;
+	dir = nbd_aio_get_direction(c->h);
+	if (dir & LIBNBD_AIO_DIRECTION_READ)
+		ev |= BACKEND_EV_READ;
+	if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+		ev |= BACKEND_EV_WRITE;
+	c->b->loop->watch_set(c->watch, ev);
+}
+
+/* True when fd has something to read now. */
+static bool nbd_conn_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+/* The handshake is over: check the server, then serve. */
+static void nbd_conn_on_ready(struct nbd_conn *c)
+{
+	struct nbdb *b = c->b;
+	char err[512];
+
+	if (nbd_connected(b, c, err, sizeof(err)) < 0) {
+		nbd_conn_fail(c, err);
+		return;
+	}
+	c->state = NBD_CONN_READY;
+	if (c->attempts || c->reconnects || b->ready != 1) {
+		c->reconnects++;
+		log_info("nbd %s: connection %u is back after %.1f s", b->url, c->idx,
+			 b->loop->now(b->loop) - c->lost_at);
+	}
+	c->attempts = 0;
+	if (b->ready == 1)
+		nbd_more_connections(b);
+	for (unsigned i = 0; i < b->nconn; i++)
+		if (b->conns[i].state != NBD_CONN_READY)
+			return;
+	if (b->ready == 1)
+		nbd_ready_end(b, 0, NULL);
+}
+
+/* c's socket is ready: let libnbd read every reply there is, and write. */
+static void nbd_conn_on_io(void *arg, unsigned revents)
+{
+	struct nbd_conn *c = arg;
+	struct nbdb *b = c->b;
+	int fd = nbd_aio_get_fd(c->h);
+	bool dead = false;
+
+	if (revents & BACKEND_EV_READ) {
+		/* One notify reads one reply: go on while more are there. */
+		for (unsigned i = 0; i < NBD_REPLIES_PER_WAKEUP; i++) {
+			if (nbd_aio_notify_read(c->h) < 0) {
+				dead = true;
+				break;
+			}
+			if (!(nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_READ) ||
+			    !nbd_conn_readable(fd))
+				break;
+		}
+	}
+	if (!dead && (revents & BACKEND_EV_WRITE) && nbd_aio_notify_write(c->h) < 0)
+		dead = true;
+	if (dead || nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
+		/* libnbd's message is this failure's only when a call failed. */
+		nbd_conn_fail(c, dead ? nbd_conn_error() : "the server closed the connection");
+	} else if (c->state == NBD_CONN_CONNECTING && nbd_aio_is_ready(c->h)) {
+		nbd_conn_on_ready(c);
+	}
+	nbd_conn_rearm(c);
+	nbd_progress(b);
+}
+
+/* Starts connecting c: a new handle, the async connect, its watch. */
+int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen)
+{
+	struct nbdb *b = c->b;
+	int ret;
+
+	c->h = nbd_create();
+	if (!c->h) {
+		snprintf(err, errlen, "cannot create a libnbd handle: %s", nbd_conn_error());
+		return -ENOMEM;
+	}
+	nbd_set_handle_name(c->h, "ublkd");
+	/* The daemon's buffers are overwritten or ignored on failure. */
+	nbd_set_pread_initialize(c->h, false);
+	if (b->tls && nbd_supports_tls(c->h) != 1) {
+		snprintf(err, errlen, "url: %s asks for TLS, which this libnbd was built without",
+			 b->url);
+		ret = -ENOTSUP;
+		goto fail;
+	}
+	if (nbd_aio_connect_uri(c->h, b->url) < 0) {
+		snprintf(err, errlen, "%s", nbd_conn_error());
+		ret = nbd_get_errno() ? -nbd_get_errno() : -EIO;
+		goto fail;
+	}
+	ret = b->loop->watch_start(b->loop, nbd_aio_get_fd(c->h), 0, nbd_conn_on_io, c,
+				   &c->watch);
+	if (ret < 0) {
+		snprintf(err, errlen, "out of memory for a watch");
+		goto fail;
+	}
+	c->state = NBD_CONN_CONNECTING;
+	c->deadline = b->loop->now(b->loop) + b->timeout;
+	nbd_conn_rearm(c);
+	return 0;
+fail:
+	nbd_close(c->h);
+	c->h = NULL;
+	return ret;
+}
+
+/* Closes c's handle: libnbd lets go of its commands, which wait again. */
+static void nbd_conn_drop(struct nbd_conn *c)
+{
+	struct nbdb *b = c->b;
+	struct nbd_cmd *cmd;
+
+	c->b->loop->watch_stop(c->watch);
+	c->watch = NULL;
+	c->closing = true;
+	if (c->h)
+		nbd_close(c->h);	/* answers or frees what it held */
+	c->closing = false;
+	c->h = NULL;
+	while ((cmd = TAILQ_FIRST(&c->issued))) {
+		TAILQ_REMOVE(&c->issued, cmd, link);
+		cmd->conn = NULL;
+		TAILQ_INSERT_TAIL(&b->waiting, cmd, link);
+	}
+	c->state = NBD_CONN_IDLE;
+}
+
+/* Drops c's handle and plans the next connection. */
+void nbd_conn_fail(struct nbd_conn *c, const char *reason)
+{
+	struct nbdb *b = c->b;
+	double now = b->loop->now(b->loop);
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s", reason);	/* libnbd's may change */
+	if (c->state == NBD_CONN_READY) {
+		c->lost_at = now;
+		log_error("nbd %s: connection %u lost: %s; requests wait up to %.1f s, "
+			  "reconnecting in the background", b->url, c->idx, why, b->timeout);
+	} else if (c->attempts == 0 && b->ready != 1) {
+		log_warn("nbd %s: connection %u: %s; retrying", b->url, c->idx, why);
+	}
+	nbd_conn_drop(c);
+	if (b->ready == 1) {
+		nbd_ready_end(b, -ECONNREFUSED, why);
+		return;
+	}
+	c->next_attempt = now + nbd_backoff(c->attempts);
+	c->attempts++;
+}
+
+/* Closes c for good. */
+void nbd_conn_close(struct nbd_conn *c)
+{
+	nbd_conn_drop(c);
+}

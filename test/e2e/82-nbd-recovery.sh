@@ -1,0 +1,39 @@
+#!/bin/bash
+# nbd devices outlive the daemon: fio writes with crc32c verification to two
+# nbd devices (nbdkit memory with two connections, qemu-nbd raw) while ublkd
+# is killed with SIGKILL and started again; the new daemon reconnects to
+# the servers its records name, the devices are live again, and fio
+# finishes with no error and its verification passes on each.
+. "$(dirname "$0")/lib.sh"
+. "$E2E_SRCDIR/nbd-lib.sh"
+require_root
+"$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
+
+nbd_serve kit 10813 nbdkit -f -i 127.0.0.1 -p 10813 memory 128M
+truncate -s 128M "$E2E_TMP/export.img"
+NBD_EXPORT=disk nbd_serve qemu 10814 qemu-nbd -b 127.0.0.1 -p 10814 -x disk --persistent \
+	--shared=8 -f raw "$E2E_TMP/export.img"
+start_daemon
+
+kit=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10813 --connections 2) || fail "add nbd (nbdkit)"
+qemu=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10814/disk --timeout 20) || fail "add nbd (qemu-nbd)"
+ids=("${kit#/dev/ublkb}" "${qemu#/dev/ublkb}")
+for id in "${ids[@]}"; do
+	expect_eq "$(jq -r .params.url "$E2E_STATE_DIR/devices/ublkb$id.json" | cut -c1-6)" "nbd://" \
+		"the URL in device $id's record"
+done
+
+start_verify_writers "$kit" "$qemu"
+sleep 3
+note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
+kill_daemon
+sleep 2
+start_daemon
+for id in "${ids[@]}"; do
+	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
+done
+grep -q "device ${ids[0]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[0]}"
+wait_verify_writers "the daemon's restart"
+expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jq -r .connections_up)" 2 "connections up after recovery"
+expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jq -r .timeout)" 20 "timeout after recovery"
+for id in "${ids[@]}"; do "$UBLKCTL" del "$id" || fail "del $id"; done

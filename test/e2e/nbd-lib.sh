@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# nbd-lib.sh: NBD servers for the nbd backend's tests, sourced after lib.sh.
+# Servers listen on 127.0.0.1 (the guest's init brings lo up) and are killed
+# at exit.
+#
+#   nbd_serve NAME PORT COMMAND...   start a server (nbdkit or qemu-nbd
+#                                    ARGS, listening on PORT) and wait for it
+#   nbd_kill NAME                    SIGKILL it (mid-run failures)
+#   nbd_allocated URL                bytes the export has allocated
+#                                    (nbdinfo --map: not hole, not zero)
+
+declare -A NBD_PIDS=()
+
+# Starts server NAME: COMMAND... in the background; waits until PORT answers.
+nbd_serve() {
+	local name=$1 port=$2
+	shift 2
+	command -v "$1" > /dev/null || skip "$1 is not installed (test/install-deps)"
+	"$@" > "$E2E_TMP/server-$name.log" 2>&1 &
+	NBD_PIDS[$name]=$!
+	on_exit "nbd_kill $name"
+	wait_for "nbdinfo --size nbd://127.0.0.1:$port/${NBD_EXPORT:-} > /dev/null 2>&1" 20 0.2 ||
+		{ cat "$E2E_TMP/server-$name.log"; fail "server $name did not answer on port $port"; }
+}
+
+# Kills server NAME and waits for it.
+nbd_kill() {
+	local pid=${NBD_PIDS[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2> /dev/null || true
+	wait "$pid" 2> /dev/null || true
+	NBD_PIDS[$1]=
+}
+
+# Prints the bytes of an export that are allocated and not known zero.
+nbd_allocated() {
+	nbdinfo --map --totals "$1" | awk '$3 == 0 || $4 == "data" { s += $1 } END { print s + 0 }'
+}

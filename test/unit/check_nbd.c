@@ -1,0 +1,239 @@
+/* Tests of the nbd backend against a real nbdkit on a UNIX socket, driven
+ * by a real libev loop through evwatch (skipped without nbdkit): the add
+ * waits for the handshake, the geometry is the server's, submit never ends
+ * a request from inside itself, data round-trips, a refused export and a
+ * dead socket fail with a message. */
+#include "config.h"
+#include "backends/backend.h"
+#include "daemon/evwatch.h"
+#include "test/unit/backend_test.h"
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern const struct backend_ops backend_nbd;
+
+static struct ev_loop *loop;
+static struct evwatch ew;
+static pid_t server;
+static char dir[] = "/tmp/check_nbd.XXXXXX", sock[256], url[512];
+static int ready_res = 1, dones, last_res, in_submit;
+static char ready_msg[512];
+
+/* Starts nbdkit memory 1M on a socket in a fresh directory. */
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/s", dir);
+	snprintf(url, sizeof(url), "nbd+unix:///?socket=%s", sock);
+	server = fork();
+	ck_assert_int_ge(server, 0);
+	if (server == 0) {
+		execlp("nbdkit", "nbdkit", "-f", "-U", sock, "memory", "1M", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(access(sock, F_OK), 0);
+	loop = ev_loop_new(EVFLAG_AUTO);
+	evwatch_init(&ew, loop);
+}
+
+/* Stops the server and the loop. */
+static void teardown(void)
+{
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	unlink(sock);
+	rmdir(dir);
+	ev_loop_destroy(loop);
+}
+
+/* The add's wait ended. */
+static void on_ready(void *arg, int res, const char *msg)
+{
+	(void)arg;
+	ready_res = res;
+	snprintf(ready_msg, sizeof(ready_msg), "%s", msg ? msg : "");
+}
+
+/* A request ended: never from inside submit. */
+static void on_done(void *ctx, int res)
+{
+	(void)ctx;
+	ck_assert_int_eq(in_submit, 0);
+	dones++;
+	last_res = res;
+}
+
+/* Opens the backend on the_url and waits for the handshake. */
+static int open_nbd(const char *the_url, void **priv, struct backend_geometry *geo)
+{
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = { .block_size = 512, .args = args, .loop = &ew.ops,
+				      .queues = 1, .depth = 8, .max_io_bytes = 1 << 19 };
+	char err[512] = "";
+	int ret;
+
+	test_arg_text(&backend_nbd, args, "url", the_url);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	ret = backend_nbd.open(priv, &cfg, geo, err, sizeof(err));
+	if (ret < 0) {
+		snprintf(ready_msg, sizeof(ready_msg), "%s", err);
+		return ret;
+	}
+	ready_res = 1;
+	ret = backend_nbd.wait_ready(*priv, on_ready, NULL, err, sizeof(err));
+	ck_assert_int_eq(ret, 1);	/* the handshake needs the loop */
+	for (int i = 0; i < 200 && ready_res == 1; i++)
+		ev_run(loop, EVRUN_ONCE);
+	return ready_res;
+}
+
+/* Submits one request and runs the loop until it ends. */
+static int run_req(void *priv, enum backend_req_op op, void *buf, uint64_t off, uint64_t len)
+{
+	struct backend_req req = { .op = op, .off = off, .len = len, .buf = buf };
+	int before = dones, ret;
+
+	in_submit = 1;
+	ret = backend_nbd.submit(priv, 0, &req, on_done, NULL);
+	in_submit = 0;
+	ck_assert_int_eq(ret, 0);
+	for (int i = 0; i < 400 && dones == before; i++)
+		ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(dones, before + 1);
+	return last_res;
+}
+
+START_TEST(test_roundtrip)
+{
+	struct backend_geometry geo;
+	void *priv;
+	static char a[65536], b[65536];
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.size, 1 << 20);
+	ck_assert(!geo.read_only);
+	ck_assert(geo.volatile_cache);
+	ck_assert_uint_gt(geo.max_discard_bytes, 0);
+	ck_assert_uint_gt(geo.max_write_zeroes_bytes, 0);
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (char)(i * 7 + 3);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, a, 4096, sizeof(a)), 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_FLUSH, NULL, 0, 0), 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 4096, sizeof(b)), 0);
+	ck_assert_mem_eq(a, b, sizeof(a));
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_DISCARD, NULL, 4096, 8192), 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 4096, 8192), 0);
+	for (int i = 0; i < 8192; i++)
+		ck_assert_int_eq(b[i], 0);
+	/* The server dies: a request waits the timeout (2 s), then EIO. */
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, 4096), -EIO);
+	backend_nbd.close(priv);
+}
+END_TEST
+
+/* Counts the ends of the pipelined requests of test_pipeline. */
+static int pipe_done, pipe_errors;
+
+/* A pipelined request ended. */
+static void on_pipe_done(void *ctx, int res)
+{
+	(void)ctx;
+	ck_assert_int_eq(in_submit, 0);
+	pipe_done++;
+	pipe_errors += res != 0;
+}
+
+/* 4096 requests kept 32 deep (writes and reads of 4 KiB, some FUA): every
+ * reply is seen without a lost wakeup, well before the 2 s timeout. */
+START_TEST(test_pipeline)
+{
+	struct backend_geometry geo;
+	void *priv;
+	static char bufs[32][4096];
+	int sent = 0;
+	double t0;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	pipe_done = pipe_errors = 0;
+	t0 = ev_time();
+	while (pipe_done < 4096) {
+		while (sent < 4096 && sent - pipe_done < 32) {
+			struct backend_req req = {
+				.op = sent % 3 ? BACKEND_REQ_WRITE : BACKEND_REQ_READ,
+				.flags = sent % 7 == 0 ? BACKEND_F_FUA : 0,
+				.off = (uint64_t)(sent * 37 % 256) * 4096, .len = 4096,
+				.buf = bufs[sent % 32],
+			};
+
+			in_submit = 1;
+			ck_assert_int_eq(backend_nbd.submit(priv, (unsigned)sent % 2, &req,
+							    on_pipe_done, NULL), 0);
+			in_submit = 0;
+			sent++;
+		}
+		ev_run(loop, EVRUN_ONCE);
+		ck_assert_msg(ev_time() - t0 < 20, "only %d of 4096 ended in 20 s", pipe_done);
+	}
+	ck_assert_int_eq(pipe_errors, 0);
+	backend_nbd.close(priv);
+}
+END_TEST
+
+START_TEST(test_refusals)
+{
+	struct backend_geometry geo;
+	void *priv;
+	char bad[600];
+
+	/* nbdkit serves any export name, so refuse through a missing socket. */
+	snprintf(bad, sizeof(bad), "nbd+unix:///?socket=%s/none", dir);
+	ck_assert_int_lt(open_nbd(bad, &priv, &geo), 0);
+	ck_assert_msg(strstr(ready_msg, "No such file") != NULL, "message: %s", ready_msg);
+	ck_assert_int_eq(open_nbd("nbd:/x", &priv, &geo), -EINVAL);
+	ck_assert_msg(strstr(ready_msg, "is not an NBD URI") != NULL, "message: %s", ready_msg);
+}
+END_TEST
+
+/* Builds the suite. */
+static Suite *nbd_suite(void)
+{
+	Suite *s = suite_create("nbd");
+	TCase *tc = tcase_create("nbdkit");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_pipeline);
+	tcase_add_test(tc, test_refusals);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (system("nbdkit --version > /dev/null 2>&1") != 0) {
+		printf("nbdkit is not installed: skipped\n");
+		return 77;
+	}
+	sr = srunner_create(nbd_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
