@@ -296,15 +296,6 @@ void io_close(struct io_target *t, bool abandon)
 	t->priv = NULL;
 }
 
-/* The backend is ready: take the geometry it may have learned only now. */
-void io_ready_geometry(struct io_target *t, struct backend_geometry *geo)
-{
-	if (!t->open || !t->ops->ready_geometry)
-		return;
-	t->ops->ready_geometry(t->priv, geo);
-	t->size = geo->size;
-}
-
 /* Asks whether t's backend can serve yet: 0 yes, 1 it will call cb once
  * later, or -errno with a message in err. */
 int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err,

@@ -23,9 +23,6 @@ int io_open(struct io_target *t, const struct backend_ops *ops, const struct bac
 /* Closes t's backend, first undoing what open created when abandon is set
  * (the device never went live). Harmless when it is not open. */
 void io_close(struct io_target *t, bool abandon);
-/* The backend is ready: takes into geo (and t) the geometry it may have
- * learned only now (backend_ops.ready_geometry). */
-void io_ready_geometry(struct io_target *t, struct backend_geometry *geo);
 /* Asks whether t's backend can serve yet: 0 yes, 1 it will call cb once
  * later (never from inside this call), or -errno with a message in err. */
 int io_wait_ready(struct io_target *t, backend_ready_fn cb, void *arg, char *err,
