@@ -138,6 +138,9 @@ struct backend_config {
 						 * ending with a NULL key; else NULL */
 	struct backend_idle *idle;	/* runs background work; NULL: open
 					 * does it at once */
+	bool for_user;		/* added for a client other than root: open,
+				 * connect to or read nothing named by a
+				 * parameter (a socket, a file) on its behalf */
 	struct backend_loop *loop;	/* watches and timers, for backends
 					 * with submit; NULL elsewhere */
 	uint16_t queues;	/* the device's hardware queues */

@@ -437,7 +437,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 		snprintf(err, errlen, "needs the daemon's loop");
 		return -EINVAL;
 	}
-	ret = nbd_url_check(url, &tls, err, errlen);
+	ret = nbd_url_check(url, cfg->for_user, &tls, err, errlen);
 	if (ret == 0)
 		ret = nbd_timeout_parse(cfg->args[NBD_ARG_TIMEOUT].text, &timeout, err, errlen);
 	if (ret < 0)

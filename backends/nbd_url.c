@@ -21,13 +21,21 @@ static const struct {
 	{ "nbds+vsock://", true },
 };
 
-/* Checks the scheme of an NBD URI (libnbd parses the rest). */
-int nbd_url_check(const char *url, bool *tls, char *err, size_t errlen)
+/* Checks the scheme of an NBD URI (libnbd parses the rest); for_user: the
+ * URI comes from a client other than root, which may not make ublkd open
+ * a socket or a TLS file by name (those are all query parameters). */
+int nbd_url_check(const char *url, bool for_user, bool *tls, char *err, size_t errlen)
 {
 	if (!url || !url[0]) {
 		snprintf(err, errlen, "url: required (nbd://HOST[:PORT][/EXPORT] or "
 			 "nbd+unix:///EXPORT?socket=PATH)");
 		return -EINVAL;
+	}
+	if (for_user && (strchr(url, '?') || strstr(url, "+unix://"))) {
+		snprintf(err, errlen, "url: '%s': a client other than root may give only "
+			 "nbd:// or nbds:// URLs without query parameters (a unix socket or "
+			 "a TLS file would be opened by ublkd, as root)", url);
+		return -EPERM;
 	}
 	for (size_t i = 0; i < sizeof(nbd_schemes) / sizeof(nbd_schemes[0]); i++) {
 		size_t n = strlen(nbd_schemes[i].scheme);

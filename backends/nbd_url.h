@@ -14,7 +14,7 @@
 /* Checks that url is an NBD URI libnbd can take (nbd://, nbds://,
  * nbd+unix://, nbds+unix://, nbd+vsock://, nbds+vsock://); *tls says
  * whether it asks for TLS. 0, or -EINVAL with a message in err. */
-int nbd_url_check(const char *url, bool *tls, char *err, size_t errlen);
+int nbd_url_check(const char *url, bool for_user, bool *tls, char *err, size_t errlen);
 /* Reads --timeout: seconds, "30" or "2.5" or "30s", more than 0 and at
  * most NBD_TIMEOUT_MAX; NULL gives the default. 0, or -EINVAL with a
  * message in err. */

@@ -309,13 +309,19 @@ static void rbd_on_connect_timeout(void *arg)
 static int rbd_configure(struct rbd_connect *c, const struct backend_config *cfg,
 			 char *err, size_t errlen)
 {
-	const char *conf = cfg->args[RBD_ARG_CONF].text;
+	const struct backend_arg *conf_arg = &cfg->args[RBD_ARG_CONF];
+	const char *conf = conf_arg->text;
 	const char *client = cfg->args[RBD_ARG_CLIENT].text;
-	char timeout[16];
+	char timeout[16], passed[32];
 	int ret;
 
-	if (!conf)
+	if (conf_arg->passed) {
+		/* The client opened it with its own rights: read that file. */
+		snprintf(passed, sizeof(passed), "/proc/self/fd/%d", conf_arg->fd);
+		conf = passed;
+	} else if (!conf) {
 		conf = RBD_DEFAULT_CONF;
+	}
 	if (client && strncmp(client, "client.", 7) == 0)
 		client += 7;
 	ret = rados_create(&c->cluster, client);

@@ -66,6 +66,7 @@ int add_creds_apply(struct rpc_call *call, struct device_spec *spec,
 	keep->name[0] = '\0';
 	spec->owner_uid = (uint32_t)peer->uid;
 	spec->owner_gid = (uint32_t)peer->gid;
+	spec->cfg.for_user = !access_is_root(spec->owner_uid);
 	if (spec->fd_index >= 0) {
 		ret = add_creds_take_fd(call, spec, keep, err, errlen);
 		if (ret < 0)

@@ -13,25 +13,32 @@ START_TEST(test_url)
 {
 	bool tls = true;
 
-	ck_assert_int_eq(nbd_url_check("nbd://127.0.0.1:10809/disk", &tls, err, sizeof(err)), 0);
+	ck_assert_int_eq(nbd_url_check("nbd://127.0.0.1:10809/disk", false, &tls, err, sizeof(err)), 0);
 	ck_assert(!tls);
-	ck_assert_int_eq(nbd_url_check("nbd://host", &tls, err, sizeof(err)), 0);
-	ck_assert_int_eq(nbd_url_check("nbd+unix:///x?socket=/run/s", &tls, err, sizeof(err)), 0);
+	ck_assert_int_eq(nbd_url_check("nbd://host", false, &tls, err, sizeof(err)), 0);
+	ck_assert_int_eq(nbd_url_check("nbd+unix:///x?socket=/run/s", false, &tls, err, sizeof(err)), 0);
 	ck_assert(!tls);
-	ck_assert_int_eq(nbd_url_check("nbds://host/x", &tls, err, sizeof(err)), 0);
+	ck_assert_int_eq(nbd_url_check("nbds://host/x", false, &tls, err, sizeof(err)), 0);
 	ck_assert(tls);
-	ck_assert_int_eq(nbd_url_check("nbds+unix:///?socket=/s", &tls, err, sizeof(err)), 0);
+	ck_assert_int_eq(nbd_url_check("nbds+unix:///?socket=/s", false, &tls, err, sizeof(err)), 0);
 	ck_assert(tls);
-	ck_assert_int_eq(nbd_url_check(NULL, &tls, err, sizeof(err)), -EINVAL);
+	/* A client other than root names no socket or file through ublkd. */
+	ck_assert_int_eq(nbd_url_check("nbd://host/x", true, &tls, err, sizeof(err)), 0);
+	ck_assert_int_eq(nbd_url_check("nbd+unix:///x?socket=/run/s", true, &tls, err, sizeof(err)),
+			 -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "other than root"));
+	ck_assert_int_eq(nbd_url_check("nbds://h/x?tls-psk-file=/root/k", true, &tls, err,
+				       sizeof(err)), -EPERM);
+	ck_assert_int_eq(nbd_url_check(NULL, false, &tls, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "url: required"));
-	ck_assert_int_eq(nbd_url_check("", &tls, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(nbd_url_check("http://host/x", &tls, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(nbd_url_check("", false, &tls, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(nbd_url_check("http://host/x", false, &tls, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "url: 'http://host/x' is not an NBD URI"));
-	ck_assert_int_eq(nbd_url_check("nbd:/host", &tls, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(nbd_url_check("NBD", &tls, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(nbd_url_check("nbd:///export", &tls, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(nbd_url_check("nbd:/host", false, &tls, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(nbd_url_check("NBD", false, &tls, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(nbd_url_check("nbd:///export", false, &tls, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "names no host"));
-	ck_assert_int_eq(nbd_url_check("nbd://", &tls, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(nbd_url_check("nbd://", false, &tls, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 
