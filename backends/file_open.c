@@ -26,6 +26,20 @@ static int file_open_error(char *err, size_t errlen, int ret, const char *fmt, .
 	return ret;
 }
 
+/* Refuses what is neither a regular file nor a block device: 0 or -errno. */
+static int file_open_kind(const struct file_dev *f, const struct stat *st, char *err,
+			  size_t errlen)
+{
+	if (S_ISDIR(st->st_mode))
+		return file_open_error(err, errlen, -EISDIR,
+				       "%s is a directory; expected a regular file or a block device",
+				       f->path);
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return file_open_error(err, errlen, -EINVAL,
+				       "%s is not a regular file or a block device", f->path);
+	return 0;
+}
+
 /* Creates a missing file for --size, empty: it is sized last, after every check. */
 static int file_open_create(struct file_dev *f, const struct backend_config *cfg,
 			    char *err, size_t errlen)
@@ -68,13 +82,9 @@ static int file_open_stat(struct file_dev *f, const struct backend_config *cfg,
 			return file_open_error(err, errlen, -errno, "cannot access %s: %s",
 					       f->path, strerror(errno));
 	}
-	if (S_ISDIR(st->st_mode))
-		return file_open_error(err, errlen, -EISDIR,
-				       "%s is a directory; expected a regular file or a block device",
-				       f->path);
-	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
-		return file_open_error(err, errlen, -EINVAL,
-				       "%s is not a regular file or a block device", f->path);
+	ret = file_open_kind(f, st, err, errlen);
+	if (ret < 0)
+		return ret;
 	f->bdev = S_ISBLK(st->st_mode);
 	return 0;
 }
@@ -125,6 +135,7 @@ static int file_open_passed(struct file_dev *f, int fd, struct stat *st, char *e
 			    size_t errlen)
 {
 	int fl = fcntl(fd, F_GETFL);
+	int ret;
 
 	if (fl < 0 || fstat(fd, st) < 0)
 		return file_open_error(err, errlen, -errno, "cannot use the descriptor passed "
@@ -132,13 +143,9 @@ static int file_open_passed(struct file_dev *f, int fd, struct stat *st, char *e
 	if (fl & O_PATH)
 		return file_open_error(err, errlen, -EBADF, "the descriptor passed for %s is "
 				       "an O_PATH one; open the file for reading or writing", f->path);
-	if (S_ISDIR(st->st_mode))
-		return file_open_error(err, errlen, -EISDIR,
-				       "%s is a directory; expected a regular file or a block device",
-				       f->path);
-	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
-		return file_open_error(err, errlen, -EINVAL,
-				       "%s is not a regular file or a block device", f->path);
+	ret = file_open_kind(f, st, err, errlen);
+	if (ret < 0)
+		return ret;
 	if ((fl & O_ACCMODE) == O_WRONLY)
 		return file_open_error(err, errlen, -EACCES, "cannot read %s: the descriptor "
 				       "passed is open for writing only", f->path);

@@ -140,18 +140,30 @@ bool io_can_write_zeroes(const struct io_target *t, const struct backend_geometr
 	       (io_geometry_says(t) || t->ops->write_zeroes);
 }
 
+/* Decodes a request into req and resets p for it: 0, or the result to
+ * commit at once. */
+static int io_begin(const struct io_target *t, const struct ublksrv_io_desc *iod,
+		    void *buf, struct io_pending *p, struct backend_req *req)
+{
+	int ret = io_decode(t, iod, buf, req);
+
+	if (ret)
+		return ret;
+	memset(p, 0, sizeof(*p));
+	p->req_len = (uint32_t)req->len;
+	p->data = io_has_data(req->op);
+	return 0;
+}
+
 /* Starts a request on a planning target. */
 int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 	       void *buf, struct io_pending *p)
 {
 	struct backend_req req;
-	int ret = io_decode(t, iod, buf, &req);
+	int ret = io_begin(t, iod, buf, p, &req);
 
 	if (ret)
 		return ret;
-	memset(p, 0, sizeof(*p));
-	p->req_len = (uint32_t)req.len;
-	p->data = io_has_data(req.op);
 	ret = t->ops->plan(t->priv, &req, &p->op);
 	if (ret < 0)
 		return io_errno(ret);
@@ -170,13 +182,10 @@ int io_start(const struct io_target *t, unsigned queue, const struct ublksrv_io_
 	     void *buf, struct io_pending *p, backend_done_fn done, void *ctx)
 {
 	struct backend_req req;
-	int ret = io_decode(t, iod, buf, &req);
+	int ret = io_begin(t, iod, buf, p, &req);
 
 	if (ret)
 		return ret;
-	memset(p, 0, sizeof(*p));
-	p->req_len = (uint32_t)req.len;
-	p->data = io_has_data(req.op);
 	ret = t->ops->submit(t->priv, queue, &req, done, ctx);
 	return ret < 0 ? io_errno(ret) : 1;
 }
