@@ -87,6 +87,8 @@ enum backend_param_type {
 struct backend_param {
 	const char *name;	/* the device_add key, "chunk_size"; ublkctl
 				 * spells it --chunk-size */
+	const char *option;	/* ublkctl's spelling instead, without the
+				 * dashes ("id" for rbd's client_id), or NULL */
 	enum backend_param_type type;
 	bool required;
 	const char *metavar;	/* its value in help, "SIZE"; NULL for a flag */

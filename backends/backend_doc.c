@@ -79,7 +79,7 @@ static void doc_c_row(const struct backend_param *p)
 	doc_help_text(p, help, sizeof(help));
 	doc_wrap(help, 56);
 	printf("\t{ .name = \"--");
-	doc_dashed(p->name);
+	doc_dashed(p->option ? p->option : p->name);
 	printf("\", .metavar = ");
 	if (p->metavar)
 		doc_c_string(p->metavar);
@@ -170,7 +170,7 @@ static int doc_man(void)
 		printf(".\n.RS\n");
 		for (const struct backend_param *p = b->params; p && p->name; p++) {
 			printf(".TP\n.B \\-\\-");
-			for (const char *c = p->name; *c; c++)
+			for (const char *c = p->option ? p->option : p->name; *c; c++)
 				fputs(*c == '_' ? "\\-" : (char[]){ *c, 0 }, stdout);
 			if (p->metavar)
 				printf(" \\fI%s\\fR", p->metavar);

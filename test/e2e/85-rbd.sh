@@ -39,7 +39,7 @@ add_rbd() {
 
 t1=$SECONDS
 dev1=$(add_rbd img1) || fail "add rbd img1"
-dev2=$(add_rbd img2 --client-id admin --queues 2 --depth 32) || fail "add rbd img2"
+dev2=$(add_rbd img2 --id admin --queues 2 --depth 32) || fail "add rbd img2"
 note "two rbd devices added in $((SECONDS - t1)) s: $dev1 $dev2"
 require_blockdev "$dev1"
 require_blockdev "$dev2"

@@ -262,6 +262,20 @@ START_TEST(test_backend_option_shadows_global)
 END_TEST
 #endif
 
+#ifdef HAVE_RBD
+/* After `add rbd`, --id is rbd's client (the issue's spelling); the device
+ * id goes before the backend's name. */
+START_TEST(test_rbd_id_is_the_client)
+{
+	ck_assert_int_eq(PARSE(&a, &f, "add", "--id", "3", "rbd", "--pool", "p", "--image", "i",
+			       "--id", "admin"), 0);
+	check_request("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_add\",\"params\":{"
+		      "\"backend\":\"rbd\",\"id\":3,\"pool\":\"p\",\"image\":\"i\","
+		      "\"client_id\":\"admin\"}}");
+}
+END_TEST
+#endif
+
 /* --socket beats $UBLKD_SOCKET, which beats the default. */
 START_TEST(test_socket_precedence)
 {
@@ -539,6 +553,9 @@ static Suite *args_suite(void)
 	tcase_add_test(add, test_add_minimal);
 #ifdef HAVE_NBD
 	tcase_add_test(add, test_backend_option_shadows_global);
+#endif
+#ifdef HAVE_RBD
+	tcase_add_test(add, test_rbd_id_is_the_client);
 #endif
 	tcase_add_test(add, test_add_backend_only);
 	tcase_add_test(add, test_add_every_option);
