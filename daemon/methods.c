@@ -165,8 +165,9 @@ static void methods_del_done(void *arg, struct device *dev, int err, const char 
 /* device_del {id} */
 static void methods_device_del(struct rpc_call *call, struct json_object *params)
 {
-	struct device *dev = methods_lookup(call, params);
+	/* The peer is read first: a failed lookup answers, and frees, call. */
 	uint32_t uid = (uint32_t)rpc_call_peer(call)->uid;
+	struct device *dev = methods_lookup(call, params);
 
 	if (dev && !access_may_change(uid, device_owner(dev)))
 		methods_refuse(call, -EPERM, "device %u belongs to uid %u; only its owner or "
