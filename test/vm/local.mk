@@ -6,7 +6,7 @@
 # The e2e tests find the build tree through UBLKD_BUILDDIR. automake allows
 # one '=' for this variable: a local.mk that also sets it must use '+=' and
 # be included after this one (or move this line into its own '=').
-AM_TESTS_ENVIRONMENT = UBLKD_BUILDDIR='$(abs_top_builddir)'; export UBLKD_BUILDDIR;
+AM_TESTS_ENVIRONMENT += UBLKD_BUILDDIR='$(abs_top_builddir)'; export UBLKD_BUILDDIR;
 
 # Host-side checks of the e2e helpers and of test/vm/run's boot retries (no
 # guest), then the guest suite.
