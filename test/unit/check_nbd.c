@@ -23,13 +23,16 @@ extern const struct backend_ops backend_nbd;
 static struct ev_loop *loop;
 static struct evwatch ew;
 static pid_t server;
-static char dir[] = "/tmp/check_nbd.XXXXXX", sock[256], url[512];
+static char dir[64], sock[256], url[512];
 static int ready_res = 1, dones, last_res, in_submit;
 static char ready_msg[512];
 
 /* Starts nbdkit memory 1M on a socket in a fresh directory. */
 static void setup(void)
 {
+	/* A fresh template each time: with CK_FORK=no (valgrind) every test
+	 * runs in this one process. */
+	snprintf(dir, sizeof(dir), "/tmp/check_nbd.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/s", dir);
 	snprintf(url, sizeof(url), "nbd+unix:///?socket=%s", sock);
