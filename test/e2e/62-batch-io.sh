@@ -52,7 +52,7 @@ PIDS=()
 fio_bg() {
 	local name=$1 dev=$2
 	shift 2
-	fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --verify=crc32c \
+	fio --allow_file_create=0 --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --verify=crc32c \
 		--verify_fatal=1 --do_verify=1 --randseed=$RANDOM \
 		--output="$E2E_TMP/$name.out" "$@" &
 	PIDS+=($!)
@@ -80,7 +80,7 @@ for i in "${!devs[@]}"; do
 	fio_bg "d$i-qd32" "$d" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
 	fio_bg "d$i-seq" "$d" --rw=write --bs=128k --iodepth=8 --offset=64M --size=32M
 done
-fio --name=null-read --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
+fio --allow_file_create=0 --name=null-read --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
 	--iodepth=32 --size=256M --output="$E2E_TMP/null-read.out" &
 PIDS+=($!)
 fio_wait "the first round"
@@ -102,7 +102,7 @@ done
 for i in "${!devs[@]}"; do
 	fio_bg "del$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
 done
-fio --name=null-del --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
+fio --allow_file_create=0 --name=null-del --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
 	--iodepth=32 --size=256M --time_based --runtime=60 --output="$E2E_TMP/null-del.log" &
 null_pid=$!
 sleep 2
@@ -139,7 +139,7 @@ done
 
 # SIGTERM with every device busy deletes them all.
 for i in "${!devs[@]}"; do
-	fio --name="term$i" --filename="${devs[i]}" --ioengine=io_uring --direct=1 --rw=randrw \
+	fio --allow_file_create=0 --name="term$i" --filename="${devs[i]}" --ioengine=io_uring --direct=1 --rw=randrw \
 		--bs=4k --iodepth=32 --size=32M --time_based --runtime=60 --output="$E2E_TMP/term$i.log" &
 done
 sleep 2
