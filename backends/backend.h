@@ -290,6 +290,22 @@ struct backend_ops {
 	void (*detach)(void *priv);
 };
 
+/* Who waits for an opened backend to become ready (backend_ops.wait_ready),
+ * for backends whose readiness comes later; all zero: nobody. */
+struct backend_waiter {
+	backend_ready_fn cb;
+	void *arg;
+};
+
+/* wait_ready for a backend whose readiness is state (0 ready, 1 not yet,
+ * -errno failed with msg saying why): returns state, copying msg into err
+ * when it failed, and when not yet remembers cb(arg) in w. */
+int backend_wait_ready(struct backend_waiter *w, int state, const char *msg,
+		       backend_ready_fn cb, void *arg, char *err, size_t errlen);
+/* Tells whoever waits in w, once, res and msg; w is emptied first, since
+ * the callback may close the backend. */
+void backend_waiter_tell(struct backend_waiter *w, int res, const char *msg);
+
 /* Fills geo for a backend that keeps the requested size and block size and
  * serves DISCARD and WRITE_ZEROES (up to 1 GiB each); no volatile cache. */
 void backends_plain_geometry(const struct backend_config *cfg, struct backend_geometry *geo);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "backends/backend.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const struct backend_ops backend_null;
@@ -52,6 +53,30 @@ const struct backend_ops *backends_find(const char *name)
 const struct backend_ops *backends_at(size_t i)
 {
 	return i < sizeof(backends_table) / sizeof(backends_table[0]) ? backends_table[i] : NULL;
+}
+
+/* wait_ready for a backend whose readiness is state. */
+int backend_wait_ready(struct backend_waiter *w, int state, const char *msg,
+		       backend_ready_fn cb, void *arg, char *err, size_t errlen)
+{
+	if (state < 0)
+		snprintf(err, errlen, "%s", msg);
+	if (state == 1) {
+		w->cb = cb;
+		w->arg = arg;
+	}
+	return state;
+}
+
+/* Tells whoever waits in w, once, res and msg. */
+void backend_waiter_tell(struct backend_waiter *w, int res, const char *msg)
+{
+	struct backend_waiter now = *w;
+
+	w->cb = NULL;
+	w->arg = NULL;
+	if (now.cb)
+		now.cb(now.arg, res, msg);
 }
 
 /* Counts the rows of a params table. */

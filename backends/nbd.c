@@ -346,12 +346,9 @@ int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
 static void nbd_on_ready_timer(void *arg)
 {
 	struct nbdb *b = arg;
-	backend_ready_fn cb = b->ready_cb;
 
 	b->ready_timer = NULL;
-	b->ready_cb = NULL;
-	if (cb)
-		cb(b->ready_arg, b->ready, b->ready < 0 ? b->ready_msg : NULL);
+	backend_waiter_tell(&b->waiter, b->ready, b->ready < 0 ? b->ready_msg : NULL);
 }
 
 /* The add's wait is over: res 0, or -errno with msg. */
@@ -365,7 +362,7 @@ void nbd_ready_end(struct nbdb *b, int res, const char *msg)
 	else if (b->nconn < b->nasked)
 		log_warn("nbd %s: the server does not offer multi-conn: using 1 connection, "
 			 "not %u", b->url, b->nasked);
-	if (b->ready_cb && !b->ready_timer &&
+	if (b->waiter.cb && !b->ready_timer &&
 	    b->loop->timer_start(b->loop, 0, nbd_on_ready_timer, b, &b->ready_timer) < 0)
 		log_error("nbd %s: out of memory for a timer", b->url);
 }
@@ -375,13 +372,7 @@ static int nbd_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err,
 {
 	struct nbdb *b = priv;
 
-	if (b->ready < 0)
-		snprintf(err, errlen, "%s", b->ready_msg);
-	if (b->ready != 1)
-		return b->ready;
-	b->ready_cb = cb;
-	b->ready_arg = arg;
-	return 1;
+	return backend_wait_ready(&b->waiter, b->ready, b->ready_msg, cb, arg, err, errlen);
 }
 
 /* Reports what the server advertised, for the device once ready. */

@@ -80,8 +80,7 @@ struct nbdb {
 	/* The add waiting for the first connections (wait_ready). */
 	int ready;		/* 1 connecting, 0 ready, -errno failed */
 	char ready_msg[512];
-	backend_ready_fn ready_cb;
-	void *ready_arg;
+	struct backend_waiter waiter;	/* the add, while ready is 1 */
 	struct backend_timer *ready_timer;
 	/* Failure accounting, for the logs. */
 	unsigned long failed;	/* requests failed since the last log */

@@ -54,8 +54,7 @@ struct rbd_dev {
 	struct backend_watch *conn_watch;
 	struct backend_timer *conn_timer;
 	double conn_start, conn_seconds;
-	backend_ready_fn ready_cb;	/* who waits for the connection */
-	void *ready_arg;
+	struct backend_waiter waiter;	/* who waits for the connection */
 	/* Once ready. */
 	rados_t cluster;
 	rados_ioctx_t ioctx;
@@ -217,12 +216,8 @@ static void rbd_on_events(void *arg, unsigned revents)
 /* Says the connection's outcome to whoever waits for it. */
 static void rbd_ready(struct rbd_dev *r, int res)
 {
-	backend_ready_fn cb = r->ready_cb;
-
 	r->state = res;
-	r->ready_cb = NULL;
-	if (cb)
-		cb(r->ready_arg, res, res < 0 ? r->err : NULL);
+	backend_waiter_tell(&r->waiter, res, res < 0 ? r->err : NULL);
 }
 
 /* Takes the opened image from the connection and watches its completions:
@@ -463,13 +458,7 @@ static int rbd_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err,
 {
 	struct rbd_dev *r = priv;
 
-	if (r->state < 0)
-		snprintf(err, errlen, "%s", r->err);
-	if (r->state != 1)
-		return r->state;
-	r->ready_cb = cb;
-	r->ready_arg = arg;
-	return 1;
+	return backend_wait_ready(&r->waiter, r->state, r->err, cb, arg, err, errlen);
 }
 
 /* backend_ops.ready_geometry: the device has the image's size. */

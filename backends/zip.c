@@ -46,8 +46,7 @@ struct zip {
 	struct zip_build build;
 	int index_state;	/* 1 while building, 0 when ready, or -errno */
 	char index_err[512];	/* why the build failed */
-	backend_ready_fn ready_cb;	/* who waits for the build, or NULL */
-	void *ready_arg;
+	struct backend_waiter waiter;	/* who waits for the build */
 	struct zip_cache cache;
 	double index_seconds;
 	uint64_t chunk_max;	/* bytes of the longest chunk */
@@ -115,13 +114,10 @@ static int zip_open_indexed(struct zip *z, int ret, const char *why, char *err, 
 static void zip_on_indexed(void *arg, int res, const char *why)
 {
 	struct zip *z = arg;
-	backend_ready_fn cb = z->ready_cb;
 
 	z->index_state = zip_open_indexed(z, res, why, z->index_err, sizeof(z->index_err));
-	z->ready_cb = NULL;
-	/* Last: cb may close z. */
-	if (cb)
-		cb(z->ready_arg, z->index_state, z->index_state < 0 ? z->index_err : "");
+	/* Last: the waiter may close z. */
+	backend_waiter_tell(&z->waiter, z->index_state, z->index_state < 0 ? z->index_err : "");
 }
 
 /* Indexes a deflated member: starts the build through idle, or builds the
@@ -155,13 +151,7 @@ static int zip_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err,
 {
 	struct zip *z = priv;
 
-	if (z->index_state < 0)
-		snprintf(err, errlen, "%s", z->index_err);
-	if (z->index_state != 1)
-		return z->index_state;
-	z->ready_cb = cb;
-	z->ready_arg = arg;
-	return 1;
+	return backend_wait_ready(&z->waiter, z->index_state, z->index_err, cb, arg, err, errlen);
 }
 
 /* The zip backend's parameters: rows of zip_params, slots of cfg->args. */
