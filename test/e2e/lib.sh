@@ -349,8 +349,11 @@ _e2e_daemon_log_on_failure() {
 	if [ "$E2E_STATUS" -eq 0 ] || [ ! -f "$E2E_DAEMON_LOG" ]; then
 		return 0
 	fi
-	echo "---- last 40 lines of the ublkd log ($E2E_DAEMON_LOG) ----" >&2
-	tail -n 40 "$E2E_DAEMON_LOG" >&2
+	# Its warnings and errors first: the tail may be only polling.
+	echo "---- warnings and errors in the ublkd log (the last 15) ----" >&2
+	grep -a '^<[0-4]>' "$E2E_DAEMON_LOG" | tail -n 15 >&2 || true
+	echo "---- last 30 lines of the ublkd log ($E2E_DAEMON_LOG) ----" >&2
+	tail -n 30 "$E2E_DAEMON_LOG" >&2
 	if [ -n "${UBLKD_RESULTS:-}" ] && [[ "$E2E_DAEMON_LOG" != "$UBLKD_RESULTS"/* ]]; then
 		mkdir -p "$UBLKD_RESULTS/e2e" &&
 			cp "$E2E_DAEMON_LOG" "$UBLKD_RESULTS/e2e/$E2E_NAME.ublkd.log" &&
