@@ -26,7 +26,11 @@
 #define REC_STATE_QUIESCED	2
 #define REC_STATE_FAIL_IO	3
 
-#define REC_START_TRIES		100	/* 100 ms apart: 10 s for the old ublkcN */
+/* START_USER_RECOVERY is refused (EBUSY) until the killed daemon's io_uring
+ * is torn down and its /dev/ublkcN closed, which a loaded machine can take
+ * many seconds to do: try every 100 ms for 60 s, saying so after 5 s. */
+#define REC_START_TRIES		600
+#define REC_START_SAY_AT	50
 
 static void rec_step(struct device *dev, int res);
 
@@ -153,11 +157,21 @@ static void rec_on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static int rec_on_started(struct device *dev, int res)
 {
 	if (res == -EBUSY && ++dev->open_tries < REC_START_TRIES) {
+		if (dev->open_tries == REC_START_SAY_AT)
+			log_warn("device %u: the old daemon's /dev/ublkc%u is still open; waiting "
+				 "up to %d s for the kernel to release it", dev->id, dev->id,
+				 REC_START_TRIES / 10);
 		ev_timer_stop(dev->loop, &dev->open_timer);
 		ev_timer_init(&dev->open_timer, rec_on_retry_timer, 0.1, 0.);
 		dev->open_timer.data = dev;
 		ev_timer_start(dev->loop, &dev->open_timer);
 		return 1;
+	}
+	if (res == -EBUSY) {
+		device_add_fail(dev, res, "START_USER_RECOVERY still refused after %d s (the old "
+				"daemon's /dev/ublkc%u is still open): %s", REC_START_TRIES / 10,
+				dev->id, strerror(-res));
+		return res;
 	}
 	if (res < 0) {
 		device_add_fail(dev, res, "START_USER_RECOVERY failed: %s", strerror(-res));
