@@ -29,6 +29,7 @@ enum nbd_arg {
 	NBD_ARG_URL,
 	NBD_ARG_CONNECTIONS,
 	NBD_ARG_TIMEOUT,
+	NBD_ARG_STRUCTURED,
 	NBD_ARG_COUNT,
 };
 
@@ -439,6 +440,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 		return -ENOMEM;
 	}
 	b->tls = tls;
+	b->structured = cfg->args[NBD_ARG_STRUCTURED].flag;
 	b->timeout = timeout;
 	b->loop = cfg->loop;
 	b->block_size = cfg->block_size;
@@ -490,6 +492,17 @@ void nbd_more_connections(struct nbdb *b)
 			nbd_conn_fail(&b->conns[i], err);
 }
 
+/* Whether the replies are structured: as negotiated on the first
+ * connection while it is up, else as asked. */
+static bool nbd_structured(const struct nbdb *b)
+{
+	const struct nbd_conn *c = &b->conns[0];
+
+	if (c->state == NBD_CONN_READY && c->h)
+		return nbd_get_structured_replies_negotiated(c->h) == 1;
+	return b->structured;
+}
+
 /* Reports the device's connection state. */
 static void nbd_describe(void *priv, struct backend_report *r)
 {
@@ -507,6 +520,7 @@ static void nbd_describe(void *priv, struct backend_report *r)
 	r->real(r, "timeout", b->timeout);
 	r->flag(r, "multi_conn", b->multi_conn);
 	r->flag(r, "fua", b->can_fua);
+	r->flag(r, "structured_replies", nbd_structured(b));
 }
 
 /* Saves what a recovery checks: the export's size. */
@@ -530,6 +544,9 @@ static const struct backend_param nbd_params[] = {
 	[NBD_ARG_TIMEOUT] = { .name = "timeout", .type = BACKEND_PARAM_TEXT, .metavar = "SECONDS",
 		.def = "30",
 		.help = "how long a request waits for an unreachable server before EIO" },
+	[NBD_ARG_STRUCTURED] = { .name = "structured_replies", .type = BACKEND_PARAM_FLAG,
+		.help = "ask the server for structured replies (default: simple replies, "
+			"fewer reads per request, as the kernel's nbd client)" },
 	[NBD_ARG_COUNT] = { .name = NULL },
 };
 

@@ -59,6 +59,7 @@ struct nbd_conn {
 struct nbdb {
 	char *url;
 	bool tls;
+	bool structured;	/* --structured-replies: ask the server for them */
 	double timeout;		/* seconds a request may wait for the server */
 	unsigned nconn;		/* connections open (--connections, or 1
 				 * when the server does not offer multi-conn) */

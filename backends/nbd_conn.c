@@ -87,8 +87,9 @@ static void nbd_conn_on_io(void *arg, unsigned revents)
 				dead = true;
 				break;
 			}
+			/* Nothing in flight: no reply can be there (skip the poll). */
 			if (!(nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_READ) ||
-			    !nbd_conn_readable(fd))
+			    nbd_aio_in_flight(c->h) <= 0 || !nbd_conn_readable(fd))
 				break;
 		}
 	}
@@ -118,6 +119,10 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen)
 	nbd_set_handle_name(c->h, "ublkd");
 	/* The daemon's buffers are overwritten or ignored on failure. */
 	nbd_set_pread_initialize(c->h, false);
+	/* Simple replies unless asked: a structured read reply is read in
+	 * several recvfrom calls (header, chunk header, data, end chunk), a
+	 * simple one in two, and the kernel's own client asks for none. */
+	nbd_set_request_structured_replies(c->h, b->structured);
 	if (b->tls && nbd_supports_tls(c->h) != 1) {
 		snprintf(err, errlen, "url: %s asks for TLS, which this libnbd was built without",
 			 b->url);

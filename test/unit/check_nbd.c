@@ -1,8 +1,8 @@
 /* Tests of the nbd backend against a real nbdkit on a UNIX socket, driven
  * by a real libev loop through evwatch (skipped without nbdkit): the add
  * waits for the handshake, the geometry is the server's, submit never ends
- * a request from inside itself, data round-trips, a refused export and a
- * dead socket fail with a message. */
+ * a request from inside itself, data round-trips with simple and structured
+ * replies, a refused export and a dead socket fail with a message. */
 #include "config.h"
 #include "backends/backend.h"
 #include "daemon/evwatch.h"
@@ -76,8 +76,10 @@ static void on_done(void *ctx, int res)
 	last_res = res;
 }
 
-/* Opens the backend on the_url and waits for the handshake. */
-static int open_nbd(const char *the_url, void **priv, struct backend_geometry *geo)
+/* Opens the backend on the_url, asking for structured replies or not, and
+ * waits for the handshake. */
+static int open_nbd_replies(const char *the_url, bool structured, void **priv,
+			    struct backend_geometry *geo)
 {
 	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
 	struct backend_config cfg = { .block_size = 512, .args = args, .loop = &ew.ops,
@@ -87,6 +89,7 @@ static int open_nbd(const char *the_url, void **priv, struct backend_geometry *g
 
 	test_arg_text(&backend_nbd, args, "url", the_url);
 	test_arg_text(&backend_nbd, args, "timeout", "2");
+	test_arg_flag(&backend_nbd, args, "structured_replies", structured);
 	ret = backend_nbd.open(priv, &cfg, geo, err, sizeof(err));
 	if (ret < 0) {
 		snprintf(ready_msg, sizeof(ready_msg), "%s", err);
@@ -98,6 +101,12 @@ static int open_nbd(const char *the_url, void **priv, struct backend_geometry *g
 	for (int i = 0; i < 200 && ready_res == 1; i++)
 		ev_run(loop, EVRUN_ONCE);
 	return ready_res;
+}
+
+/* Opens the backend on the_url (simple replies) and waits for the handshake. */
+static int open_nbd(const char *the_url, void **priv, struct backend_geometry *geo)
+{
+	return open_nbd_replies(the_url, false, priv, geo);
 }
 
 /* Submits one request and runs the loop until it ends. */
@@ -195,6 +204,37 @@ START_TEST(test_pipeline)
 }
 END_TEST
 
+/* Simple replies by default, structured ones when asked (nbdkit offers
+ * both), each reported as negotiated; data round-trips either way, a read
+ * past what was written reads zeroes. */
+START_TEST(test_reply_kinds)
+{
+	for (int structured = 0; structured < 2; structured++) {
+		struct backend_geometry geo;
+		struct json_object *d, *v;
+		static char a[8192], b[8192];
+		void *priv;
+
+		ck_assert_int_eq(open_nbd_replies(url, structured, &priv, &geo), 0);
+		d = test_describe(&backend_nbd, priv);
+		ck_assert(json_object_object_get_ex(d, "structured_replies", &v));
+		ck_assert_int_eq(json_object_get_boolean(v), structured);
+		json_object_put(d);
+		memset(a, 'a' + structured, sizeof(a));
+		ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, a, 65536 * (1 + structured),
+					 sizeof(a)), 0);
+		ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 65536 * (1 + structured),
+					 sizeof(b)), 0);
+		ck_assert_mem_eq(a, b, sizeof(a));
+		memset(b, 'x', sizeof(b));
+		ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 512 * 1024, sizeof(b)), 0);
+		for (size_t i = 0; i < sizeof(b); i++)
+			ck_assert_int_eq(b[i], 0);
+		backend_nbd.close(priv);
+	}
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct backend_geometry geo;
@@ -220,6 +260,7 @@ static Suite *nbd_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_pipeline);
+	tcase_add_test(tc, test_reply_kinds);
 	tcase_add_test(tc, test_refusals);
 	suite_add_tcase(s, tc);
 	return s;
