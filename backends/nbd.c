@@ -441,6 +441,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 	}
 	b->tls = tls;
 	b->structured = cfg->args[NBD_ARG_STRUCTURED].flag;
+	b->local_files = !cfg->for_user;
 	b->timeout = timeout;
 	b->loop = cfg->loop;
 	b->block_size = cfg->block_size;

@@ -60,6 +60,8 @@ struct nbdb {
 	char *url;
 	bool tls;
 	bool structured;	/* --structured-replies: ask the server for them */
+	bool local_files;	/* the URL may name files (tls-psk-file, ...):
+				 * root's URLs only */
 	double timeout;		/* seconds a request may wait for the server */
 	unsigned nconn;		/* connections open (--connections, or 1
 				 * when the server does not offer multi-conn) */

@@ -123,6 +123,9 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen)
 	 * several recvfrom calls (header, chunk header, data, end chunk), a
 	 * simple one in two, and the kernel's own client asks for none. */
 	nbd_set_request_structured_replies(c->h, b->structured);
+	/* A TLS URL of root's may name its PSK file (tls-psk-file=PATH);
+	 * nbd_url_check refuses query parameters from anyone else. */
+	nbd_set_uri_allow_local_file(c->h, b->local_files);
 	if (b->tls && nbd_supports_tls(c->h) != 1) {
 		snprintf(err, errlen, "url: %s asks for TLS, which this libnbd was built without",
 			 b->url);

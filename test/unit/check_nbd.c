@@ -235,6 +235,70 @@ START_TEST(test_reply_kinds)
 }
 END_TEST
 
+/* Starts nbdkit memory 1M requiring TLS with the PSK file psk on the
+ * socket tls_sock; returns its pid. */
+static pid_t start_tls_server(const char *psk, const char *tls_sock)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char opt[320];
+
+		snprintf(opt, sizeof(opt), "--tls-psk=%s", psk);
+		execlp("nbdkit", "nbdkit", "-f", "-U", tls_sock, "--tls=require", opt, "memory",
+		       "1M", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(tls_sock, F_OK) != 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(access(tls_sock, F_OK), 0);
+	return pid;
+}
+
+/* An nbds+unix:// URL with a PSK file: data round-trips over TLS; a wrong
+ * key and a plain nbd+unix:// URL are refused with the reason. */
+START_TEST(test_tls)
+{
+	char psk[300], bad[300], tls_sock[300], u[1024];
+	struct backend_geometry geo;
+	static char a[4096], b[4096];
+	void *priv;
+	pid_t tls_server;
+	FILE *f;
+
+	snprintf(psk, sizeof(psk), "%s/psk", dir);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	snprintf(tls_sock, sizeof(tls_sock), "%s/tls", dir);
+	ck_assert_ptr_nonnull(f = fopen(psk, "w"));
+	fprintf(f, "alice:0123456789abcdef0123456789abcdef\n");
+	fclose(f);
+	ck_assert_ptr_nonnull(f = fopen(bad, "w"));
+	fprintf(f, "alice:fedcba9876543210fedcba9876543210\n");
+	fclose(f);
+	tls_server = start_tls_server(psk, tls_sock);
+	snprintf(u, sizeof(u), "nbds+unix://alice@/?socket=%s&tls-psk-file=%s", tls_sock, psk);
+	ck_assert_msg(open_nbd(u, &priv, &geo) == 0, "TLS open: %s", ready_msg);
+	memset(a, 't', sizeof(a));
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, a, 8192, sizeof(a)), 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 8192, sizeof(b)), 0);
+	ck_assert_mem_eq(a, b, sizeof(a));
+	backend_nbd.close(priv);
+	snprintf(u, sizeof(u), "nbds+unix://alice@/?socket=%s&tls-psk-file=%s", tls_sock, bad);
+	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
+	ck_assert_msg(strstr(ready_msg, "TLS") || strstr(ready_msg, "tls") ||
+		      strstr(ready_msg, "handshake"), "message: %s", ready_msg);
+	snprintf(u, sizeof(u), "nbd+unix:///?socket=%s", tls_sock);
+	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
+	ck_assert_msg(ready_msg[0], "no message for a plain connection to a TLS server");
+	kill(tls_server, SIGKILL);
+	waitpid(tls_server, NULL, 0);
+	unlink(psk);
+	unlink(bad);
+	unlink(tls_sock);
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct backend_geometry geo;
@@ -261,6 +325,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_pipeline);
 	tcase_add_test(tc, test_reply_kinds);
+	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_refusals);
 	suite_add_tcase(s, tc);
 	return s;
