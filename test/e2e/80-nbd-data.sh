@@ -1,10 +1,12 @@
 #!/bin/bash
 # The nbd backend against two real servers at once, nbdkit memory (two
-# connections, multi-conn) and qemu-nbd serving a qcow2 image, plus a
-# read-only nbdkit: each device advertises what its server does; fio
-# crc32c verify (4 KiB random at depth 1 and 32, 128 KiB sequential) on
-# both at once, each checking only its own data; DISCARD gives the space
-# back on the server; mkfs.ext4, a tree, fsck and checksums on each.
+# connections, multi-conn, simple replies) and qemu-nbd serving a qcow2
+# image (structured replies), plus a read-only nbdkit and an nbdkit that
+# requires TLS (a pre-shared key): each device advertises what its server
+# does; fio crc32c verify (4 KiB random at depth 1 and 32, 128 KiB
+# sequential) on both at once, each checking only its own data, and on the
+# TLS device; DISCARD gives the space back on the server; mkfs.ext4, a
+# tree, fsck and checksums on each.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
@@ -15,10 +17,16 @@ qemu-img create -q -f qcow2 "$E2E_TMP/disk.qcow2" 256M || fail "qemu-img create"
 NBD_EXPORT=disk nbd_serve qemu 10810 qemu-nbd -b 127.0.0.1 -p 10810 -x disk --persistent \
 	--shared=8 -f qcow2 --discard=unmap "$E2E_TMP/disk.qcow2"
 nbd_serve ro 10811 nbdkit -f -r -i 127.0.0.1 -p 10811 memory 64M
+psk=$E2E_TMP/psk
+echo "alice:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$psk"
+tls_url="nbds://alice@127.0.0.1:10812/?tls-psk-file=$psk"
+NBD_PROBE_URL=$tls_url nbd_serve tls 10812 nbdkit -f -i 127.0.0.1 -p 10812 --tls=require \
+	--tls-psk="$psk" memory 64M
 start_daemon
 
 kit=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10809 --connections 2) || fail "add nbd (nbdkit)"
-qemu=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10810/disk --timeout 10) || fail "add nbd (qemu-nbd)"
+qemu=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10810/disk --timeout 10 --structured-replies) ||
+	fail "add nbd (qemu-nbd)"
 ro=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10811/) || fail "add nbd (read-only nbdkit)"
 for dev in "$kit" "$qemu" "$ro"; do require_blockdev "$dev"; done
 
@@ -38,6 +46,10 @@ expect_eq "$(sys "$ro" queue/discard_max_bytes)" 0 "discard of a read-only devic
 kid=${kit#/dev/ublkb}
 expect_eq "$("$UBLKCTL" --json info "$kid" | jq -r .connections)" 2 "connections to nbdkit (multi-conn)"
 expect_eq "$("$UBLKCTL" --json info "$kid" | jq -r .connections_up)" 2 "connections up"
+expect_eq "$("$UBLKCTL" --json info "$kid" | jq -r .structured_replies)" false \
+	"structured replies of the nbdkit device (simple by default)"
+expect_eq "$("$UBLKCTL" --json info "${qemu#/dev/ublkb}" | jq -r .structured_replies)" true \
+	"structured replies of the qemu-nbd device (--structured-replies)"
 dd if=/dev/zero of="$ro" bs=4k count=1 oflag=direct status=none 2> /dev/null &&
 	fail "a write to the read-only device succeeded"
 
@@ -63,6 +75,28 @@ fio_all() {
 fio_all rand-qd1 --rw=randwrite --bs=4k --iodepth=1 --size=4M
 fio_all rand-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=32M --offset=32M
 fio_all seq-128k --rw=write --bs=128k --iodepth=8 --size=64M --offset=64M
+
+# TLS: the server's PSK in the URL serves fio verify; without TLS, or with
+# a wrong key, the add is refused with the reason.
+tls=$("$UBLKCTL" add nbd --url "$tls_url") || fail "add nbd (TLS)"
+require_blockdev "$tls"
+for rw in "randwrite --bs=4k --iodepth=32 --size=8M" "write --bs=128k --iodepth=8 --size=16M --offset=16M"; do
+	# shellcheck disable=SC2086 # rw holds several fio options
+	fio --name=tls --filename="$tls" --ioengine=io_uring --direct=1 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --rw=$rw --output="$E2E_TMP/fio-tls.out" ||
+		{ cat "$E2E_TMP/fio-tls.out"; fail "fio --rw=$rw on the TLS device"; }
+	grep -q 'err= 0' "$E2E_TMP/fio-tls.out" || { cat "$E2E_TMP/fio-tls.out"; fail "fio errors over TLS"; }
+done
+note "fio verified over TLS on $tls"
+echo "alice:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$E2E_TMP/wrong-psk"
+for url in nbd://127.0.0.1:10812/ "nbds://alice@127.0.0.1:10812/?tls-psk-file=$E2E_TMP/wrong-psk"; do
+	if out=$("$UBLKCTL" add nbd --url "$url" --timeout 5 2>&1); then
+		fail "add of a TLS server's export with $url succeeded: $out"
+	fi
+	[ -n "$out" ] || fail "no message for a refused add with $url"
+	note "refused: $url: $out"
+done
+"$UBLKCTL" del "${tls#/dev/ublkb}" || fail "del the TLS device"
 
 # Each device holds only its own data: distinct blocks at one offset.
 head -c 1M /dev/urandom > "$E2E_TMP/a"

@@ -5,6 +5,8 @@
 #
 #   nbd_serve NAME PORT COMMAND...   start a server (nbdkit or qemu-nbd
 #                                    ARGS, listening on PORT) and wait for it
+#                                    (NBD_EXPORT names the export probed,
+#                                    NBD_PROBE_URL the whole URL)
 #   nbd_kill NAME                    SIGKILL it (mid-run failures)
 #   nbd_allocated URL                bytes the export has allocated
 #                                    (nbdinfo --map: not hole, not zero)
@@ -19,7 +21,7 @@ nbd_serve() {
 	"$@" > "$E2E_TMP/server-$name.log" 2>&1 &
 	NBD_PIDS[$name]=$!
 	on_exit "nbd_kill $name"
-	wait_for "nbdinfo --size nbd://127.0.0.1:$port/${NBD_EXPORT:-} > /dev/null 2>&1" 20 0.2 ||
+	wait_for "nbdinfo --size '${NBD_PROBE_URL:-nbd://127.0.0.1:$port/${NBD_EXPORT:-}}' > /dev/null 2>&1" 20 0.2 ||
 		{ cat "$E2E_TMP/server-$name.log"; fail "server $name did not answer on port $port"; }
 }
 
