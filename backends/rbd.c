@@ -371,7 +371,8 @@ static int rbd_connect_prepare(struct rbd_dev *r, const struct backend_config *c
 	return rbd_configure(c, cfg, err, errlen);
 }
 
-/* backend_ops.close: stops waiting, closes the image and the connection. */
+/* backend_ops.close: stops waiting and has the image and the connection
+ * closed off the loop (with an OSD down that can take without bound). */
 static void rbd_close_dev(void *priv)
 {
 	struct rbd_dev *r = priv;
@@ -379,14 +380,8 @@ static void rbd_close_dev(void *priv)
 	if (r->conn)
 		rbd_drop_connect(r);
 	r->loop->watch_stop(r->watch);
-	if (r->image)
-		rbd_close(r->image);
-	if (r->ioctx)
-		rados_ioctx_destroy(r->ioctx);
-	if (r->cluster)
-		rados_shutdown(r->cluster);
-	if (r->efd >= 0)
-		close(r->efd);
+	/* librbd may write the eventfd until the image is closed. */
+	rbd_close_async(r->cluster, r->ioctx, r->image, r->efd, r->label);
 	free(r->reqs);
 	free(r);
 }

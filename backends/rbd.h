@@ -1,6 +1,6 @@
 /* The rbd backend's parts: the connection made off the loop (rbd_connect.c)
- * and the small pure helpers the backend and its unit tests share
- * (rbd_text.c). */
+ * and closed off the loop (rbd_close.c), and the small pure helpers the
+ * backend and its unit tests share (rbd_text.c). */
 #ifndef UBLKD_RBD_H
 #define UBLKD_RBD_H
 
@@ -20,6 +20,10 @@
  * reads); the connecting thread then cleans up by itself whenever librados
  * lets it go. */
 #define RBD_OPEN_TIMEOUT	60
+
+/* How long the daemon waits at exit for images still closing, in seconds
+ * (rbd_close_async). */
+#define RBD_CLOSE_EXIT_WAIT	30
 
 /* What to open, and what came of it. Shared by the loop and the short-lived
  * thread whose only job is rados_connect and rbd_open: the thread writes
@@ -43,6 +47,12 @@ struct rbd_connect {
 int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);
 /* Lets go of c: the last holder closes what it opened and frees it. */
 void rbd_connect_put(struct rbd_connect *c);
+
+/* Closes image (may be NULL), ioctx, cluster and efd (may be -1) on a
+ * short-lived thread, never waiting for the cluster on the caller's;
+ * label names the image in the logs. */
+void rbd_close_async(rados_t cluster, rados_ioctx_t ioctx, rbd_image_t image, int efd,
+		     const char *label);
 
 /* The device size for an image of image_size bytes: rounded down to a
  * whole number of blocks (the tail cannot be written through the device). */

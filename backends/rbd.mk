@@ -6,6 +6,7 @@ backends_libbackends_a_CFLAGS += $(RBD_CFLAGS)
 backends_libbackends_a_SOURCES += \
 	backends/rbd.c backends/rbd.h \
 	backends/rbd_connect.c \
+	backends/rbd_close.c \
 	backends/rbd_text.c
 
 check_PROGRAMS += test/unit/check_rbd
@@ -17,7 +18,8 @@ test_unit_check_rbd_LDADD = $(UNIT_LDADD)
 endif
 
 EXTRA_DIST += \
-	backends/rbd.c backends/rbd.h backends/rbd_connect.c backends/rbd_text.c \
+	backends/rbd.c backends/rbd.h backends/rbd_connect.c backends/rbd_close.c \
+	backends/rbd_text.c \
 	test/unit/check_rbd.c \
 	test/ceph-cluster \
 	test/e2e/85-rbd.sh

@@ -115,17 +115,16 @@ int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Lets go of c; the last holder closes the image, pool and cluster handle. */
+/* Lets go of c; the last holder has the image, pool and cluster handle
+ * closed (off the loop) and frees c. */
 void rbd_connect_put(struct rbd_connect *c)
 {
+	char label[300];
+
 	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	if (c->image)
-		rbd_close(c->image);
-	if (c->ioctx)
-		rados_ioctx_destroy(c->ioctx);
-	if (c->cluster)
-		rados_shutdown(c->cluster);
+	rbd_label(label, sizeof(label), c->pool, c->image_name, c->snap);
+	rbd_close_async(c->cluster, c->ioctx, c->image, -1, label);
 	if (c->efd >= 0)
 		close(c->efd);
 	free(c->pool);

@@ -8,7 +8,8 @@
 # stopped for 10 s under fio (I/O waits, fio ends without error); an
 # unreachable cluster that fails the add in bounded time with librados'
 # reason while the other devices keep serving; a missing pool, image or
-# snapshot refused with a clear message. The cluster alone takes 1 to 5
+# snapshot refused with a clear message; a device deleted while the OSD is
+# down, its image closed off the loop. The cluster alone takes 1 to 5
 # minutes to start under TCG, depending on the host's load:
 # e2e-timeout: 1500
 . "$(dirname "$0")/lib.sh"
@@ -202,5 +203,33 @@ expect_add_error "a missing configuration" "cannot read the Ceph configuration /
 expect_add_error "no pool" "pool" --image img1 --conf "$CEPH_CONF"
 expect_eq "$(kernel_devices)" 2 "kernel devices after the refused adds"
 
-"$UBLKCTL" del "$id1" "$id2" || fail "del the rbd devices"
+# A device deleted while the OSD is down: librbd cannot flush its cache or
+# give up the image's lock without the OSD, so the close waits for it. That
+# wait is a closing thread's, never the loop's: the del answers, a mem
+# device serves and the daemon answers meanwhile, and the image is closed
+# once the OSD is back.
+memdev=$("$UBLKCTL" add mem --size 64M) || fail "add mem"
+mid=${memdev#/dev/ublkb}
+on_exit "'$UBLKCTL' del $mid 2>/dev/null || true"
+require_blockdev "$memdev"
+dd if="$E2E_TMP/pat2" of="$dev1" bs=1M seek=30 oflag=direct status=none || fail "write $dev1"
+"$cluster" stop-osd "$cdir"
+tstop=$SECONDS
+timeout 20 "$UBLKCTL" del "$id1" || fail "del $dev1 with the OSD down did not answer within 20 s"
+note "del of $dev1 with the OSD down answered after $((SECONDS - tstop)) s"
+dd if="$E2E_TMP/pat1" of="$memdev" bs=1M oflag=direct conv=fsync status=none ||
+	fail "$memdev did not serve while an rbd image waited to close"
+cmp -n $((1 << 20)) "$E2E_TMP/pat1" "$memdev" || fail "$memdev does not read back its data"
+timeout 5 "$UBLKCTL" list >/dev/null || fail "the daemon did not answer while an image waited to close"
+expect_eq "$("$UBLKCTL" list | grep -c ublkb)" 2 "devices after the del"
+sleep 5
+"$cluster" start-osd "$cdir" || fail "the OSD did not come back"
+note "OSD down for $((SECONDS - tstop)) s"
+if wait_for "grep -q 'rbd rbd/img1: closed after' '$E2E_DAEMON_LOG'" 120 1; then
+	note "$(grep -o 'rbd rbd/img1: closed after.*' "$E2E_DAEMON_LOG")"
+else
+	note "no slow close of rbd/img1 logged"
+fi
+
+"$UBLKCTL" del "$id2" "$mid" || fail "del the rbd and mem devices"
 expect_eq "$(kernel_devices)" 0 "kernel devices at the end"

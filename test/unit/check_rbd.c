@@ -1,6 +1,7 @@
 /* Unit tests of the rbd backend without a cluster: its pure helpers, its
  * parameter checks, and the connection made off the loop failing cleanly
- * (a configuration naming no monitor) through a real libev loop. */
+ * (a configuration naming no monitor) through a real libev loop, and the
+ * closing thread. */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/rbd.h"
@@ -185,6 +186,28 @@ START_TEST(test_close_while_connecting)
 }
 END_TEST
 
+/* rbd_close_async returns at once and its thread closes what it was
+ * given: a cluster handle and the fd (the write end of a pipe, so its
+ * close is seen as end of file on the read end). */
+START_TEST(test_close_async)
+{
+	rados_t cluster;
+	int p[2];
+	char c;
+	double t0;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(rados_create(&cluster, NULL), 0);
+	t0 = ev_time();
+	rbd_close_async(cluster, NULL, NULL, p[1], "test/image");
+	ck_assert_msg(ev_time() - t0 < 1.0, "rbd_close_async waited %.2f s", ev_time() - t0);
+	ck_assert_int_eq(read(p[0], &c, 1), 0);	/* blocks until the thread closes it */
+	ck_assert_double_lt(ev_time() - t0, 10.0);
+	close(p[0]);
+	rbd_close_async(NULL, NULL, NULL, -1, "nothing");	/* nothing to close */
+}
+END_TEST
+
 /* The suite. */
 static Suite *rbd_suite(void)
 {
@@ -200,6 +223,7 @@ static Suite *rbd_suite(void)
 	tcase_add_test(tc, test_missing_pool);
 	tcase_add_test(tc, test_no_monitor);
 	tcase_add_test(tc, test_close_while_connecting);
+	tcase_add_test(tc, test_close_async);
 	suite_add_tcase(s, tc);
 	return s;
 }
