@@ -7,7 +7,6 @@
 #include "common/log.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,14 +35,6 @@ void nbd_conn_rearm(struct nbd_conn *c)
 	if (dir & LIBNBD_AIO_DIRECTION_WRITE)
 		ev |= BACKEND_EV_WRITE;
 	c->b->loop->watch_set(c->watch, ev);
-}
-
-/* True when fd has something to read now. */
-static bool nbd_conn_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
 /* The handshake is over: check the server, then serve. */
@@ -77,19 +68,24 @@ static void nbd_conn_on_io(void *arg, unsigned revents)
 {
 	struct nbd_conn *c = arg;
 	struct nbdb *b = c->b;
-	int fd = nbd_aio_get_fd(c->h);
 	bool dead = false;
 
 	if (revents & BACKEND_EV_READ) {
-		/* One notify reads one reply: go on while more are there. */
+		/* One notify reads at most one reply: go on while each call
+		 * ends one. A call that ends none found the socket empty
+		 * (EAGAIN) or a reply not all there, and the watch wakes us
+		 * for the rest: one recvfrom per wakeup instead of a poll per
+		 * reply. */
 		for (unsigned i = 0; i < NBD_REPLIES_PER_WAKEUP; i++) {
+			int64_t before = nbd_aio_in_flight(c->h), after;
+
 			if (nbd_aio_notify_read(c->h) < 0) {
 				dead = true;
 				break;
 			}
-			/* Nothing in flight: no reply can be there (skip the poll). */
+			after = nbd_aio_in_flight(c->h);
 			if (!(nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_READ) ||
-			    nbd_aio_in_flight(c->h) <= 0 || !nbd_conn_readable(fd))
+			    after <= 0 || after >= before)
 				break;
 		}
 	}
