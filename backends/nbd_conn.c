@@ -7,6 +7,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,33 +64,43 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 		nbd_ready_end(b, 0, NULL);
 }
 
+/* True when fd has something to read now. */
+static bool nbd_conn_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
 /* c's socket is ready: let libnbd read every reply there is, and write. */
 static void nbd_conn_on_io(void *arg, unsigned revents)
 {
 	struct nbd_conn *c = arg;
 	struct nbdb *b = c->b;
+	int fd = nbd_aio_get_fd(c->h);
 	bool dead = false;
 
 	if (revents & BACKEND_EV_READ) {
-		/* One notify reads at most one reply: go on while each call
-		 * ends one. A call that ends none found the socket empty
-		 * (EAGAIN) or a reply not all there, and the watch wakes us
-		 * for the rest: one recvfrom per wakeup instead of a poll per
-		 * reply. */
+		/* One notify reads one reply: go on while more are there. Only
+		 * while the socket is readable: libnbd expects a read event
+		 * only then, and one without data leaves it waiting for a
+		 * reply, not sending (a write half sent then stalls). Nothing
+		 * in flight: no reply can be there (skip the poll). */
 		for (unsigned i = 0; i < NBD_REPLIES_PER_WAKEUP; i++) {
-			int64_t before = nbd_aio_in_flight(c->h), after;
-
 			if (nbd_aio_notify_read(c->h) < 0) {
 				dead = true;
 				break;
 			}
-			after = nbd_aio_in_flight(c->h);
 			if (!(nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_READ) ||
-			    after <= 0 || after >= before)
+			    nbd_aio_in_flight(c->h) <= 0 || !nbd_conn_readable(fd))
 				break;
 		}
 	}
-	if (!dead && (revents & BACKEND_EV_WRITE) && nbd_aio_notify_write(c->h) < 0)
+	/* Reading may have finished the send too: write only if libnbd still
+	 * waits to (a write event in another state is an error). */
+	if (!dead && (revents & BACKEND_EV_WRITE) &&
+	    (nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_WRITE) &&
+	    nbd_aio_notify_write(c->h) < 0)
 		dead = true;
 	if (dead || nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
 		/* libnbd's message is this failure's only when a call failed. */

@@ -299,6 +299,49 @@ START_TEST(test_tls)
 }
 END_TEST
 
+/* 512 requests of 256 KiB kept 8 deep, writes and reads mixed: larger than
+ * the socket's buffer, so a request is still being sent (libnbd waits to
+ * write) when replies come in (it waits to read): every reply is seen, no
+ * connection is dropped, nothing fails. */
+START_TEST(test_pipeline_large)
+{
+	struct backend_geometry geo;
+	void *priv;
+	static char bufs[8][256 * 1024];
+	int sent = 0;
+	double t0;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	pipe_done = pipe_errors = 0;
+	t0 = ev_time();
+	while (pipe_done < 512) {
+		while (sent < 512 && sent - pipe_done < 8) {
+			struct backend_req req = {
+				.op = sent % 3 == 2 ? BACKEND_REQ_READ : BACKEND_REQ_WRITE,
+				.off = (uint64_t)(sent % 4) * sizeof(bufs[0]), .len = sizeof(bufs[0]),
+				.buf = bufs[sent % 8],
+			};
+
+			in_submit = 1;
+			ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_pipe_done, NULL), 0);
+			in_submit = 0;
+			sent++;
+		}
+		ev_run(loop, EVRUN_ONCE);
+		ck_assert_msg(ev_time() - t0 < 20, "only %d of 512 ended in 20 s", pipe_done);
+	}
+	ck_assert_int_eq(pipe_errors, 0);
+	{
+		struct json_object *d = test_describe(&backend_nbd, priv), *v;
+
+		ck_assert(json_object_object_get_ex(d, "reconnects", &v));
+		ck_assert_int_eq(json_object_get_int(v), 0);
+		json_object_put(d);
+	}
+	backend_nbd.close(priv);
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct backend_geometry geo;
@@ -324,6 +367,7 @@ static Suite *nbd_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_pipeline);
+	tcase_add_test(tc, test_pipeline_large);
 	tcase_add_test(tc, test_reply_kinds);
 	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_refusals);
