@@ -100,6 +100,10 @@ static int open_nbd_replies(const char *the_url, bool structured, void **priv,
 	ck_assert_int_eq(ret, 1);	/* the handshake needs the loop */
 	for (int i = 0; i < 200 && ready_res == 1; i++)
 		ev_run(loop, EVRUN_ONCE);
+	if (ready_res < 0) {	/* as the daemon does with a failed add */
+		backend_nbd.close(*priv);
+		*priv = NULL;
+	}
 	return ready_res;
 }
 
