@@ -172,28 +172,23 @@ static void on_pipe_done(void *ctx, int res)
 	pipe_errors += res != 0;
 }
 
-/* 4096 requests kept 32 deep (writes and reads of 4 KiB, some FUA): every
- * reply is seen without a lost wakeup, well before the 2 s timeout. */
-START_TEST(test_pipeline)
+/* Fills req, the request number i of a pipeline, its data in buf. */
+typedef void pipe_req_fn(unsigned i, struct backend_req *req);
+
+/* Submits n requests made by make, kept depth deep (queue i % 2), and runs
+ * the loop until all ended: every reply is seen without a lost wakeup, well
+ * before the 2 s timeout, none fails. */
+static void run_pipeline(void *priv, int n, int depth, pipe_req_fn *make)
 {
-	struct backend_geometry geo;
-	void *priv;
-	static char bufs[32][4096];
 	int sent = 0;
-	double t0;
+	double t0 = ev_time();
 
-	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
 	pipe_done = pipe_errors = 0;
-	t0 = ev_time();
-	while (pipe_done < 4096) {
-		while (sent < 4096 && sent - pipe_done < 32) {
-			struct backend_req req = {
-				.op = sent % 3 ? BACKEND_REQ_WRITE : BACKEND_REQ_READ,
-				.flags = sent % 7 == 0 ? BACKEND_F_FUA : 0,
-				.off = (uint64_t)(sent * 37 % 256) * 4096, .len = 4096,
-				.buf = bufs[sent % 32],
-			};
+	while (pipe_done < n) {
+		while (sent < n && sent - pipe_done < depth) {
+			struct backend_req req = { .op = BACKEND_REQ_READ };
 
+			make((unsigned)sent, &req);
 			in_submit = 1;
 			ck_assert_int_eq(backend_nbd.submit(priv, (unsigned)sent % 2, &req,
 							    on_pipe_done, NULL), 0);
@@ -201,9 +196,31 @@ START_TEST(test_pipeline)
 			sent++;
 		}
 		ev_run(loop, EVRUN_ONCE);
-		ck_assert_msg(ev_time() - t0 < 20, "only %d of 4096 ended in 20 s", pipe_done);
+		ck_assert_msg(ev_time() - t0 < 20, "only %d of %d ended in 20 s", pipe_done, n);
 	}
 	ck_assert_int_eq(pipe_errors, 0);
+}
+
+/* Request i of test_pipeline: 4 KiB, two writes (some FUA) to a read. */
+static void small_req(unsigned i, struct backend_req *req)
+{
+	static char bufs[32][4096];
+
+	req->op = i % 3 ? BACKEND_REQ_WRITE : BACKEND_REQ_READ;
+	req->flags = i % 7 == 0 ? BACKEND_F_FUA : 0;
+	req->off = (uint64_t)(i * 37 % 256) * 4096;
+	req->len = 4096;
+	req->buf = bufs[i % 32];
+}
+
+/* 4096 requests of 4 KiB kept 32 deep, writes and reads, some FUA. */
+START_TEST(test_pipeline)
+{
+	struct backend_geometry geo;
+	void *priv;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	run_pipeline(priv, 4096, 32, small_req);
 	backend_nbd.close(priv);
 }
 END_TEST
@@ -303,6 +320,17 @@ START_TEST(test_tls)
 }
 END_TEST
 
+/* Request i of test_pipeline_large: 256 KiB, two writes to a read. */
+static void large_req(unsigned i, struct backend_req *req)
+{
+	static char bufs[8][256 * 1024];
+
+	req->op = i % 3 == 2 ? BACKEND_REQ_READ : BACKEND_REQ_WRITE;
+	req->off = (uint64_t)(i % 4) * sizeof(bufs[0]);
+	req->len = sizeof(bufs[0]);
+	req->buf = bufs[i % 8];
+}
+
 /* 512 requests of 256 KiB kept 8 deep, writes and reads mixed: larger than
  * the socket's buffer, so a request is still being sent (libnbd waits to
  * write) when replies come in (it waits to read): every reply is seen, no
@@ -310,38 +338,15 @@ END_TEST
 START_TEST(test_pipeline_large)
 {
 	struct backend_geometry geo;
+	struct json_object *d, *v;
 	void *priv;
-	static char bufs[8][256 * 1024];
-	int sent = 0;
-	double t0;
 
 	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
-	pipe_done = pipe_errors = 0;
-	t0 = ev_time();
-	while (pipe_done < 512) {
-		while (sent < 512 && sent - pipe_done < 8) {
-			struct backend_req req = {
-				.op = sent % 3 == 2 ? BACKEND_REQ_READ : BACKEND_REQ_WRITE,
-				.off = (uint64_t)(sent % 4) * sizeof(bufs[0]), .len = sizeof(bufs[0]),
-				.buf = bufs[sent % 8],
-			};
-
-			in_submit = 1;
-			ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_pipe_done, NULL), 0);
-			in_submit = 0;
-			sent++;
-		}
-		ev_run(loop, EVRUN_ONCE);
-		ck_assert_msg(ev_time() - t0 < 20, "only %d of 512 ended in 20 s", pipe_done);
-	}
-	ck_assert_int_eq(pipe_errors, 0);
-	{
-		struct json_object *d = test_describe(&backend_nbd, priv), *v;
-
-		ck_assert(json_object_object_get_ex(d, "reconnects", &v));
-		ck_assert_int_eq(json_object_get_int(v), 0);
-		json_object_put(d);
-	}
+	run_pipeline(priv, 512, 8, large_req);
+	d = test_describe(&backend_nbd, priv);
+	ck_assert(json_object_object_get_ex(d, "reconnects", &v));
+	ck_assert_int_eq(json_object_get_int(v), 0);
+	json_object_put(d);
 	backend_nbd.close(priv);
 }
 END_TEST
