@@ -351,6 +351,58 @@ START_TEST(test_pipeline_large)
 }
 END_TEST
 
+/* --connections 2 to a server that does not offer multi-conn (nbdkit's
+ * multi-conn filter, disabled): one connection, which serves; the device
+ * says so. */
+START_TEST(test_no_multi_conn)
+{
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = { .block_size = 512, .args = args, .loop = &ew.ops,
+				      .queues = 2, .depth = 8, .max_io_bytes = 1 << 19 };
+	char one_sock[300], u[400], err[512] = "";
+	struct backend_geometry geo;
+	struct json_object *d, *v;
+	static char a[4096], b[4096];
+	void *priv;
+	pid_t one;
+
+	snprintf(one_sock, sizeof(one_sock), "%s/one", dir);
+	one = fork();
+	ck_assert_int_ge(one, 0);
+	if (one == 0) {
+		execlp("nbdkit", "nbdkit", "-f", "-U", one_sock, "--filter=multi-conn", "memory",
+		       "1M", "multi-conn-mode=disable", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(one_sock, F_OK) != 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(access(one_sock, F_OK), 0);
+	snprintf(u, sizeof(u), "nbd+unix:///?socket=%s", one_sock);
+	test_arg_text(&backend_nbd, args, "url", u);
+	test_arg_bytes(&backend_nbd, args, "connections", 2);
+	ck_assert_int_eq(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)), 0);
+	ready_res = 1;
+	ck_assert_int_eq(backend_nbd.wait_ready(priv, on_ready, NULL, err, sizeof(err)), 1);
+	for (int i = 0; i < 200 && ready_res == 1; i++)
+		ev_run(loop, EVRUN_ONCE);
+	ck_assert_msg(ready_res == 0, "add: %s", ready_msg);
+	d = test_describe(&backend_nbd, priv);
+	ck_assert(json_object_object_get_ex(d, "connections", &v));
+	ck_assert_int_eq(json_object_get_int(v), 1);
+	ck_assert(json_object_object_get_ex(d, "multi_conn", &v));
+	ck_assert(!json_object_get_boolean(v));
+	json_object_put(d);
+	memset(a, 'm', sizeof(a));
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, a, 4096, sizeof(a)), 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 4096, sizeof(b)), 0);
+	ck_assert_mem_eq(a, b, sizeof(a));
+	backend_nbd.close(priv);
+	kill(one, SIGKILL);
+	waitpid(one, NULL, 0);
+	unlink(one_sock);
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct backend_geometry geo;
@@ -379,6 +431,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_pipeline_large);
 	tcase_add_test(tc, test_reply_kinds);
 	tcase_add_test(tc, test_tls);
+	tcase_add_test(tc, test_no_multi_conn);
 	tcase_add_test(tc, test_refusals);
 	suite_add_tcase(s, tc);
 	return s;
