@@ -38,6 +38,14 @@ void nbd_conn_rearm(struct nbd_conn *c)
 	c->b->loop->watch_set(c->watch, ev);
 }
 
+/* True when fd has something to read now. */
+static bool nbd_conn_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
 /* The handshake is over: check the server, then serve. */
 static void nbd_conn_on_ready(struct nbd_conn *c)
 {
@@ -62,14 +70,6 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 			return;
 	if (b->ready == 1)
 		nbd_ready_end(b, 0, NULL);
-}
-
-/* True when fd has something to read now. */
-static bool nbd_conn_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
 /* c's socket is ready: let libnbd read every reply there is, and write. */
