@@ -42,6 +42,8 @@ struct rbd_connect {
 	uint64_t image_size;	/* bytes, of the image or its snapshot */
 };
 
+/* Starts fn(arg) on a detached thread: 0, or a positive error number. */
+int rbd_thread_start(void *(*fn)(void *), void *arg);
 /* Starts the thread that connects and opens c's image (c->cluster is
  * created and configured): 0, or -errno with a message in err. */
 int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);

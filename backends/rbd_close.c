@@ -105,26 +105,19 @@ static void rbd_closers_wait(void)
 			 "client gone", left, RBD_CLOSE_EXIT_WAIT);
 }
 
-/* Starts a detached thread for h: 0, or a positive error number. */
+/* Starts a detached thread for h, counted: 0, or a positive error number. */
 static int rbd_closer_start(struct rbd_closer *h)
 {
-	pthread_attr_t attr;
-	pthread_t thread;
 	int ret;
 
-	ret = pthread_attr_init(&attr);
-	if (ret)
-		return ret;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&closers_lock);
 	if (!closers_exit_wait && atexit(rbd_closers_wait) == 0)
 		closers_exit_wait = true;
 	closers++;
-	ret = pthread_create(&thread, &attr, rbd_closer_thread, h);
+	ret = rbd_thread_start(rbd_closer_thread, h);
 	if (ret)
 		closers--;
 	pthread_mutex_unlock(&closers_lock);
-	pthread_attr_destroy(&attr);
 	return ret;
 }
 

@@ -93,20 +93,29 @@ static void *rbd_connect_thread(void *arg)
 	return NULL;
 }
 
-/* Starts the connecting thread, detached. */
-int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
+/* Starts fn(arg) on a detached thread: 0, or a positive error number. */
+int rbd_thread_start(void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	pthread_t thread;
 	int ret;
 
 	ret = pthread_attr_init(&attr);
-	if (ret == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		__atomic_store_n(&c->refs, 2, __ATOMIC_RELEASE);
-		ret = pthread_create(&thread, &attr, rbd_connect_thread, c);
-		pthread_attr_destroy(&attr);
-	}
+	if (ret)
+		return ret;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+/* Starts the connecting thread, detached. */
+int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
+{
+	int ret;
+
+	__atomic_store_n(&c->refs, 2, __ATOMIC_RELEASE);
+	ret = rbd_thread_start(rbd_connect_thread, c);
 	if (ret) {
 		__atomic_store_n(&c->refs, 1, __ATOMIC_RELEASE);
 		snprintf(err, errlen, "cannot start the thread that connects: %s", strerror(ret));
