@@ -9,7 +9,11 @@
 require_root
 "$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
 
-nbd_serve kit 10813 nbdkit -f -i 127.0.0.1 -p 10813 memory 128M
+# -t 1: bookworm's nbdkit 1.32 aborts (raw_send_socket: Assertion
+# `sock >= 0') when a client dies with replies in flight on several of a
+# connection's threads, and the SIGKILL below does exactly that; one thread
+# per connection keeps the server, and its data, alive.
+nbd_serve kit 10813 nbdkit -f -t 1 -i 127.0.0.1 -p 10813 memory 128M
 truncate -s 128M "$E2E_TMP/export.img"
 NBD_EXPORT=disk nbd_serve qemu 10814 qemu-nbd -b 127.0.0.1 -p 10814 -x disk --persistent \
 	--shared=8 -f raw "$E2E_TMP/export.img"

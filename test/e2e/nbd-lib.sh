@@ -21,8 +21,28 @@ nbd_serve() {
 	"$@" > "$E2E_TMP/server-$name.log" 2>&1 &
 	NBD_PIDS[$name]=$!
 	on_exit "nbd_kill $name"
+	on_exit "_nbd_log_on_failure $name"
 	wait_for "nbdinfo --size '${NBD_PROBE_URL:-nbd://127.0.0.1:$port/${NBD_EXPORT:-}}' > /dev/null 2>&1" 20 0.2 ||
 		{ cat "$E2E_TMP/server-$name.log"; fail "server $name did not answer on port $port"; }
+}
+
+# Teardown hook: if the test failed, say whether server NAME still ran and
+# show the end of its log (a server that died or stopped answering is
+# otherwise invisible behind the daemon's "connection refused").
+_nbd_log_on_failure() {
+	local name=$1 pid=${NBD_PIDS[$1]:-}
+	[ "$E2E_STATUS" -ne 0 ] || return 0
+	if [ -z "$pid" ]; then
+		echo "---- server $name: stopped by the test ----" >&2
+	elif kill -0 "$pid" 2> /dev/null; then
+		echo "---- server $name (pid $pid): running; threads $(ls /proc/"$pid"/task | wc -l), fds $(ls /proc/"$pid"/fd | wc -l) ----" >&2
+	else
+		local st=0
+		wait "$pid" 2> /dev/null || st=$?
+		echo "---- server $name (pid $pid): EXITED with status $st ----" >&2
+	fi
+	tail -n 20 "$E2E_TMP/server-$name.log" >&2 2> /dev/null || true
+	return 0
 }
 
 # Kills server NAME and waits for it.
