@@ -249,8 +249,8 @@ static void nbd_on_tick(void *arg)
 		struct nbd_conn *c = &b->conns[i];
 
 		if (c->state == NBD_CONN_CONNECTING && c->deadline <= now) {
-			snprintf(err, sizeof(err), "no answer to the handshake within %.1f s",
-				 b->timeout);
+			snprintf(err, sizeof(err), "no answer to the handshake within %.1f s (%s)",
+				 b->timeout, nbd_conn_stuck_at(c));
 			nbd_conn_fail(c, err);
 		} else if (c->state == NBD_CONN_IDLE && b->ready == 0 && c->next_attempt <= now &&
 			   nbd_conn_connect(c, err, sizeof(err)) < 0) {

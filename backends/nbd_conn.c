@@ -38,6 +38,18 @@ void nbd_conn_rearm(struct nbd_conn *c)
 	c->b->loop->watch_set(c->watch, ev);
 }
 
+/* Where c's handshake waits, in words for a timeout's message. */
+const char *nbd_conn_stuck_at(const struct nbd_conn *c)
+{
+	unsigned dir = c->h ? nbd_aio_get_direction(c->h) : 0;
+
+	if (dir & LIBNBD_AIO_DIRECTION_READ)
+		return "connected; the server sent nothing more";
+	if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+		return "the connection or a send did not complete";
+	return "libnbd waits for nothing";
+}
+
 /* True when fd has something to read now. */
 static bool nbd_conn_readable(int fd)
 {

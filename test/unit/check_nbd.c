@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,6 +420,32 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* A server that takes the connection and never speaks (a socket that
+ * listens and never accepts): the add fails after the timeout, saying the
+ * connection was made and the server went silent. */
+START_TEST(test_silent_server)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct backend_geometry geo;
+	char silent[600];
+	double t0 = ev_time();
+	void *priv;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/silent", dir);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	snprintf(silent, sizeof(silent), "nbd+unix:///?socket=%s", a.sun_path);
+	ck_assert_int_lt(open_nbd(silent, &priv, &geo), 0);
+	ck_assert_msg(strstr(ready_msg, "no answer to the handshake within 2.0 s (connected; "
+				 "the server sent nothing more)") != NULL, "message: %s", ready_msg);
+	ck_assert_double_ge(ev_time() - t0, 1.9);
+	close(fd);
+	unlink(a.sun_path);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -433,6 +461,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_no_multi_conn);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_silent_server);
 	suite_add_tcase(s, tc);
 	return s;
 }
