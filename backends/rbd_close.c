@@ -9,6 +9,7 @@
  * bounded time for the threads still closing. */
 #include "config.h"
 #include "backends/rbd.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -37,15 +38,6 @@ static pthread_cond_t closers_cond = PTHREAD_COND_INITIALIZER;
 static unsigned closers;	/* threads still closing */
 static bool closers_exit_wait;	/* the exit handler is registered */
 
-/* Seconds on the monotonic clock. */
-static double rbd_close_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Closes what h holds: the image, the pool, the cluster, the eventfd. */
 static void rbd_closer_run(struct rbd_closer *h)
 {
@@ -63,10 +55,10 @@ static void rbd_closer_run(struct rbd_closer *h)
 static void *rbd_closer_thread(void *arg)
 {
 	struct rbd_closer *h = arg;
-	double t0 = rbd_close_now(), took;
+	double t0 = clock_mono(), took;
 
 	rbd_closer_run(h);
-	took = rbd_close_now() - t0;
+	took = clock_mono() - t0;
 	if (took >= RBD_CLOSE_SLOW)
 		log_info("rbd %s: closed after %.1f s", h->label, took);
 	free(h);

@@ -2,6 +2,7 @@
  * loop turn (see zip_build.h). */
 #include "config.h"
 #include "backends/zip_build.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <string.h>
@@ -9,10 +10,7 @@
 /* Seconds since the build started. */
 double zip_build_seconds(const struct zip_build *b)
 {
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - b->t0.tv_sec) + (double)(t1.tv_nsec - b->t0.tv_nsec) / 1e9;
+	return clock_mono() - b->t0;
 }
 
 /* Logs how far the build is, every ZIP_BUILD_LOG_EVERY seconds. */
@@ -53,7 +51,7 @@ int zip_build_start(struct zip_build *b, struct backend_idle *idle, struct zip_i
 	b->label = label;
 	b->done = done;
 	b->arg = arg;
-	clock_gettime(CLOCK_MONOTONIC, &b->t0);
+	b->t0 = clock_mono();
 	b->next_log = ZIP_BUILD_LOG_EVERY;
 	if (!idle) {
 		while (zip_build_step(b))

@@ -6,7 +6,6 @@
 #define UBLKD_ZIP_BUILD_H
 
 #include <stdint.h>
-#include <time.h>
 
 #include "backends/backend.h"
 #include "backends/zip_index.h"
@@ -22,7 +21,7 @@ struct zip_build {
 	struct zip_index *ix;
 	uint64_t slice;		/* bytes inflated per loop turn, at least */
 	const char *label;	/* names the member in log lines; the caller's */
-	struct timespec t0;
+	double t0;		/* clock_mono() when the build started */
 	double next_log;	/* seconds after t0 of the next progress line */
 	zip_build_done_fn done;
 	void *arg;

@@ -2,10 +2,10 @@
  * with a count of what was suppressed. */
 #include "config.h"
 #include "daemon/rpc_log.h"
+#include "common/clock.h"
 #include "common/ratelimit.h"
 
 #include <string.h>
-#include <time.h>
 
 /* Request log lines: per peer (uid, pid), at most RPC_LOG_BURST in each
  * RPC_LOG_INTERVAL seconds; for every peer together, RPC_LOG_ALL. The
@@ -46,15 +46,6 @@ void rpc_log_set_limit(double interval, unsigned int burst, unsigned int all)
 	ratelimit_init(&rpc_log.rl_all, interval, all);
 }
 
-/* Seconds on the monotonic clock. */
-static double rpc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Says how many of a peer's request lines were suppressed, if any. */
 static void rpc_log_suppressed(const struct rpc_log_peer *p, unsigned long n)
 {
@@ -89,7 +80,7 @@ static struct rpc_log_peer *rpc_log_peer(const struct control_peer *peer)
  * limit. Reports the lines suppressed before one that passes. */
 bool rpc_log_allow(const struct control_peer *peer, enum log_level level)
 {
-	double now = rpc_now();
+	double now = clock_mono();
 	struct rpc_log_peer *p;
 	unsigned long n;
 
