@@ -16,7 +16,9 @@
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/rbd.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +31,10 @@
 #define RBD_POLL_BATCH	64
 /* The largest DISCARD and WRITE_ZEROES the device takes. */
 #define RBD_MAX_ZERO_BYTES	(1U << 30)
+/* Failed requests logged per device: at most this many lines ... */
+#define RBD_FAIL_LOG_BURST	5
+/* ... per this many seconds; the rest are counted in the next line. */
+#define RBD_FAIL_LOG_EVERY	10.0
 
 struct rbd_dev;
 
@@ -39,6 +45,9 @@ struct rbd_req {
 	backend_done_fn done;
 	void *ctx;
 	bool flush_next;	/* a FUA write: a flush follows the write */
+	bool fua_flushing;	/* that flush runs now */
+	enum backend_req_op op;	/* for the log line of a failure */
+	uint64_t off, len;
 	struct rbd_req *next;	/* on the free list */
 };
 
@@ -64,7 +73,8 @@ struct rbd_dev {
 	struct backend_watch *watch;
 	struct rbd_req *reqs, *free;
 	unsigned inflight;
-	uint64_t wakeups, completions;
+	uint64_t wakeups, completions, failed;
+	struct ratelimit fail_log;	/* of the failed requests' lines */
 };
 
 /* The rbd backend's parameters: rows of rbd_params, slots of cfg->args. */
@@ -125,6 +135,32 @@ static const rbd_start_fn rbd_starts[] = {
 	[BACKEND_REQ_WRITE_ZEROES] = rbd_start_zeroes,
 };
 
+/* Names of the request ops, for log lines. */
+static const char *const rbd_op_names[] = {
+	[BACKEND_REQ_READ] = "read",
+	[BACKEND_REQ_WRITE] = "write",
+	[BACKEND_REQ_FLUSH] = "flush",
+	[BACKEND_REQ_DISCARD] = "discard",
+	[BACKEND_REQ_WRITE_ZEROES] = "write-zeroes",
+};
+
+/* Logs q's failure with librbd's error, rate-limited per device: the
+ * kernel only sees EIO-like codes, the log says what librbd said. */
+static void rbd_log_failure(struct rbd_dev *r, const struct rbd_req *q, ssize_t ret)
+{
+	unsigned long quiet;
+	char more[64] = "";
+
+	r->failed++;
+	if (!ratelimit_pass(&r->fail_log, clock_mono(), &quiet))
+		return;
+	if (quiet)
+		snprintf(more, sizeof(more), " (and %lu failures not logged before it)", quiet);
+	log_error("rbd %s: %s of %llu bytes at %llu failed%s: %s%s", r->label,
+		  rbd_op_names[q->op], (unsigned long long)q->len, (unsigned long long)q->off,
+		  q->fua_flushing ? " in its FUA flush" : "", strerror((int)-ret), more);
+}
+
 /* Gives a request slot back. */
 static void rbd_req_free(struct rbd_dev *r, struct rbd_req *q)
 {
@@ -151,9 +187,15 @@ static int rbd_submit(void *priv, unsigned queue, const struct backend_req *req,
 	if (ret < 0)
 		return ret;
 	q->flush_next = false;
+	q->fua_flushing = false;
+	q->op = req->op;
+	q->off = req->off;
+	q->len = req->len;
 	ret = rbd_starts[req->op](r, q, req);
 	if (ret < 0) {
 		rbd_aio_release(q->comp);
+		q->comp = NULL;
+		rbd_log_failure(r, q, ret);
 		return ret;
 	}
 	r->free = q->next;
@@ -172,6 +214,7 @@ static void rbd_req_end(struct rbd_dev *r, struct rbd_req *q, ssize_t ret)
 
 	if (ret >= 0 && q->flush_next) {
 		q->flush_next = false;
+		q->fua_flushing = true;
 		ret = rbd_aio_create_completion(q, NULL, &q->comp);
 		if (ret == 0)
 			ret = rbd_aio_flush(r->image, q->comp);
@@ -180,7 +223,7 @@ static void rbd_req_end(struct rbd_dev *r, struct rbd_req *q, ssize_t ret)
 		q->comp = NULL;
 	}
 	if (ret < 0)
-		log_debug("rbd %s: request failed: %s", r->label, strerror((int)-ret));
+		rbd_log_failure(r, q, ret);
 	r->inflight--;
 	r->completions++;
 	rbd_req_free(r, q);
@@ -411,6 +454,7 @@ static int rbd_open_dev(void **priv, const struct backend_config *cfg,
 	r->loop = cfg->loop;
 	r->efd = -1;
 	r->state = 1;
+	ratelimit_init(&r->fail_log, RBD_FAIL_LOG_EVERY, RBD_FAIL_LOG_BURST);
 	r->block_size = cfg->block_size;
 	r->read_only = cfg->read_only || snap;
 	rbd_label(r->label, sizeof(r->label), pool, image, snap);
@@ -480,6 +524,7 @@ static void rbd_describe(void *priv, struct backend_report *rep)
 	rep->number(rep, "rbd_inflight", r->inflight);
 	rep->number(rep, "rbd_wakeups", r->wakeups);
 	rep->number(rep, "rbd_completions", r->completions);
+	rep->number(rep, "rbd_failed", r->failed);
 }
 
 /* What device_add takes for an rbd device (rows in enum rbd_arg order). */

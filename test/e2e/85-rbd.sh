@@ -7,9 +7,10 @@
 # snapshot device that is read-only and shows the snapshot's data; the OSD
 # stopped for 10 s under fio (I/O waits, fio ends without error); an
 # unreachable cluster that fails the add in bounded time with librados'
-# reason while the other devices keep serving; a missing pool, image or
-# snapshot refused with a clear message; a device deleted while the OSD is
-# down, its image closed off the loop. The cluster alone takes 1 to 5
+# reason while the other devices keep serving; an image shrunk under its
+# device, whose failed writes are logged (bounded) and counted; a missing
+# pool, image or snapshot refused with a clear message; a device deleted
+# while the OSD is down, its image closed off the loop. The cluster alone takes 1 to 5
 # minutes to start under TCG, depending on the host's load:
 # e2e-timeout: 1500
 . "$(dirname "$0")/lib.sh"
@@ -202,6 +203,32 @@ expect_add_error "a missing configuration" "cannot read the Ceph configuration /
 	--pool rbd --image img1 --conf /nonexistent.conf
 expect_add_error "no pool" "pool" --image img1 --conf "$CEPH_CONF"
 expect_eq "$(kernel_devices)" 2 "kernel devices after the refused adds"
+
+# The image shrinks under its device (rbd resize --allow-shrink): librbd
+# refuses I/O that starts past the new end, and each failure reaches the
+# log with librbd's reason (at most 5 lines per 10 s per device, the rest
+# counted in the next line) and the device's rbd_failed; the other device
+# serves meanwhile, and growing the image back heals the device.
+rbd resize --size 64M --allow-shrink rbd/img2 >/dev/null 2>&1 || fail "rbd resize img2 to 64M"
+past_end() { ! dd if="$E2E_TMP/pat1" of="$dev2" bs=4k count=1 seek=$((100 << 8)) oflag=direct status=none 2>/dev/null; }
+wait_for past_end 30 1 || fail "a write past img2's new end (64 MiB) still succeeded after 30 s"
+ts=$SECONDS
+for _ in $(seq 1 20); do past_end || fail "a write past img2's end succeeded"; done
+nlines=$(grep -c "rbd rbd/img2: write of 4096 bytes at 104857600 failed: Invalid argument" "$E2E_DAEMON_LOG")
+allowed=$((5 * (2 + (SECONDS - ts) / 10)))
+note "21 or more failed writes past the end in $((SECONDS - ts)) s: $nlines log lines (bound $allowed)"
+[ "$nlines" -ge 1 ] && [ "$nlines" -le "$allowed" ] && [ "$nlines" -lt 21 ] ||
+	fail "failed writes logged $nlines times (expected 1 to $allowed, fewer than 21)"
+nfailed=$("$UBLKCTL" --json info "$id2" | jq -r .rbd_failed)
+[ "$nfailed" -ge 21 ] || fail "rbd_failed is $nfailed after 21 or more failed writes"
+dd if="$dev1" of=/dev/null bs=64k count=64 iflag=direct status=none ||
+	fail "$dev1 did not serve while $dev2's image was short"
+sleep 10
+past_end || fail "a write past img2's end succeeded"
+grep -q "rbd rbd/img2: write of 4096 bytes at 104857600 failed: Invalid argument (and [1-9][0-9]* failures not logged before it)" \
+	"$E2E_DAEMON_LOG" || fail "no log line counted the failures that were not logged"
+rbd resize --size 128M rbd/img2 >/dev/null 2>&1 || fail "rbd resize img2 back to 128M"
+wait_for "! past_end" 30 1 || fail "$dev2 did not take writes past 64 MiB after the image grew back"
 
 # A device deleted while the OSD is down: librbd cannot flush its cache or
 # give up the image's lock without the OSD, so the close waits for it. That
