@@ -10,9 +10,12 @@
  * completion that has no callback: librbd signals an eventfd
  * (rbd_set_image_notification) that the loop watches, and the loop collects
  * the finished completions with rbd_poll_io_events. No request's work runs
- * on librbd's threads or ours. librbd's cache stays on, so the device has a
- * volatile cache and FLUSH reaches rbd_aio_flush. An OSD that goes away
- * makes requests wait, as with the kernel's rbd client, until it returns. */
+ * on librbd's threads or ours. librbd's write-back cache is off unless the
+ * device asks for it (cache): without it a write is answered once the OSDs
+ * have it, as with the kernel's rbd client, so a crash of the daemon loses
+ * no acknowledged write; with it the device has a volatile cache and FLUSH
+ * reaches rbd_aio_flush. An OSD that goes away makes requests wait, as with
+ * the kernel's rbd client, until it returns. */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/rbd.h"
@@ -56,6 +59,7 @@ struct rbd_dev {
 	char label[300];	/* pool/image[@snap] */
 	uint32_t block_size;
 	bool read_only;
+	bool cache;		/* librbd's write-back cache is on */
 	/* Connecting (state 1), ready (0) or failed (-errno, err says why). */
 	int state;
 	char err[512];
@@ -84,6 +88,7 @@ enum rbd_arg {
 	RBD_ARG_CONF,
 	RBD_ARG_CLIENT,
 	RBD_ARG_SNAP,
+	RBD_ARG_CACHE,
 	RBD_ARG_COUNT,
 };
 
@@ -273,6 +278,13 @@ static int rbd_take_image(struct rbd_dev *r, struct rbd_connect *c)
 	r->ioctx = c->ioctx;
 	r->image = c->image;
 	r->image_size = c->image_size;
+	if (c->cache != r->cache)
+		log_warn("rbd %s: librbd's write-back cache is %s for this image (rbd_cache set "
+			 "in the %s's configuration wins over ublkd's): the device %s", r->label,
+			 c->cache ? "on" : "off", c->cache_source,
+			 c->cache ? "has a volatile cache, and a crash of ublkd loses what it "
+				    "has not flushed" : "has no volatile cache");
+	r->cache = c->cache;
 	c->cluster = NULL;
 	c->ioctx = NULL;
 	c->image = NULL;
@@ -383,8 +395,16 @@ static int rbd_configure(struct rbd_connect *c, const struct backend_config *cfg
 	ret = rados_conf_set(c->cluster, "client_mount_timeout", timeout);
 	if (ret == 0)
 		ret = rados_conf_set(c->cluster, "rados_mon_op_timeout", timeout);
-	if (ret < 0)
+	if (ret < 0) {
 		rbd_error(err, errlen, "setting the monitor time-outs for", conf, ret);
+		return ret;
+	}
+	/* Over whatever the configuration says: the device advertises a
+	 * volatile cache exactly when librbd keeps one. */
+	ret = rados_conf_set(c->cluster, "rbd_cache",
+			     cfg->args[RBD_ARG_CACHE].flag ? "true" : "false");
+	if (ret < 0)
+		rbd_error(err, errlen, "setting rbd_cache for", conf, ret);
 	return ret;
 }
 
@@ -401,6 +421,8 @@ static int rbd_connect_prepare(struct rbd_dev *r, const struct backend_config *c
 	c->refs = 1;
 	c->efd = -1;
 	c->read_only = r->read_only;
+	c->cache = r->cache;	/* what librbd will have unless the pool or image says */
+	snprintf(c->cache_source, sizeof(c->cache_source), "config");
 	c->pool = strdup(cfg->args[RBD_ARG_POOL].text);
 	c->image_name = strdup(cfg->args[RBD_ARG_IMAGE].text);
 	c->snap = snap ? strdup(snap) : NULL;
@@ -457,6 +479,7 @@ static int rbd_open_dev(void **priv, const struct backend_config *cfg,
 	ratelimit_init(&r->fail_log, RBD_FAIL_LOG_EVERY, RBD_FAIL_LOG_BURST);
 	r->block_size = cfg->block_size;
 	r->read_only = cfg->read_only || snap;
+	r->cache = cfg->args[RBD_ARG_CACHE].flag;
 	rbd_label(r->label, sizeof(r->label), pool, image, snap);
 	r->reqs = calloc(nreqs, sizeof(*r->reqs));
 	if (!r->reqs) {
@@ -482,7 +505,7 @@ static int rbd_open_dev(void **priv, const struct backend_config *cfg,
 	geo->size = 0;	/* the image's, once open (rbd_ready_geometry) */
 	geo->block_size = cfg->block_size;
 	geo->read_only = r->read_only;
-	geo->volatile_cache = true;
+	geo->volatile_cache = r->cache;
 	geo->max_discard_bytes = r->read_only ? 0 : RBD_MAX_ZERO_BYTES;
 	geo->max_write_zeroes_bytes = r->read_only ? 0 : RBD_MAX_ZERO_BYTES;
 	*priv = r;
@@ -500,12 +523,14 @@ static int rbd_wait_ready(void *priv, backend_ready_fn cb, void *arg, char *err,
 	return backend_wait_ready(&r->waiter, r->state, r->err, cb, arg, err, errlen);
 }
 
-/* backend_ops.ready_geometry: the device has the image's size. */
+/* backend_ops.ready_geometry: the device has the image's size, and a
+ * volatile cache if librbd keeps one for it. */
 static void rbd_ready_geometry(void *priv, struct backend_geometry *geo)
 {
 	struct rbd_dev *r = priv;
 
 	geo->size = r->size;
+	geo->volatile_cache = r->cache;	/* as librbd has it for this image */
 }
 
 /* backend_ops.describe: the image, the connection and the traffic. */
@@ -525,6 +550,7 @@ static void rbd_describe(void *priv, struct backend_report *rep)
 	rep->number(rep, "rbd_wakeups", r->wakeups);
 	rep->number(rep, "rbd_completions", r->completions);
 	rep->number(rep, "rbd_failed", r->failed);
+	rep->flag(rep, "rbd_cache", r->cache);
 }
 
 /* What device_add takes for an rbd device (rows in enum rbd_arg order). */
@@ -540,6 +566,10 @@ static const struct backend_param rbd_params[] = {
 		.def = "admin", .help = "the Ceph client to connect as (client.CLIENT)" },
 	[RBD_ARG_SNAP] = { .name = "snap", .type = BACKEND_PARAM_TEXT, .metavar = "SNAP",
 		.help = "serve this snapshot of the image instead, read-only" },
+	[RBD_ARG_CACHE] = { .name = "cache", .type = BACKEND_PARAM_FLAG,
+		.help = "librbd's write-back cache: a volatile cache the kernel flushes; "
+			"a crash of ublkd loses the writes it has not flushed "
+			"(default: off, writes are answered once on the OSDs)" },
 	[RBD_ARG_COUNT] = { .name = NULL },
 };
 

@@ -40,6 +40,8 @@ struct rbd_connect {
 	int res;		/* 0 or -errno */
 	char msg[512];		/* why res < 0 */
 	uint64_t image_size;	/* bytes, of the image or its snapshot */
+	bool cache;		/* librbd's rbd_cache for the open image, as in effect */
+	char cache_source[16];	/* where that came from: config, pool or image */
 };
 
 /* Starts fn(arg) on a detached thread: 0, or a positive error number. */

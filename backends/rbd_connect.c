@@ -20,6 +20,46 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Reads whether librbd caches writes for the open image (rbd_cache as in
+ * effect: the pool's or the image's own setting wins over the client's)
+ * into c->cache and c->cache_source (left as set if librbd does not list
+ * it); 0, or -errno. */
+static int rbd_read_cache(struct rbd_connect *c)
+{
+	static const char *const sources[] = {
+		[RBD_CONFIG_SOURCE_CONFIG] = "config",
+		[RBD_CONFIG_SOURCE_POOL] = "pool",
+		[RBD_CONFIG_SOURCE_IMAGE] = "image",
+	};
+	rbd_config_option_t *opts = NULL;
+	int n = 128, ret;
+
+	do {
+		rbd_config_option_t *more = realloc(opts, (size_t)n * sizeof(*opts));
+
+		if (!more) {
+			free(opts);
+			return -ENOMEM;
+		}
+		opts = more;
+		ret = rbd_config_image_list(c->image, opts, &n);
+	} while (ret == -ERANGE);
+	if (ret < 0) {
+		free(opts);
+		return ret;
+	}
+	for (int i = 0; i < n; i++) {
+		if (strcmp(opts[i].name, "rbd_cache") != 0)
+			continue;
+		c->cache = strcmp(opts[i].value, "true") == 0;
+		snprintf(c->cache_source, sizeof(c->cache_source), "%s",
+			 (unsigned)opts[i].source < 3 ? sources[opts[i].source] : "?");
+	}
+	rbd_config_image_list_cleanup(opts, n);
+	free(opts);
+	return ret;
+}
+
 /* Connects, finds the pool, opens the image (or its snapshot, read-only)
  * and reads its size: 0, or -errno with c->msg saying why. */
 static int rbd_connect_open(struct rbd_connect *c)
@@ -75,8 +115,13 @@ static int rbd_connect_open(struct rbd_connect *c)
 		}
 	}
 	ret = rbd_get_size(c->image, &c->image_size);
-	if (ret < 0)
+	if (ret < 0) {
 		rbd_error(c->msg, sizeof(c->msg), "reading the size of", label, ret);
+		return ret;
+	}
+	ret = rbd_read_cache(c);
+	if (ret < 0)
+		rbd_error(c->msg, sizeof(c->msg), "reading rbd_cache of", label, ret);
 	return ret;
 }
 

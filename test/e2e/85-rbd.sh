@@ -5,13 +5,17 @@
 # 32, 128 KiB sequential) and checked to hold only its own image's data;
 # ext4 with a tree and fsck; a discard that gives space back (`rbd du`); a
 # snapshot device that is read-only and shows the snapshot's data; the OSD
-# stopped for 10 s under fio (I/O waits, fio ends without error); an
-# unreachable cluster that fails the add in bounded time with librados'
-# reason while the other devices keep serving; an image shrunk under its
-# device, whose failed writes are logged (bounded) and counted; a missing
-# pool, image or snapshot refused with a clear message; a device deleted
-# while the OSD is down, its image closed off the loop. The cluster alone takes 1 to 5
-# minutes to start under TCG, depending on the host's load:
+# stopped for 10 s under fio (I/O waits, fio ends without error); the
+# devices recovered by a new daemon after SIGKILL under fio with no
+# acknowledged write lost (librbd's cache is off by default), and flushed
+# data kept with it on (--cache), and an image's own rbd_cache followed and
+# reported; an unreachable cluster that fails the add in bounded time with
+# librados' reason while the other devices keep serving; an image shrunk
+# under its device, whose failed writes are logged (bounded) and counted; a
+# missing pool, image or snapshot refused with a clear message; a device
+# deleted while the OSD is down, its image closed off the loop. The cluster
+# alone takes 1 to 5 minutes to start under TCG, depending on the host's
+# load:
 # e2e-timeout: 1500
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -54,7 +58,8 @@ expect_eq "$(jq -r .rbd_image <<<"$info")" "rbd/img1" "rbd_image"
 expect_eq "$(jq -r .connection <<<"$info")" "ready" "connection"
 expect_eq "$(jq -r .discard <<<"$info")" "true" "discard advertised"
 expect_eq "$(jq -r .write_zeroes <<<"$info")" "true" "write_zeroes advertised"
-expect_eq "$(jq -r .volatile_cache <<<"$info")" "true" "volatile_cache (librbd's cache)"
+expect_eq "$(jq -r .volatile_cache <<<"$info")" "false" "volatile_cache (librbd's cache is off by default)"
+expect_eq "$(jq -r .rbd_cache <<<"$info")" "false" "rbd_cache by default"
 expect_eq "$(blockdev --getsize64 "$dev2")" $((128 << 20)) "size of $dev2"
 
 # verify_both NAME FIO-ARGS...: the same fio verify job on both devices at once.
@@ -161,6 +166,67 @@ note "OSD down for $((SECONDS - tstop)) s"
 wait "$fpid" || { cat "$E2E_TMP/fio-osd.out"; fail "fio failed across the OSD's absence"; }
 grep -q 'err= 0' "$E2E_TMP/fio-osd.out" || { cat "$E2E_TMP/fio-osd.out"; fail "fio reported errors across the OSD's absence"; }
 expect_eq "$(state_of "$id2")" live "state of $dev2 after the OSD came back"
+
+# The devices outlive the daemon: SIGKILL under fio (rate-limited, as the
+# OSD takes tens of ms per write under TCG) on both cacheless devices, a
+# new daemon recovers them and fio's verification passes: no acknowledged
+# write is lost. A third device with librbd's cache (--cache: a volatile
+# cache) keeps what it flushed before the kill. The new daemon's writes wait
+# for the dead client's exclusive locks, which the cluster breaks once it
+# sees that client gone (about 30 s).
+rbd create rbd/img3 --size 64M || fail "rbd create img3"
+dev3=$(add_rbd img3 --cache) || fail "add rbd img3 --cache"
+require_blockdev "$dev3"
+id3=${dev3#/dev/ublkb}
+on_exit "'$UBLKCTL' del $id3 2>/dev/null || true"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .volatile_cache)" "true" "volatile_cache with --cache"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_cache)" "true" "rbd_cache with --cache"
+dd if="$E2E_TMP/pat1" of="$dev3" bs=1M seek=5 oflag=direct conv=fsync status=none || fail "write $dev3"
+FIO_PIDS=()
+for dev in "$dev1" "$dev2"; do
+	fio --name="kill-$(basename "$dev")" --filename="$dev" --ioengine=io_uring --direct=1 \
+		--rw=randwrite --bs=4k --iodepth=8 --size=2M --rate_iops=40 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --randseed=$RANDOM \
+		--output="$E2E_TMP/fio-kill-$(basename "$dev").out" &
+	FIO_PIDS+=($!)
+done
+sleep 3
+note "SIGKILL to ublkd (pid $UBLKD_PID) under fio on both cacheless rbd devices"
+kill_daemon
+sleep 2
+t3=$SECONDS
+start_daemon
+for id in "$id1" "$id2" "$id3"; do
+	wait_for "[ \"\$(state_of $id)\" = live ]" 180 1 || fail "rbd device $id is not live after the restart"
+	grep -q "device $id recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device $id"
+done
+for pid in "${FIO_PIDS[@]}"; do
+	wait "$pid" || { cat "$E2E_TMP"/fio-kill-*.out; fail "fio (pid $pid) failed across the daemon's restart"; }
+done
+for out in "$E2E_TMP"/fio-kill-*.out; do
+	grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors across the daemon's restart ($out)"; }
+done
+note "both rbd devices recovered and verified $((SECONDS - t3)) s after the restart"
+dd if="$dev3" of="$E2E_TMP/back3" bs=1M skip=5 count=1 iflag=direct status=none || fail "read $dev3"
+cmp "$E2E_TMP/pat1" "$E2E_TMP/back3" || fail "$dev3 lost data it had flushed before the kill"
+expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .connection)" "ready" "connection of $dev1 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id2" | jq -r .rbd_image)" "rbd/img2" "image of $dev2 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_cache)" "true" "rbd_cache of $dev3 after recovery"
+"$UBLKCTL" del "$id3" || fail "del $dev3"
+
+# rbd_cache set for the image itself (rbd config image set) wins over
+# ublkd's default inside librbd: the device then says it has a volatile
+# cache, and the log says why.
+rbd create rbd/img4 --size 16M || fail "rbd create img4"
+rbd config image set rbd/img4 rbd_cache true || fail "rbd config image set img4 rbd_cache true"
+dev4=$(add_rbd img4) || fail "add rbd img4"
+id4=${dev4#/dev/ublkb}
+on_exit "'$UBLKCTL' del $id4 2>/dev/null || true"
+expect_eq "$("$UBLKCTL" --json info "$id4" | jq -r .volatile_cache)" "true" "volatile_cache of an image with rbd_cache true"
+expect_eq "$("$UBLKCTL" --json info "$id4" | jq -r .rbd_cache)" "true" "rbd_cache of an image with rbd_cache true"
+grep -q "rbd rbd/img4: librbd's write-back cache is on for this image (rbd_cache set in the image's configuration" \
+	"$E2E_DAEMON_LOG" || fail "no log line saying the image's rbd_cache won"
+"$UBLKCTL" del "$id4" || fail "del $dev4"
 
 # An unreachable cluster fails the add in bounded time with librados'
 # reason, while the other device keeps serving and the daemon answers.

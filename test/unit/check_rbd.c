@@ -149,7 +149,7 @@ START_TEST(test_no_monitor)
 		   "err_to_stderr = false\n");
 	ck_assert_int_eq(rbd->open(&priv, &cfg, &geo, err, sizeof(err)), 0);
 	ck_assert_uint_eq(geo.size, 0);
-	ck_assert(geo.volatile_cache);
+	ck_assert(!geo.volatile_cache);	/* librbd's cache is off by default */
 	ck_assert(!geo.read_only);
 	ret = rbd->wait_ready(priv, on_ready, NULL, err, sizeof(err));
 	if (ret == 1)
@@ -160,6 +160,33 @@ START_TEST(test_no_monitor)
 	ck_assert_msg(strstr(ret == 1 ? ready_msg : err, "rados_connect"), "message: %s",
 		      ret == 1 ? ready_msg : err);
 	rbd->close(priv);
+}
+END_TEST
+
+/* cache asks for librbd's write-back cache: the device has a volatile
+ * cache and says rbd_cache; without it, neither. */
+START_TEST(test_cache_flag)
+{
+	for (int cache = 0; cache < 2; cache++) {
+		struct backend_geometry geo;
+		struct json_object *d, *v;
+		char err[256] = "";
+		void *priv = NULL;
+
+		write_conf("[global]\nauth_client_required = none\nlog_to_stderr = false\n"
+			   "err_to_stderr = false\nrbd_cache = true\n");
+		test_arg_flag(rbd, args, "cache", cache);
+		ck_assert_int_eq(rbd->open(&priv, &cfg, &geo, err, sizeof(err)), 0);
+		ck_assert_int_eq(geo.volatile_cache, cache);
+		d = test_describe(rbd, priv);
+		ck_assert(json_object_object_get_ex(d, "rbd_cache", &v));
+		ck_assert_int_eq(json_object_get_boolean(v), cache);
+		json_object_put(d);
+		rbd->close(priv);
+		unlink(conf_path);
+		conf_path[0] = 0;
+	}
+	usleep(200000);	/* let the detached threads finish under the test */
 }
 END_TEST
 
@@ -223,6 +250,7 @@ static Suite *rbd_suite(void)
 	tcase_add_test(tc, test_missing_pool);
 	tcase_add_test(tc, test_no_monitor);
 	tcase_add_test(tc, test_close_while_connecting);
+	tcase_add_test(tc, test_cache_flag);
 	tcase_add_test(tc, test_close_async);
 	suite_add_tcase(s, tc);
 	return s;
