@@ -25,6 +25,14 @@
  * (rbd_close_async). */
 #define RBD_CLOSE_EXIT_WAIT	30
 
+/* The most connecting threads alive at once (each holds a cluster handle
+ * and its librados threads until librados lets it go): an add past it is
+ * refused until some are done. */
+#define RBD_MAX_CONNECTING	16
+/* The most closing threads alive at once: a close past it waits in a queue
+ * that those threads work through (never on the loop, never refused). */
+#define RBD_MAX_CLOSING		8
+
 /* What to open, and what came of it. Shared by the loop and the short-lived
  * thread whose only job is rados_connect and rbd_open: the thread writes
  * the results, then the eventfd; the loop reads them only after that. The
@@ -46,6 +54,16 @@ struct rbd_connect {
 
 /* Starts fn(arg) on a detached thread: 0, or a positive error number. */
 int rbd_thread_start(void *(*fn)(void *), void *arg);
+/* Sets the most connecting threads alive at once (tests; the default is
+ * RBD_MAX_CONNECTING). */
+void rbd_connecting_set_max(unsigned n);
+/* Connecting threads alive now. */
+unsigned rbd_connecting_count(void);
+/* Sets the most closing threads alive at once and starts threads for
+ * queued closes up to it (tests; the default is RBD_MAX_CLOSING). */
+void rbd_closing_set_max(unsigned n);
+/* Closing threads alive and closes queued for them, now. */
+void rbd_close_counts(unsigned *threads, unsigned *queued);
 /* Starts the thread that connects and opens c's image (c->cluster is
  * created and configured): 0, or -errno with a message in err. */
 int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);

@@ -4,9 +4,11 @@
  * and both need the OSDs: with an OSD down it waits without bound. On the
  * daemon's loop that would stop every other device, so a short-lived,
  * detached thread does the closing (image, pool, cluster handle, then the
- * eventfd librbd was told to write) and the loop goes on at once. A thread
- * that takes long says so when it is done. At exit the daemon waits a
- * bounded time for the threads still closing. */
+ * eventfd librbd was told to write) and the loop goes on at once. At most
+ * RBD_MAX_CLOSING such threads live at once; a close past that waits in a
+ * queue, and each thread takes the next queued close before it ends. A
+ * close that takes long says so when it is done. At exit the daemon waits a
+ * bounded time for the closes not yet done, queued ones included. */
 #include "config.h"
 #include "backends/rbd.h"
 #include "common/clock.h"
@@ -24,18 +26,23 @@
 /* A close that takes this long (seconds) is logged when it ends. */
 #define RBD_CLOSE_SLOW		2.0
 
-/* What one thread closes. */
+/* What one close closes. */
 struct rbd_closer {
 	rados_t cluster;
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	int efd;
 	char label[300];
+	struct rbd_closer *next;	/* in the queue */
 };
 
 static pthread_mutex_t closers_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t closers_cond = PTHREAD_COND_INITIALIZER;
-static unsigned closers;	/* threads still closing */
+static unsigned closers;	/* closes not done: running or queued */
+static unsigned closer_threads;	/* threads alive */
+static unsigned closer_threads_max = RBD_MAX_CLOSING;
+static struct rbd_closer *queue_head, *queue_tail;	/* closes waiting for a thread */
+static unsigned queued;
 static bool closers_exit_wait;	/* the exit handler is registered */
 
 /* Closes what h holds: the image, the pool, the cluster, the eventfd. */
@@ -51,22 +58,67 @@ static void rbd_closer_run(struct rbd_closer *h)
 		close(h->efd);
 }
 
-/* The thread: closes, says so if it took long, and counts itself out. */
+/* The thread: closes h, says so if it took long, counts it out, and goes
+ * on with the next queued close, if any; then ends. */
 static void *rbd_closer_thread(void *arg)
 {
 	struct rbd_closer *h = arg;
-	double t0 = clock_mono(), took;
 
-	rbd_closer_run(h);
-	took = clock_mono() - t0;
-	if (took >= RBD_CLOSE_SLOW)
-		log_info("rbd %s: closed after %.1f s", h->label, took);
-	free(h);
-	pthread_mutex_lock(&closers_lock);
-	if (--closers == 0)
-		pthread_cond_broadcast(&closers_cond);
-	pthread_mutex_unlock(&closers_lock);
+	while (h) {
+		double t0 = clock_mono(), took;
+
+		rbd_closer_run(h);
+		took = clock_mono() - t0;
+		if (took >= RBD_CLOSE_SLOW)
+			log_info("rbd %s: closed after %.1f s", h->label, took);
+		free(h);
+		pthread_mutex_lock(&closers_lock);
+		if (--closers == 0)
+			pthread_cond_broadcast(&closers_cond);
+		h = queue_head;
+		if (h) {
+			queue_head = h->next;
+			if (!queue_head)
+				queue_tail = NULL;
+			queued--;
+		} else {
+			closer_threads--;
+		}
+		pthread_mutex_unlock(&closers_lock);
+	}
 	return NULL;
+}
+
+/* Sets the most closing threads alive at once, and starts threads for
+ * queued closes up to it. */
+void rbd_closing_set_max(unsigned n)
+{
+	pthread_mutex_lock(&closers_lock);
+	closer_threads_max = n;
+	while (queue_head && closer_threads < closer_threads_max) {
+		struct rbd_closer *h = queue_head;
+
+		/* Out of the queue first: the thread may free h at once. */
+		queue_head = h->next;
+		if (rbd_thread_start(rbd_closer_thread, h) != 0) {
+			queue_head = h;	/* the threads alive work through the rest */
+			break;
+		}
+		if (!queue_head)
+			queue_tail = NULL;
+		queued--;
+		closer_threads++;
+	}
+	pthread_mutex_unlock(&closers_lock);
+}
+
+/* Closing threads alive and closes queued for them, now. */
+void rbd_close_counts(unsigned *threads, unsigned *waiting)
+{
+	pthread_mutex_lock(&closers_lock);
+	*threads = closer_threads;
+	*waiting = queued;
+	pthread_mutex_unlock(&closers_lock);
 }
 
 /* At exit: waits up to RBD_CLOSE_EXIT_WAIT s for the threads still closing. */
@@ -97,18 +149,33 @@ static void rbd_closers_wait(void)
 			 "client gone", left, RBD_CLOSE_EXIT_WAIT);
 }
 
-/* Starts a detached thread for h, counted: 0, or a positive error number. */
+/* Hands h to a new detached thread, or to the queue when as many threads
+ * as allowed are alive: 0, or a positive error number (no thread could
+ * start and none is alive to take h later). */
 static int rbd_closer_start(struct rbd_closer *h)
 {
-	int ret;
+	int ret = 0;
 
 	pthread_mutex_lock(&closers_lock);
 	if (!closers_exit_wait && atexit(rbd_closers_wait) == 0)
 		closers_exit_wait = true;
-	closers++;
+	if (closer_threads >= closer_threads_max) {
+		h->next = NULL;
+		if (queue_tail)
+			queue_tail->next = h;
+		else
+			queue_head = h;
+		queue_tail = h;
+		queued++;
+		closers++;
+		pthread_mutex_unlock(&closers_lock);
+		return 0;
+	}
 	ret = rbd_thread_start(rbd_closer_thread, h);
-	if (ret)
-		closers--;
+	if (ret == 0) {
+		closer_threads++;
+		closers++;
+	}
 	pthread_mutex_unlock(&closers_lock);
 	return ret;
 }

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,51 @@ static int rbd_connect_open(struct rbd_connect *c)
 	return ret;
 }
 
+static pthread_mutex_t connecting_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned connecting;	/* connecting threads alive */
+static unsigned connecting_max = RBD_MAX_CONNECTING;
+
+/* Counts a connecting thread in: true if there is room for one more (*max
+ * says how many may be alive). */
+static bool rbd_connecting_take(unsigned *max)
+{
+	bool room;
+
+	pthread_mutex_lock(&connecting_lock);
+	room = connecting < connecting_max;
+	connecting += room;
+	*max = connecting_max;
+	pthread_mutex_unlock(&connecting_lock);
+	return room;
+}
+
+/* Counts a connecting thread out. */
+static void rbd_connecting_put(void)
+{
+	pthread_mutex_lock(&connecting_lock);
+	connecting--;
+	pthread_mutex_unlock(&connecting_lock);
+}
+
+/* Sets the most connecting threads alive at once. */
+void rbd_connecting_set_max(unsigned n)
+{
+	pthread_mutex_lock(&connecting_lock);
+	connecting_max = n;
+	pthread_mutex_unlock(&connecting_lock);
+}
+
+/* Connecting threads alive now. */
+unsigned rbd_connecting_count(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&connecting_lock);
+	n = connecting;
+	pthread_mutex_unlock(&connecting_lock);
+	return n;
+}
+
 /* The thread: connect and open, say so through the eventfd, let go. */
 static void *rbd_connect_thread(void *arg)
 {
@@ -135,6 +181,7 @@ static void *rbd_connect_thread(void *arg)
 	if (write(c->efd, &one, sizeof(one)) < 0)
 		c->res = c->res ? c->res : -errno;	/* cannot happen: a counter of 1 */
 	rbd_connect_put(c);
+	rbd_connecting_put();
 	return NULL;
 }
 
@@ -157,12 +204,20 @@ int rbd_thread_start(void *(*fn)(void *), void *arg)
 /* Starts the connecting thread, detached. */
 int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
 {
+	unsigned max;
 	int ret;
 
+	if (!rbd_connecting_take(&max)) {
+		snprintf(err, errlen, "%u rbd connections, the most at once, still wait for the "
+			 "cluster (counting those of adds that gave up): try again once they are "
+			 "done (is the cluster slow or an OSD down?)", max);
+		return -EAGAIN;
+	}
 	__atomic_store_n(&c->refs, 2, __ATOMIC_RELEASE);
 	ret = rbd_thread_start(rbd_connect_thread, c);
 	if (ret) {
 		__atomic_store_n(&c->refs, 1, __ATOMIC_RELEASE);
+		rbd_connecting_put();
 		snprintf(err, errlen, "cannot start the thread that connects: %s", strerror(ret));
 		return -ret;
 	}

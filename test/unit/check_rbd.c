@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,80 @@ START_TEST(test_close_async)
 }
 END_TEST
 
+/* Connecting threads are bounded: with room for 2, a third add is refused
+ * at once with a message saying why (room comes back when a thread is
+ * done, which librados decides, not the close). */
+START_TEST(test_connecting_bound)
+{
+	struct backend_geometry geo;
+	char err[256] = "";
+	void *priv[3] = { NULL };
+	double t0;
+
+	/* A monitor that refuses: librados hunts for it until the add's
+	 * bound, so the threads stay. */
+	write_conf("[global]\nauth_client_required = none\nlog_to_stderr = false\n"
+		   "err_to_stderr = false\nmon_host = 127.0.0.1:9\n");
+	rbd_connecting_set_max(2);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(rbd->open(&priv[i], &cfg, &geo, err, sizeof(err)), 0);
+	t0 = ev_time();
+	ck_assert_int_eq(rbd->open(&priv[2], &cfg, &geo, err, sizeof(err)), -EAGAIN);
+	ck_assert_double_lt(ev_time() - t0, 1.0);
+	ck_assert_msg(strstr(err, "2 rbd connections, the most at once, still wait") != NULL, "message: %s", err);
+	for (int i = 0; i < 2; i++)
+		rbd->close(priv[i]);
+	/* The threads end when librados gives up (15 s): wait, so that none
+	 * runs while the process exits. */
+	t0 = ev_time();
+	while (rbd_connecting_count() > 0 && ev_time() - t0 < 40)
+		usleep(100000);
+	ck_assert_uint_eq(rbd_connecting_count(), 0);
+	rbd_connecting_set_max(RBD_MAX_CONNECTING);
+}
+END_TEST
+
+/* Closing threads are bounded: with no room, closes queue (and return at
+ * once, nothing closed); with room for 1, one thread works through the
+ * queue, no second one starts, and every queued close is done. */
+START_TEST(test_closing_bound)
+{
+	enum { N = 6 };
+	struct pollfd pf;
+	int p[N][2];
+	unsigned threads, waiting;
+	char c;
+	double t0 = ev_time();
+
+	/* Closes of earlier tests (one process under valgrind) finish first. */
+	do {
+		rbd_close_counts(&threads, &waiting);
+	} while ((threads || waiting) && ev_time() - t0 < 20 && usleep(50000) == 0);
+	ck_assert_uint_eq(threads + waiting, 0);
+	rbd_closing_set_max(0);
+	for (int i = 0; i < N; i++) {
+		rados_t cluster;
+
+		ck_assert_int_eq(pipe(p[i]), 0);
+		ck_assert_int_eq(rados_create(&cluster, NULL), 0);
+		rbd_close_async(cluster, NULL, NULL, p[i][1], "test/image");
+	}
+	rbd_close_counts(&threads, &waiting);
+	ck_assert_uint_eq(threads, 0);
+	ck_assert_uint_eq(waiting, N);
+	pf = (struct pollfd){ .fd = p[0][0], .events = POLLIN };
+	ck_assert_int_eq(poll(&pf, 1, 100), 0);	/* not closed: queued */
+	rbd_closing_set_max(1);
+	for (int i = 0; i < N; i++) {
+		rbd_close_counts(&threads, &waiting);
+		ck_assert_uint_le(threads, 1);
+		ck_assert_int_eq(read(p[i][0], &c, 1), 0);	/* until its close is done */
+		close(p[i][0]);
+	}
+	rbd_closing_set_max(RBD_MAX_CLOSING);
+}
+END_TEST
+
 /* The suite. */
 static Suite *rbd_suite(void)
 {
@@ -242,7 +317,7 @@ static Suite *rbd_suite(void)
 	TCase *tc = tcase_create("rbd");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_device_size);
 	tcase_add_test(tc, test_label_and_error);
 	tcase_add_test(tc, test_ops);
@@ -252,6 +327,8 @@ static Suite *rbd_suite(void)
 	tcase_add_test(tc, test_close_while_connecting);
 	tcase_add_test(tc, test_cache_flag);
 	tcase_add_test(tc, test_close_async);
+	tcase_add_test(tc, test_connecting_bound);
+	tcase_add_test(tc, test_closing_bound);
 	suite_add_tcase(s, tc);
 	return s;
 }
