@@ -58,6 +58,31 @@ static void rbd_closer_run(struct rbd_closer *h)
 		close(h->efd);
 }
 
+/* Takes the first queued close out of the queue, or NULL (closers_lock
+ * held). */
+static struct rbd_closer *rbd_closer_pop(void)
+{
+	struct rbd_closer *h = queue_head;
+
+	if (h) {
+		queue_head = h->next;
+		if (!queue_head)
+			queue_tail = NULL;
+		queued--;
+	}
+	return h;
+}
+
+/* Puts h back at the head of the queue (closers_lock held). */
+static void rbd_closer_unpop(struct rbd_closer *h)
+{
+	h->next = queue_head;
+	queue_head = h;
+	if (!queue_tail)
+		queue_tail = h;
+	queued++;
+}
+
 /* The thread: closes h, says so if it took long, counts it out, and goes
  * on with the next queued close, if any; then ends. */
 static void *rbd_closer_thread(void *arg)
@@ -75,15 +100,9 @@ static void *rbd_closer_thread(void *arg)
 		pthread_mutex_lock(&closers_lock);
 		if (--closers == 0)
 			pthread_cond_broadcast(&closers_cond);
-		h = queue_head;
-		if (h) {
-			queue_head = h->next;
-			if (!queue_head)
-				queue_tail = NULL;
-			queued--;
-		} else {
+		h = rbd_closer_pop();
+		if (!h)
 			closer_threads--;
-		}
 		pthread_mutex_unlock(&closers_lock);
 	}
 	return NULL;
@@ -96,17 +115,13 @@ void rbd_closing_set_max(unsigned n)
 	pthread_mutex_lock(&closers_lock);
 	closer_threads_max = n;
 	while (queue_head && closer_threads < closer_threads_max) {
-		struct rbd_closer *h = queue_head;
-
 		/* Out of the queue first: the thread may free h at once. */
-		queue_head = h->next;
+		struct rbd_closer *h = rbd_closer_pop();
+
 		if (rbd_thread_start(rbd_closer_thread, h) != 0) {
-			queue_head = h;	/* the threads alive work through the rest */
+			rbd_closer_unpop(h);	/* the threads alive work through it */
 			break;
 		}
-		if (!queue_head)
-			queue_tail = NULL;
-		queued--;
 		closer_threads++;
 	}
 	pthread_mutex_unlock(&closers_lock);
