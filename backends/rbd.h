@@ -21,8 +21,8 @@
  * lets it go. */
 #define RBD_OPEN_TIMEOUT	60
 
-/* How long the daemon waits at exit for images still closing, in seconds
- * (rbd_close_async). */
+/* How long the daemon waits at exit for images still closing and for
+ * connecting threads, in seconds (rbd_close_async, rbd_exit_hold). */
 #define RBD_CLOSE_EXIT_WAIT	30
 
 /* The most connecting threads alive at once (each holds a cluster handle
@@ -64,6 +64,14 @@ unsigned rbd_connecting_count(void);
 void rbd_closing_set_max(unsigned n);
 /* Closing threads alive and closes queued for them, now. */
 void rbd_close_counts(unsigned *threads, unsigned *queued);
+/* Counts a thread that uses librados in: the process's exit waits for it
+ * (a bounded time), as for closes. */
+void rbd_exit_hold(void);
+/* Counts a thread held in by rbd_exit_hold out. */
+void rbd_exit_release(void);
+/* Sets how long the exit waits, in seconds (tests; the default is
+ * RBD_CLOSE_EXIT_WAIT). */
+void rbd_exit_set_wait(unsigned seconds);
 /* Starts the thread that connects and opens c's image (c->cluster is
  * created and configured): 0, or -errno with a message in err. */
 int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);

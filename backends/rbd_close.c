@@ -8,7 +8,10 @@
  * RBD_MAX_CLOSING such threads live at once; a close past that waits in a
  * queue, and each thread takes the next queued close before it ends. A
  * close that takes long says so when it is done. At exit the daemon waits a
- * bounded time for the closes not yet done, queued ones included. */
+ * bounded time for the closes not yet done, queued ones included, and for
+ * the threads still connecting (rbd_exit_hold); if some are still in
+ * librados after that, the process ends at once with its exit status, since
+ * librados' own exit handlers abort under a thread still using it. */
 #include "config.h"
 #include "backends/rbd.h"
 #include "common/clock.h"
@@ -43,7 +46,9 @@ static unsigned closer_threads;	/* threads alive */
 static unsigned closer_threads_max = RBD_MAX_CLOSING;
 static struct rbd_closer *queue_head, *queue_tail;	/* closes waiting for a thread */
 static unsigned queued;
+static unsigned holds;		/* other threads in librados (rbd_exit_hold) */
 static bool closers_exit_wait;	/* the exit handler is registered */
+static unsigned exit_wait = RBD_CLOSE_EXIT_WAIT;	/* seconds */
 
 /* Closes what h holds: the image, the pool, the cluster, the eventfd. */
 static void rbd_closer_run(struct rbd_closer *h)
@@ -98,7 +103,7 @@ static void *rbd_closer_thread(void *arg)
 			log_info("rbd %s: closed after %.1f s", h->label, took);
 		free(h);
 		pthread_mutex_lock(&closers_lock);
-		if (--closers == 0)
+		if (--closers == 0 && holds == 0)
 			pthread_cond_broadcast(&closers_cond);
 		h = rbd_closer_pop();
 		if (!h)
@@ -136,32 +141,81 @@ void rbd_close_counts(unsigned *threads, unsigned *waiting)
 	pthread_mutex_unlock(&closers_lock);
 }
 
-/* At exit: waits up to RBD_CLOSE_EXIT_WAIT s for the threads still closing. */
-static void rbd_closers_wait(void)
+/* True while a thread of ours may still be in librados (closers_lock held). */
+static bool rbd_threads_busy(void)
+{
+	return closers || holds;
+}
+
+/* At exit (with the process's status): waits up to exit_wait seconds for
+ * the closes not yet done and the threads held in; if some are still in
+ * librados then, ends the process at once with status. */
+static void rbd_exit_wait(int status, void *arg)
 {
 	struct timespec until;
-	unsigned left;
+	unsigned left, held;
 
+	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 1;
 	pthread_mutex_lock(&closers_lock);
 	/* A healthy cluster lets go within the first second, silently. */
-	while (closers && pthread_cond_timedwait(&closers_cond, &closers_lock, &until) == 0)
+	while (rbd_threads_busy() &&
+	       pthread_cond_timedwait(&closers_cond, &closers_lock, &until) == 0)
 		;
-	if (closers) {
-		log_info("rbd: waiting up to %d s for %u image(s) to close", RBD_CLOSE_EXIT_WAIT,
-			 closers);
-		until.tv_sec += RBD_CLOSE_EXIT_WAIT - 1;
-		while (closers &&
+	if (rbd_threads_busy() && exit_wait > 1) {
+		log_info("rbd: waiting up to %u s for %u image(s) to close and %u connection(s) "
+			 "to give up", exit_wait, closers, holds);
+		until.tv_sec += exit_wait - 1;
+		while (rbd_threads_busy() &&
 		       pthread_cond_timedwait(&closers_cond, &closers_lock, &until) == 0)
 			;
 	}
 	left = closers;
+	held = holds;
 	pthread_mutex_unlock(&closers_lock);
-	if (left)
-		log_warn("rbd: %u image(s) still closing after %d s (is an OSD down?): exiting "
-			 "without them; their exclusive locks go when the cluster sees this "
-			 "client gone", left, RBD_CLOSE_EXIT_WAIT);
+	if (!left && !held)
+		return;
+	log_warn("rbd: %u image(s) still closing and %u connection(s) still waiting for the "
+		 "cluster after %u s (is an OSD down?): exiting without them; their exclusive "
+		 "locks go when the cluster sees this client gone", left, held, exit_wait);
+	/* librados' exit handlers would run under those threads and abort. */
+	fflush(NULL);
+	_exit(status);
+}
+
+/* Registers the exit wait once (closers_lock held). */
+static void rbd_exit_wait_register(void)
+{
+	if (!closers_exit_wait && on_exit(rbd_exit_wait, NULL) == 0)
+		closers_exit_wait = true;
+}
+
+/* Counts a thread that uses librados in: the exit waits for it. */
+void rbd_exit_hold(void)
+{
+	pthread_mutex_lock(&closers_lock);
+	rbd_exit_wait_register();
+	holds++;
+	pthread_mutex_unlock(&closers_lock);
+}
+
+/* Counts a thread held in by rbd_exit_hold out. */
+void rbd_exit_release(void)
+{
+	pthread_mutex_lock(&closers_lock);
+	if (--holds == 0 && closers == 0)
+		pthread_cond_broadcast(&closers_cond);
+	pthread_mutex_unlock(&closers_lock);
+}
+
+/* Sets how long the exit waits, in seconds (tests; the default is
+ * RBD_CLOSE_EXIT_WAIT). */
+void rbd_exit_set_wait(unsigned seconds)
+{
+	pthread_mutex_lock(&closers_lock);
+	exit_wait = seconds;
+	pthread_mutex_unlock(&closers_lock);
 }
 
 /* Hands h to a new detached thread, or to the queue when as many threads
@@ -172,8 +226,7 @@ static int rbd_closer_start(struct rbd_closer *h)
 	int ret = 0;
 
 	pthread_mutex_lock(&closers_lock);
-	if (!closers_exit_wait && atexit(rbd_closers_wait) == 0)
-		closers_exit_wait = true;
+	rbd_exit_wait_register();
 	if (closer_threads >= closer_threads_max) {
 		h->next = NULL;
 		if (queue_tail)

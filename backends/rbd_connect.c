@@ -182,6 +182,7 @@ static void *rbd_connect_thread(void *arg)
 		c->res = c->res ? c->res : -errno;	/* cannot happen: a counter of 1 */
 	rbd_connect_put(c);
 	rbd_connecting_put();
+	rbd_exit_release();	/* after the put: its close is counted by then */
 	return NULL;
 }
 
@@ -214,9 +215,11 @@ int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
 		return -EAGAIN;
 	}
 	__atomic_store_n(&c->refs, 2, __ATOMIC_RELEASE);
+	rbd_exit_hold();
 	ret = rbd_thread_start(rbd_connect_thread, c);
 	if (ret) {
 		__atomic_store_n(&c->refs, 1, __ATOMIC_RELEASE);
+		rbd_exit_release();
 		rbd_connecting_put();
 		snprintf(err, errlen, "cannot start the thread that connects: %s", strerror(ret));
 		return -ret;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct backend_ops *rbd;
@@ -310,6 +311,69 @@ START_TEST(test_closing_bound)
 }
 END_TEST
 
+/* Runs an add whose thread hunts for a monitor that refuses, then exits
+ * with status 7 after delay_us, in a child; returns the child's status and
+ * how long its exit took, in *took. */
+static int exit_while_connecting(unsigned wait_s, unsigned delay_us, double *took)
+{
+	int status, p[2];
+	double t0;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct backend_geometry geo;
+		char err[256] = "";
+		void *priv = NULL;
+
+		close(p[0]);
+		rbd_exit_set_wait(wait_s);
+		if (rbd->open(&priv, &cfg, &geo, err, sizeof(err)) < 0)
+			_exit(3);
+		usleep(delay_us);
+		if (write(p[1], "x", 1) != 1)
+			_exit(4);
+		exit(7);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);	/* the child calls exit now */
+	t0 = ev_time();
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	*took = ev_time() - t0;
+	close(p[0]);
+	return status;
+}
+
+/* The process exits while an add's thread still waits for the cluster:
+ * librados' exit handlers abort under such a thread (seen: SIGABRT from
+ * boost::bad_get), so the exit waits for it, a bounded time, and past that
+ * ends at once; either way with the process's own status. */
+START_TEST(test_exit_while_connecting)
+{
+	double took;
+	int st;
+
+	write_conf("[global]\nauth_client_required = none\nlog_to_stderr = false\n"
+		   "err_to_stderr = false\nmon_host = 127.0.0.1:9\n");
+	/* A wait of 1 s ends with the thread still hunting: ended at once. */
+	for (unsigned round = 0; round < 6; round++) {
+		st = exit_while_connecting(1, round * 40000, &took);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 7,
+			      "round %u: the process ended with status 0x%x", round, st);
+		ck_assert_msg(took < 5.0, "round %u: the exit took %.1f s", round, took);
+	}
+	/* The default wait outlasts librados' hunt (RBD_MON_TIMEOUT s): the
+	 * thread ends first and the exit is a normal one. */
+	st = exit_while_connecting(RBD_CLOSE_EXIT_WAIT, 0, &took);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 7, "the process ended with status 0x%x", st);
+	ck_assert_msg(took >= RBD_MON_TIMEOUT - 3 && took < RBD_CLOSE_EXIT_WAIT,
+		      "the exit took %.1f s", took);
+}
+END_TEST
+
 /* The suite. */
 static Suite *rbd_suite(void)
 {
@@ -329,6 +393,7 @@ static Suite *rbd_suite(void)
 	tcase_add_test(tc, test_close_async);
 	tcase_add_test(tc, test_connecting_bound);
 	tcase_add_test(tc, test_closing_bound);
+	tcase_add_test(tc, test_exit_while_connecting);
 	suite_add_tcase(s, tc);
 	return s;
 }
