@@ -4,6 +4,7 @@
  * can be tested against a fake. */
 #include "config.h"
 #include "daemon/device_pipeline.h"
+#include "daemon/device_node.h"
 #include "daemon/idle.h"
 #include "daemon/evwatch.h"
 #include "common/log.h"
@@ -225,6 +226,17 @@ void device_free(struct device *dev)
 		devices.all_done = NULL;
 		all_done(devices.all_done_arg);
 	}
+}
+
+/* The add or recovery made dev live: gives its node to its owner, tells
+ * the observer, answers the adder, deletes it if a shutdown asked to. */
+void device_went_live(struct device *dev)
+{
+	device_node_give(dev->id, dev->owner_uid, dev->owner_gid);
+	device_notify(dev, DEVICE_EV_LIVE);
+	device_answer(dev, &dev->adder, 0);
+	if (dev->delete_when_live)
+		device_del(dev, NULL, NULL);
 }
 
 /* Closes the passed descriptors the device still holds. */

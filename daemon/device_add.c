@@ -8,7 +8,6 @@
  * failure unwinds through the delete pipeline from DEL_RELEASE. */
 #include "config.h"
 #include "daemon/device_pipeline.h"
-#include "daemon/device_node.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -293,11 +292,7 @@ static void add_live(struct device *dev)
 	log_info("device %u live: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s) of depth %u",
 		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
 		 dev->nr_queues, dev->info.queue_depth);
-	device_node_give(dev->id, dev->owner_uid, dev->owner_gid);
-	device_notify(dev, DEVICE_EV_LIVE);
-	device_answer(dev, &dev->adder, 0);
-	if (dev->delete_when_live)
-		device_del(dev, NULL, NULL);
+	device_went_live(dev);
 }
 
 /* The queues' CPUs are known (or not needed): open /dev/ublkcN next. */

@@ -129,6 +129,10 @@ void device_close_backend(struct device *dev);
 void device_notify(struct device *dev, enum device_event ev);
 /* Takes a device off the list and frees it. */
 void device_free(struct device *dev);
+/* The add or recovery made dev live (its state says so): gives its node to
+ * its owner, tells the observer, answers the adder, and deletes it if a
+ * shutdown asked for that meanwhile. */
+void device_went_live(struct device *dev);
 
 /* The add pipeline (device_add.c). */
 /* Starts the add pipeline on a registered device. */

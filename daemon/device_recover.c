@@ -11,7 +11,6 @@
  * deletes the kernel device once GET_DEV_INFO has shown it exists. */
 #include "config.h"
 #include "daemon/device_pipeline.h"
-#include "daemon/device_node.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -189,11 +188,7 @@ static void rec_live(struct device *dev)
 	log_info("device %u recovered: /dev/ublkb%u, %s backend, %llu bytes, %u queue(s)",
 		 dev->id, dev->id, dev->backend->name, (unsigned long long)dev->geo.size,
 		 dev->nr_queues);
-	device_node_give(dev->id, dev->owner_uid, dev->owner_gid);
-	device_notify(dev, DEVICE_EV_LIVE);
-	device_answer(dev, &dev->adder, 0);
-	if (dev->delete_when_live)
-		device_del(dev, NULL, NULL);
+	device_went_live(dev);
 }
 
 /* The queues' CPUs are known (or not needed): open /dev/ublkcN next. */
