@@ -28,14 +28,11 @@ threads_named() {
 
 # Prints the CPU time (utime + stime, in ticks) of the daemon's threads $@.
 cpu_ticks() {
-	local tid sum=0 f
+	local tid files=()
 	for tid in "$@"; do
-		# Fields after the ")" of the command name: utime is the 12th, stime the 13th.
-		f=$(sed 's/^.*) //' "/proc/$UBLKD_PID/task/$tid/stat")
-		set -- $f
-		sum=$((sum + ${12} + ${13}))
+		files+=("/proc/$UBLKD_PID/task/$tid/stat")
 	done
-	echo "$sum"
+	stat_ticks "${files[@]}"
 }
 
 io_tids=($(threads_named 'ublkd-io[0-9]*'))

@@ -309,6 +309,20 @@ wait_verify_writers() {
 # Counts the kernel's ublk devices (/sys/class/ublk-char entries).
 kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
+# Prints the CPU time (utime + stime, in clock ticks) summed over the
+# /proc stat files $@: a process's /proc/PID/stat, or its threads'
+# /proc/PID/task/TID/stat.
+stat_ticks() {
+	local file line sum=0 f
+	for file in "$@"; do
+		read -r line < "$file"
+		# After the ")" of the command name: utime is the 12th field, stime the 13th.
+		read -ra f <<< "${line##*) }"
+		sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
+}
+
 # Sends one raw request line ($1) to the daemon's socket and prints the
 # reply line.
 rpc_raw() {
