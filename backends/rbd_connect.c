@@ -130,8 +130,8 @@ static pthread_mutex_t connecting_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned connecting;	/* connecting threads alive */
 static unsigned connecting_max = RBD_MAX_CONNECTING;
 
-/* Counts a connecting thread in: true if there is room for one more (*max
- * says how many may be alive). */
+/* Counts a connecting thread in, for the bound and for the exit's wait:
+ * true if there is room for one more (*max says how many may be alive). */
 static bool rbd_connecting_take(unsigned *max)
 {
 	bool room;
@@ -141,15 +141,18 @@ static bool rbd_connecting_take(unsigned *max)
 	connecting += room;
 	*max = connecting_max;
 	pthread_mutex_unlock(&connecting_lock);
+	if (room)
+		rbd_exit_hold();
 	return room;
 }
 
-/* Counts a connecting thread out. */
+/* Counts a connecting thread out (after its close, if any, is counted). */
 static void rbd_connecting_put(void)
 {
 	pthread_mutex_lock(&connecting_lock);
 	connecting--;
 	pthread_mutex_unlock(&connecting_lock);
+	rbd_exit_release();
 }
 
 /* Sets the most connecting threads alive at once. */
@@ -181,8 +184,7 @@ static void *rbd_connect_thread(void *arg)
 	if (write(c->efd, &one, sizeof(one)) < 0)
 		c->res = c->res ? c->res : -errno;	/* cannot happen: a counter of 1 */
 	rbd_connect_put(c);
-	rbd_connecting_put();
-	rbd_exit_release();	/* after the put: its close is counted by then */
+	rbd_connecting_put();	/* after the put of c: its close is counted by then */
 	return NULL;
 }
 
@@ -215,11 +217,9 @@ int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen)
 		return -EAGAIN;
 	}
 	__atomic_store_n(&c->refs, 2, __ATOMIC_RELEASE);
-	rbd_exit_hold();
 	ret = rbd_thread_start(rbd_connect_thread, c);
 	if (ret) {
 		__atomic_store_n(&c->refs, 1, __ATOMIC_RELEASE);
-		rbd_exit_release();
 		rbd_connecting_put();
 		snprintf(err, errlen, "cannot start the thread that connects: %s", strerror(ret));
 		return -ret;
