@@ -242,15 +242,17 @@ static void nbd_on_tick(void *arg)
 {
 	struct nbdb *b = arg;
 	double now = b->loop->now(b->loop);
-	char err[512];
+	char err[512], where[256];
 
 	b->tick = NULL;
 	for (unsigned i = 0; i < b->nconn; i++) {
 		struct nbd_conn *c = &b->conns[i];
 
 		if (c->state == NBD_CONN_CONNECTING && c->deadline <= now) {
-			snprintf(err, sizeof(err), "no answer to the handshake within %.1f s (%s)",
-				 b->timeout, nbd_conn_stuck_at(c));
+			nbd_conn_stuck_at(c, where, sizeof(where));
+			snprintf(err, sizeof(err),
+				 "connection %u: no answer to the handshake within %.1f s (%s)",
+				 c->idx, b->timeout, where);
 			nbd_conn_fail(c, err);
 		} else if (c->state == NBD_CONN_IDLE && b->ready == 0 && c->next_attempt <= now &&
 			   nbd_conn_connect(c, err, sizeof(err)) < 0) {

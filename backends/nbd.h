@@ -97,8 +97,9 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen);
 void nbd_conn_fail(struct nbd_conn *c, const char *why);
 /* Watches what c's handle waits for now. */
 void nbd_conn_rearm(struct nbd_conn *c);
-/* Where c's handshake waits, in words for a timeout's message. */
-const char *nbd_conn_stuck_at(const struct nbd_conn *c);
+/* Where c's handshake waits, in words for a timeout's message, into buf
+ * (with what its socket received, unread or in all). */
+void nbd_conn_stuck_at(const struct nbd_conn *c, char *buf, size_t len);
 /* Closes c for good. */
 void nbd_conn_close(struct nbd_conn *c);
 

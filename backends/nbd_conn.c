@@ -7,9 +7,14 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 /* The most replies one wakeup reads, so one busy server cannot starve the
  * loop. */
@@ -38,16 +43,36 @@ void nbd_conn_rearm(struct nbd_conn *c)
 	c->b->loop->watch_set(c->watch, ev);
 }
 
-/* Where c's handshake waits, in words for a timeout's message. */
-const char *nbd_conn_stuck_at(const struct nbd_conn *c)
+/* Where c's handshake waits, in words for a timeout's message, into buf:
+ * what libnbd waits for, bytes left unread on its socket (a wakeup the
+ * loop missed), and TCP's count of bytes received and sent (a silent
+ * server's none). */
+void nbd_conn_stuck_at(const struct nbd_conn *c, char *buf, size_t len)
 {
 	unsigned dir = c->h ? nbd_aio_get_direction(c->h) : 0;
+	int fd = c->h ? nbd_aio_get_fd(c->h) : -1, unread = 0;
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	size_t n;
 
-	if (dir & LIBNBD_AIO_DIRECTION_READ)
-		return "connected; the server sent nothing more";
-	if (dir & LIBNBD_AIO_DIRECTION_WRITE)
-		return "the connection or a send did not complete";
-	return "libnbd waits for nothing";
+	if (fd >= 0 && ioctl(fd, FIONREAD, &unread) < 0)
+		unread = 0;
+	if (unread > 0)
+		n = snprintf(buf, len, "connected; %d bytes arrived and were left unread", unread);
+	else if (dir & LIBNBD_AIO_DIRECTION_READ)
+		n = snprintf(buf, len, "connected; the server sent nothing more");
+	else if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+		n = snprintf(buf, len, "the connection or a send did not complete");
+	else
+		n = snprintf(buf, len, "libnbd waits for nothing");
+	if (fd < 0 || n >= len)
+		return;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	    tl >= offsetof(struct tcp_info, tcpi_bytes_sent) + sizeof(ti.tcpi_bytes_sent))
+		snprintf(buf + n, len - n, "; TCP: %llu bytes received, %llu sent",
+			 (unsigned long long)ti.tcpi_bytes_received,
+			 (unsigned long long)ti.tcpi_bytes_sent);
 }
 
 /* True when fd has something to read now. */

@@ -9,7 +9,9 @@
 #include "test/unit/backend_test.h"
 
 #include <check.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,6 +448,63 @@ START_TEST(test_silent_server)
 }
 END_TEST
 
+/* A TCP listener on 127.0.0.1 (an ephemeral port) that never accepts:
+ * returns its fd, the port in *port. */
+static int silent_tcp(unsigned *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Over TCP the timeout's message counts what the socket received: none
+ * from a server that never accepts; from one that sent half a greeting and
+ * went quiet, those bytes (read by libnbd, so none wait unread). */
+START_TEST(test_silent_tcp)
+{
+	struct backend_geometry geo;
+	char u[128];
+	unsigned port;
+	void *priv;
+	int lfd = silent_tcp(&port), cfd;
+	pid_t pid;
+
+	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
+	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
+	ck_assert_msg(strstr(ready_msg, "connection 0: no answer to the handshake within 2.0 s "
+				 "(connected; the server sent nothing more; TCP: 0 bytes received, "
+				 "0 sent)") != NULL, "message: %s", ready_msg);
+	close(lfd);
+	/* A new listener whose child accepts and sends the greeting's first 8
+	 * bytes only. */
+	lfd = silent_tcp(&port);
+	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		cfd = accept(lfd, NULL, NULL);
+		if (cfd < 0 || write(cfd, "NBDMAGIC", 8) != 8)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_msg(strstr(ready_msg, "(connected; the server sent nothing more; "
+				 "TCP: 8 bytes received, 0 sent)") != NULL,
+		      "message: %s", ready_msg);
+	close(lfd);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -461,6 +520,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_no_multi_conn);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_silent_tcp);
 	tcase_add_test(tc, test_silent_server);
 	suite_add_tcase(s, tc);
 	return s;
