@@ -24,10 +24,10 @@ NBD_PROBE_URL=$tls_url nbd_serve tls 10812 nbdkit -f -i 127.0.0.1 -p 10812 --tls
 	--tls-psk="$psk" memory 64M
 start_daemon
 
-kit=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10809 --connections 2) || fail "add nbd (nbdkit)"
-qemu=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10810/disk --timeout 10 --structured-replies) ||
+kit=$(nbd_add --url nbd://127.0.0.1:10809 --connections 2) || fail "add nbd (nbdkit)"
+qemu=$(nbd_add --url nbd://127.0.0.1:10810/disk --timeout 10 --structured-replies) ||
 	fail "add nbd (qemu-nbd)"
-ro=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10811/) || fail "add nbd (read-only nbdkit)"
+ro=$(nbd_add --url nbd://127.0.0.1:10811/) || fail "add nbd (read-only nbdkit)"
 for dev in "$kit" "$qemu" "$ro"; do require_blockdev "$dev"; done
 
 # What each device advertises is what its server does.
@@ -78,7 +78,7 @@ fio_all seq-128k --rw=write --bs=128k --iodepth=8 --size=64M --offset=64M
 
 # TLS: the server's PSK in the URL serves fio verify; without TLS, or with
 # a wrong key, the add is refused with the reason.
-tls=$("$UBLKCTL" add nbd --url "$tls_url") || fail "add nbd (TLS)"
+tls=$(nbd_add --url "$tls_url") || fail "add nbd (TLS)"
 require_blockdev "$tls"
 for rw in "randwrite --bs=4k --iodepth=32 --size=8M" "write --bs=128k --iodepth=8 --size=16M --offset=16M"; do
 	# shellcheck disable=SC2086 # rw holds several fio options

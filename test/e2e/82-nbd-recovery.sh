@@ -19,8 +19,8 @@ NBD_EXPORT=disk nbd_serve qemu 10814 qemu-nbd -b 127.0.0.1 -p 10814 -x disk --pe
 	--shared=8 -f raw "$E2E_TMP/export.img"
 start_daemon
 
-kit=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10813 --connections 2) || fail "add nbd (nbdkit)"
-qemu=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10814/disk --timeout 20) || fail "add nbd (qemu-nbd)"
+kit=$(nbd_add --url nbd://127.0.0.1:10813 --connections 2) || fail "add nbd (nbdkit)"
+qemu=$(nbd_add --url nbd://127.0.0.1:10814/disk --timeout 20) || fail "add nbd (qemu-nbd)"
 ids=("${kit#/dev/ublkb}" "${qemu#/dev/ublkb}")
 for id in "${ids[@]}"; do
 	expect_eq "$(jq -r .params.url "$E2E_STATE_DIR/devices/ublkb$id.json" | cut -c1-6)" "nbd://" \

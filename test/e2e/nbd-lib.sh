@@ -8,6 +8,8 @@
 #                                    (NBD_EXPORT names the export probed,
 #                                    NBD_PROBE_URL the whole URL)
 #   nbd_kill NAME                    SIGKILL it (mid-run failures)
+#   nbd_add ARGS...                  ublkctl add nbd ARGS..., once more if
+#                                    the server went silent (see below)
 #   nbd_allocated URL                bytes the export has allocated
 #                                    (nbdinfo --map: not hole, not zero)
 
@@ -43,6 +45,23 @@ _nbd_log_on_failure() {
 	fi
 	tail -n 20 "$E2E_TMP/server-$name.log" >&2 2> /dev/null || true
 	return 0
+}
+
+# Prints the device of `ublkctl add nbd ARGS...`. An add that failed only
+# because the server took the connection and then sent not one byte (TCP
+# counted none received: the server's stall, not ours) is noted and made
+# once more; any other failure, among them bytes that arrived and were left
+# unread, stands.
+nbd_add() {
+	local err=$E2E_TMP/nbd-add.err
+	"$UBLKCTL" add nbd "$@" 2> "$err" && return 0
+	if grep -q "no answer to the handshake.*TCP: 0 bytes received" "$err"; then
+		note "the server sent nothing on a connection it took; adding again: $(cat "$err")" >&2
+		"$UBLKCTL" add nbd "$@"
+		return
+	fi
+	cat "$err" >&2
+	return 1
 }
 
 # Kills server NAME and waits for it.
