@@ -13,6 +13,14 @@ AM_TESTS_ENVIRONMENT += UBLKD_BUILDDIR='$(abs_top_builddir)'; export UBLKD_BUILD
 TESTS += test/vm/selftest test/vm/test-boot-retry
 if VM_TESTS
 TESTS += test/vm-e2e
+# make -j check: the guest runs after every host test and alone (the e2e
+# tests' timings and the guests' timeouts assume it has the CPUs), then
+# bench/check-quick's guest. Only among the tests being run.
+# (Variables name the logs: automake owns the rule of each test's log.)
+e2e_log = test/vm-e2e.log
+quick_log = bench/check-quick.log
+$(e2e_log): $(filter-out test/vm-e2e.log bench/check-quick.log,$(TEST_LOGS))
+$(quick_log): $(filter test/vm-e2e.log,$(TEST_LOGS))
 endif
 
 EXTRA_DIST += \
