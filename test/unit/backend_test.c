@@ -89,3 +89,14 @@ struct json_object *test_describe(const struct backend_ops *b, void *priv)
 	b->describe(priv, &r.ops);
 	return r.obj;
 }
+
+/* Asserts that len bytes at buf are all zero, naming the first that is not. */
+void test_assert_zero(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	size_t i = 0;
+
+	while (i < len && b[i] == 0)
+		i++;
+	ck_assert_msg(i == len, "byte %zu of %zu is 0x%02x, not zero", i, len, i < len ? b[i] : 0);
+}

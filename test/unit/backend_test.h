@@ -4,6 +4,7 @@
 #define UBLKD_TEST_BACKEND_TEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
 
@@ -21,6 +22,9 @@ void test_arg_flag(const struct backend_ops *b, struct backend_arg *args, const 
 /* Gives the byte-count parameter name the value bytes. */
 void test_arg_bytes(const struct backend_ops *b, struct backend_arg *args, const char *name,
 		    uint64_t bytes);
+/* Asserts that len bytes at buf are all zero, naming the first that is not
+ * (one check for the whole range: per-byte asserts are slow under valgrind). */
+void test_assert_zero(const void *buf, size_t len);
 /* Returns what b's describe reports of priv as a new JSON object. */
 struct json_object *test_describe(const struct backend_ops *b, void *priv);
 

@@ -617,14 +617,12 @@ static void roundtrip(const char *dir, bool buffered)
 		ck_assert_int_le(file_allocated(cfg_path(&cfg)), before - BUF_BYTES);
 		ck_assert_int_eq(run(f, geo.size, UBLK_IO_OP_READ, 2 * MiB, BUF_BYTES, buf),
 				 BUF_BYTES);
-		for (int i = 0; i < BUF_BYTES; i++)
-			ck_assert_int_eq(buf[i], 0);
+		test_assert_zero(buf, BUF_BYTES);
 	}
 	/* WRITE_ZEROES zeroes exactly its range. */
 	ck_assert_int_eq(run(f, geo.size, UBLK_IO_OP_WRITE_ZEROES, 8 * MiB, 4096, buf), 0);
 	ck_assert_int_eq(pread(fd, check, 8192, 8 * MiB), 8192);
-	for (int i = 0; i < 4096; i++)
-		ck_assert_int_eq(check[i], 0);
+	test_assert_zero(check, 4096);
 	ck_assert_int_eq(check[4096], 0x3c);
 
 	/* The file shrank behind our back: a read past its end gives zeroes,
@@ -632,8 +630,7 @@ static void roundtrip(const char *dir, bool buffered)
 	ck_assert_int_eq(truncate(cfg_path(&cfg), 16 * MiB - 4096), 0);
 	memset(buf, 0x55, 8192);
 	ck_assert_int_eq(run(f, geo.size, UBLK_IO_OP_READ, 16 * MiB - 8192, 8192, buf), 8192);
-	for (int i = 4096; i < 8192; i++)
-		ck_assert_int_eq(buf[i], 0);
+	test_assert_zero(buf + 4096, 4096);
 
 	/* A failing backing is an error, not zeroes: reading through a
 	 * descriptor that cannot read (EBADF) commits -EIO. */

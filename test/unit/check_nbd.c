@@ -154,8 +154,7 @@ START_TEST(test_roundtrip)
 	ck_assert_mem_eq(a, b, sizeof(a));
 	ck_assert_int_eq(run_req(priv, BACKEND_REQ_DISCARD, NULL, 4096, 8192), 0);
 	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 4096, 8192), 0);
-	for (int i = 0; i < 8192; i++)
-		ck_assert_int_eq(b[i], 0);
+	test_assert_zero(b, 8192);
 	/* The server dies: a request waits the timeout (2 s), then EIO. */
 	kill(server, SIGKILL);
 	waitpid(server, NULL, 0);
@@ -253,8 +252,7 @@ START_TEST(test_reply_kinds)
 		ck_assert_mem_eq(a, b, sizeof(a));
 		memset(b, 'x', sizeof(b));
 		ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 512 * 1024, sizeof(b)), 0);
-		for (size_t i = 0; i < sizeof(b); i++)
-			ck_assert_int_eq(b[i], 0);
+		test_assert_zero(b, sizeof(b));
 		backend_nbd.close(priv);
 	}
 }
