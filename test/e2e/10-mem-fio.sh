@@ -1,6 +1,7 @@
 #!/bin/bash
-# fio write-then-verify (crc32c) of 256 MiB on a mem device: random 4 KiB and
-# sequential 128 KiB, at depths 1 and 32.
+# fio write-then-verify (crc32c) on a 256 MiB mem device: random 4 KiB
+# writes to 64 MiB of blocks spread over the whole device, and sequential
+# 128 KiB writes of all of it, at depths 1 and 32.
 . "$(dirname "$0")/lib.sh"
 require_root
 start_daemon
@@ -9,11 +10,11 @@ dev=$("$UBLKCTL" add mem --size 256M) || fail "ublkctl add mem failed"
 require_blockdev "$dev"
 expect_eq "$(blockdev --getsize64 "$dev")" 268435456 "size of $dev"
 
-for spec in "randwrite 4k 1" "randwrite 4k 32" "write 128k 1" "write 128k 32"; do
+for spec in "randwrite 4k 1 64M" "randwrite 4k 32 64M" "write 128k 1 256M" "write 128k 32 256M"; do
 	set -- $spec
-	note "fio $1 bs=$2 iodepth=$3 with crc32c verify"
+	note "fio $1 bs=$2 iodepth=$3 io_size=$4 with crc32c verify"
 	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
-		--rw="$1" --bs="$2" --iodepth="$3" --size=256M \
+		--rw="$1" --bs="$2" --iodepth="$3" --size=256M --io_size="$4" \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 \
 		--randseed="$RANDOM" --output="$E2E_TMP/fio.out" ||
 		{ cat "$E2E_TMP/fio.out"; fail "fio $spec failed"; }

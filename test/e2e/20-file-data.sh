@@ -48,9 +48,9 @@ cmp -n $((32 << 20)) -i $((40 << 20)):0 "$img" "$E2E_TMP/after" ||
 cmp "$dev" "$img" || fail "device and file differ"
 
 for depth in 1 32; do
-	note "fio randwrite 4k iodepth=$depth with crc32c verify"
+	note "fio randwrite 4k iodepth=$depth with crc32c verify (16 MiB over 32 MiB)"
 	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
-		--rw=randwrite --bs=4k --iodepth="$depth" --size=32M \
+		--rw=randwrite --bs=4k --iodepth="$depth" --size=32M --io_size=16M \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 \
 		--randseed="$RANDOM" --output="$E2E_TMP/fio.out" ||
 		{ cat "$E2E_TMP/fio.out"; fail "fio at depth $depth failed"; }

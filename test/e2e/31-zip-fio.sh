@@ -1,5 +1,5 @@
 #!/bin/bash
-# fio random 4 KiB reads (16 MiB of them, over the whole image; the guest
+# fio random 4 KiB reads (8 MiB of them, over the whole image; the guest
 # has no KVM) with crc32c verification on zip devices whose member
 # is a fio pattern image (verify headers in every block, half compressible),
 # stored and deflated; then the whole device against the image, the padded
@@ -26,8 +26,8 @@ note "pattern $size bytes; deflated.zip $(stat -c %s "$E2E_TMP/deflated.zip") by
 for kind in stored deflated deflated-tuned; do
 	zipfile=$E2E_TMP/${kind%-tuned}.zip
 	tune=()
-	io_size=16M
-	[ "$kind" = deflated-tuned ] && tune=(--chunk-size 64K --cache-limit 0) && io_size=4M
+	io_size=8M
+	[ "$kind" = deflated-tuned ] && tune=(--chunk-size 64K --cache-limit 0) && io_size=2M
 	dev=$("$UBLKCTL" add zip --path "$zipfile" --entry pattern.img "${tune[@]}") ||
 		fail "ublkctl add zip ($kind) failed"
 	require_blockdev "$dev"
@@ -54,7 +54,7 @@ for kind in stored deflated deflated-tuned; do
 	expect_eq "$(tail -c $((devsize - size)) "$E2E_TMP/whole" | tr -d '\0' | wc -c)" 0 \
 		"non-zero bytes in the padded tail of $dev"
 	rm -f "$E2E_TMP/whole"
-	for _ in $(seq 40); do
+	for _ in $(seq 16); do
 		blk=$(((RANDOM * 32768 + RANDOM) % (devsize / 512)))
 		cnt=$((1 + RANDOM % 64))
 		[ $((blk + cnt)) -le $((devsize / 512)) ] || cnt=$((devsize / 512 - blk))

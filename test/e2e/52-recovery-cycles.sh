@@ -1,16 +1,16 @@
 #!/bin/bash
-# Ten SIGKILL / restart cycles in a row under load: 4 devices of 3 backends
+# Six SIGKILL / restart cycles in a row under load: 4 devices of 3 backends
 # (2 mem, 1 file, 1 zip) while fio writers with crc32c verification run on
 # the writable ones (one fio after another per device, for as long as the
 # cycles last) and a reader copies the zip device and compares it. After
 # each restart all 4 are live; at the end every fio passed, no kernel device
 # is left after SIGTERM, and the last daemon holds as many fds and mem
-# mappings after cycle 10 as it did after cycle 1.
+# mappings after cycle 6 as it did after cycle 1.
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"
 
-CYCLES=10
+CYCLES=6
 # Prints the ids of the live devices, sorted, as a JSON array.
 live_ids() { "$UBLKCTL" --json list 2>/dev/null | jq -c '[.[] | select(.state == "live") | .id] | sort'; }
 # Prints the daemon's open fds and its mappings of mem backing files.

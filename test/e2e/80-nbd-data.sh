@@ -74,7 +74,7 @@ fio_all() {
 }
 fio_all rand-qd1 --rw=randwrite --bs=4k --iodepth=1 --size=4M
 fio_all rand-qd32 --rw=randwrite --bs=4k --iodepth=32 --size=32M --offset=32M
-fio_all seq-128k --rw=write --bs=128k --iodepth=8 --size=64M --offset=64M
+fio_all seq-128k --rw=write --bs=128k --iodepth=8 --size=32M --offset=64M
 
 # TLS: the server's PSK in the URL serves fio verify; without TLS, or with
 # a wrong key, the add is refused with the reason.

@@ -146,7 +146,7 @@ fi
 "$UBLKCTL" del "$sid" || fail "del the snapshot device"
 
 # ext4 with a tree of files, fsck, and the checksums after a remount.
-ext4_roundtrip "$dev1" "$E2E_TMP/mnt" 4
+ext4_roundtrip "$dev1" "$E2E_TMP/mnt" 2
 umount "$E2E_TMP/mnt" || fail "umount"
 
 # The OSD goes away for 10 s under fio and comes back: the I/O waits (as
