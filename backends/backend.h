@@ -158,6 +158,9 @@ struct backend_geometry {
 	bool volatile_cache;	/* writes need FLUSH to be durable */
 	uint32_t max_discard_bytes;	/* 0 if DISCARD is not supported */
 	uint32_t max_write_zeroes_bytes;/* 0 if WRITE_ZEROES is not supported */
+	uint32_t mem_align;	/* zero_copy: the alignment in bytes a request's
+				 * pages need for plan's operations (O_DIRECT);
+				 * 0 or 1 for none */
 };
 
 /* What a request asks for. */
@@ -230,6 +233,12 @@ struct backend_ops {
 	 * request's buffer that a write may have filled since, and read is
 	 * not called for requests. */
 	bool reads_zero;
+	/* plan's operations alone move every byte of a READ or WRITE: plan
+	 * never reads or writes req->buf, and each READ's op covers the
+	 * whole request. The daemon may then hand the file operation the
+	 * request's own pages (ublkd --zero-copy auto), and req->buf is
+	 * NULL. */
+	bool zero_copy;
 	/* Required. Opens the backend; on error writes a message to err. */
 	int (*open)(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen);

@@ -48,6 +48,11 @@ static int file_open(void **priv, const struct backend_config *cfg,
 	geo->read_only = f->read_only;
 	/* The page cache or the disk's cache holds writes until a flush. */
 	geo->volatile_cache = true;
+	/* Direct I/O straight into a request's pages needs each page's part
+	 * to start at the buffer alignment and to be a whole number of the
+	 * offset alignment. */
+	geo->mem_align = f->direct ? (f->dio_mem_align > f->dio_align ?
+				      f->dio_mem_align : f->dio_align) : 0;
 	geo->max_discard_bytes = f->can_punch ? FILE_MAX_TRIM_BYTES : 0;
 	geo->max_write_zeroes_bytes = f->zero_mode >= 0 ? FILE_MAX_TRIM_BYTES : 0;
 	log_info("%s: %s of %llu bytes, block size %u, %s I/O%s%s%s", f->path,
@@ -172,6 +177,7 @@ const struct backend_ops backend_file = {
 	.summary = "a regular file or block device, like a loop device",
 	.params = file_params,
 	.thread_safe = true,
+	.zero_copy = true,
 	.open = file_open,
 	.close = file_close,
 	.abandon = file_abandon,

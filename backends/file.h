@@ -39,6 +39,7 @@ struct file_dev {
 	uint64_t size;		/* bytes served */
 	uint32_t block_size;	/* logical block size served */
 	uint32_t dio_align;	/* file offset alignment of direct I/O (0 if buffered) */
+	uint32_t dio_mem_align;	/* buffer alignment of direct I/O (0 if buffered or unknown) */
 };
 
 /* Opens and checks the backing of cfg into f; on error writes err and

@@ -15,4 +15,5 @@ EXTRA_DIST += \
 	test/e2e/22-file-flush.sh \
 	test/e2e/23-file-bad-input.sh \
 	test/e2e/24-file-4k.sh \
-	test/e2e/25-file-errors.sh
+	test/e2e/25-file-errors.sh \
+	test/e2e/26-file-zero-copy.sh

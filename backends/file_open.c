@@ -183,6 +183,7 @@ static void file_open_dio(struct file_dev *f)
 		/* A block device keeps O_DIRECT: its sector size is its
 		 * logical block size, which is checked next anyway. */
 		f->dio_align = off;
+		f->dio_mem_align = mem;
 		return;
 	}
 	if (ret < 0)
@@ -196,6 +197,7 @@ static void file_open_dio(struct file_dev *f)
 		fcntl(f->fd, F_SETFL, fl & ~O_DIRECT);
 	f->direct = false;
 	f->dio_align = 0;
+	f->dio_mem_align = 0;
 }
 
 /* Picks the logical block size: at least what was asked and what the

@@ -224,9 +224,20 @@ struct ublk_param_zoned {
 #define UBLK_PARAM_TYPE_BASIC	(1U << 0)
 #define UBLK_PARAM_TYPE_DISCARD	(1U << 1)
 #define UBLK_PARAM_TYPE_DEVT	(1U << 2)
-#define UBLK_PARAM_TYPE_ZONED	(1U << 3)
+/* 6.15: the alignment - 1 a request's memory has (a power of two - 1,
+ * below the page size); the block layer's default is 511. */
+struct ublk_param_dma_align {
+	__u32 alignment;
+	__u8 pad[4];
+};
 
-/* The 6.12 layout (112 bytes); later kernels accept it unchanged. */
+#define UBLK_PARAM_TYPE_ZONED	(1U << 3)
+#define UBLK_PARAM_TYPE_DMA_ALIGN	(1U << 4)
+
+/* The 6.12 layout (112 bytes, dma's first half in its tail padding) and
+ * 6.15's dma (120). SET_PARAMS sends len 112 unless DMA_ALIGN is used; a
+ * kernel reads at most its own size and ignores types it does not know. */
+#define UBLK_PARAMS_LEN_6_12	112
 struct ublk_params {
 	__u32 len;
 	__u32 types;
@@ -234,6 +245,7 @@ struct ublk_params {
 	struct ublk_param_discard discard;
 	struct ublk_param_devt devt;
 	struct ublk_param_zoned zoned;
+	struct ublk_param_dma_align dma;
 };
 
 #endif

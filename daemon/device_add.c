@@ -95,6 +95,34 @@ static uint64_t add_batch_flag(uint64_t features)
 	return 0;
 }
 
+static bool add_zero_copy;	/* ublkd --zero-copy auto */
+
+/* Whether new devices whose backend never touches the data ask for
+ * UBLK_F_AUTO_BUF_REG where the kernel has it (ublkd --zero-copy auto) or
+ * never (off). */
+void device_use_zero_copy(bool use)
+{
+	add_zero_copy = use;
+}
+
+/* UBLK_F_AUTO_BUF_REG when it is wanted, the backend never touches the
+ * data, the device is root's (the kernel refuses it to a user's) and the
+ * kernel has it (6.16+); says once why not when the kernel lacks it. */
+static uint64_t add_zero_copy_flag(const struct device *dev, uint64_t features)
+{
+	static bool told;
+
+	if (!add_zero_copy || !io_zero_copy_capable(&dev->target) || device_unprivileged())
+		return 0;
+	if (features & UBLK_F_AUTO_BUF_REG)
+		return UBLK_F_AUTO_BUF_REG;
+	if (!told)
+		log_info("zero copy: this kernel has no UBLK_F_AUTO_BUF_REG (Linux 6.16+); devices "
+			 "copy through the daemon's buffers");
+	told = true;
+	return 0;
+}
+
 /* Opens the backend and fills in what ADD_DEV asks the kernel for. */
 static int add_open_backend(struct device *dev)
 {
@@ -121,6 +149,7 @@ static int add_open_backend(struct device *dev)
 	if (dev->recovery != DEVICE_RECOVERY_NONE && (features & UBLK_F_QUIESCE))
 		dev->info.flags |= UBLK_F_QUIESCE;
 	dev->info.flags |= add_batch_flag(features);
+	dev->info.flags |= add_zero_copy_flag(dev, features);
 	if (dev->drv->ioctl_encoded(dev->drv))
 		dev->info.flags |= UBLK_F_CMD_IOCTL_ENCODE;
 	if (device_unprivileged())
@@ -327,7 +356,8 @@ static void add_step(struct device *dev, int res)
 		}
 		/* A remote backend knows its size only now. */
 		io_ready_geometry(&dev->target, &dev->geo);
-		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
+		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes,
+			       dev->info.flags);
 		add_send(dev, ADD_SET_PARAMS, UBLK_CMD_SET_PARAMS, &dev->params,
 			 sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT);
 		return;

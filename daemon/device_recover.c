@@ -218,8 +218,9 @@ static void rec_step(struct device *dev, int res)
 		}
 		/* A remote backend knows its size only now. */
 		io_ready_geometry(&dev->target, &dev->geo);
-		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes);
-		dev->kernel_params.len = sizeof(dev->kernel_params);
+		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes,
+			       dev->info.flags);
+		dev->kernel_params.len = UBLK_PARAMS_LEN_6_12;
 		rec_send(dev, DEVICE_REC_PARAMS, UBLK_CMD_GET_PARAMS, &dev->kernel_params,
 			 sizeof(dev->kernel_params), 0);
 		return;

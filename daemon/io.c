@@ -44,13 +44,14 @@ int io_errno(int err)
 	}
 }
 
-/* Checks that a request stays inside the device and, with data, the buffer. */
+/* Checks that a request stays inside the device and, with data, the buffer
+ * (NULL under zero copy: the kernel lends the request's pages instead). */
 static int io_check(const struct io_target *t, uint64_t off, uint64_t len,
 		    bool data, const struct ublksrv_io_desc *iod, const void *buf)
 {
 	if (off > t->size || len > t->size - off)
 		return -EIO;
-	if (data && (len > t->buf_bytes || iod->addr != (uint64_t)(uintptr_t)buf))
+	if (data && (len > t->buf_bytes || (buf && iod->addr != (uint64_t)(uintptr_t)buf)))
 		return -EIO;
 	return 0;
 }
@@ -169,7 +170,7 @@ int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 		return io_errno(ret);
 	if (p->op.kind == BACKEND_OP_DONE)
 		return p->op.result < 0 ? io_errno(p->op.result) : p->data ? (int)req.len : 0;
-	if (p->op.kind == BACKEND_OP_READ && p->op.len < req.len)
+	if (p->op.kind == BACKEND_OP_READ && p->op.len < req.len && buf)
 		memset((char *)buf + p->op.len, 0, req.len - p->op.len);
 	if ((p->op.kind == BACKEND_OP_READ || p->op.kind == BACKEND_OP_WRITE) &&
 	    p->op.len > req.len)
@@ -198,6 +199,15 @@ int io_finish(const struct io_pending *p, int res)
 	return p->data ? (int)p->req_len : 0;
 }
 
+/* Zero copy: a READ ended short of the request; its rest, pages we cannot
+ * write ourselves, is read from /dev/zero (never stale data). */
+static int io_fill_rest(struct io_pending *p)
+{
+	p->fill = true;
+	p->op.len = p->req_len;
+	return 1;
+}
+
 /* Accounts one CQE result of p->op. */
 int io_advance(struct io_pending *p, int res, void *buf)
 {
@@ -207,14 +217,18 @@ int io_advance(struct io_pending *p, int res, void *buf)
 		return 0;
 	if (res == 0) {
 		/* End of file: a read completes with zeroes, a write cannot. */
-		if (p->op.kind == BACKEND_OP_WRITE)
+		if (p->op.kind == BACKEND_OP_WRITE || p->fill)
 			return -EIO;
+		if (!buf)
+			return io_fill_rest(p);
 		memset((char *)buf + p->done, 0, p->op.len - p->done);
 		return (int)p->req_len;
 	}
 	p->done += (uint64_t)res;
 	if (p->done < p->op.len)
 		return 1;
+	if (!buf && p->op.kind == BACKEND_OP_READ && p->done < p->req_len)
+		return io_fill_rest(p);
 	return (int)p->req_len;
 }
 
@@ -362,6 +376,12 @@ bool io_plans(const struct io_target *t)
 bool io_submits(const struct io_target *t)
 {
 	return t->ops->submit != NULL;
+}
+
+/* True when the kernel may lend t's file operations the requests' own pages. */
+bool io_zero_copy_capable(const struct io_target *t)
+{
+	return t->ops->zero_copy && t->ops->plan && !t->ops->submit;
 }
 
 /* True when t's queues may be served by io threads, at once: never for a

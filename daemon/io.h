@@ -42,6 +42,9 @@ void io_detach(struct io_target *t);
 bool io_plans(const struct io_target *t);
 /* True when the backend starts requests that end later (io_start, io_finish). */
 bool io_submits(const struct io_target *t);
+/* True when the kernel may lend t's file operations the requests' own
+ * pages (UBLK_F_AUTO_BUF_REG): a planning backend that never touches them. */
+bool io_zero_copy_capable(const struct io_target *t);
 /* True when t's queues may be served by io threads, at once. */
 bool io_thread_safe(const struct io_target *t);
 
@@ -57,9 +60,10 @@ bool io_can_flush(const struct io_target *t, const struct backend_geometry *geo)
 bool io_can_discard(const struct io_target *t, const struct backend_geometry *geo);
 bool io_can_write_zeroes(const struct io_target *t, const struct backend_geometry *geo);
 /* Fills SET_PARAMS from those capabilities (io_params.c), and clears in geo
- * what the kernel is not told, so the device reports only that. */
+ * what the kernel is not told, so the device reports only that; flags are
+ * the device's UBLK_F_* (zero copy may need the requests' memory aligned). */
 void io_fill_params(struct ublk_params *p, const struct io_target *t,
-		    struct backend_geometry *geo, uint32_t max_io_buf_bytes);
+		    struct backend_geometry *geo, uint32_t max_io_buf_bytes, uint64_t flags);
 
 /* The state of one request whose backend planned a file operation. */
 struct io_pending {
@@ -67,6 +71,8 @@ struct io_pending {
 	uint32_t req_len;	/* bytes the request asked for */
 	uint64_t done;		/* bytes of op already transferred */
 	bool data;		/* READ or WRITE: commit the byte count */
+	bool fill;		/* zero copy: the rest of the READ is zeroes,
+				 * read from /dev/zero into the request's pages */
 };
 
 /* Starts a request on a planning target: returns 1 when p->op must be run
@@ -81,7 +87,8 @@ int io_start(const struct io_target *t, unsigned queue, const struct ublksrv_io_
 /* Turns the end of a request io_start started into the result to commit. */
 int io_finish(const struct io_pending *p, int res);
 /* Accounts one CQE result of p->op: returns 1 when the rest must be run
- * again, else the result to commit. */
+ * again, else the result to commit. buf is NULL under zero copy: a READ
+ * that ends short then goes on with p->fill set. */
 int io_advance(struct io_pending *p, int res, void *buf);
 /* Turns a backend's errno into one the block layer reports faithfully. */
 int io_errno(int err);

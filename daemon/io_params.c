@@ -17,7 +17,7 @@ static uint8_t io_shift(uint32_t v)
 
 /* Fills SET_PARAMS from the backend's geometry and capabilities. */
 void io_fill_params(struct ublk_params *p, const struct io_target *t,
-		    struct backend_geometry *geo, uint32_t max_io_buf_bytes)
+		    struct backend_geometry *geo, uint32_t max_io_buf_bytes, uint64_t flags)
 {
 	uint8_t lbs = io_shift(geo->block_size);
 	uint8_t pbs = lbs > 12 ? lbs : 12;
@@ -25,8 +25,16 @@ void io_fill_params(struct ublk_params *p, const struct io_target *t,
 	bool zeroes = io_can_write_zeroes(t, geo);
 
 	memset(p, 0, sizeof(*p));
-	p->len = sizeof(*p);
+	p->len = UBLK_PARAMS_LEN_6_12;
 	p->types = UBLK_PARAM_TYPE_BASIC;
+	/* Zero copy hands the backend's O_DIRECT the request's own pages:
+	 * the block layer must keep every segment aligned as it needs, said
+	 * even when it is the usual 512 (no kernel default is relied on). */
+	if ((flags & UBLK_F_AUTO_BUF_REG) && geo->mem_align > 1) {
+		p->len = sizeof(*p);
+		p->types |= UBLK_PARAM_TYPE_DMA_ALIGN;
+		p->dma.alignment = geo->mem_align - 1;
+	}
 	if (!io_can_write(t, geo))
 		p->basic.attrs |= UBLK_ATTR_READ_ONLY;
 	if (io_can_flush(t, geo))

@@ -44,6 +44,10 @@ static const char main_usage[] =
 	"      --batch-io WHEN      batched fetch and commit commands (UBLK_F_BATCH_IO,\n"
 	"                           Linux 7.0+) for new devices: auto (where the\n"
 	"                           kernel has them) or off (default)\n"
+	"      --zero-copy WHEN     file devices read and write straight into the\n"
+	"                           requests' pages (UBLK_F_AUTO_BUF_REG, Linux\n"
+	"                           6.16+) for new devices: auto (where the kernel\n"
+	"                           has it) or off (default)\n"
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
@@ -69,6 +73,8 @@ struct main_opts {
 	const char *socket_group;
 	const char *state_dir;
 	bool adopt_orphans;
+	bool batch_io;			/* --batch-io auto */
+	bool zero_copy;			/* --zero-copy auto */
 	unsigned io_threads;
 	unsigned int max_connections;	/* 0: the default */
 	double idle_timeout;		/* 0: the default, < 0: never */
@@ -149,15 +155,13 @@ static void main_wakeup(const char *arg)
 	exit(2);
 }
 
-/* Sets --batch-io from its argument; exits on a bad value. */
-static void main_batch_io(const char *arg)
+/* Reads the auto or off of option name: true for auto; exits on anything else. */
+static bool main_auto_off(const char *name, const char *arg)
 {
-	if (strcmp(arg, "auto") == 0 || strcmp(arg, "off") == 0) {
-		device_use_batch_io(strcmp(arg, "auto") == 0);
-		return;
-	}
-	fprintf(stderr, "ublkd: --batch-io: '%s' is not auto or off\n"
-		"Try 'ublkd --help'.\n", arg);
+	if (strcmp(arg, "auto") == 0 || strcmp(arg, "off") == 0)
+		return strcmp(arg, "auto") == 0;
+	fprintf(stderr, "ublkd: --%s: '%s' is not auto or off\n"
+		"Try 'ublkd --help'.\n", name, arg);
 	exit(2);
 }
 
@@ -204,6 +208,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "io-threads", required_argument, NULL, 'T' },
 		{ "wakeup", required_argument, NULL, 'W' },
 		{ "batch-io", required_argument, NULL, 'b' },
+		{ "zero-copy", required_argument, NULL, 'Z' },
 		{ "max-connections", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "control-budget", required_argument, NULL, 'B' },
@@ -234,7 +239,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			o->io_threads = (unsigned)main_number("io-threads", optarg, 0, IO_THREADS_MAX);
 			break;
 		case 'W': main_wakeup(optarg); break;
-		case 'b': main_batch_io(optarg); break;
+		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
+		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg); break;
 		case 'M':
 			o->max_connections = (unsigned int)main_number("max-connections",
 								      optarg, 1, 65536);
@@ -276,6 +282,14 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			argv[optind]);
 		exit(2);
 	}
+	if (o->batch_io && o->zero_copy) {
+		/* Batched commands carry no buffer index for the kernel. */
+		fputs("ublkd: --batch-io auto and --zero-copy auto cannot be used together\n"
+		      "Try 'ublkd --help'.\n", stderr);
+		exit(2);
+	}
+	device_use_batch_io(o->batch_io);
+	device_use_zero_copy(o->zero_copy);
 }
 
 /* Raises the soft limit of open files to the hard one (each control

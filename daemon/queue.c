@@ -9,6 +9,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,9 +23,12 @@ static size_t queue_page_round(size_t n)
 	return (n + page - 1) / page * page;
 }
 
-/* Returns the buffer of a tag. */
+/* Returns the buffer of a tag: NULL under zero copy, where the kernel
+ * lends the request's own pages (buffer table index tag) instead. */
 void *queue_buf(const struct queue *q, unsigned tag)
 {
+	if (q->zero_copy)
+		return NULL;
 	return q->bufs + (size_t)tag * q->target->buf_bytes;
 }
 
@@ -74,6 +78,10 @@ static int queue_prep(struct queue *q, unsigned tag, unsigned nr, int result)
 	cmd->tag = (uint16_t)tag;
 	cmd->result = result;
 	cmd->addr = (uint64_t)(uintptr_t)queue_buf(q, tag);
+	/* Zero copy: where the kernel registers the next request's pages
+	 * (struct ublk_auto_buf_reg in sqe->addr: index tag, no flags). */
+	if (q->zero_copy)
+		sqe->addr = tag;
 	queue_count(&q->active, 1);
 	q->queued++;
 	return 0;
@@ -105,12 +113,29 @@ static void queue_commit(struct queue *q, unsigned tag, int result)
 		log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
 }
 
+/* Zero copy: the (rest of the) READ or WRITE on the request's own pages,
+ * registered at index tag, where an address is an offset into the request
+ * (a READ's zeroes past the file's end come from /dev/zero). */
+static void queue_prep_fixed(struct queue *q, struct io_uring_sqe *sqe, unsigned tag,
+			     const struct io_pending *p)
+{
+	void *at = (void *)(uintptr_t)p->done;
+	unsigned len = (unsigned)(p->op.len - p->done);
+
+	if (p->op.kind == BACKEND_OP_WRITE)
+		io_uring_prep_write_fixed(sqe, p->op.fd, at, len, p->op.off + p->done, (int)tag);
+	else if (p->fill)
+		io_uring_prep_read_fixed(sqe, q->zero_fd, at, len, 0, (int)tag);
+	else
+		io_uring_prep_read_fixed(sqe, p->op.fd, at, len, p->op.off + p->done, (int)tag);
+}
+
 /* Queues the (rest of the) file operation a backend planned for a tag. */
 static void queue_run_op(struct queue *q, unsigned tag)
 {
 	struct io_pending *p = &q->pending[tag];
 	struct io_uring_sqe *sqe = queue_sqe(q);
-	uint8_t *buf = (uint8_t *)queue_buf(q, tag) + p->done;
+	uint8_t *buf = q->zero_copy ? NULL : (uint8_t *)queue_buf(q, tag) + p->done;
 
 	if (!sqe) {
 		queue_commit(q, tag, -EIO);
@@ -118,12 +143,18 @@ static void queue_run_op(struct queue *q, unsigned tag)
 	}
 	switch (p->op.kind) {
 	case BACKEND_OP_READ:
-		io_uring_prep_read(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
-				   p->op.off + p->done);
+		if (q->zero_copy)
+			queue_prep_fixed(q, sqe, tag, p);
+		else
+			io_uring_prep_read(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
+					   p->op.off + p->done);
 		break;
 	case BACKEND_OP_WRITE:
-		io_uring_prep_write(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
-				    p->op.off + p->done);
+		if (q->zero_copy)
+			queue_prep_fixed(q, sqe, tag, p);
+		else
+			io_uring_prep_write(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
+					    p->op.off + p->done);
 		sqe->rw_flags = p->op.rw_flags;
 		break;
 	case BACKEND_OP_FSYNC:
@@ -306,6 +337,26 @@ static int queue_ring_init(struct queue *q)
 	return ret;
 }
 
+/* Zero copy: an empty buffer table with a slot per tag, where the kernel
+ * registers each request's pages, and /dev/zero for reads past the end. */
+static int queue_zero_copy_setup(struct queue *q)
+{
+	int ret = io_uring_register_buffers_sparse(&q->ring, q->depth);
+
+	if (ret < 0) {
+		log_errno(ret, "queue %u: registering a buffer table of %u slots for zero copy",
+			  q->id, q->depth);
+		return ret;
+	}
+	q->zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (q->zero_fd < 0) {
+		ret = -errno;
+		log_errno(ret, "queue %u: opening /dev/zero", q->id);
+		return ret;
+	}
+	return 0;
+}
+
 /* Maps the descriptors and buffers and creates the ring of queue id, to be
  * served by thread (its own loop), or by loop when thread is NULL. */
 int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread, int cdev_fd,
@@ -328,6 +379,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->target = target;
 	q->ioctl_encoded = flags & UBLK_F_CMD_IOCTL_ENCODE;
 	q->batch = flags & UBLK_F_BATCH_IO;
+	q->zero_copy = flags & UBLK_F_AUTO_BUF_REG;
+	q->zero_fd = -1;
 	q->idle = idle;
 	q->idle_arg = idle_arg;
 	q->watcher.fd = -1;
@@ -359,15 +412,17 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	}
 	ev_prepare_init(&q->flusher, queue_on_prepare);
 	q->flusher.data = q;
-	q->bufs_len = (size_t)depth * target->buf_bytes;
-	p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		log_errno(ret, "queue %u: allocating %zu bytes of buffers", id, q->bufs_len);
-		goto fail;
+	if (!q->zero_copy) {
+		q->bufs_len = (size_t)depth * target->buf_bytes;
+		p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			log_errno(ret, "queue %u: allocating %zu bytes of buffers", id, q->bufs_len);
+			goto fail;
+		}
+		q->bufs = p;
 	}
-	q->bufs = p;
 	if (q->batch && (ret = queue_batch_setup(q)) < 0) {
 		log_errno(ret, "queue %u: allocating the batch state", id);
 		goto fail;
@@ -378,6 +433,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 		goto fail;
 	}
 	q->ring_ready = true;
+	if (q->zero_copy && (ret = queue_zero_copy_setup(q)) < 0)
+		goto fail;
 	if (thread)
 		return 0;	/* its thread starts the watcher with the fetch */
 	ret = ringwatch_start(loop, &q->ring, &q->watcher, queue_on_event, q);
@@ -480,6 +537,10 @@ void queue_teardown(struct queue *q)
 	if (q->descs) {
 		munmap((void *)q->descs, q->descs_len);
 		q->descs = NULL;
+	}
+	if (q->zero_copy && q->zero_fd >= 0) {
+		close(q->zero_fd);
+		q->zero_fd = -1;
 	}
 	free(q->pending);
 	q->pending = NULL;

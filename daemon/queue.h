@@ -33,6 +33,10 @@ struct queue {
 	int cdev_fd;
 	bool ioctl_encoded;
 	bool batch;		/* UBLK_F_BATCH_IO: queue_batch.c's commands */
+	bool zero_copy;		/* UBLK_F_AUTO_BUF_REG: the kernel registers each
+				 * request's pages in the ring's buffer table at
+				 * index tag; no buffers of ours */
+	int zero_fd;		/* zero copy: /dev/zero, for reads past a file's end */
 	struct queue_batch *batch_state;
 	const struct io_target *target;
 	queue_idle_fn idle;
@@ -85,7 +89,8 @@ static inline void queue_watch_drain(struct queue *q)
 
 /* Maps the descriptors and buffers and creates the ring of queue id, to be
  * served by thread (its own loop), or by loop when thread is NULL; flags
- * are the device's negotiated UBLK_F_* (command encoding, batch I/O). */
+ * are the device's negotiated UBLK_F_* (command encoding, batch I/O, zero
+ * copy). */
 int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread, int cdev_fd,
 		uint16_t id, uint16_t depth, const struct io_target *target, uint64_t flags,
 		queue_idle_fn idle, void *idle_arg);

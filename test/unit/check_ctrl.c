@@ -91,11 +91,12 @@ START_TEST(test_layouts)
 	ck_assert_uint_eq(offsetof(struct ublksrv_ctrl_dev_info, owner_uid), 40);
 	ck_assert_uint_eq(sizeof(struct ublksrv_io_cmd), 16);
 	ck_assert_uint_eq(sizeof(struct ublksrv_io_desc), 24);
-	ck_assert_uint_eq(sizeof(struct ublk_params), 112);
+	ck_assert_uint_eq(sizeof(struct ublk_params), 120);
 	ck_assert_uint_eq(offsetof(struct ublk_params, basic), 8);
 	ck_assert_uint_eq(offsetof(struct ublk_params, discard), 40);
 	ck_assert_uint_eq(offsetof(struct ublk_params, devt), 60);
 	ck_assert_uint_eq(offsetof(struct ublk_params, zoned), 76);
+	ck_assert_uint_eq(offsetof(struct ublk_params, dma), 108);
 	ck_assert_uint_eq(offsetof(struct ublk_param_basic, dev_sectors), 16);
 	ck_assert_uint_eq(offsetof(struct ublk_param_discard, max_discard_segments), 16);
 }

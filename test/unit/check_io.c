@@ -274,6 +274,78 @@ START_TEST(test_plan)
 }
 END_TEST
 
+static const struct backend_ops fake_zc_ops = { .name = "fake", .plan = fake_plan,
+						 .zero_copy = true };
+
+/* Zero copy: no buffer of ours (NULL); a READ that ends short goes on as a
+ * read of zeroes (p.fill) over the rest of the request, never a memset. */
+START_TEST(test_plan_zero_copy)
+{
+	struct io_target t = { .ops = &fake_zc_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct io_target copy = { .ops = &fake_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct io_pending p;
+	struct ublksrv_io_desc d = desc(UBLK_IO_OP_READ, 0, 8);
+
+	ck_assert(io_zero_copy_capable(&t));
+	ck_assert(!io_zero_copy_capable(&copy));
+	d.addr = 0;	/* the kernel names no buffer of ours */
+	/* fake_plan reads half: the other half comes from the fill. */
+	ck_assert_int_eq(io_prepare(&t, &d, NULL, &p), 1);
+	ck_assert_uint_eq(p.op.len, 2048);
+	ck_assert(!p.fill);
+	ck_assert_int_eq(io_advance(&p, 2048, NULL), 1);
+	ck_assert(p.fill);
+	ck_assert_uint_eq(p.done, 2048);
+	ck_assert_uint_eq(p.op.len, 4096);
+	ck_assert_int_eq(io_advance(&p, 2048, NULL), 4096);
+	/* End of file mid-read: the rest is filled from where it stopped. */
+	ck_assert_int_eq(io_prepare(&t, &d, NULL, &p), 1);
+	ck_assert_int_eq(io_advance(&p, 512, NULL), 1);
+	ck_assert(!p.fill);
+	ck_assert_int_eq(io_advance(&p, 0, NULL), 1);
+	ck_assert(p.fill);
+	ck_assert_uint_eq(p.done, 512);
+	ck_assert_int_eq(io_advance(&p, 3584, NULL), 4096);
+	/* A fill that reads nothing is an error, not a loop. */
+	ck_assert_int_eq(io_prepare(&t, &d, NULL, &p), 1);
+	ck_assert_int_eq(io_advance(&p, 2048, NULL), 1);
+	ck_assert_int_eq(io_advance(&p, 0, NULL), -EIO);
+	/* Writes are whole; the kernel's addr is not checked without a buffer. */
+	d = desc(UBLK_IO_OP_WRITE, 0, 8);
+	d.addr = 12345;
+	ck_assert_int_eq(io_prepare(&t, &d, NULL, &p), 1);
+	ck_assert_int_eq(io_advance(&p, 4096, NULL), 4096);
+	/* With a buffer of ours its address must still match. */
+	ck_assert_int_eq(io_prepare(&copy, &d, buf, &p), -EIO);
+}
+END_TEST
+
+/* SET_PARAMS: DMA_ALIGN only for a zero-copy device whose backend needs
+ * its memory aligned; else 6.12's length. */
+START_TEST(test_params_dma_align)
+{
+	struct io_target t = { .ops = &fake_zc_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct backend_geometry geo = { .size = 1 << 20, .block_size = 4096, .mem_align = 4096 };
+	struct ublk_params p;
+
+	io_fill_params(&p, &t, &geo, BUF_BYTES, UBLK_F_AUTO_BUF_REG);
+	ck_assert(p.types & UBLK_PARAM_TYPE_DMA_ALIGN);
+	ck_assert_uint_eq(p.dma.alignment, 4095);
+	ck_assert_uint_eq(p.len, sizeof(p));
+	io_fill_params(&p, &t, &geo, BUF_BYTES, 0);
+	ck_assert(!(p.types & UBLK_PARAM_TYPE_DMA_ALIGN));
+	ck_assert_uint_eq(p.len, 112);
+	geo.mem_align = 512;
+	io_fill_params(&p, &t, &geo, BUF_BYTES, UBLK_F_AUTO_BUF_REG);
+	ck_assert(p.types & UBLK_PARAM_TYPE_DMA_ALIGN);
+	ck_assert_uint_eq(p.dma.alignment, 511);
+	geo.mem_align = 0;	/* buffered I/O */
+	io_fill_params(&p, &t, &geo, BUF_BYTES, UBLK_F_AUTO_BUF_REG);
+	ck_assert(!(p.types & UBLK_PARAM_TYPE_DMA_ALIGN));
+	ck_assert_uint_eq(p.len, 112);
+}
+END_TEST
+
 /* What the fake submitting backend was last handed. */
 static struct {
 	unsigned calls, queue;
@@ -377,6 +449,8 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_errno_map);
 	tcase_add_test(tc, test_zero_reads_skip_clean_buffers);
 	tcase_add_test(tc, test_plan);
+	tcase_add_test(tc, test_plan_zero_copy);
+	tcase_add_test(tc, test_params_dma_align);
 	tcase_add_test(tc, test_submit);
 	suite_add_tcase(s, tc);
 	return s;
