@@ -80,8 +80,8 @@ uint64_t device_driver_features(bool *loaded);
  * (ublkd --batch-io auto) or never (off, the default). */
 void device_use_batch_io(bool use);
 /* Whether new devices whose backend never touches the data ask for
- * UBLK_F_AUTO_BUF_REG where the kernel has it (ublkd --zero-copy auto) or
- * never (off). */
+ * UBLK_F_AUTO_BUF_REG where the kernel has it (ublkd --zero-copy auto, the
+ * default) or never (off). */
 void device_use_zero_copy(bool use);
 /* Creates a device; done is called exactly once, maybe before this returns. */
 void device_add(const struct device_spec *spec, device_done_fn done, void *arg);

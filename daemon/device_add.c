@@ -78,28 +78,36 @@ void device_use_batch_io(bool use)
 	add_batch_io = use;
 }
 
-/* UBLK_F_BATCH_IO when it is wanted and the kernel has it (7.0+); says
- * once why not when it is wanted and the kernel lacks it. */
+/* flag when it is wanted and the kernel has it; else 0, saying lacks once
+ * (*told) when it is wanted and the kernel lacks it. */
+static uint64_t add_wanted_flag(bool wanted, uint64_t features, uint64_t flag, bool *told,
+				const char *lacks)
+{
+	if (!wanted)
+		return 0;
+	if (features & flag)
+		return flag;
+	if (!*told)
+		log_info("%s", lacks);
+	*told = true;
+	return 0;
+}
+
+/* UBLK_F_BATCH_IO when it is wanted and the kernel has it (7.0+). */
 static uint64_t add_batch_flag(uint64_t features)
 {
 	static bool told;
 
-	if (!add_batch_io)
-		return 0;
-	if (features & UBLK_F_BATCH_IO)
-		return UBLK_F_BATCH_IO;
-	if (!told)
-		log_info("batch I/O: this kernel has no UBLK_F_BATCH_IO (Linux 7.0+); devices "
-			 "use one command per request");
-	told = true;
-	return 0;
+	return add_wanted_flag(add_batch_io, features, UBLK_F_BATCH_IO, &told,
+			       "batch I/O: this kernel has no UBLK_F_BATCH_IO (Linux 7.0+); "
+			       "devices use one command per request");
 }
 
-static bool add_zero_copy;	/* ublkd --zero-copy auto */
+static bool add_zero_copy = true;	/* ublkd --zero-copy auto, the default */
 
 /* Whether new devices whose backend never touches the data ask for
- * UBLK_F_AUTO_BUF_REG where the kernel has it (ublkd --zero-copy auto) or
- * never (off). */
+ * UBLK_F_AUTO_BUF_REG where the kernel has it (ublkd --zero-copy auto, the
+ * default) or never (off). */
 void device_use_zero_copy(bool use)
 {
 	add_zero_copy = use;
@@ -107,20 +115,15 @@ void device_use_zero_copy(bool use)
 
 /* UBLK_F_AUTO_BUF_REG when it is wanted, the backend never touches the
  * data, the device is root's (the kernel refuses it to a user's) and the
- * kernel has it (6.16+); says once why not when the kernel lacks it. */
+ * kernel has it (6.16+). */
 static uint64_t add_zero_copy_flag(const struct device *dev, uint64_t features)
 {
 	static bool told;
 
-	if (!add_zero_copy || !io_zero_copy_capable(&dev->target) || device_unprivileged())
-		return 0;
-	if (features & UBLK_F_AUTO_BUF_REG)
-		return UBLK_F_AUTO_BUF_REG;
-	if (!told)
-		log_info("zero copy: this kernel has no UBLK_F_AUTO_BUF_REG (Linux 6.16+); devices "
-			 "copy through the daemon's buffers");
-	told = true;
-	return 0;
+	return add_wanted_flag(add_zero_copy && io_zero_copy_capable(&dev->target) &&
+			       !device_unprivileged(), features, UBLK_F_AUTO_BUF_REG, &told,
+			       "zero copy: this kernel has no UBLK_F_AUTO_BUF_REG (Linux 6.16+); "
+			       "devices copy through the daemon's buffers");
 }
 
 /* Opens the backend and fills in what ADD_DEV asks the kernel for. */

@@ -46,8 +46,9 @@ static const char main_usage[] =
 	"                           kernel has them) or off (default)\n"
 	"      --zero-copy WHEN     file devices read and write straight into the\n"
 	"                           requests' pages (UBLK_F_AUTO_BUF_REG, Linux\n"
-	"                           6.16+) for new devices: auto (where the kernel\n"
-	"                           has it) or off (default)\n"
+	"                           6.16+) for new devices: auto (default, where\n"
+	"                           the kernel has it; off with --batch-io auto)\n"
+	"                           or off\n"
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
@@ -74,7 +75,7 @@ struct main_opts {
 	const char *state_dir;
 	bool adopt_orphans;
 	bool batch_io;			/* --batch-io auto */
-	bool zero_copy;			/* --zero-copy auto */
+	int zero_copy;			/* --zero-copy: 1 auto, 0 off, -1 not given */
 	unsigned io_threads;
 	unsigned int max_connections;	/* 0: the default */
 	double idle_timeout;		/* 0: the default, < 0: never */
@@ -229,6 +230,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	o->quota.max_devices = ACCESS_DEFAULT_MAX_DEVICES;
 	o->quota.max_mem = ACCESS_DEFAULT_MAX_MEM;
 	o->device_mode = 0600;
+	o->zero_copy = -1;
 	while ((c = getopt_long(argc, argv, "s:g:d:vVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket_path = optarg; break;
@@ -240,7 +242,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			break;
 		case 'W': main_wakeup(optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
-		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg); break;
+		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg) ? 1 : 0; break;
 		case 'M':
 			o->max_connections = (unsigned int)main_number("max-connections",
 								      optarg, 1, 65536);
@@ -282,14 +284,16 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			argv[optind]);
 		exit(2);
 	}
-	if (o->batch_io && o->zero_copy) {
+	if (o->batch_io && o->zero_copy == 1) {
 		/* Batched commands carry no buffer index for the kernel. */
 		fputs("ublkd: --batch-io auto and --zero-copy auto cannot be used together\n"
 		      "Try 'ublkd --help'.\n", stderr);
 		exit(2);
 	}
 	device_use_batch_io(o->batch_io);
-	device_use_zero_copy(o->zero_copy);
+	/* Zero copy is the default where the kernel has it, but not beside
+	 * batched commands. */
+	device_use_zero_copy(o->zero_copy == 1 || (o->zero_copy < 0 && !o->batch_io));
 }
 
 /* Raises the soft limit of open files to the hard one (each control

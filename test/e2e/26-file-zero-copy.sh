@@ -1,6 +1,6 @@
 #!/bin/bash
-# ublkd --zero-copy auto: where the kernel has UBLK_F_AUTO_BUF_REG (6.16+)
-# file devices are served straight from the requests' own pages (the
+# ublkd --zero-copy auto (the default): where the kernel has
+# UBLK_F_AUTO_BUF_REG (6.16+) file devices are served straight from the requests' own pages (the
 # kernel registers them in the queue ring's buffer table, the backing is
 # read and written with READ_FIXED/WRITE_FIXED) and say zero_copy true;
 # mem and null devices, whose backends touch the data, say false. On older
@@ -13,7 +13,7 @@
 # buffers 512 bytes into a page, 128 KiB sequential); each device reads
 # back only its own data and each backing holds what was written through
 # its device. Reads past the end of a backing file that shrank return
-# zeroes. SIGKILL under load, a new daemon without --zero-copy and with
+# zeroes. SIGKILL under load, a new daemon with --zero-copy off and
 # --io-threads 2: the devices keep zero copy (the kernel device keeps its
 # flags), now on the io threads, and their data. SIGTERM under load
 # deletes them all.
@@ -33,7 +33,7 @@ scratch_fs "$fs" ext4 640M
 truncate -s 64M "$E2E_TMP/4k.img" || fail "truncate 4k.img"
 bdev=$(losetup -f --show --sector-size 4096 "$E2E_TMP/4k.img") || fail "losetup --sector-size 4096"
 on_exit "losetup -d $bdev"
-start_daemon --zero-copy auto
+start_daemon
 
 features=$(sed -n 's/.*ublk driver features \(0x[0-9a-f]*\).*/\1/p' "$E2E_DAEMON_LOG" | head -n 1)
 [ -n "$features" ] || fail "the daemon did not log the driver's features"
@@ -79,32 +79,6 @@ else
 		"$(cat "/sys/block/${f0#/dev/}/queue/dma_alignment" "/sys/block/${f3#/dev/}/queue/dma_alignment")"
 fi
 
-PIDS=()
-# Runs fio job NAME ($1) on device $2 in the background with the rest of
-# the arguments, verified; its pid goes to PIDS, its output to
-# $E2E_TMP/NAME.out.
-fio_bg() {
-	local name=$1 dev=$2
-	shift 2
-	fio --allow_file_create=0 --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 \
-		--verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=$RANDOM \
-		--output="$E2E_TMP/$name.out" "$@" &
-	PIDS+=($!)
-}
-
-# Waits for the fio jobs in PIDS; each must exit 0 with no error.
-fio_wait() {
-	local pid out
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" || { cat "$E2E_TMP"/*.out; fail "fio (pid $pid) failed: $1"; }
-	done
-	for out in "$E2E_TMP"/*.out; do
-		grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors: $1 ($out)"; }
-	done
-	rm -f "$E2E_TMP"/*.out
-	PIDS=()
-}
-
 # Every device at once, each in its own regions; on the 512-byte devices
 # the 4 KiB buffers start 512 bytes into a page, so a request's pages are
 # split where the backing's O_DIRECT must take them as they are.
@@ -125,16 +99,8 @@ fio_wait "the first round"
 # A pattern per device at the same offset: each reads back only its own,
 # and each file's backing holds it where the device put it.
 all=("${devs[@]}" "$f3")
-for i in "${!all[@]}"; do
-	head -c 1M /dev/urandom > "$E2E_TMP/pat$i"
-	dd if="$E2E_TMP/pat$i" of="${all[i]}" bs=1M seek=50 oflag=direct status=none ||
-		fail "writing the pattern of ${all[i]}"
-done
-for i in "${!all[@]}"; do
-	dd if="${all[i]}" of="$E2E_TMP/back$i" bs=1M skip=50 count=1 iflag=direct status=none ||
-		fail "reading the pattern of ${all[i]}"
-	cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${all[i]} does not hold its own data"
-done
+write_patterns 50 "${all[@]}"
+check_patterns 50 "after the first round" "${all[@]}"
 backing=("$fs/a.img" "$fs/b.img" "$fs/c.img" "" "$bdev")
 for i in 0 1 2 4; do
 	blockdev --flushbufs "${all[i]}" || fail "flushing ${all[i]}"
@@ -161,7 +127,7 @@ head -c 65536 /dev/zero > "$E2E_TMP/zeroes"
 cmp "$E2E_TMP/zeroes" "$E2E_TMP/past.back" || fail "$f1 read past its backing's end as non-zero"
 truncate -s 128M "$fs/b.img" || fail "growing b.img back"
 
-# SIGKILL under load; a new daemon without --zero-copy recovers them onto
+# SIGKILL under load; a new daemon with --zero-copy off recovers them onto
 # its io threads as the kernel keeps them, zero copy included.
 for i in "${!devs[@]}"; do
 	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M \
@@ -172,7 +138,7 @@ sleep 3
 note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
 kill_daemon
 sleep 2
-start_daemon --io-threads 2
+start_daemon --zero-copy off --io-threads 2
 for d in "${all[@]}"; do
 	wait_for "[ \"\$(state_of ${d#/dev/ublkb})\" = live ]" 120 || fail "$d is not live after the restart"
 done
@@ -182,25 +148,9 @@ for d in "$f0" "$f1" "$f2" "$f3"; do
 		true "every queue of $d on an io thread after the recovery"
 done
 fio_wait "the SIGKILL and recovery"
-for i in "${!all[@]}"; do
-	dd if="${all[i]}" of="$E2E_TMP/back$i" bs=1M skip=50 count=1 iflag=direct status=none ||
-		fail "reading the pattern of ${all[i]} after the recovery"
-	cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${all[i]} lost its data in the recovery"
-done
+check_patterns 50 "after the recovery" "${all[@]}"
 
 # SIGTERM with every device busy deletes them all.
-for i in "${!all[@]}"; do
-	fio --allow_file_create=0 --name="term$i" --filename="${all[i]}" --ioengine=io_uring --direct=1 \
-		--rw=randrw --bs=4k --iodepth=32 --size=16M --time_based --runtime=60 \
-		--output="$E2E_TMP/term$i.log" &
-done
-sleep 2
-stop_daemon || fail "ublkd exited with status $? after SIGTERM under load"
-wait || true	# the fio jobs fail once their devices are gone
-for d in "${all[@]}"; do
-	[ ! -b "$d" ] || fail "$d left behind after SIGTERM"
-	rm -f "$d"	# a fio job that reopened its file after the node went
-done
-expect_eq "$(kernel_devices)" 0 "kernel ublk devices after SIGTERM"
+sigterm_under_load "${all[@]}"
 ! grep -E 'command refused|outside the device or buffer|buffer table' "$E2E_DAEMON_LOG" ||
 	fail "the daemon logged zero-copy errors"

@@ -34,6 +34,8 @@ for d in "${devs[@]}" "$n0"; do
 	require_blockdev "$d"
 	id=${d#/dev/ublkb}
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" "batch_io of $d"
+	# Batched commands carry no buffer slot: no zero copy beside them.
+	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .zero_copy)" false "zero_copy of $d"
 	flags=$("$UBLKCTL" --json info "$id" | jq -r .flags)
 	if [ "$batch" = true ]; then
 		(( flags & (1 << 15) )) || fail "$d: flags $flags lack UBLK_F_BATCH_IO"
@@ -45,31 +47,6 @@ if [ "$batch" = false ]; then
 	expect_eq "$(grep -c 'batch I/O: this kernel has no UBLK_F_BATCH_IO' "$E2E_DAEMON_LOG")" 1 \
 		"log lines saying why batch I/O is not used"
 fi
-
-# Runs fio job NAME ($1) on device $2 in the background with the rest of
-# the arguments; its pid goes to PIDS, its output to $E2E_TMP/NAME.out.
-PIDS=()
-fio_bg() {
-	local name=$1 dev=$2
-	shift 2
-	fio --allow_file_create=0 --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --verify=crc32c \
-		--verify_fatal=1 --do_verify=1 --randseed=$RANDOM \
-		--output="$E2E_TMP/$name.out" "$@" &
-	PIDS+=($!)
-}
-
-# Waits for the fio jobs in PIDS; each must exit 0 with no error.
-fio_wait() {
-	local pid out
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" || { cat "$E2E_TMP"/*.out; fail "fio (pid $pid) failed: $1"; }
-	done
-	for out in "$E2E_TMP"/*.out; do
-		grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors: $1 ($out)"; }
-	done
-	rm -f "$E2E_TMP"/*.out
-	PIDS=()
-}
 
 # Each writable device at once: depth 1 and depth 32 4 KiB random writes
 # in separate regions, and 128 KiB sequential writes in a third, all
@@ -87,16 +64,8 @@ fio_wait "the first round"
 
 # Each device holds only its own data: a pattern per device at the same
 # offset, read back from every device.
-for i in "${!devs[@]}"; do
-	head -c 1M /dev/urandom > "$E2E_TMP/pat$i"
-	dd if="$E2E_TMP/pat$i" of="${devs[i]}" bs=1M seek=100 oflag=direct status=none ||
-		fail "writing the pattern of ${devs[i]}"
-done
-for i in "${!devs[@]}"; do
-	dd if="${devs[i]}" of="$E2E_TMP/back$i" bs=1M skip=100 count=1 iflag=direct status=none ||
-		fail "reading the pattern of ${devs[i]}"
-	cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${devs[i]} does not hold its own data"
-done
+write_patterns 100 "${devs[@]}"
+check_patterns 100 "after the first round" "${devs[@]}"
 
 # Delete the null device while the others run verified writes.
 for i in "${!devs[@]}"; do
@@ -131,26 +100,9 @@ for d in "${devs[@]}"; do
 		true "every queue of $d on an io thread after the recovery"
 done
 fio_wait "the SIGKILL and recovery"
-for i in "${!devs[@]}"; do
-	dd if="${devs[i]}" of="$E2E_TMP/back$i" bs=1M skip=100 count=1 iflag=direct status=none ||
-		fail "reading the pattern of ${devs[i]} after the recovery"
-	cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${devs[i]} lost its data in the recovery"
-done
+check_patterns 100 "after the recovery" "${devs[@]}"
 
 # SIGTERM with every device busy deletes them all.
-for i in "${!devs[@]}"; do
-	fio --allow_file_create=0 --name="term$i" --filename="${devs[i]}" --ioengine=io_uring --direct=1 --rw=randrw \
-		--bs=4k --iodepth=32 --size=32M --time_based --runtime=60 --output="$E2E_TMP/term$i.log" &
-done
-sleep 2
-stop_daemon || fail "ublkd exited with status $? after SIGTERM under load"
-wait || true	# the fio jobs fail once their devices are gone
-for d in "${devs[@]}"; do
-	[ ! -b "$d" ] || fail "$d left behind after SIGTERM"
-	# A fio job that (re)opens its file after the node is gone creates a
-	# regular file of that name in /dev.
-	rm -f "$d"
-done
-expect_eq "$(kernel_devices)" 0 "kernel ublk devices after SIGTERM"
+sigterm_under_load "${devs[@]}"
 ! grep -E 'COMMIT_IO_CMDS took|FETCH_IO_CMDS (ended|delivered)|command refused' "$E2E_DAEMON_LOG" ||
 	fail "the daemon logged batch protocol errors"

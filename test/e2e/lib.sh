@@ -306,6 +306,81 @@ wait_verify_writers() {
 	done
 }
 
+# Runs fio job NAME ($1) on device $2 in the background with the rest of
+# the arguments, crc32c-verified after its writes; its pid goes to PIDS,
+# its output to $E2E_TMP/NAME.out (fio_wait checks them all).
+PIDS=()
+fio_bg() {
+	local name=$1 dev=$2
+	shift 2
+	fio --allow_file_create=0 --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=$RANDOM \
+		--output="$E2E_TMP/$name.out" "$@" &
+	PIDS+=($!)
+}
+
+# Waits for the jobs in PIDS; each must exit 0 and every $E2E_TMP/*.out
+# say err= 0, else it fails saying across what ($1). Empties both.
+fio_wait() {
+	local pid out
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" || { cat "$E2E_TMP"/*.out; fail "fio (pid $pid) failed: $1"; }
+	done
+	for out in "$E2E_TMP"/*.out; do
+		grep -q 'err= 0' "$out" || { cat "$out"; fail "fio reported errors: $1 ($out)"; }
+	done
+	rm -f "$E2E_TMP"/*.out
+	PIDS=()
+}
+
+# Writes a new 1 MiB random pattern $E2E_TMP/patI to device I of the
+# rest of the arguments, at SEEK MiB ($1).
+write_patterns() {
+	local seek=$1 i
+	shift
+	local devs=("$@")
+	for i in "${!devs[@]}"; do
+		head -c 1M /dev/urandom > "$E2E_TMP/pat$i"
+		dd if="$E2E_TMP/pat$i" of="${devs[i]}" bs=1M seek="$seek" oflag=direct status=none ||
+			fail "writing the pattern of ${devs[i]}"
+	done
+}
+
+# Fails unless device I of the rest of the arguments holds its own pattern
+# $E2E_TMP/patI at SKIP MiB ($1); WHEN ($2) says at what point.
+check_patterns() {
+	local skip=$1 when=$2 i
+	shift 2
+	local devs=("$@")
+	for i in "${!devs[@]}"; do
+		dd if="${devs[i]}" of="$E2E_TMP/back$i" bs=1M skip="$skip" count=1 iflag=direct \
+			status=none || fail "reading the pattern of ${devs[i]} $when"
+		cmp -s "$E2E_TMP/pat$i" "$E2E_TMP/back$i" || fail "${devs[i]} does not hold its own data $when"
+	done
+}
+
+# SIGTERM to the daemon while fio reads and writes every device given: it
+# must exit 0 in time, deleting them all from the kernel.
+sigterm_under_load() {
+	local i d
+	local devs=("$@")
+	for i in "${!devs[@]}"; do
+		fio --allow_file_create=0 --name="term$i" --filename="${devs[i]}" --ioengine=io_uring \
+			--direct=1 --rw=randrw --bs=4k --iodepth=32 --size=16M --time_based --runtime=60 \
+			--output="$E2E_TMP/term$i.log" &
+	done
+	sleep 2
+	stop_daemon || fail "ublkd exited with status $? after SIGTERM under load"
+	wait || true	# the fio jobs fail once their devices are gone
+	for d in "${devs[@]}"; do
+		[ ! -b "$d" ] || fail "$d left behind after SIGTERM"
+		# A fio job that (re)opens its file after the node is gone
+		# creates a regular file of that name in /dev.
+		rm -f "$d"
+	done
+	expect_eq "$(kernel_devices)" 0 "kernel ublk devices after SIGTERM"
+}
+
 # Counts the kernel's ublk devices (/sys/class/ublk-char entries).
 kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
