@@ -158,6 +158,12 @@ struct backend_geometry {
 	bool volatile_cache;	/* writes need FLUSH to be durable */
 	uint32_t max_discard_bytes;	/* 0 if DISCARD is not supported */
 	uint32_t max_write_zeroes_bytes;/* 0 if WRITE_ZEROES is not supported */
+	/* plan's operations alone move every byte of this device's READs
+	 * and WRITEs: plan never reads or writes req->buf (a READ op shorter
+	 * than the request leaves the rest to read as zeroes). The daemon
+	 * may then hand the file operations the requests' own pages (ublkd
+	 * --zero-copy auto), and req->buf is NULL. */
+	bool zero_copy;
 	uint32_t mem_align;	/* zero_copy: the alignment in bytes a request's
 				 * pages need for plan's operations (O_DIRECT);
 				 * 0 or 1 for none */
@@ -233,12 +239,6 @@ struct backend_ops {
 	 * request's buffer that a write may have filled since, and read is
 	 * not called for requests. */
 	bool reads_zero;
-	/* plan's operations alone move every byte of a READ or WRITE: plan
-	 * never reads or writes req->buf, and each READ's op covers the
-	 * whole request. The daemon may then hand the file operation the
-	 * request's own pages (ublkd --zero-copy auto), and req->buf is
-	 * NULL. */
-	bool zero_copy;
 	/* Required. Opens the backend; on error writes a message to err. */
 	int (*open)(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen);
@@ -260,7 +260,8 @@ struct backend_ops {
 	 * above, and the geometry alone says what exists: writes unless
 	 * read_only, FLUSH if volatile_cache, DISCARD and WRITE_ZEROES if
 	 * their maximums are non-zero. Requests are already checked
-	 * against the device size. */
+	 * against the device size. A READ op may be shorter than the
+	 * request (0 bytes too): the rest reads as zeroes. */
 	int (*plan)(void *priv, const struct backend_req *req, struct backend_op *op);
 	/* Optional. Starts a request that ends later, for backends that wait
 	 * on descriptors of their own through cfg->loop (remote storage).

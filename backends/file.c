@@ -48,6 +48,7 @@ static int file_open(void **priv, const struct backend_config *cfg,
 	geo->read_only = f->read_only;
 	/* The page cache or the disk's cache holds writes until a flush. */
 	geo->volatile_cache = true;
+	geo->zero_copy = true;	/* plan never touches the data */
 	/* Direct I/O straight into a request's pages needs each page's part
 	 * to start at the buffer alignment and to be a whole number of the
 	 * offset alignment. */
@@ -177,7 +178,6 @@ const struct backend_ops backend_file = {
 	.summary = "a regular file or block device, like a loop device",
 	.params = file_params,
 	.thread_safe = true,
-	.zero_copy = true,
 	.open = file_open,
 	.close = file_close,
 	.abandon = file_abandon,

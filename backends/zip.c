@@ -207,6 +207,9 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	geo->size = size;
 	geo->block_size = cfg->block_size;
 	geo->read_only = true;
+	/* A stored member is read from the archive as it is; a deflated one
+	 * is inflated into the request's buffer. */
+	geo->zero_copy = !z->deflated;
 	*priv = z;
 	return 0;
 fail:
@@ -307,14 +310,15 @@ static int zip_plan(void *priv, const struct backend_req *req, struct backend_op
 		op->result = z->index_state ? -EIO : zip_read_deflated(z, req->buf, req->off, req->len);
 		return 0;
 	}
-	if (req->off >= z->m.size) {
-		memset(req->buf, 0, req->len);
-		return 0;
-	}
+	/* Past the member's end (the padding to the block size) the read is
+	 * shorter, or empty: the daemon fills the rest with zeroes. */
 	op->kind = BACKEND_OP_READ;
 	op->fd = z->fd;
 	op->off = z->m.data_offset + req->off;
-	op->len = req->len < z->m.size - req->off ? req->len : z->m.size - req->off;
+	if (req->off >= z->m.size)
+		op->len = 0;
+	else
+		op->len = req->len < z->m.size - req->off ? req->len : z->m.size - req->off;
 	return 0;
 }
 

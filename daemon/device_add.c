@@ -113,14 +113,14 @@ void device_use_zero_copy(bool use)
 	add_zero_copy = use;
 }
 
-/* UBLK_F_AUTO_BUF_REG when it is wanted, the backend never touches the
- * data, the device is root's (the kernel refuses it to a user's) and the
+/* UBLK_F_AUTO_BUF_REG when it is wanted, the backend never touches this
+ * device's data, the device is root's (the kernel refuses it to a user's) and the
  * kernel has it (6.16+). */
 static uint64_t add_zero_copy_flag(const struct device *dev, uint64_t features)
 {
 	static bool told;
 
-	return add_wanted_flag(add_zero_copy && io_zero_copy_capable(&dev->target) &&
+	return add_wanted_flag(add_zero_copy && io_zero_copy_capable(&dev->target, &dev->geo) &&
 			       !device_unprivileged(), features, UBLK_F_AUTO_BUF_REG, &told,
 			       "zero copy: this kernel has no UBLK_F_AUTO_BUF_REG (Linux 6.16+); "
 			       "devices copy through the daemon's buffers");

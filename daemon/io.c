@@ -156,6 +156,15 @@ static int io_begin(const struct io_target *t, const struct ublksrv_io_desc *iod
 	return 0;
 }
 
+/* Zero copy: a READ ended short of the request; its rest, pages we cannot
+ * write ourselves, is read from /dev/zero (never stale data). */
+static int io_fill_rest(struct io_pending *p)
+{
+	p->fill = true;
+	p->op.len = p->req_len;
+	return 1;
+}
+
 /* Starts a request on a planning target. */
 int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 	       void *buf, struct io_pending *p)
@@ -170,8 +179,15 @@ int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
 		return io_errno(ret);
 	if (p->op.kind == BACKEND_OP_DONE)
 		return p->op.result < 0 ? io_errno(p->op.result) : p->data ? (int)req.len : 0;
-	if (p->op.kind == BACKEND_OP_READ && p->op.len < req.len && buf)
+	if (p->op.kind == BACKEND_OP_READ && p->op.len < req.len) {
+		/* The rest reads as zeroes: cleared here, or under zero copy
+		 * read from /dev/zero after the op (at once if it is empty). */
+		if (!buf)
+			return p->op.len ? 1 : io_fill_rest(p);
 		memset((char *)buf + p->op.len, 0, req.len - p->op.len);
+		if (!p->op.len)
+			return (int)req.len;
+	}
 	if ((p->op.kind == BACKEND_OP_READ || p->op.kind == BACKEND_OP_WRITE) &&
 	    p->op.len > req.len)
 		return -EIO;
@@ -197,15 +213,6 @@ int io_finish(const struct io_pending *p, int res)
 	if (res < 0)
 		return io_errno(res);
 	return p->data ? (int)p->req_len : 0;
-}
-
-/* Zero copy: a READ ended short of the request; its rest, pages we cannot
- * write ourselves, is read from /dev/zero (never stale data). */
-static int io_fill_rest(struct io_pending *p)
-{
-	p->fill = true;
-	p->op.len = p->req_len;
-	return 1;
 }
 
 /* Accounts one CQE result of p->op. */
@@ -379,9 +386,9 @@ bool io_submits(const struct io_target *t)
 }
 
 /* True when the kernel may lend t's file operations the requests' own pages. */
-bool io_zero_copy_capable(const struct io_target *t)
+bool io_zero_copy_capable(const struct io_target *t, const struct backend_geometry *geo)
 {
-	return t->ops->zero_copy && t->ops->plan && !t->ops->submit;
+	return geo->zero_copy && t->ops->plan && !t->ops->submit;
 }
 
 /* True when t's queues may be served by io threads, at once: never for a

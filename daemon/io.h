@@ -43,8 +43,9 @@ bool io_plans(const struct io_target *t);
 /* True when the backend starts requests that end later (io_start, io_finish). */
 bool io_submits(const struct io_target *t);
 /* True when the kernel may lend t's file operations the requests' own
- * pages (UBLK_F_AUTO_BUF_REG): a planning backend that never touches them. */
-bool io_zero_copy_capable(const struct io_target *t);
+ * pages (UBLK_F_AUTO_BUF_REG): a planning backend whose geometry says it
+ * never touches them. */
+bool io_zero_copy_capable(const struct io_target *t, const struct backend_geometry *geo);
 /* True when t's queues may be served by io threads, at once. */
 bool io_thread_safe(const struct io_target *t);
 

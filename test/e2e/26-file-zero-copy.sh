@@ -35,10 +35,8 @@ bdev=$(losetup -f --show --sector-size 4096 "$E2E_TMP/4k.img") || fail "losetup 
 on_exit "losetup -d $bdev"
 start_daemon
 
-features=$(sed -n 's/.*ublk driver features \(0x[0-9a-f]*\).*/\1/p' "$E2E_DAEMON_LOG" | head -n 1)
-[ -n "$features" ] || fail "the daemon did not log the driver's features"
-if (( features & (1 << 11) )); then zc=true; else zc=false; fi
-note "kernel $(uname -r), features $features: zero copy expected $zc"
+zc=$(driver_has 11)	# UBLK_F_AUTO_BUF_REG
+note "kernel $(uname -r): zero copy expected $zc"
 
 f0=$("$UBLKCTL" add file --path "$fs/a.img" --size 128M --queues 2) || fail "add file a"
 f1=$("$UBLKCTL" add file --path "$fs/b.img" --size 128M) || fail "add file b"

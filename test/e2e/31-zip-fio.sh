@@ -2,8 +2,8 @@
 # fio random 4 KiB reads (8 MiB of them, over the whole image; the guest
 # has no KVM) with crc32c verification on zip devices whose member
 # is a fio pattern image (verify headers in every block, half compressible),
-# stored and deflated; then the whole device against the image, the padded
-# tail, and dd reads at random offsets.
+# stored (zero copy where the kernel has it) and deflated; then the whole
+# device against the image, the padded tail, and dd reads at random offsets.
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"
@@ -13,6 +13,10 @@ img=$E2E_TMP/pattern.img
 fio --name=pattern --filename="$img" --rw=write --bs=4k --size=64M \
 	--verify=crc32c --do_verify=0 --buffer_compress_percentage=50 --refill_buffers \
 	--output="$E2E_TMP/fio-make.out" || { cat "$E2E_TMP/fio-make.out"; fail "fio could not write the pattern"; }
+# Stored members are served from the requests' own pages where the
+# kernel has UBLK_F_AUTO_BUF_REG (zero copy, the default); deflated ones
+# are inflated into ublkd's buffers.
+zc=$(driver_has 11)
 # A tail that is not a whole block: the device pads it with zeroes.
 head -c 1000 /dev/urandom >> "$img"
 size=$(stat -c %s "$img")
@@ -35,6 +39,9 @@ for kind in stored deflated deflated-tuned; do
 	devsize=$(blockdev --getsize64 "$dev")
 	expect_eq "$devsize" $(((size + 511) / 512 * 512)) "size of $dev"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .padded_bytes)" $((devsize - size)) "padded_bytes"
+	want_zc=false
+	[ "$kind" = stored ] && want_zc=$zc
+	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .zero_copy)" "$want_zc" "zero_copy of the $kind device"
 	if [ "$kind" = deflated-tuned ]; then
 		expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.chunk_size, .cache_limit]')" \
 			"[65536,0]" "chunk_size and cache_limit of the tuned device"

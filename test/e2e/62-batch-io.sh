@@ -20,10 +20,8 @@ scratch_fs "$fs" ext4 512M
 start_daemon --batch-io auto
 
 # The driver's features as the daemon logged them.
-features=$(sed -n 's/.*ublk driver features \(0x[0-9a-f]*\).*/\1/p' "$E2E_DAEMON_LOG" | head -n 1)
-[ -n "$features" ] || fail "the daemon did not log the driver's features"
-if (( features & (1 << 15) )); then batch=true; else batch=false; fi
-note "kernel $(uname -r), features $features: batch I/O expected $batch"
+batch=$(driver_has 15)	# UBLK_F_BATCH_IO
+note "kernel $(uname -r): batch I/O expected $batch"
 
 m0=$("$UBLKCTL" add mem --size 128M) || fail "add mem 0"
 m1=$("$UBLKCTL" add mem --size 128M --depth 64) || fail "add mem 1"

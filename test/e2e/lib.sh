@@ -381,6 +381,15 @@ sigterm_under_load() {
 	expect_eq "$(kernel_devices)" 0 "kernel ublk devices after SIGTERM"
 }
 
+# Prints true if the ublk driver's features, as the running daemon logged
+# them, have bit $1 (UBLK_F_*), else false.
+driver_has() {
+	local features
+	features=$(sed -n 's/.*ublk driver features \(0x[0-9a-f]*\).*/\1/p' "$E2E_DAEMON_LOG" | head -n 1)
+	[ -n "$features" ] || fail "the daemon did not log the driver's features"
+	if (( features & (1 << $1) )); then echo true; else echo false; fi
+}
+
 # Counts the kernel's ublk devices (/sys/class/ublk-char entries).
 kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 

@@ -274,20 +274,21 @@ START_TEST(test_plan)
 }
 END_TEST
 
-static const struct backend_ops fake_zc_ops = { .name = "fake", .plan = fake_plan,
-						 .zero_copy = true };
 
 /* Zero copy: no buffer of ours (NULL); a READ that ends short goes on as a
  * read of zeroes (p.fill) over the rest of the request, never a memset. */
 START_TEST(test_plan_zero_copy)
 {
-	struct io_target t = { .ops = &fake_zc_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
-	struct io_target copy = { .ops = &fake_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct io_target t = { .ops = &fake_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct io_target copy = t;
+	struct backend_geometry zc = { .zero_copy = true }, plain = { 0 };
 	struct io_pending p;
 	struct ublksrv_io_desc d = desc(UBLK_IO_OP_READ, 0, 8);
 
-	ck_assert(io_zero_copy_capable(&t));
-	ck_assert(!io_zero_copy_capable(&copy));
+	/* The geometry says it; a backend that serves at once never can. */
+	ck_assert(io_zero_copy_capable(&t, &zc));
+	ck_assert(!io_zero_copy_capable(&t, &plain));
+	ck_assert(!io_zero_copy_capable(&target, &zc));
 	d.addr = 0;	/* the kernel names no buffer of ours */
 	/* fake_plan reads half: the other half comes from the fill. */
 	ck_assert_int_eq(io_prepare(&t, &d, NULL, &p), 1);
@@ -324,8 +325,9 @@ END_TEST
  * its memory aligned; else 6.12's length. */
 START_TEST(test_params_dma_align)
 {
-	struct io_target t = { .ops = &fake_zc_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
-	struct backend_geometry geo = { .size = 1 << 20, .block_size = 4096, .mem_align = 4096 };
+	struct io_target t = { .ops = &fake_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct backend_geometry geo = { .size = 1 << 20, .block_size = 4096, .zero_copy = true,
+					.mem_align = 4096 };
 	struct ublk_params p;
 
 	io_fill_params(&p, &t, &geo, BUF_BYTES, UBLK_F_AUTO_BUF_REG);
