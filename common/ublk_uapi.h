@@ -225,7 +225,7 @@ struct ublk_param_zoned {
 #define UBLK_PARAM_TYPE_DISCARD	(1U << 1)
 #define UBLK_PARAM_TYPE_DEVT	(1U << 2)
 /* 6.15: the alignment - 1 a request's memory has (a power of two - 1,
- * below the page size); the block layer's default is 511. */
+ * below the page size); without it ublk's is 3 (seen on 6.12). */
 struct ublk_param_dma_align {
 	__u32 alignment;
 	__u8 pad[4];

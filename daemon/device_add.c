@@ -114,8 +114,8 @@ void device_use_zero_copy(bool use)
 }
 
 /* UBLK_F_AUTO_BUF_REG when it is wanted, the backend never touches this
- * device's data, the device is root's (the kernel refuses it to a user's) and the
- * kernel has it (6.16+). */
+ * device's data, the device is root's (the kernel refuses it to a user's)
+ * and the kernel has it (6.16+). */
 static uint64_t add_zero_copy_flag(const struct device *dev, uint64_t features)
 {
 	static bool told;

@@ -113,21 +113,36 @@ static void queue_commit(struct queue *q, unsigned tag, int result)
 		log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
 }
 
-/* Zero copy: the (rest of the) READ or WRITE on the request's own pages,
- * registered at index tag, where an address is an offset into the request
- * (a READ's zeroes past the file's end come from /dev/zero). */
-static void queue_prep_fixed(struct queue *q, struct io_uring_sqe *sqe, unsigned tag,
-			     const struct io_pending *p)
+/* The (rest of the) READ or WRITE a backend planned for a tag: on the tag's
+ * buffer, or under zero copy on the request's own pages, registered at
+ * index tag, where an address is an offset into the request (a READ's
+ * zeroes past the file's end come from /dev/zero). */
+static void queue_prep_rw(struct queue *q, struct io_uring_sqe *sqe, unsigned tag,
+			  const struct io_pending *p)
 {
-	void *at = (void *)(uintptr_t)p->done;
+	bool write = p->op.kind == BACKEND_OP_WRITE;
 	unsigned len = (unsigned)(p->op.len - p->done);
+	uint64_t off = p->op.off + p->done;
 
-	if (p->op.kind == BACKEND_OP_WRITE)
-		io_uring_prep_write_fixed(sqe, p->op.fd, at, len, p->op.off + p->done, (int)tag);
-	else if (p->fill)
-		io_uring_prep_read_fixed(sqe, q->zero_fd, at, len, 0, (int)tag);
-	else
-		io_uring_prep_read_fixed(sqe, p->op.fd, at, len, p->op.off + p->done, (int)tag);
+	if (!q->zero_copy) {
+		uint8_t *buf = (uint8_t *)queue_buf(q, tag) + p->done;
+
+		if (write)
+			io_uring_prep_write(sqe, p->op.fd, buf, len, off);
+		else
+			io_uring_prep_read(sqe, p->op.fd, buf, len, off);
+	} else {
+		void *at = (void *)(uintptr_t)p->done;
+
+		if (write)
+			io_uring_prep_write_fixed(sqe, p->op.fd, at, len, off, (int)tag);
+		else if (p->fill)
+			io_uring_prep_read_fixed(sqe, q->zero_fd, at, len, 0, (int)tag);
+		else
+			io_uring_prep_read_fixed(sqe, p->op.fd, at, len, off, (int)tag);
+	}
+	if (write)
+		sqe->rw_flags = p->op.rw_flags;
 }
 
 /* Queues the (rest of the) file operation a backend planned for a tag. */
@@ -135,7 +150,6 @@ static void queue_run_op(struct queue *q, unsigned tag)
 {
 	struct io_pending *p = &q->pending[tag];
 	struct io_uring_sqe *sqe = queue_sqe(q);
-	uint8_t *buf = q->zero_copy ? NULL : (uint8_t *)queue_buf(q, tag) + p->done;
 
 	if (!sqe) {
 		queue_commit(q, tag, -EIO);
@@ -143,19 +157,8 @@ static void queue_run_op(struct queue *q, unsigned tag)
 	}
 	switch (p->op.kind) {
 	case BACKEND_OP_READ:
-		if (q->zero_copy)
-			queue_prep_fixed(q, sqe, tag, p);
-		else
-			io_uring_prep_read(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
-					   p->op.off + p->done);
-		break;
 	case BACKEND_OP_WRITE:
-		if (q->zero_copy)
-			queue_prep_fixed(q, sqe, tag, p);
-		else
-			io_uring_prep_write(sqe, p->op.fd, buf, (unsigned)(p->op.len - p->done),
-					    p->op.off + p->done);
-		sqe->rw_flags = p->op.rw_flags;
+		queue_prep_rw(q, sqe, tag, p);
 		break;
 	case BACKEND_OP_FSYNC:
 		io_uring_prep_fsync(sqe, p->op.fd, p->op.datasync ? IORING_FSYNC_DATASYNC : 0);
