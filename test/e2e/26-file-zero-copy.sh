@@ -53,12 +53,7 @@ done
 zero_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jq -r .zero_copy; }
 for d in "$f0" "$f1" "$f2" "$f3"; do
 	expect_eq "$(zero_copy_of "$d")" "$zc" "zero_copy of file device $d"
-	flags=$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -r .flags)
-	if [ "$zc" = true ]; then
-		(( flags & (1 << 11) )) || fail "$d: flags $flags lack UBLK_F_AUTO_BUF_REG"
-	else
-		(( !(flags & (1 << 11)) )) || fail "$d: flags $flags have UBLK_F_AUTO_BUF_REG"
-	fi
+	expect_flag "$d" 11 "$zc" UBLK_F_AUTO_BUF_REG
 done
 expect_eq "$(zero_copy_of "$m0")" false "zero_copy of mem device $m0"
 expect_eq "$(zero_copy_of "$n0")" false "zero_copy of null device $n0"

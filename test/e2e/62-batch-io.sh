@@ -34,12 +34,7 @@ for d in "${devs[@]}" "$n0"; do
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" "batch_io of $d"
 	# Batched commands carry no buffer slot: no zero copy beside them.
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .zero_copy)" false "zero_copy of $d"
-	flags=$("$UBLKCTL" --json info "$id" | jq -r .flags)
-	if [ "$batch" = true ]; then
-		(( flags & (1 << 15) )) || fail "$d: flags $flags lack UBLK_F_BATCH_IO"
-	else
-		(( !(flags & (1 << 15)) )) || fail "$d: flags $flags have UBLK_F_BATCH_IO"
-	fi
+	expect_flag "$d" 15 "$batch" UBLK_F_BATCH_IO
 done
 if [ "$batch" = false ]; then
 	expect_eq "$(grep -c 'batch I/O: this kernel has no UBLK_F_BATCH_IO' "$E2E_DAEMON_LOG")" 1 \

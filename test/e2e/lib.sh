@@ -390,6 +390,18 @@ driver_has() {
 	if (( features & (1 << $1) )); then echo true; else echo false; fi
 }
 
+# Fails unless bit $2 of device $1's negotiated flags (UBLK_F_ name $4) is
+# set exactly when $3 is true.
+expect_flag() {
+	local dev=$1 bit=$2 want=$3 name=$4 flags
+	flags=$("$UBLKCTL" --json info "${dev#/dev/ublkb}" | jq -r .flags)
+	if [ "$want" = true ]; then
+		(( flags & (1 << bit) )) || fail "$dev: flags $flags lack $name"
+	else
+		(( !(flags & (1 << bit)) )) || fail "$dev: flags $flags have $name"
+	fi
+}
+
 # Counts the kernel's ublk devices (/sys/class/ublk-char entries).
 kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
