@@ -58,6 +58,18 @@ void ringwatch_clear(ev_io *w)
 		log_errno(errno, "reading an io_uring eventfd");
 }
 
+/* Runs a deferring ring's pending task work (the kernel runs a bounded
+ * number of items per entry, and sets the flag again for the rest). */
+int ringwatch_run_deferred(struct io_uring *ring)
+{
+	if (!(ring->flags & IORING_SETUP_DEFER_TASKRUN) ||
+	    !(IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN))
+		return 0;
+	int ret = io_uring_get_events(ring);	/* liburing: -errno */
+
+	return ret < 0 ? ret : 0;
+}
+
 /* Stops w and closes its eventfd. */
 void ringwatch_stop(struct ev_loop *loop, ev_io *w)
 {

@@ -1,11 +1,15 @@
 /* Unit tests of daemon/ringwatch.c in both wakeup modes (an eventfd, or the
  * ring's own fd): a completion wakes the loop's watcher, a drained ring does
- * not wake it again, and stopping leaves the ring usable. */
+ * not wake it again, and stopping leaves the ring usable. On a
+ * DEFER_TASKRUN ring, completions that wait as task work (more than the
+ * kernel runs per entry) all reach the loop through the eventfd and
+ * ringwatch_run_deferred. */
 #include "config.h"
 #include "daemon/ringwatch.h"
 
 #include <check.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <liburing.h>
 
 /* What the watcher saw. */
@@ -104,6 +108,104 @@ START_TEST(ring_fd_mode)
 }
 END_TEST
 
+/* Reads only what the CQ already holds, never entering the kernel. */
+static int cq_drain(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(ring, head, cqe) {
+		ck_assert_int_eq(cqe->res, 1);
+		n++;
+	}
+	io_uring_cq_advance(ring, n);
+	return (int)n;
+}
+
+/* A deferring ring's wakeup, in queue.c's order: clear, run the held task
+ * work, drain, and run what is left over. */
+static void on_deferred(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct seen *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	ringwatch_clear(w);
+	s->wakeups++;
+	ck_assert_int_eq(ringwatch_run_deferred(s->ring), 0);
+	s->cqes += cq_drain(s->ring);
+	ck_assert_int_eq(ringwatch_run_deferred(s->ring), 0);
+}
+
+/* Stops the loop when the test has waited long enough. */
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+#define PIPES 50	/* more than the 20 items a DEFER ring runs per entry */
+
+START_TEST(deferred_task_work)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_TASKRUN_FLAG,
+	};
+	struct io_uring ring;
+	struct seen s = { .ring = &ring };
+	int fds[PIPES][2];
+	char bytes[PIPES];
+	ev_timer deadline;
+	ev_io w;
+
+	ck_assert_int_eq(io_uring_queue_init_params(64, &ring, &p), 0);
+	ck_assert_int_eq(ringwatch_start(loop, &ring, &w, on_deferred, &s), 0);
+	/* Reads of empty pipes wait on a poll, which completes as task work. */
+	for (int i = 0; i < PIPES; i++) {
+		ck_assert_int_eq(pipe(fds[i]), 0);
+		io_uring_prep_read(io_uring_get_sqe(&ring), fds[i][0], &bytes[i], 1, 0);
+	}
+	ck_assert_int_eq(io_uring_submit(&ring), PIPES);
+	turns(loop);
+	ck_assert_int_eq(s.cqes, 0);
+	for (int i = 0; i < PIPES; i++)
+		ck_assert_int_eq(write(fds[i][1], "x", 1), 1);
+	/* The CQEs exist only once the work runs: not yet. */
+	ck_assert_int_eq(io_uring_cq_ready(&ring), 0);
+	ev_timer_init(&deadline, on_deadline, 5., 0.);
+	ev_timer_start(loop, &deadline);
+	while (s.cqes < PIPES && ev_is_active(&deadline))
+		ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(s.cqes, PIPES);
+	ck_assert_int_ge(s.wakeups, 1);
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);	/* nothing left */
+	ck_assert_int_eq(io_uring_cq_ready(&ring), 0);
+	ev_timer_stop(loop, &deadline);
+	ringwatch_stop(loop, &w);
+	for (int i = 0; i < PIPES; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	io_uring_queue_exit(&ring);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(run_deferred_other_rings)
+{
+	struct io_uring ring;
+
+	ck_assert_int_eq(io_uring_queue_init(8, &ring, 0), 0);
+	nops(&ring, 2);
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
+	ck_assert_int_eq(io_uring_cq_ready(&ring), 2);	/* untouched */
+	io_uring_queue_exit(&ring);
+}
+END_TEST
+
 /* The suite. */
 static Suite *ringwatch_suite(void)
 {
@@ -113,6 +215,8 @@ static Suite *ringwatch_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, eventfd_mode);
 	tcase_add_test(tc, ring_fd_mode);
+	tcase_add_test(tc, deferred_task_work);
+	tcase_add_test(tc, run_deferred_other_rings);
 	suite_add_tcase(s, tc);
 	return s;
 }
