@@ -12,6 +12,7 @@
 #include "daemon/io_threads.h"
 #include "daemon/memlock.h"
 #include "daemon/methods.h"
+#include "daemon/queue.h"
 #include "daemon/records.h"
 #include "daemon/ringwatch.h"
 #include "daemon/rpc.h"
@@ -41,6 +42,10 @@ static const char main_usage[] =
 	"                           record of (default: leave them alone)\n"
 	"      --wakeup HOW         how loops learn of io_uring completions: eventfd\n"
 	"                           (default) or ring-fd (poll the ring itself)\n"
+	"      --taskrun HOW        how queue rings run the kernel's task work:\n"
+	"                           coop (default: it interrupts the loop's wait)\n"
+	"                           or defer (it waits until the loop enters the\n"
+	"                           ring; needs --wakeup eventfd)\n"
 	"      --batch-io WHEN      batched fetch and commit commands (UBLK_F_BATCH_IO,\n"
 	"                           Linux 7.0+) for new devices: auto (where the\n"
 	"                           kernel has them) or off (default)\n"
@@ -74,6 +79,8 @@ struct main_opts {
 	const char *socket_group;
 	const char *state_dir;
 	bool adopt_orphans;
+	bool ring_fd;			/* --wakeup ring-fd */
+	bool defer_taskrun;		/* --taskrun defer */
 	bool batch_io;			/* --batch-io auto */
 	int zero_copy;			/* --zero-copy: 1 auto, 0 off, -1 not given */
 	unsigned io_threads;
@@ -144,26 +151,22 @@ static void main_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	main_stop(false);
 }
 
-/* Sets how loops learn of completions from --wakeup; exits on a bad name. */
-static void main_wakeup(const char *arg)
+/* Reads the value of option name, one of first or second: true for
+ * second; exits on anything else. */
+static bool main_either(const char *name, const char *arg, const char *first,
+			const char *second)
 {
-	if (strcmp(arg, "eventfd") == 0 || strcmp(arg, "ring-fd") == 0) {
-		ringwatch_use_ring_fd(strcmp(arg, "ring-fd") == 0);
-		return;
-	}
-	fprintf(stderr, "ublkd: --wakeup: '%s' is not eventfd or ring-fd\n"
-		"Try 'ublkd --help'.\n", arg);
+	if (strcmp(arg, first) == 0 || strcmp(arg, second) == 0)
+		return strcmp(arg, second) == 0;
+	fprintf(stderr, "ublkd: --%s: '%s' is not %s or %s\n"
+		"Try 'ublkd --help'.\n", name, arg, first, second);
 	exit(2);
 }
 
 /* Reads the auto or off of option name: true for auto; exits on anything else. */
 static bool main_auto_off(const char *name, const char *arg)
 {
-	if (strcmp(arg, "auto") == 0 || strcmp(arg, "off") == 0)
-		return strcmp(arg, "auto") == 0;
-	fprintf(stderr, "ublkd: --%s: '%s' is not auto or off\n"
-		"Try 'ublkd --help'.\n", name, arg);
-	exit(2);
+	return !main_either(name, arg, "auto", "off");
 }
 
 /* Parses the whole of arg as an integer from min to max for option name;
@@ -208,6 +211,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "io-threads", required_argument, NULL, 'T' },
 		{ "wakeup", required_argument, NULL, 'W' },
+		{ "taskrun", required_argument, NULL, 'R' },
 		{ "batch-io", required_argument, NULL, 'b' },
 		{ "zero-copy", required_argument, NULL, 'Z' },
 		{ "max-connections", required_argument, NULL, 'M' },
@@ -240,7 +244,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'T':
 			o->io_threads = (unsigned)main_number("io-threads", optarg, 0, IO_THREADS_MAX);
 			break;
-		case 'W': main_wakeup(optarg); break;
+		case 'W': o->ring_fd = main_either("wakeup", optarg, "eventfd", "ring-fd"); break;
+		case 'R': o->defer_taskrun = main_either("taskrun", optarg, "coop", "defer"); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
 		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg) ? 1 : 0; break;
 		case 'M':
@@ -290,6 +295,15 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		      "Try 'ublkd --help'.\n", stderr);
 		exit(2);
 	}
+	if (o->ring_fd && o->defer_taskrun) {
+		/* Deferred task work signals the eventfd, not every poller of
+		 * the ring's fd. */
+		fputs("ublkd: --taskrun defer and --wakeup ring-fd cannot be used together\n"
+		      "Try 'ublkd --help'.\n", stderr);
+		exit(2);
+	}
+	ringwatch_use_ring_fd(o->ring_fd);
+	queue_use_defer_taskrun(o->defer_taskrun);
 	device_use_batch_io(o->batch_io);
 	/* Zero copy is the default where the kernel has it, but not beside
 	 * batched commands. */
@@ -350,6 +364,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memlock_raise();
 	main_raise_nofile();
+	if (o.defer_taskrun)
+		log_info("queue rings defer task work until their loop enters them (--taskrun defer)");
 	if (mkdir(o.state_dir, 0755) < 0 && errno != EEXIST) {
 		log_errno(errno, "cannot create the state directory %s", o.state_dir);
 		return 1;

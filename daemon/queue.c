@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Rounds n up to a whole number of pages. */
@@ -257,6 +258,15 @@ static void queue_complete(struct queue *q, unsigned tag, int res)
 	}
 }
 
+/* Turns the task work a deferring ring holds into CQEs. */
+static void queue_run_deferred(struct queue *q)
+{
+	int ret = ringwatch_run_deferred(&q->ring);
+
+	if (ret < 0)
+		log_errno(ret, "queue %u: running deferred task work", q->id);
+}
+
 /* Reaps every completion, serving requests, then submits once. */
 static void queue_reap(struct queue *q)
 {
@@ -266,6 +276,7 @@ static void queue_reap(struct queue *q)
 	for (int round = 0; round < 4; round++) {
 		unsigned seen = 0;
 
+		queue_run_deferred(q);
 		while (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
 			uint64_t ud = cqe->user_data;
 			unsigned tag = (unsigned)(ud & 0xffff);
@@ -287,6 +298,10 @@ static void queue_reap(struct queue *q)
 		if (!seen)
 			break;
 	}
+	/* Left over (the kernel runs a bounded number per entry): the CQEs
+	 * this posts signal the eventfd again, so the loop comes back after
+	 * its other watchers. */
+	queue_run_deferred(q);
 	queue_check_idle(q);
 }
 
@@ -321,22 +336,52 @@ static void queue_on_event(struct ev_loop *loop, ev_io *w, int revents)
 	queue_reap(q);
 }
 
-/* Creates the ring, preferring cooperative task running. */
-static int queue_ring_init(struct queue *q)
+/* New rings defer the kernel's task work (--taskrun defer); the kernel
+ * refused that once already. */
+static bool queue_defer_taskrun, queue_defer_refused;
+
+/* Chooses DEFER_TASKRUN or COOP_TASKRUN rings for the queues made next. */
+void queue_use_defer_taskrun(bool on)
+{
+	queue_defer_taskrun = on;
+}
+
+/* Creates the ring with setup flags (and a CQ for the commands and the
+ * backend's operations). */
+static int queue_ring_try(struct queue *q, unsigned flags)
 {
 	struct io_uring_params p;
-	int ret;
 
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE;
+	p.flags = flags | IORING_SETUP_CQSIZE;
 	p.cq_entries = 2U * q->depth;
-	ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
-	if (ret == -EINVAL) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = 2U * q->depth;
-		ret = io_uring_queue_init_params(q->depth, &q->ring, &p);
+	return io_uring_queue_init_params(q->depth, &q->ring, &p);
+}
+
+/* Creates the ring: with --taskrun defer one that keeps task work until
+ * its one thread enters it (an io thread's ring starts disabled, so that
+ * its thread becomes the issuer by enabling it), else one with cooperative
+ * task running; the plain kind where the kernel has neither. */
+static int queue_ring_init(struct queue *q)
+{
+	int ret;
+
+	if (queue_defer_taskrun) {
+		ret = queue_ring_try(q, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+					IORING_SETUP_TASKRUN_FLAG |
+					(q->thread ? IORING_SETUP_R_DISABLED : 0));
+		if (ret != -EINVAL) {
+			q->defer = ret == 0;
+			return ret;
+		}
+		if (!queue_defer_refused) {
+			queue_defer_refused = true;	/* once per daemon */
+			log_info("this kernel has no IORING_SETUP_DEFER_TASKRUN: queue rings use cooperative task running");
+		}
 	}
+	ret = queue_ring_try(q, IORING_SETUP_COOP_TASKRUN);
+	if (ret == -EINVAL)
+		ret = queue_ring_try(q, 0);
 	return ret;
 }
 
@@ -468,12 +513,29 @@ static int queue_fetch_here(struct queue *q)
 	return 0;
 }
 
-/* On q's io thread: watch the ring from its loop, then fetch. */
+/* Enables q's ring, made disabled, on the calling thread, which becomes its
+ * one issuer: 0 or -errno. (liburing 2.3 declares io_uring_enable_rings
+ * but does not export it.) */
+static int queue_enable_ring(struct queue *q)
+{
+	if (syscall(__NR_io_uring_register, q->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+		    NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* On q's io thread: become the ring's one issuer (a deferring ring),
+ * watch the ring from its loop, then fetch. */
 static int queue_attach_here(void *arg)
 {
 	struct queue *q = arg;
-	int ret = ringwatch_start(q->loop, &q->ring, &q->watcher, queue_on_event, q);
+	int ret;
 
+	if (q->defer && (ret = queue_enable_ring(q)) < 0) {
+		log_errno(ret, "queue %u: enabling the ring on its io thread", q->id);
+		return ret;
+	}
+	ret = ringwatch_start(q->loop, &q->ring, &q->watcher, queue_on_event, q);
 	if (ret < 0)
 		return ret;
 	return queue_fetch_here(q);

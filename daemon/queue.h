@@ -44,6 +44,8 @@ struct queue {
 
 	struct io_uring ring;
 	bool ring_ready;
+	bool defer;		/* IORING_SETUP_DEFER_TASKRUN: the kernel's task
+				 * work waits until this ring is entered */
 	ev_io watcher;		/* on the ring's eventfd (fd -1 when none) */
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
@@ -87,6 +89,10 @@ static inline void queue_watch_drain(struct queue *q)
 	__atomic_store_n(&q->watch_drain, true, __ATOMIC_RELEASE);
 }
 
+/* Chooses, before any queue exists, DEFER_TASKRUN rings (task work runs
+ * when the serving thread asks) or COOP_TASKRUN ones (it interrupts the
+ * thread's wait). */
+void queue_use_defer_taskrun(bool on);
 /* Maps the descriptors and buffers and creates the ring of queue id, to be
  * served by thread (its own loop), or by loop when thread is NULL; flags
  * are the device's negotiated UBLK_F_* (command encoding, batch I/O, zero

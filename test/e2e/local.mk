@@ -20,6 +20,7 @@ EXTRA_DIST += \
 	test/e2e/56-keep-devices.sh \
 	test/e2e/57-adopt-orphans.sh \
 	test/e2e/58-io-threads.sh \
+	test/e2e/59-taskrun-defer.sh \
 	test/e2e/60-control-abuse.sh \
 	test/e2e/62-batch-io.sh \
 	test/e2e/70-creds.sh \

@@ -1,0 +1,97 @@
+#!/bin/bash
+# ublkd --taskrun defer: the queue rings keep the kernel's task work
+# (IORING_SETUP_DEFER_TASKRUN) until the loop that serves them enters the
+# ring after the eventfd said so, instead of interrupting the loop's
+# epoll_wait (EINTR) as cooperative task running does.
+# Refusals first: --taskrun defer with --wakeup ring-fd, and a bad HOW.
+# Then, on the single main loop and again on two io threads (whose rings
+# start disabled and are enabled by the thread that serves them), two mem,
+# two file (one with 2 queues) and a null device are written and read at
+# once with crc32c verification; each reads back only its own data. SIGKILL
+# under load, a new daemon with --taskrun defer --io-threads 2 recovers
+# them with their data, and SIGTERM under load deletes them all.
+. "$(dirname "$0")/lib.sh"
+require_root
+
+"$UBLKD" --taskrun defer --wakeup ring-fd --socket "$E2E_TMP/x.sock" 2> "$E2E_TMP/both.err" &&
+	fail "ublkd took --taskrun defer with --wakeup ring-fd"
+grep -q -- '--taskrun defer and --wakeup ring-fd cannot be used together' "$E2E_TMP/both.err" ||
+	fail "no clear refusal of --taskrun defer with --wakeup ring-fd: $(cat "$E2E_TMP/both.err")"
+"$UBLKD" --taskrun later 2> "$E2E_TMP/bad.err" && fail "ublkd took --taskrun later"
+grep -q -- "--taskrun: 'later' is not coop or defer" "$E2E_TMP/bad.err" ||
+	fail "no clear refusal of --taskrun later: $(cat "$E2E_TMP/bad.err")"
+
+fs=$E2E_TMP/fs
+scratch_fs "$fs" ext4 512M
+
+# Runs verified I/O on every device of the arguments at once while the
+# null device $1 is read; WHEN ($2) names the phase.
+busy_round() {
+	local null=$1 when=$2 i
+	shift 2
+	local devs=("$@")
+	fio --allow_file_create=0 --name=null-read --filename="$null" --ioengine=io_uring --direct=1 \
+		--rw=randread --bs=4k --iodepth=32 --size=64M --output="$E2E_TMP/null-read.out" &
+	PIDS+=($!)
+	for i in "${!devs[@]}"; do
+		fio_bg "qd32-$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M
+		fio_bg "qd1-$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=1 --offset=16M --size=2M
+		fio_bg "seq-$i" "${devs[i]}" --rw=write --bs=128k --iodepth=8 --offset=32M --size=16M
+	done
+	fio_wait "$when"
+	write_patterns 60 "${devs[@]}"
+	check_patterns 60 "$when" "${devs[@]}"
+}
+
+start_daemon --taskrun defer
+m0=$("$UBLKCTL" add mem --size 96M) || fail "add mem 0"
+m1=$("$UBLKCTL" add mem --size 96M --queues 2) || fail "add mem 1"
+f0=$("$UBLKCTL" add file --path "$fs/a.img" --size 96M --queues 2) || fail "add file a"
+f1=$("$UBLKCTL" add file --path "$fs/b.img" --size 96M --buffered) || fail "add file b"
+n0=$("$UBLKCTL" add null --size 1G) || fail "add null"
+devs=("$m0" "$m1" "$f0" "$f1")
+for d in "${devs[@]}" "$n0"; do
+	require_blockdev "$d"
+done
+expect_eq "$(grep -c 'queue rings defer task work' "$E2E_DAEMON_LOG")" 1 \
+	"log lines saying the queue rings defer task work"
+! grep -q 'no IORING_SETUP_DEFER_TASKRUN' "$E2E_DAEMON_LOG" ||
+	fail "the kernel refused DEFER_TASKRUN rings: $(grep DEFER "$E2E_DAEMON_LOG" | head -n 1)"
+busy_round "$n0" "on the main loop" "${devs[@]}"
+stop_daemon || fail "ublkd exited with status $? (main loop)"
+expect_eq "$(kernel_devices)" 0 "kernel ublk devices after the first daemon"
+
+start_daemon --taskrun defer --io-threads 2
+m0=$("$UBLKCTL" add mem --size 96M) || fail "add mem 0 (io threads)"
+m1=$("$UBLKCTL" add mem --size 96M --queues 2) || fail "add mem 1 (io threads)"
+f0=$("$UBLKCTL" add file --path "$fs/a.img" --queues 2) || fail "add file a (io threads)"
+f1=$("$UBLKCTL" add file --path "$fs/b.img" --buffered) || fail "add file b (io threads)"
+n0=$("$UBLKCTL" add null --size 1G --queues 2) || fail "add null (io threads)"
+devs=("$m0" "$m1" "$f0" "$f1")
+for d in "${devs[@]}" "$n0"; do
+	require_blockdev "$d"
+	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -c '[.io_threads[] | . != null] | all')" \
+		true "every queue of $d on an io thread"
+done
+busy_round "$n0" "on io threads" "${devs[@]}"
+
+# SIGKILL under load; a new deferring daemon recovers them onto its threads.
+for i in "${!devs[@]}"; do
+	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M
+done
+sleep 2
+note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
+kill_daemon
+sleep 2
+start_daemon --taskrun defer --io-threads 2
+for d in "${devs[@]}" "$n0"; do
+	wait_for "[ \"\$(state_of ${d#/dev/ublkb})\" = live ]" 120 || fail "$d is not live after the restart"
+done
+fio_wait "the SIGKILL and recovery"
+check_patterns 60 "after the recovery" "${devs[@]}"
+write_patterns 70 "${devs[@]}"
+check_patterns 70 "written after the recovery" "${devs[@]}"
+
+sigterm_under_load "${devs[@]}" "$n0"
+! grep -E 'command refused|running deferred task work|enabling the ring' "$E2E_DAEMON_LOG" ||
+	fail "the daemon logged ring errors"
