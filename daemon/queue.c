@@ -40,6 +40,7 @@ void queue_count(unsigned *c, int d)
 }
 
 static void queue_check_idle(struct queue *q);
+static void queue_watch_held(struct queue *q);
 
 /* user_data of a backend file operation; plain tags are ublk commands. */
 #define QUEUE_UD_BACKEND (1ULL << 32)
@@ -197,6 +198,7 @@ static void queue_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)revents;
 	ev_prepare_stop(loop, w);
 	queue_flush(q);
+	queue_watch_held(q);
 	queue_check_idle(q);
 }
 
@@ -267,10 +269,23 @@ static void queue_run_deferred(struct queue *q)
 		log_errno(ret, "queue %u: running deferred task work", q->id);
 }
 
+/* Before the loop may sleep: task work the ring still holds may have
+ * signalled nothing (work past the kernel's per-entry cap, or a producer
+ * caught mid-push), so reap again once the loop has polled its other
+ * watchers, without blocking, for as long as the kernel flags it. */
+static void queue_watch_held(struct queue *q)
+{
+	if (ringwatch_deferred_held(&q->ring) && !ev_is_active(&q->held))
+		ev_idle_start(q->loop, &q->held);
+}
+
 /* Reaps every completion, serving requests, then submits once. */
 static void queue_reap(struct queue *q)
 {
 	struct io_uring_cqe *cqe;
+
+	if (ev_is_active(&q->held))
+		ev_idle_stop(q->loop, &q->held);
 
 	/* Submitting may run task work that posts more CQEs: look again. */
 	for (int round = 0; round < 4; round++) {
@@ -298,10 +313,7 @@ static void queue_reap(struct queue *q)
 		if (!seen)
 			break;
 	}
-	/* Left over (the kernel runs a bounded number per entry): the CQEs
-	 * this posts signal the eventfd again, so the loop comes back after
-	 * its other watchers. */
-	queue_run_deferred(q);
+	queue_watch_held(q);
 	queue_check_idle(q);
 }
 
@@ -323,6 +335,14 @@ static void queue_on_idle_note(void *arg)
 	struct queue *q = arg;
 
 	q->idle(q->idle_arg, q);
+}
+
+/* The deferring ring still held task work when the loop was to sleep. */
+static void queue_on_held(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	queue_reap(w->data);
 }
 
 /* The queue's eventfd fired: clear it, then reap. */
@@ -460,6 +480,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	}
 	ev_prepare_init(&q->flusher, queue_on_prepare);
 	q->flusher.data = q;
+	ev_idle_init(&q->held, queue_on_held);
+	q->held.data = q;
 	if (!q->zero_copy) {
 		q->bufs_len = (size_t)depth * target->buf_bytes;
 		p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
@@ -557,6 +579,7 @@ static int queue_detach_here(void *arg)
 	struct queue *q = arg;
 
 	ringwatch_stop(q->loop, &q->watcher);
+	ev_idle_stop(q->loop, &q->held);	/* this loop's: stopped here */
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;
@@ -575,8 +598,10 @@ void queue_teardown(struct queue *q)
 		q->thread = NULL;
 	}
 	ringwatch_stop(q->loop, &q->watcher);
-	if (q->loop)
+	if (q->loop) {
 		ev_prepare_stop(q->loop, &q->flusher);
+		ev_idle_stop(q->loop, &q->held);
+	}
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;

@@ -54,6 +54,8 @@ struct queue {
 	struct io_pending *pending;	/* per tag, for planning backends */
 	struct queue_slot *slots;	/* per tag, for submitting backends */
 	ev_prepare flusher;	/* submits commits made outside the reap */
+	ev_idle held;		/* reaps again while a deferring ring holds task
+				 * work that may have signalled nothing */
 	uint32_t *dirty;	/* per tag: bytes at the start of its buffer
 				 * that may be non-zero (io_serve) */
 	unsigned active;	/* shared: commands the kernel holds */

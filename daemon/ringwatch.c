@@ -58,15 +58,22 @@ void ringwatch_clear(ev_io *w)
 		log_errno(errno, "reading an io_uring eventfd");
 }
 
-/* Runs a deferring ring's pending task work (the kernel runs a bounded
+/* Reads the kernel's flag for task work a deferring ring holds. */
+bool ringwatch_deferred_held(const struct io_uring *ring)
+{
+	return (ring->flags & IORING_SETUP_DEFER_TASKRUN) &&
+	       (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+/* Runs a deferring ring's held task work (the kernel runs a bounded
  * number of items per entry, and sets the flag again for the rest). */
 int ringwatch_run_deferred(struct io_uring *ring)
 {
-	if (!(ring->flags & IORING_SETUP_DEFER_TASKRUN) ||
-	    !(IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN))
-		return 0;
-	int ret = io_uring_get_events(ring);	/* liburing: -errno */
+	int ret;
 
+	if (!ringwatch_deferred_held(ring))
+		return 0;
+	ret = io_uring_get_events(ring);	/* liburing: -errno */
 	return ret < 0 ? ret : 0;
 }
 

@@ -16,9 +16,14 @@ int ringwatch_start(struct ev_loop *loop, struct io_uring *ring, ev_io *w,
 		    void (*cb)(struct ev_loop *, ev_io *, int), void *data);
 /* Clears the eventfd after a wakeup, before the ring is reaped. */
 void ringwatch_clear(ev_io *w);
-/* On a DEFER_TASKRUN ring (IORING_SETUP_TASKRUN_FLAG too), runs the task
- * work the kernel holds for it while the flag IORING_SQ_TASKRUN says there
- * is some, turning it into CQEs: 0 or -errno. Other rings: nothing. */
+/* True while a DEFER_TASKRUN ring (IORING_SETUP_TASKRUN_FLAG too) holds
+ * task work: the kernel's flag IORING_SQ_TASKRUN. Other rings: false. */
+bool ringwatch_deferred_held(const struct io_uring *ring);
+/* On such a ring, runs (a bounded part of) the task work the kernel holds
+ * for it, turning it into CQEs: 0 or -errno. Other rings: nothing. A run
+ * may end with work still held and no new CQE, so no eventfd signal (the
+ * kernel's per-entry cap, or a producer caught mid-push): the caller must
+ * not sleep while ringwatch_deferred_held says so. */
 int ringwatch_run_deferred(struct io_uring *ring);
 /* Stops w and closes its eventfd (the ring's registration goes with the ring). */
 void ringwatch_stop(struct ev_loop *loop, ev_io *w);

@@ -7,7 +7,8 @@
 # Then, on the single main loop and again on two io threads (whose rings
 # start disabled and are enabled by the thread that serves them), two mem,
 # two file (one with 2 queues) and a null device are written and read at
-# once with crc32c verification; each reads back only its own data. SIGKILL
+# once with crc32c verification while two jobs read and write the null
+# device for 20 s; each reads back only its own data. SIGKILL
 # under load, a new daemon with --taskrun defer --io-threads 2 recovers
 # them with their data, and SIGTERM under load deletes them all.
 . "$(dirname "$0")/lib.sh"
@@ -24,14 +25,16 @@ grep -q -- "--taskrun: 'later' is not coop or defer" "$E2E_TMP/bad.err" ||
 fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 512M
 
-# Runs verified I/O on every device of the arguments at once while the
-# null device $1 is read; WHEN ($2) names the phase.
+# Runs verified I/O on every device of the arguments at once while two
+# jobs read and write the null device $1 for 20 s (a stall of the held
+# task work would hang them: timeout fails them); WHEN ($2) names the phase.
 busy_round() {
 	local null=$1 when=$2 i
 	shift 2
 	local devs=("$@")
-	fio --allow_file_create=0 --name=null-read --filename="$null" --ioengine=io_uring --direct=1 \
-		--rw=randread --bs=4k --iodepth=32 --size=64M --output="$E2E_TMP/null-read.out" &
+	timeout 300 fio --allow_file_create=0 --name=null-rw --filename="$null" --ioengine=io_uring \
+		--direct=1 --rw=randrw --bs=4k --iodepth=32 --numjobs=2 --size=64M --time_based \
+		--runtime=20 --output="$E2E_TMP/null-rw.out" &
 	PIDS+=($!)
 	for i in "${!devs[@]}"; do
 		fio_bg "qd32-$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M

@@ -2,8 +2,9 @@
  * ring's own fd): a completion wakes the loop's watcher, a drained ring does
  * not wake it again, and stopping leaves the ring usable. On a
  * DEFER_TASKRUN ring, completions that wait as task work (more than the
- * kernel runs per entry) all reach the loop through the eventfd and
- * ringwatch_run_deferred. */
+ * kernel runs per entry) all reach the loop through the eventfd,
+ * ringwatch_run_deferred and an idle watcher kept on while
+ * ringwatch_deferred_held says work is still held. */
 #include "config.h"
 #include "daemon/ringwatch.h"
 
@@ -122,19 +123,36 @@ static int cq_drain(struct io_uring *ring)
 	return (int)n;
 }
 
-/* A deferring ring's wakeup, in queue.c's order: clear, run the held task
- * work, drain, and run what is left over. */
+static ev_idle held;	/* reaps again while work is held, as queue.c does */
+
+/* Runs the held task work and drains the CQ; before the loop may sleep,
+ * keeps the idle watcher on while the kernel still flags held work. */
+static void reap_deferred(struct ev_loop *loop, struct seen *s)
+{
+	ck_assert_int_eq(ringwatch_run_deferred(s->ring), 0);
+	s->cqes += cq_drain(s->ring);
+	if (ringwatch_deferred_held(s->ring))
+		ev_idle_start(loop, &held);
+	else
+		ev_idle_stop(loop, &held);
+}
+
+/* The idle watcher: work was still held when the loop was to sleep. */
+static void on_held(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	reap_deferred(loop, w->data);
+}
+
+/* A deferring ring's wakeup, in queue.c's order: clear, then reap. */
 static void on_deferred(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct seen *s = w->data;
 
-	(void)loop;
 	(void)revents;
 	ringwatch_clear(w);
 	s->wakeups++;
-	ck_assert_int_eq(ringwatch_run_deferred(s->ring), 0);
-	s->cqes += cq_drain(s->ring);
-	ck_assert_int_eq(ringwatch_run_deferred(s->ring), 0);
+	reap_deferred(loop, s);
 }
 
 /* Stops the loop when the test has waited long enough. */
@@ -163,6 +181,8 @@ START_TEST(deferred_task_work)
 
 	ck_assert_int_eq(io_uring_queue_init_params(64, &ring, &p), 0);
 	ck_assert_int_eq(ringwatch_start(loop, &ring, &w, on_deferred, &s), 0);
+	ev_idle_init(&held, on_held);
+	held.data = &s;
 	/* Reads of empty pipes wait on a poll, which completes as task work. */
 	for (int i = 0; i < PIPES; i++) {
 		ck_assert_int_eq(pipe(fds[i]), 0);
@@ -173,16 +193,19 @@ START_TEST(deferred_task_work)
 	ck_assert_int_eq(s.cqes, 0);
 	for (int i = 0; i < PIPES; i++)
 		ck_assert_int_eq(write(fds[i][1], "x", 1), 1);
-	/* The CQEs exist only once the work runs: not yet. */
+	/* The CQEs exist only once the work runs: not yet; the flag says so. */
 	ck_assert_int_eq(io_uring_cq_ready(&ring), 0);
+	ck_assert(ringwatch_deferred_held(&ring));
 	ev_timer_init(&deadline, on_deadline, 5., 0.);
 	ev_timer_start(loop, &deadline);
 	while (s.cqes < PIPES && ev_is_active(&deadline))
 		ev_run(loop, EVRUN_ONCE);
 	ck_assert_int_eq(s.cqes, PIPES);
 	ck_assert_int_ge(s.wakeups, 1);
-	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);	/* nothing left */
+	ck_assert(!ringwatch_deferred_held(&ring));		/* nothing left */
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
 	ck_assert_int_eq(io_uring_cq_ready(&ring), 0);
+	ev_idle_stop(loop, &held);
 	ev_timer_stop(loop, &deadline);
 	ringwatch_stop(loop, &w);
 	for (int i = 0; i < PIPES; i++) {
@@ -200,6 +223,7 @@ START_TEST(run_deferred_other_rings)
 
 	ck_assert_int_eq(io_uring_queue_init(8, &ring, 0), 0);
 	nops(&ring, 2);
+	ck_assert(!ringwatch_deferred_held(&ring));
 	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
 	ck_assert_int_eq(io_uring_cq_ready(&ring), 2);	/* untouched */
 	io_uring_queue_exit(&ring);
