@@ -260,13 +260,16 @@ static void queue_complete(struct queue *q, unsigned tag, int res)
 	}
 }
 
-/* Turns the task work a deferring ring holds into CQEs. */
+/* Turns the task work a deferring ring holds into CQEs; a failure is
+ * logged once per queue (the held-work watcher retries every loop turn). */
 static void queue_run_deferred(struct queue *q)
 {
 	int ret = ringwatch_run_deferred(&q->ring);
 
-	if (ret < 0)
-		log_errno(ret, "queue %u: running deferred task work", q->id);
+	if (ret < 0 && !q->defer_failed) {
+		q->defer_failed = true;
+		log_errno(ret, "queue %u: running deferred task work (logged once)", q->id);
+	}
 }
 
 /* Before the loop may sleep: task work the ring still holds may have

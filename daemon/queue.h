@@ -46,6 +46,7 @@ struct queue {
 	bool ring_ready;
 	bool defer;		/* IORING_SETUP_DEFER_TASKRUN: the kernel's task
 				 * work waits until this ring is entered */
+	bool defer_failed;	/* running that work failed (logged once) */
 	ev_io watcher;		/* on the ring's eventfd (fd -1 when none) */
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
