@@ -272,23 +272,48 @@ static void queue_run_deferred(struct queue *q)
 	}
 }
 
+/* Stops re-reaping held work (the loop sleeps on the eventfd alone). */
+static void queue_stop_held(struct queue *q)
+{
+	ev_idle_stop(q->loop, &q->held);
+	ev_timer_stop(q->loop, &q->held_later);
+}
+
 /* Before the loop may sleep: task work the ring still holds may have
  * signalled nothing (work past the kernel's per-entry cap, or a producer
  * caught mid-push), so reap again once the loop has polled its other
- * watchers, without blocking, for as long as the kernel flags it. */
+ * watchers, without blocking, for as long as the kernel flags it. The flag can also
+ * be stale: a producer sets it after pushing its work, and a run that
+ * began before can take that work first, leaving it set with nothing to
+ * run, which no entry clears. So once reaps in a row find nothing, reap
+ * again only at a growing interval (ringwatch_held_delay) rather than
+ * spin; any CQE ends the back-off. */
 static void queue_watch_held(struct queue *q)
 {
-	if (ringwatch_deferred_held(&q->ring) && !ev_is_active(&q->held))
+	double after;
+
+	if (!ringwatch_deferred_held(&q->ring)) {
+		q->held_empty = 0;
+		return;
+	}
+	if (ev_is_active(&q->held) || ev_is_active(&q->held_later))
+		return;
+	after = ringwatch_held_delay(q->held_empty);
+	if (after == 0.) {
 		ev_idle_start(q->loop, &q->held);
+		return;
+	}
+	ev_timer_set(&q->held_later, after, 0.);
+	ev_timer_start(q->loop, &q->held_later);
 }
 
 /* Reaps every completion, serving requests, then submits once. */
 static void queue_reap(struct queue *q)
 {
 	struct io_uring_cqe *cqe;
+	unsigned total = 0;
 
-	if (ev_is_active(&q->held))
-		ev_idle_stop(q->loop, &q->held);
+	queue_stop_held(q);
 
 	/* Submitting may run task work that posts more CQEs: look again. */
 	for (int round = 0; round < 4; round++) {
@@ -313,9 +338,11 @@ static void queue_reap(struct queue *q)
 			seen++;
 		}
 		queue_flush(q);
+		total += seen;
 		if (!seen)
 			break;
 	}
+	q->held_empty = total ? 0 : q->held_empty + 1;
 	queue_watch_held(q);
 	queue_check_idle(q);
 }
@@ -342,6 +369,14 @@ static void queue_on_idle_note(void *arg)
 
 /* The deferring ring still held task work when the loop was to sleep. */
 static void queue_on_held(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	queue_reap(w->data);
+}
+
+/* The back-off interval of a ring whose flag of held work looks stale. */
+static void queue_on_held_later(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
@@ -485,6 +520,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->flusher.data = q;
 	ev_idle_init(&q->held, queue_on_held);
 	q->held.data = q;
+	ev_timer_init(&q->held_later, queue_on_held_later, 0., 0.);
+	q->held_later.data = q;
 	if (!q->zero_copy) {
 		q->bufs_len = (size_t)depth * target->buf_bytes;
 		p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
@@ -582,7 +619,7 @@ static int queue_detach_here(void *arg)
 	struct queue *q = arg;
 
 	ringwatch_stop(q->loop, &q->watcher);
-	ev_idle_stop(q->loop, &q->held);	/* this loop's: stopped here */
+	queue_stop_held(q);	/* this loop's watchers: stopped here */
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;
@@ -603,7 +640,7 @@ void queue_teardown(struct queue *q)
 	ringwatch_stop(q->loop, &q->watcher);
 	if (q->loop) {
 		ev_prepare_stop(q->loop, &q->flusher);
-		ev_idle_stop(q->loop, &q->held);
+		queue_stop_held(q);
 	}
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);

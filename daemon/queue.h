@@ -57,6 +57,9 @@ struct queue {
 	ev_prepare flusher;	/* submits commits made outside the reap */
 	ev_idle held;		/* reaps again while a deferring ring holds task
 				 * work that may have signalled nothing */
+	ev_timer held_later;	/* the same, at a growing interval, once the
+				 * kernel's flag looks stale */
+	unsigned held_empty;	/* reaps in a row that found no CQE */
 	uint32_t *dirty;	/* per tag: bytes at the start of its buffer
 				 * that may be non-zero (io_serve) */
 	unsigned active;	/* shared: commands the kernel holds */

@@ -77,6 +77,31 @@ int ringwatch_run_deferred(struct io_uring *ring)
 	return ret < 0 ? ret : 0;
 }
 
+/* Reaps in a row that may find nothing while the kernel flags held work
+ * before the loop backs off. */
+#define RINGWATCH_HELD_SPINS 16
+/* The back-off's first and longest intervals, in seconds (1 ms doubled
+ * seven times is the longest). */
+#define RINGWATCH_HELD_FIRST 0.001
+#define RINGWATCH_HELD_LONGEST 0.128
+
+/* How long to wait before reaping again a deferring ring that flags held
+ * work after `empty` reaps in a row found no CQE: 0 for at once (work past
+ * the kernel's per-entry cap, or a producer mid-push, shows up within a few
+ * tries), then 1 ms doubling to 128 ms (a stale flag, which nothing clears
+ * until new work runs, must not make the loop spin). */
+double ringwatch_held_delay(unsigned empty)
+{
+	unsigned over;
+
+	if (empty < RINGWATCH_HELD_SPINS)
+		return 0.;
+	over = empty - RINGWATCH_HELD_SPINS;
+	if (over >= 7)
+		return RINGWATCH_HELD_LONGEST;
+	return RINGWATCH_HELD_FIRST * (double)(1u << over);
+}
+
 /* Stops w and closes its eventfd. */
 void ringwatch_stop(struct ev_loop *loop, ev_io *w)
 {

@@ -23,8 +23,15 @@ bool ringwatch_deferred_held(const struct io_uring *ring);
  * for it, turning it into CQEs: 0 or -errno. Other rings: nothing. A run
  * may end with work still held and no new CQE, so no eventfd signal (the
  * kernel's per-entry cap, or a producer caught mid-push): the caller must
- * not sleep while ringwatch_deferred_held says so. */
+ * not sleep while ringwatch_deferred_held says so, only back off while it
+ * stays set and nothing turns up (ringwatch_held_delay). */
 int ringwatch_run_deferred(struct io_uring *ring);
+/* How long to wait before reaping again a deferring ring that still flags
+ * held work after `empty` reaps in a row found no CQE: 0 (at once) for the
+ * first few, then 1 ms doubling up to 128 ms. The kernel's flag can be
+ * stale (set by a producer whose work a run already took), and no entry
+ * clears it until new work runs: re-reaping at once would spin. */
+double ringwatch_held_delay(unsigned empty);
 /* Stops w and closes its eventfd (the ring's registration goes with the ring). */
 void ringwatch_stop(struct ev_loop *loop, ev_io *w);
 

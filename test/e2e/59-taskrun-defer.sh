@@ -8,9 +8,11 @@
 # start disabled and are enabled by the thread that serves them), two mem,
 # two file (one with 2 queues) and a null device are written and read at
 # once with crc32c verification while two jobs read and write the null
-# device for 20 s; each reads back only its own data. SIGKILL
-# under load, a new daemon with --taskrun defer --io-threads 2 recovers
-# them with their data, and SIGTERM under load deletes them all.
+# device for 20 s; each reads back only its own data, and the idle daemon
+# then uses almost no CPU (a stale kernel flag of held work once made a
+# loop spin). SIGKILL under load, a new daemon with --taskrun defer
+# --io-threads 2 recovers them with their data, and SIGTERM under load
+# deletes them all.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -44,6 +46,20 @@ busy_round() {
 	fio_wait "$when"
 	write_patterns 60 "${devs[@]}"
 	check_patterns 60 "$when" "${devs[@]}"
+	expect_quiet "$when"
+}
+
+# Fails if the daemon, with no I/O, uses 10% of a CPU or more over 3 s:
+# a queue whose kernel flag of held work went stale (set with nothing to
+# run) once made its loop re-reap without sleeping, a whole CPU for ever.
+expect_quiet() {
+	local t0 t1
+	t0=$(awk '{print $14 + $15}' "/proc/$UBLKD_PID/stat")
+	sleep 3
+	t1=$(awk '{print $14 + $15}' "/proc/$UBLKD_PID/stat")
+	[ $((t1 - t0)) -lt $((3 * $(getconf CLK_TCK) / 10)) ] ||
+		fail "the idle daemon used $((t1 - t0)) clock ticks of CPU in 3 s ($1)"
+	note "idle daemon: $((t1 - t0)) clock ticks of CPU in 3 s ($1)"
 }
 
 start_daemon --taskrun defer
@@ -94,6 +110,8 @@ fio_wait "the SIGKILL and recovery"
 check_patterns 60 "after the recovery" "${devs[@]}"
 write_patterns 70 "${devs[@]}"
 check_patterns 70 "written after the recovery" "${devs[@]}"
+
+expect_quiet "after the recovery"
 
 sigterm_under_load "${devs[@]}" "$n0"
 ! grep -E 'command refused|running deferred task work|enabling the ring' "$E2E_DAEMON_LOG" ||

@@ -4,11 +4,15 @@
  * DEFER_TASKRUN ring, completions that wait as task work (more than the
  * kernel runs per entry) all reach the loop through the eventfd,
  * ringwatch_run_deferred and an idle watcher kept on while
- * ringwatch_deferred_held says work is still held. */
+ * ringwatch_deferred_held says work is still held. The kernel's flag of
+ * held work can be stale, and entering the ring does not clear it: the
+ * re-reaps back off (ringwatch_held_delay). */
 #include "config.h"
 #include "daemon/ringwatch.h"
 
 #include <check.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <liburing.h>
@@ -230,6 +234,68 @@ START_TEST(run_deferred_other_rings)
 }
 END_TEST
 
+/* Queues one pipe read as task work: submitted on an empty pipe, then
+ * written, so its completion waits for the ring's owner. */
+static void pipe_work(struct io_uring *ring, int fds[2], char *byte)
+{
+	io_uring_prep_read(io_uring_get_sqe(ring), fds[0], byte, 1, 0);
+	ck_assert_int_eq(io_uring_submit(ring), 1);
+	ck_assert_int_eq(write(fds[1], "x", 1), 1);
+}
+
+START_TEST(held_delay)
+{
+	double last = 0.;
+
+	/* At once for the first reaps that find nothing... */
+	for (unsigned i = 0; i < 16; i++)
+		ck_assert(ringwatch_held_delay(i) == 0.);
+	/* ...then 1 ms, doubling, never past 128 ms. */
+	ck_assert(ringwatch_held_delay(16) == 0.001);
+	for (unsigned i = 17; i < 40; i++) {
+		double d = ringwatch_held_delay(i);
+
+		ck_assert(d >= 2 * ringwatch_held_delay(i - 1) || d == 0.128);
+		ck_assert(d <= 0.128 && d >= last);
+		last = d;
+	}
+	ck_assert(ringwatch_held_delay(23) == 0.128);
+	ck_assert(ringwatch_held_delay(~0u) == 0.128);
+}
+END_TEST
+
+START_TEST(stale_held_flag)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_TASKRUN_FLAG,
+	};
+	struct io_uring ring;
+	int fds[2];
+	char byte;
+
+	ck_assert_int_eq(io_uring_queue_init_params(8, &ring, &p), 0);
+	ck_assert_int_eq(pipe(fds), 0);
+	/* The flag as a producer leaves it when a run took its work before
+	 * it set the flag: set, with nothing held. */
+	__atomic_or_fetch(ring.sq.kflags, IORING_SQ_TASKRUN, __ATOMIC_SEQ_CST);
+	ck_assert(ringwatch_deferred_held(&ring));
+	/* Entering the ring does not clear it: nothing is there to run. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
+	ck_assert(ringwatch_deferred_held(&ring));
+	ck_assert_int_eq(io_uring_cq_ready(&ring), 0);
+	/* Real work, once run, clears it. */
+	pipe_work(&ring, fds, &byte);
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
+	ck_assert_int_eq(cq_drain(&ring), 1);
+	ck_assert(!ringwatch_deferred_held(&ring));
+	close(fds[0]);
+	close(fds[1]);
+	io_uring_queue_exit(&ring);
+}
+END_TEST
+
 /* The suite. */
 static Suite *ringwatch_suite(void)
 {
@@ -241,6 +307,8 @@ static Suite *ringwatch_suite(void)
 	tcase_add_test(tc, ring_fd_mode);
 	tcase_add_test(tc, deferred_task_work);
 	tcase_add_test(tc, run_deferred_other_rings);
+	tcase_add_test(tc, held_delay);
+	tcase_add_test(tc, stale_held_flag);
 	suite_add_tcase(s, tc);
 	return s;
 }
