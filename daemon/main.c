@@ -46,6 +46,9 @@ static const char main_usage[] =
 	"                           coop (default: it interrupts the loop's wait)\n"
 	"                           or defer (it waits until the loop enters the\n"
 	"                           ring; needs --wakeup eventfd)\n"
+	"      --eventfd-mute WHEN  with --taskrun defer, a ring's eventfd is off\n"
+	"                           while the loop reaps it: auto (default, on x86)\n"
+	"                           or off\n"
 	"      --batch-io WHEN      batched fetch and commit commands (UBLK_F_BATCH_IO,\n"
 	"                           Linux 7.0+) for new devices: auto (where the\n"
 	"                           kernel has them) or off (default)\n"
@@ -81,6 +84,7 @@ struct main_opts {
 	bool adopt_orphans;
 	bool ring_fd;			/* --wakeup ring-fd */
 	bool defer_taskrun;		/* --taskrun defer */
+	bool mute_off;			/* --eventfd-mute off */
 	bool batch_io;			/* --batch-io auto */
 	int zero_copy;			/* --zero-copy: 1 auto, 0 off, -1 not given */
 	unsigned io_threads;
@@ -212,6 +216,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "io-threads", required_argument, NULL, 'T' },
 		{ "wakeup", required_argument, NULL, 'W' },
 		{ "taskrun", required_argument, NULL, 'R' },
+		{ "eventfd-mute", required_argument, NULL, 'E' },
 		{ "batch-io", required_argument, NULL, 'b' },
 		{ "zero-copy", required_argument, NULL, 'Z' },
 		{ "max-connections", required_argument, NULL, 'M' },
@@ -246,6 +251,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			break;
 		case 'W': o->ring_fd = main_either("wakeup", optarg, "eventfd", "ring-fd"); break;
 		case 'R': o->defer_taskrun = main_either("taskrun", optarg, "coop", "defer"); break;
+		case 'E': o->mute_off = !main_auto_off("eventfd-mute", optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
 		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg) ? 1 : 0; break;
 		case 'M':
@@ -303,6 +309,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		exit(2);
 	}
 	ringwatch_use_ring_fd(o->ring_fd);
+	ringwatch_use_mute(!o->mute_off);
 	queue_use_defer_taskrun(o->defer_taskrun);
 	device_use_batch_io(o->batch_io);
 	/* Zero copy is the default where the kernel has it, but not beside
@@ -365,7 +372,8 @@ int main(int argc, char **argv)
 	memlock_raise();
 	main_raise_nofile();
 	if (o.defer_taskrun)
-		log_info("queue rings defer task work until their loop enters them (--taskrun defer)");
+		log_info("queue rings defer task work until their loop enters them (--taskrun defer)%s",
+			 ringwatch_mutes() ? "; their eventfds are off while the loop reaps them" : "");
 	if (mkdir(o.state_dir, 0755) < 0 && errno != EEXIST) {
 		log_errno(errno, "cannot create the state directory %s", o.state_dir);
 		return 1;

@@ -40,7 +40,7 @@ void queue_count(unsigned *c, int d)
 }
 
 static void queue_check_idle(struct queue *q);
-static void queue_watch_held(struct queue *q);
+static void queue_watch_held(struct queue *q, bool more);
 
 /* user_data of a backend file operation; plain tags are ublk commands. */
 #define QUEUE_UD_BACKEND (1ULL << 32)
@@ -198,7 +198,7 @@ static void queue_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)revents;
 	ev_prepare_stop(loop, w);
 	queue_flush(q);
-	queue_watch_held(q);
+	queue_watch_held(q, false);
 	queue_check_idle(q);
 }
 
@@ -281,25 +281,26 @@ static void queue_stop_held(struct queue *q)
 
 /* Before the loop may sleep: task work the ring still holds may have
  * signalled nothing (work past the kernel's per-entry cap, or a producer
- * caught mid-push), so reap again once the loop has polled its other
- * watchers, without blocking, for as long as the kernel flags it. The flag can also
+ * caught mid-push), nor anything that arrived while the eventfd was muted
+ * (more), so reap again once the loop has polled its other watchers,
+ * without blocking, for as long as the kernel flags it. The flag can also
  * be stale: a producer sets it after pushing its work, and a run that
  * began before can take that work first, leaving it set with nothing to
  * run, which no entry clears. So once reaps in a row find nothing, reap
  * again only at a growing interval (ringwatch_held_delay) rather than
- * spin; any CQE ends the back-off. */
-static void queue_watch_held(struct queue *q)
+ * spin, unless CQEs wait; any CQE ends the back-off. */
+static void queue_watch_held(struct queue *q, bool more)
 {
 	double after;
 
-	if (!ringwatch_deferred_held(&q->ring)) {
+	if (!more && !ringwatch_deferred_held(&q->ring)) {
 		q->held_empty = 0;
 		return;
 	}
 	if (ev_is_active(&q->held) || ev_is_active(&q->held_later))
 		return;
 	after = ringwatch_held_delay(q->held_empty);
-	if (after == 0.) {
+	if (after == 0. || io_uring_cq_ready(&q->ring) > 0) {
 		ev_idle_start(q->loop, &q->held);
 		return;
 	}
@@ -312,8 +313,12 @@ static void queue_reap(struct queue *q)
 {
 	struct io_uring_cqe *cqe;
 	unsigned total = 0;
+	bool muted;
 
 	queue_stop_held(q);
+	/* A ring whose flag of held work looks stale stays unmuted: a new
+	 * request's signal may then be the only news of it. */
+	muted = ringwatch_held_delay(q->held_empty) == 0. && ringwatch_mute(&q->ring);
 
 	/* Submitting may run task work that posts more CQEs: look again. */
 	for (int round = 0; round < 4; round++) {
@@ -343,7 +348,7 @@ static void queue_reap(struct queue *q)
 			break;
 	}
 	q->held_empty = total ? 0 : q->held_empty + 1;
-	queue_watch_held(q);
+	queue_watch_held(q, muted && ringwatch_unmute(&q->ring));
 	queue_check_idle(q);
 }
 

@@ -102,6 +102,58 @@ double ringwatch_held_delay(unsigned empty)
 	return RINGWATCH_HELD_FIRST * (double)(1u << over);
 }
 
+/* Muting needs the kernel to order its store of IORING_SQ_TASKRUN before
+ * its load of IORING_CQ_EVENTFD_DISABLED (io_req_local_work_add). It sets
+ * the flag with atomic_or, a locked instruction and so a full barrier on
+ * x86 only; elsewhere that pair may be reordered and a wakeup lost. */
+#if defined(__x86_64__) || defined(__i386__)
+#define RINGWATCH_CAN_MUTE true
+#else
+#define RINGWATCH_CAN_MUTE false
+#endif
+
+/* Muting a deferring ring's eventfd while it is reaped (on unless a test
+ * asks to compare). */
+static bool ringwatch_mute_on = true;
+
+/* Chooses, before any watcher starts, whether deferring rings are muted
+ * while reaped. */
+void ringwatch_use_mute(bool on)
+{
+	ringwatch_mute_on = on;
+}
+
+/* Whether deferring rings are muted while reaped (this machine and the
+ * daemon's options allow it). */
+bool ringwatch_mutes(void)
+{
+	return RINGWATCH_CAN_MUTE && ringwatch_mute_on && !ringwatch_ring_fd;
+}
+
+/* Mutes a deferring ring's eventfd for the reap about to run, whose own
+ * entries post the CQEs (each post would signal a wakeup that finds them
+ * already read); returns whether it did. */
+bool ringwatch_mute(struct io_uring *ring)
+{
+	if (!ringwatch_mutes() || !(ring->flags & IORING_SETUP_DEFER_TASKRUN))
+		return false;
+	return io_uring_cq_eventfd_toggle(ring, false) == 0;
+}
+
+/* Unmutes the ring's eventfd; returns whether CQEs or held task work
+ * arrived that no signal will announce. */
+bool ringwatch_unmute(struct io_uring *ring)
+{
+	io_uring_cq_eventfd_toggle(ring, true);
+	/* Our store of the flag before our loads of the kernel's: either a
+	 * producer of task work sees the eventfd on, or we see the flag it
+	 * set while muted. CQEs of a deferring ring are posted only inside
+	 * this thread's own entries, so reading the tail after them is
+	 * ordered by the program alone. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ringwatch_deferred_held(ring) || io_uring_cq_ready(ring) > 0;
+}
+
 /* Stops w and closes its eventfd. */
 void ringwatch_stop(struct ev_loop *loop, ev_io *w)
 {

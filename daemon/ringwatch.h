@@ -32,6 +32,20 @@ int ringwatch_run_deferred(struct io_uring *ring);
  * stale (set by a producer whose work a run already took), and no entry
  * clears it until new work runs: re-reaping at once would spin. */
 double ringwatch_held_delay(unsigned empty);
+/* Chooses, before any watcher starts, whether deferring rings are muted
+ * while reaped (default on; off only to measure the difference). */
+void ringwatch_use_mute(bool on);
+/* Whether deferring rings are muted while reaped: on x86, unless turned off. */
+bool ringwatch_mutes(void);
+/* Before a deferring ring is reaped: turns its eventfd off (its own entries
+ * are about to post the CQEs, and each post would signal a wakeup that finds
+ * nothing), on x86 where that is safe; returns whether it did. Other rings,
+ * or --wakeup ring-fd: false, nothing done. */
+bool ringwatch_mute(struct io_uring *ring);
+/* After that reap: turns the eventfd on again; true when CQEs or held task
+ * work arrived while it was off, which no signal will announce, so the
+ * caller must reap again before it sleeps. */
+bool ringwatch_unmute(struct io_uring *ring);
 /* Stops w and closes its eventfd (the ring's registration goes with the ring). */
 void ringwatch_stop(struct ev_loop *loop, ev_io *w);
 

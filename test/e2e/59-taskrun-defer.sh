@@ -3,16 +3,17 @@
 # (IORING_SETUP_DEFER_TASKRUN) until the loop that serves them enters the
 # ring after the eventfd said so, instead of interrupting the loop's
 # epoll_wait (EINTR) as cooperative task running does.
-# Refusals first: --taskrun defer with --wakeup ring-fd, and a bad HOW.
+# Refusals first: --taskrun defer with --wakeup ring-fd, and bad values.
 # Then, on the single main loop and again on two io threads (whose rings
-# start disabled and are enabled by the thread that serves them), two mem,
-# two file (one with 2 queues) and a null device are written and read at
-# once with crc32c verification while two jobs read and write the null
-# device for 20 s; each reads back only its own data, and the idle daemon
-# then uses almost no CPU (a stale kernel flag of held work once made a
-# loop spin). SIGKILL under load, a new daemon with --taskrun defer
-# --io-threads 2 recovers them with their data, and SIGTERM under load
-# deletes them all.
+# start disabled and are enabled by the thread that serves them; there
+# with --eventfd-mute off, elsewhere with the rings' eventfds off while
+# they are reaped), two mem, two file (one with 2 queues) and a null device
+# are written and read at once with crc32c verification while two jobs
+# read and write the null device for 20 s; each reads back only its own
+# data, and the idle daemon then uses almost no CPU (a stale kernel flag of
+# held work once made a loop spin). SIGKILL under load, a new daemon with
+# --taskrun defer --io-threads 2 recovers them with their data, and SIGTERM
+# under load deletes them all.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -20,6 +21,9 @@ require_root
 	fail "ublkd took --taskrun defer with --wakeup ring-fd"
 grep -q -- '--taskrun defer and --wakeup ring-fd cannot be used together' "$E2E_TMP/both.err" ||
 	fail "no clear refusal of --taskrun defer with --wakeup ring-fd: $(cat "$E2E_TMP/both.err")"
+"$UBLKD" --eventfd-mute sometimes 2> "$E2E_TMP/mute.err" && fail "ublkd took --eventfd-mute sometimes"
+grep -q -- "--eventfd-mute: 'sometimes' is not auto or off" "$E2E_TMP/mute.err" ||
+	fail "no clear refusal of --eventfd-mute sometimes: $(cat "$E2E_TMP/mute.err")"
 "$UBLKD" --taskrun later 2> "$E2E_TMP/bad.err" && fail "ublkd took --taskrun later"
 grep -q -- "--taskrun: 'later' is not coop or defer" "$E2E_TMP/bad.err" ||
 	fail "no clear refusal of --taskrun later: $(cat "$E2E_TMP/bad.err")"
@@ -72,15 +76,19 @@ devs=("$m0" "$m1" "$f0" "$f1")
 for d in "${devs[@]}" "$n0"; do
 	require_blockdev "$d"
 done
-expect_eq "$(grep -c 'queue rings defer task work' "$E2E_DAEMON_LOG")" 1 \
-	"log lines saying the queue rings defer task work"
+expect_eq "$(grep -c 'queue rings defer task work.*eventfds are off while' "$E2E_DAEMON_LOG")" 1 \
+	"log lines saying the queue rings defer task work, eventfds muted while reaped"
 ! grep -q 'no IORING_SETUP_DEFER_TASKRUN' "$E2E_DAEMON_LOG" ||
 	fail "the kernel refused DEFER_TASKRUN rings: $(grep DEFER "$E2E_DAEMON_LOG" | head -n 1)"
 busy_round "$n0" "on the main loop" "${devs[@]}"
 stop_daemon || fail "ublkd exited with status $? (main loop)"
 expect_eq "$(kernel_devices)" 0 "kernel ublk devices after the first daemon"
 
-start_daemon --taskrun defer --io-threads 2
+# Unmuted eventfds here (each reap's own CQEs signal again), muted again
+# in the daemon that recovers these devices.
+start_daemon --taskrun defer --io-threads 2 --eventfd-mute off
+grep -q 'defer task work until their loop enters them (--taskrun defer)$' "$E2E_DAEMON_LOG" ||
+	fail "--eventfd-mute off still mutes: $(grep 'defer task work' "$E2E_DAEMON_LOG")"
 m0=$("$UBLKCTL" add mem --size 96M) || fail "add mem 0 (io threads)"
 m1=$("$UBLKCTL" add mem --size 96M --queues 2) || fail "add mem 1 (io threads)"
 f0=$("$UBLKCTL" add file --path "$fs/a.img" --queues 2) || fail "add file a (io threads)"

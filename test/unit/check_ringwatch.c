@@ -6,7 +6,8 @@
  * ringwatch_run_deferred and an idle watcher kept on while
  * ringwatch_deferred_held says work is still held. The kernel's flag of
  * held work can be stale, and entering the ring does not clear it: the
- * re-reaps back off (ringwatch_held_delay). */
+ * re-reaps back off (ringwatch_held_delay). A muted ring's own posting
+ * signals nothing, and unmuting reports what arrived meanwhile. */
 #include "config.h"
 #include "daemon/ringwatch.h"
 
@@ -169,13 +170,20 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 
 #define PIPES 50	/* more than the 20 items a DEFER ring runs per entry */
 
-START_TEST(deferred_task_work)
+/* Makes a ring that defers task work as the daemon's do (--taskrun defer). */
+static void defer_ring(struct io_uring *ring, unsigned entries)
 {
-	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct io_uring_params p = {
 		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
 			 IORING_SETUP_TASKRUN_FLAG,
 	};
+
+	ck_assert_int_eq(io_uring_queue_init_params(entries, ring, &p), 0);
+}
+
+START_TEST(deferred_task_work)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct io_uring ring;
 	struct seen s = { .ring = &ring };
 	int fds[PIPES][2];
@@ -183,7 +191,7 @@ START_TEST(deferred_task_work)
 	ev_timer deadline;
 	ev_io w;
 
-	ck_assert_int_eq(io_uring_queue_init_params(64, &ring, &p), 0);
+	defer_ring(&ring, 64);
 	ck_assert_int_eq(ringwatch_start(loop, &ring, &w, on_deferred, &s), 0);
 	ev_idle_init(&held, on_held);
 	held.data = &s;
@@ -234,6 +242,16 @@ START_TEST(run_deferred_other_rings)
 }
 END_TEST
 
+/* Counts the eventfd's signals since it was last read (0: none). */
+static uint64_t signals(ev_io *w)
+{
+	uint64_t v = 0;
+
+	if (read(w->fd, &v, sizeof(v)) < 0)
+		ck_assert_int_eq(errno, EAGAIN);
+	return v;
+}
+
 /* Queues one pipe read as task work: submitted on an empty pipe, then
  * written, so its completion waits for the ring's owner. */
 static void pipe_work(struct io_uring *ring, int fds[2], char *byte)
@@ -242,6 +260,72 @@ static void pipe_work(struct io_uring *ring, int fds[2], char *byte)
 	ck_assert_int_eq(io_uring_submit(ring), 1);
 	ck_assert_int_eq(write(fds[1], "x", 1), 1);
 }
+
+START_TEST(muted_reap)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct io_uring ring;
+	int fds[2];
+	char byte;
+	ev_io w;
+
+	defer_ring(&ring, 8);
+	ck_assert_int_eq(ringwatch_start(loop, &ring, &w, on_event, NULL), 0);
+	ck_assert_int_eq(pipe(fds), 0);
+
+	/* Unmuted, as before: queued work signals, and so does its CQE. */
+	ringwatch_use_mute(false);
+	pipe_work(&ring, fds, &byte);
+	ck_assert_uint_ge(signals(&w), 1);
+	ck_assert(!ringwatch_mute(&ring));
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
+	ck_assert_int_eq(cq_drain(&ring), 1);
+	ck_assert_uint_ge(signals(&w), 1);	/* the wakeup that finds nothing */
+
+	/* Muted: the reap's own CQE signals nothing, and unmuting says it
+	 * is there to be read. */
+	ringwatch_use_mute(true);
+	pipe_work(&ring, fds, &byte);
+	ck_assert_uint_ge(signals(&w), 1);
+	ck_assert(ringwatch_mute(&ring));
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
+	ck_assert_uint_eq(signals(&w), 0);
+	ck_assert(ringwatch_unmute(&ring));
+	ck_assert_int_eq(cq_drain(&ring), 1);
+	ck_assert(!ringwatch_unmute(&ring));	/* nothing left */
+
+	/* Work queued while muted signals nothing; the flag it set makes
+	 * unmuting report it. */
+	ck_assert(ringwatch_mute(&ring));
+	pipe_work(&ring, fds, &byte);
+	ck_assert_uint_eq(signals(&w), 0);
+	ck_assert(ringwatch_unmute(&ring));
+	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
+	ck_assert_int_eq(cq_drain(&ring), 1);
+
+	/* Unmuted again, a new CQE signals as before. */
+	pipe_work(&ring, fds, &byte);
+	ck_assert_uint_ge(signals(&w), 1);
+
+	ringwatch_stop(loop, &w);
+	close(fds[0]);
+	close(fds[1]);
+	io_uring_queue_exit(&ring);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(mute_other_rings)
+{
+	struct io_uring ring;
+
+	ringwatch_use_mute(true);
+	ck_assert_int_eq(io_uring_queue_init(8, &ring, 0), 0);
+	ck_assert(!ringwatch_mute(&ring));	/* only deferring rings */
+	ck_assert(io_uring_cq_eventfd_enabled(&ring));
+	io_uring_queue_exit(&ring);
+}
+END_TEST
 
 START_TEST(held_delay)
 {
@@ -266,15 +350,11 @@ END_TEST
 
 START_TEST(stale_held_flag)
 {
-	struct io_uring_params p = {
-		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			 IORING_SETUP_TASKRUN_FLAG,
-	};
 	struct io_uring ring;
 	int fds[2];
 	char byte;
 
-	ck_assert_int_eq(io_uring_queue_init_params(8, &ring, &p), 0);
+	defer_ring(&ring, 8);
 	ck_assert_int_eq(pipe(fds), 0);
 	/* The flag as a producer leaves it when a run took its work before
 	 * it set the flag: set, with nothing held. */
@@ -307,6 +387,8 @@ static Suite *ringwatch_suite(void)
 	tcase_add_test(tc, ring_fd_mode);
 	tcase_add_test(tc, deferred_task_work);
 	tcase_add_test(tc, run_deferred_other_rings);
+	tcase_add_test(tc, muted_reap);
+	tcase_add_test(tc, mute_other_rings);
 	tcase_add_test(tc, held_delay);
 	tcase_add_test(tc, stale_held_flag);
 	suite_add_tcase(s, tc);
