@@ -58,9 +58,9 @@ busy_round() {
 # run) once made its loop re-reap without sleeping, a whole CPU for ever.
 expect_quiet() {
 	local t0 t1
-	t0=$(awk '{print $14 + $15}' "/proc/$UBLKD_PID/stat")
+	t0=$(stat_ticks "/proc/$UBLKD_PID/stat")
 	sleep 3
-	t1=$(awk '{print $14 + $15}' "/proc/$UBLKD_PID/stat")
+	t1=$(stat_ticks "/proc/$UBLKD_PID/stat")
 	[ $((t1 - t0)) -lt $((3 * $(getconf CLK_TCK) / 10)) ] ||
 		fail "the idle daemon used $((t1 - t0)) clock ticks of CPU in 3 s ($1)"
 	note "idle daemon: $((t1 - t0)) clock ticks of CPU in 3 s ($1)"
