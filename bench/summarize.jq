@@ -116,17 +116,33 @@ def scaling($summary):
               iops_2: $two.base.iops, scaling: x("base")}} ]
   | sort_by([(.pair | rank(pair_names)), (.workload | rank(workloads))]);
 
-# The issue's targets, each with its measured IOPS ratio.
-def targets($summary):
+# The speed targets of issue 13, each with what was measured: the ratio of
+# IOPS, or of the serving daemons' CPU per I/O, between the two sides of a
+# pair at one point (jobs 1 and 2), or the scaling of a pair's ublkd device
+# from 1 queue and 1 job to 2 queues and 2 jobs (jobs null). Targets:
+# ublkd against kublk like for like (copy: knull, kloop; best: kzc,
+# kbatch, kzloop) IOPS >= 1.05 and CPU per I/O <= 1.0 at 4 KiB, IOPS >= 1.0
+# at 128 KiB; null >= 0.8 of null_blk and mem >= 0.7 of brd at depth 32;
+# file >= 1.0 of loop everywhere; io threads (tnull, tmem) scaling >= 1.6
+# at depth 32.
+def targets($summary; $scaling):
   def row($p; $w; $j): first($summary[] | select(.pair == $p and .workload == $w and .jobs == $j)) // null;
-  ([ ["null", "randread-4k-qd32", 0.55], ["mem", "randread-4k-qd32", 0.5],
-     ["mem", "randwrite-4k-qd32", 0.5] ]
-   + [ workloads[] as $w | ["file", $w, 1.0] ])
-  | [ .[] as [$p, $w, $min] | (1, 2) as $j
-      | row($p; $w; $j) as $r
-      | {pair: $p, workload: $w, jobs: $j, min: $min,
-         ratio: ($r.ratio.iops // null),
-         met: (if ($r.ratio.iops // null) == null then null else $r.ratio.iops >= $min end)} ];
+  def scaled($p; $w): first($scaling[] | select(.pair == $p and .workload == $w)) // null;
+  ["randread-4k-qd32", "randwrite-4k-qd32"] as $qd32
+  | [ ( ("knull", "kloop", "kzc", "kbatch", "kzloop") as $p
+        | workloads[] as $w
+        | if $w | test("-4k-") then [$p, $w, "iops", ">=", 1.05], [$p, $w, "cpu_per_io", "<=", 1.0]
+          else [$p, $w, "iops", ">=", 1.0] end ),
+      ( (["null", 0.8], ["mem", 0.7]) as [$p, $min] | $qd32[] | [$p, ., "iops", ">=", $min] ),
+      ( workloads[] | ["file", ., "iops", ">=", 1.0] ) ]
+  | [ ( .[] as [$p, $w, $m, $op, $bound] | (1, 2) as $j
+        | (row($p; $w; $j).ratio[$m] // null) as $v
+        | {pair: $p, workload: $w, jobs: $j, metric: $m, op: $op, bound: $bound, measured: $v} ),
+      ( ("tnull", "tmem") as $p | $qd32[] as $w
+        | (scaled($p; $w).test.scaling // null) as $v
+        | {pair: $p, workload: $w, jobs: null, metric: "scaling", op: ">=", bound: 1.6, measured: $v} ) ]
+  | map(. + {met: (if .measured == null then null
+                   elif .op == ">=" then .measured >= .bound else .measured <= .bound end)});
 
 ($env[0] // {}) as $e
 | ($ublkd | add // {}) as $objs
@@ -178,4 +194,4 @@ def targets($summary):
     else {samples: length, min: min, median: median, max: max} end) as $hl
 | summary($runs) as $summary
 | {env: $e, meta: ($meta + {host_load: $hl}), pairs: $pairlist, devices: $devs, summary: $summary,
-   scaling: scaling($summary), targets: targets($summary), profile: $profile, runs: $runs}
+   scaling: scaling($summary), targets: targets($summary; scaling($summary)), profile: $profile, runs: $runs}
