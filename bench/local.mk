@@ -12,6 +12,9 @@
 if VM_TESTS
 TESTS += bench/check-quick
 endif
+# bench/check-targets feeds bench/report made-up guest output on the host
+# and checks the targets it judges met, missed or not measured.
+TESTS += bench/check-targets
 
 bench: all
 	UBLKD_BUILDDIR='$(abs_top_builddir)' $(srcdir)/bench/run $(BENCH_FLAGS)
@@ -24,6 +27,7 @@ EXTRA_DIST += \
 	bench/pairs \
 	bench/report \
 	bench/check-quick \
+	bench/check-targets \
 	bench/summarize.jq \
 	bench/plot-pair.gp \
 	bench/plot-ratios.gp
