@@ -257,7 +257,10 @@ struct backend_ops {
 	int (*write_zeroes)(void *priv, uint64_t len, uint64_t off, uint32_t flags);
 	/* Optional. Turns a request into one file operation or a result.
 	 * When present it serves every request instead of the callbacks
-	 * above, and the geometry alone says what exists: writes unless
+	 * above (a backend that has read too, null, is planned only on a
+	 * zero-copy queue, where the daemon has no buffer of its own, and
+	 * served by the callbacks otherwise), and the geometry alone says
+	 * what exists: writes unless
 	 * read_only, FLUSH if volatile_cache, DISCARD and WRITE_ZEROES if
 	 * their maximums are non-zero. Requests are already checked
 	 * against the device size. A READ op may be shorter than the

@@ -12,6 +12,7 @@ static int null_open(void **priv, const struct backend_config *cfg,
 	(void)errlen;
 	*priv = NULL;
 	backends_plain_geometry(cfg, geo);
+	geo->zero_copy = true;	/* null_plan never touches the data */
 	return 0;
 }
 
@@ -58,6 +59,18 @@ static int null_write_zeroes(void *priv, uint64_t len, uint64_t off, uint32_t fl
 	return null_trim(priv, len, off);
 }
 
+/* Under zero copy, where the daemon has no buffer of its own: a READ is
+ * all zeroes (an empty op, which the queue completes from /dev/zero into
+ * the request's pages); anything else is done at once. */
+static int null_plan(void *priv, const struct backend_req *req, struct backend_op *op)
+{
+	(void)priv;
+	memset(op, 0, sizeof(*op));
+	op->fd = -1;
+	op->kind = req->op == BACKEND_REQ_READ ? BACKEND_OP_READ : BACKEND_OP_DONE;
+	return 0;
+}
+
 /* What device_add takes for a null device. */
 static const struct backend_param null_params[] = {
 	{ .name = "size", .type = BACKEND_PARAM_SIZE, .required = true, .metavar = "SIZE",
@@ -77,4 +90,5 @@ const struct backend_ops backend_null = {
 	.write = null_write,
 	.discard = null_trim,
 	.write_zeroes = null_write_zeroes,
+	.plan = null_plan,
 };

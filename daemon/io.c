@@ -373,10 +373,12 @@ void io_detach(struct io_target *t)
 	t->priv = NULL;
 }
 
-/* True when the backend plans file operations the queue runs. */
-bool io_plans(const struct io_target *t)
+/* True when the backend plans the file operations the queue runs: always
+ * for a backend that only plans, and for one that also serves through a
+ * buffer (null) only on a zero-copy queue, which has no buffer. */
+bool io_plans(const struct io_target *t, bool zero_copy)
 {
-	return t->ops->plan != NULL;
+	return t->ops->plan && (zero_copy || !t->ops->read);
 }
 
 /* True when the backend starts requests that end later (io_start). */

@@ -38,8 +38,9 @@ void io_save(const struct io_target *t, struct backend_report *r);
  * (close when the backend has nothing to keep). */
 void io_detach(struct io_target *t);
 /* True when the backend plans file operations the queue runs (io_prepare,
- * io_advance), false when io_serve answers at once. */
-bool io_plans(const struct io_target *t);
+ * io_advance), false when io_serve answers at once; a backend with both
+ * plans only on a zero-copy queue (zero_copy), which has no buffer. */
+bool io_plans(const struct io_target *t, bool zero_copy);
 /* True when the backend starts requests that end later (io_start, io_finish). */
 bool io_submits(const struct io_target *t);
 /* True when the kernel may lend t's file operations the requests' own

@@ -225,7 +225,7 @@ void queue_serve(struct queue *q, unsigned tag)
 		queue_submit(q, tag);
 		return;
 	}
-	if (!io_plans(q->target)) {
+	if (!io_plans(q->target, q->zero_copy)) {
 		queue_commit(q, tag, io_serve(q->target, &q->descs[tag], buf, &q->dirty[tag]));
 		return;
 	}

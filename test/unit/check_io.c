@@ -258,7 +258,8 @@ START_TEST(test_plan)
 	d = desc(0x7f, 0, 8);
 	ck_assert_int_eq(io_prepare(&t, &d, buf, &p), -EOPNOTSUPP);
 	ck_assert_uint_eq(fake_seen.len, 0);
-	ck_assert(io_plans(&t));
+	ck_assert(io_plans(&t, false));
+	ck_assert(io_plans(&t, true));
 
 	/* Capabilities come from the geometry for planning backends. */
 	ck_assert(!io_can_write(&t, &geo));
@@ -318,6 +319,56 @@ START_TEST(test_plan_zero_copy)
 	ck_assert_int_eq(io_advance(&p, 4096, NULL), 4096);
 	/* With a buffer of ours its address must still match. */
 	ck_assert_int_eq(io_prepare(&copy, &d, buf, &p), -EIO);
+}
+END_TEST
+
+/* The null backend copies through its buffer, and under zero copy (no
+ * buffer of ours) plans: a READ is all fill from /dev/zero, every other
+ * request is done at once without touching data. */
+START_TEST(test_null_zero_copy)
+{
+	static struct backend_arg args[BACKEND_MAX_PARAMS];
+	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
+	struct backend_geometry geo;
+	struct io_target null = { 0 };
+	struct ublksrv_io_desc d;
+	struct io_pending p;
+	char err[256];
+
+	ck_assert_int_eq(io_open(&null, backends_find("null"), &cfg, &geo, err, sizeof(err)), 0);
+	null.buf_bytes = BUF_BYTES;
+	ck_assert(io_zero_copy_capable(&null, &geo));
+	ck_assert(!io_plans(&null, false));	/* copying: io_serve, dirty bytes only */
+	ck_assert(io_plans(&null, true));
+	ck_assert(io_can_write(&null, &geo));
+	ck_assert(io_can_discard(&null, &geo));
+	ck_assert(!io_can_flush(&null, &geo));
+
+	d = desc(UBLK_IO_OP_READ, 8, 16);
+	d.addr = 0;
+	memset(&p, 0x5a, sizeof(p));
+	ck_assert_int_eq(io_prepare(&null, &d, NULL, &p), 1);
+	ck_assert(p.fill);
+	ck_assert_int_eq(p.op.kind, BACKEND_OP_READ);
+	ck_assert_uint_eq(p.op.len, 16 * 512);
+	ck_assert_uint_eq(p.done, 0);
+	ck_assert_int_eq(io_advance(&p, 4096, NULL), 1);	/* /dev/zero read short */
+	ck_assert_int_eq(io_advance(&p, 4096, NULL), 16 * 512);
+
+	d = desc(UBLK_IO_OP_WRITE, 0, 8);
+	d.addr = 0;
+	ck_assert_int_eq(io_prepare(&null, &d, NULL, &p), 4096);
+	d = desc(UBLK_IO_OP_FLUSH, 0, 0);
+	ck_assert_int_eq(io_prepare(&null, &d, NULL, &p), 0);
+	d = desc(UBLK_IO_OP_DISCARD, 0, 8);
+	ck_assert_int_eq(io_prepare(&null, &d, NULL, &p), 0);
+	d = desc(UBLK_IO_OP_WRITE_ZEROES, 0, 8);
+	ck_assert_int_eq(io_prepare(&null, &d, NULL, &p), 0);
+	/* Past the end is refused before the plan, as when copying. */
+	d = desc(UBLK_IO_OP_READ, (1 << 20) / 512 - 4, 8);
+	d.addr = 0;
+	ck_assert_int_lt(io_prepare(&null, &d, NULL, &p), 0);
+	io_close(&null, false);
 }
 END_TEST
 
@@ -393,7 +444,8 @@ START_TEST(test_submit)
 	memset(&sub_seen, 0, sizeof(sub_seen));
 	sub_result = 0;
 	ck_assert(io_submits(&t));
-	ck_assert(!io_plans(&t));
+	ck_assert(!io_plans(&t, false));
+	ck_assert(!io_plans(&t, true));
 	/* Its watches live on the main loop: never on io threads. */
 	ck_assert(!io_thread_safe(&t));
 	ck_assert_int_eq(io_start(&t, 3, &d, buf, &p, sub_done, &ctx), 1);
@@ -452,6 +504,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_zero_reads_skip_clean_buffers);
 	tcase_add_test(tc, test_plan);
 	tcase_add_test(tc, test_plan_zero_copy);
+	tcase_add_test(tc, test_null_zero_copy);
 	tcase_add_test(tc, test_params_dma_align);
 	tcase_add_test(tc, test_submit);
 	suite_add_tcase(s, tc);
