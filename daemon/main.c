@@ -52,7 +52,7 @@ static const char main_usage[] =
 	"      --batch-io WHEN      batched fetch and commit commands (UBLK_F_BATCH_IO,\n"
 	"                           Linux 7.0+) for new devices: auto (where the\n"
 	"                           kernel has them) or off (default)\n"
-	"      --zero-copy WHEN     file and stored zip devices read and write\n"
+	"      --zero-copy WHEN     file, null and stored zip devices read and write\n"
 	"                           straight into the requests' pages\n"
 	"                           (UBLK_F_AUTO_BUF_REG, Linux 6.16+) for new\n"
 	"                           devices: auto (default, where the kernel has\n"
