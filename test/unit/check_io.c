@@ -107,21 +107,29 @@ START_TEST(test_other_ops)
 }
 END_TEST
 
+/* Opens a 1 MiB null backend as t, its geometry in geo. */
+static void open_null(struct io_target *t, struct backend_geometry *geo)
+{
+	static struct backend_arg args[BACKEND_MAX_PARAMS];
+	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
+	char err[256];
+
+	memset(t, 0, sizeof(*t));
+	ck_assert_int_eq(io_open(t, backends_find("null"), &cfg, geo, err, sizeof(err)), 0);
+	t->buf_bytes = BUF_BYTES;
+}
+
 /* A null device's reads zero only what a write may have filled: a buffer
  * byte nothing was told about stays, proving no memset of the whole buffer;
  * a mem device's reads count as filling the buffer. */
 START_TEST(test_zero_reads_skip_clean_buffers)
 {
-	static struct backend_arg args[BACKEND_MAX_PARAMS];
-	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
 	struct backend_geometry geo;
-	struct io_target null = { 0 };
+	struct io_target null;
 	struct ublksrv_io_desc d;
 	uint32_t dirty = 0;
-	char err[256];
 
-	ck_assert_int_eq(io_open(&null, backends_find("null"), &cfg, &geo, err, sizeof(err)), 0);
-	null.buf_bytes = BUF_BYTES;
+	open_null(&null, &geo);
 	memset(buf, 0x77, 16 * 512);	/* as the kernel copies a write in */
 	d = desc(UBLK_IO_OP_WRITE, 0, 16);
 	ck_assert_int_eq(io_serve(&null, &d, buf, &dirty), 16 * 512);
@@ -327,16 +335,12 @@ END_TEST
  * request is done at once without touching data. */
 START_TEST(test_null_zero_copy)
 {
-	static struct backend_arg args[BACKEND_MAX_PARAMS];
-	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
 	struct backend_geometry geo;
-	struct io_target null = { 0 };
+	struct io_target null;
 	struct ublksrv_io_desc d;
 	struct io_pending p;
-	char err[256];
 
-	ck_assert_int_eq(io_open(&null, backends_find("null"), &cfg, &geo, err, sizeof(err)), 0);
-	null.buf_bytes = BUF_BYTES;
+	open_null(&null, &geo);
 	ck_assert(io_zero_copy_capable(&null, &geo));
 	ck_assert(!io_plans(&null, false));	/* copying: io_serve, dirty bytes only */
 	ck_assert(io_plans(&null, true));
