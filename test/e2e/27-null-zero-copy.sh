@@ -21,6 +21,7 @@ n0=$("$UBLKCTL" add null --size 1G) || fail "add null 0"
 n1=$("$UBLKCTL" add null --size 1G --queues 2) || fail "add null 1"
 n2=$("$UBLKCTL" add null --size 1G --block-size 4096) || fail "add null 2"
 devs=("$n0" "$n1" "$n2")
+blks=(512 512 4096)	# their block sizes: the smallest read check_zeroes makes
 for d in "${devs[@]}"; do
 	require_blockdev "$d"
 	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -r .zero_copy)" "$zc" "zero_copy of $d"
@@ -59,33 +60,40 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
+# Runs fio job NAME ($1) on device $2 for 6 s in the background with the
+# rest of the arguments (no verify: a null device keeps no data); its pid
+# goes to PIDS, its output to $E2E_TMP/load-NAME.out.
+fio_load() {
+	local name=$1 dev=$2
+	shift 2
+	fio --allow_file_create=0 --name="$name" --filename="$dev" --ioengine=io_uring \
+		--direct=1 --size=256M --time_based --runtime=6 \
+		--output="$E2E_TMP/load-$name.out" "$@" &
+	PIDS+=($!)
+}
+
+# Runs check_zeroes on every device with its block size; $1 says when.
+check_all() {
+	local i
+	for i in "${!devs[@]}"; do
+		check_zeroes "${devs[i]}" "${blks[i]}" "$1"
+	done
+}
+
 # Writes of random data on every device at depth 32 and 128 KiB, and reads
-# at depth 32 (fio checks no data there: a null device keeps none), while
-# check_zeroes reads each device: $1 says when.
+# at depth 32, while check_zeroes reads each device: $1 says when.
 load_and_check() {
 	local i
 	for i in "${!devs[@]}"; do
-		fio --allow_file_create=0 --name="w$i" --filename="${devs[i]}" --ioengine=io_uring \
-			--direct=1 --rw=randwrite --bs=4k --iodepth=32 --size=256M --time_based \
-			--runtime=6 --refill_buffers --output="$E2E_TMP/load-w$i.out" &
-		PIDS+=($!)
-		fio --allow_file_create=0 --name="s$i" --filename="${devs[i]}" --ioengine=io_uring \
-			--direct=1 --rw=write --bs=128k --iodepth=8 --size=256M --offset=512M --time_based \
-			--runtime=6 --refill_buffers --output="$E2E_TMP/load-s$i.out" &
-		PIDS+=($!)
-		fio --allow_file_create=0 --name="r$i" --filename="${devs[i]}" --ioengine=io_uring \
-			--direct=1 --rw=randread --bs=4k --iodepth=32 --size=256M --time_based \
-			--runtime=6 --output="$E2E_TMP/load-r$i.out" &
-		PIDS+=($!)
+		fio_load "w$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --refill_buffers
+		fio_load "s$i" "${devs[i]}" --rw=write --bs=128k --iodepth=8 --offset=512M \
+			--refill_buffers
+		fio_load "r$i" "${devs[i]}" --rw=randread --bs=4k --iodepth=32
 	done
-	check_zeroes "$n0" 512 "$1, under load"
-	check_zeroes "$n1" 512 "$1, under load"
-	check_zeroes "$n2" 4096 "$1, under load"
+	check_all "$1, under load"
 	fio_wait "$1"
 	rm -f "$E2E_TMP"/load-*.out
-	check_zeroes "$n0" 512 "$1"
-	check_zeroes "$n1" 512 "$1"
-	check_zeroes "$n2" 4096 "$1"
+	check_all "$1"
 }
 
 load_and_check "the first daemon"
