@@ -57,7 +57,9 @@ void nbd_conn_stuck_at(const struct nbd_conn *c, char *buf, size_t len)
 
 	if (fd >= 0 && ioctl(fd, FIONREAD, &unread) < 0)
 		unread = 0;
-	if (unread > 0)
+	if (c->h && nbd_aio_is_ready(c->h))
+		n = snprintf(buf, len, "libnbd finished it; no wakeup told the daemon");
+	else if (unread > 0)
 		n = snprintf(buf, len, "connected; %d bytes arrived and were left unread", unread);
 	else if (dir & LIBNBD_AIO_DIRECTION_READ)
 		n = snprintf(buf, len, "connected; the server sent nothing more");
@@ -109,6 +111,20 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 		nbd_ready_end(b, 0, NULL);
 }
 
+/* After libnbd ran c's state machine: fail c if it died (dead: a call
+ * failed), serve on it if its handshake just ended, and watch what it
+ * waits for now. */
+static void nbd_conn_settle(struct nbd_conn *c, bool dead)
+{
+	if (dead || nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
+		/* libnbd's message is this failure's only when a call failed. */
+		nbd_conn_fail(c, dead ? nbd_conn_error() : "the server closed the connection");
+	} else if (c->state == NBD_CONN_CONNECTING && nbd_aio_is_ready(c->h)) {
+		nbd_conn_on_ready(c);
+	}
+	nbd_conn_rearm(c);
+}
+
 /* c's socket is ready: let libnbd read every reply there is, and write. */
 static void nbd_conn_on_io(void *arg, unsigned revents)
 {
@@ -139,13 +155,7 @@ static void nbd_conn_on_io(void *arg, unsigned revents)
 	    (nbd_aio_get_direction(c->h) & LIBNBD_AIO_DIRECTION_WRITE) &&
 	    nbd_aio_notify_write(c->h) < 0)
 		dead = true;
-	if (dead || nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
-		/* libnbd's message is this failure's only when a call failed. */
-		nbd_conn_fail(c, dead ? nbd_conn_error() : "the server closed the connection");
-	} else if (c->state == NBD_CONN_CONNECTING && nbd_aio_is_ready(c->h)) {
-		nbd_conn_on_ready(c);
-	}
-	nbd_conn_rearm(c);
+	nbd_conn_settle(c, dead);
 	nbd_progress(b);
 }
 
@@ -189,7 +199,10 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen)
 	}
 	c->state = NBD_CONN_CONNECTING;
 	c->deadline = b->loop->now(b->loop) + b->timeout;
-	nbd_conn_rearm(c);
+	/* nbd_aio_connect_uri runs the handshake as far as the socket lets
+	 * it: a server that answered at once has finished it already, and
+	 * no wakeup will come for bytes libnbd has read. */
+	nbd_conn_settle(c, false);
 	return 0;
 fail:
 	nbd_close(c->h);
