@@ -252,6 +252,13 @@ static uint64_t signals(ev_io *w)
 	return v;
 }
 
+/* Whether the kernel told of held task work: a signal on the eventfd, or
+ * the ring's flag of held work. */
+static bool work_told(struct io_uring *ring, ev_io *w)
+{
+	return signals(w) >= 1 || ringwatch_deferred_held(ring);
+}
+
 /* Queues one pipe read as task work: submitted on an empty pipe, then
  * written, so its completion waits for the ring's owner. */
 static void pipe_work(struct io_uring *ring, int fds[2], char *byte)
@@ -273,10 +280,12 @@ START_TEST(muted_reap)
 	ck_assert_int_eq(ringwatch_start(loop, &ring, &w, on_event, NULL), 0);
 	ck_assert_int_eq(pipe(fds), 0);
 
-	/* Unmuted, as before: queued work signals, and so does its CQE. */
+	/* Unmuted, as before: queued work is told (6.1 signals the eventfd;
+	 * 6.18 and 7.3 only set the flag the loop's held-work watcher reads),
+	 * and its CQE signals. */
 	ringwatch_use_mute(false);
 	pipe_work(&ring, fds, &byte);
-	ck_assert_uint_ge(signals(&w), 1);
+	ck_assert(work_told(&ring, &w));
 	ck_assert(!ringwatch_mute(&ring));
 	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
 	ck_assert_int_eq(cq_drain(&ring), 1);
@@ -286,7 +295,7 @@ START_TEST(muted_reap)
 	 * is there to be read. */
 	ringwatch_use_mute(true);
 	pipe_work(&ring, fds, &byte);
-	ck_assert_uint_ge(signals(&w), 1);
+	ck_assert(work_told(&ring, &w));
 	ck_assert(ringwatch_mute(&ring));
 	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
 	ck_assert_uint_eq(signals(&w), 0);
@@ -303,9 +312,9 @@ START_TEST(muted_reap)
 	ck_assert_int_eq(ringwatch_run_deferred(&ring), 0);
 	ck_assert_int_eq(cq_drain(&ring), 1);
 
-	/* Unmuted again, a new CQE signals as before. */
+	/* Unmuted again, new work is told as before. */
 	pipe_work(&ring, fds, &byte);
-	ck_assert_uint_ge(signals(&w), 1);
+	ck_assert(work_told(&ring, &w));
 
 	ringwatch_stop(loop, &w);
 	close(fds[0]);
