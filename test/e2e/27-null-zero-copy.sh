@@ -43,7 +43,7 @@ n = 0
 for size in (blk, 4096, 8192, 65536, 131072, 1 << 20):
     if size < blk:
         continue
-    for k in range(64):
+    for k in range(24):
         off = ((k * 7919 + size) * blk) % ((1 << 30) - (1 << 20))
         off -= off % blk
         buf[:] = pattern
