@@ -467,7 +467,23 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 		b->conns[i].idx = i;
 		TAILQ_INIT(&b->conns[i].issued);
 	}
+	/* A recovered device whose size was saved is ready at once: its
+	 * requests wait for the server (up to the timeout, then EIO) as after
+	 * a lost connection, and the first connection checks the export. A
+	 * server that is down while the daemon restarts costs the device
+	 * nothing; it serves again when the server is back. */
+	if (b->want_size) {
+		b->size = b->want_size;
+		b->read_only = b->want_ro;
+		b->ready = 0;
+		for (unsigned i = 0; i < b->nasked; i++)
+			b->conns[i].lost_at = b->loop->now(b->loop);
+	}
 	ret = nbd_conn_connect(&b->conns[0], err, errlen);
+	if (ret < 0 && b->ready == 0) {
+		nbd_conn_fail(&b->conns[0], err);	/* retried from the tick */
+		ret = 0;
+	}
 	if (ret == 0)
 		ret = b->loop->timer_start(b->loop, nbd_tick(timeout), nbd_on_tick, b, &b->tick);
 	if (ret < 0) {
@@ -531,7 +547,7 @@ static void nbd_save(void *priv, struct backend_report *r)
 {
 	struct nbdb *b = priv;
 
-	if (b->known)
+	if (b->known || b->want_size)
 		r->number(r, "size", b->size);
 }
 

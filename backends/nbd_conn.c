@@ -102,8 +102,7 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 			 b->loop->now(b->loop) - c->lost_at);
 	}
 	c->attempts = 0;
-	if (b->ready == 1)
-		nbd_more_connections(b);
+	nbd_more_connections(b);	/* once: the first ready connection's */
 	for (unsigned i = 0; i < b->nconn; i++)
 		if (b->conns[i].state != NBD_CONN_READY)
 			return;

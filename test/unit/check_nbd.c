@@ -596,6 +596,97 @@ START_TEST(test_answer_in_connect)
 }
 END_TEST
 
+/* Opens the backend as a recovery of a device of saved_size bytes on
+ * the_url with timeout seconds: ready at once, before any server answers. */
+static void *open_recovered(const char *the_url, const char *saved_size, const char *timeout)
+{
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_saved saved[] = { { .key = "size", .value = saved_size }, { 0 } };
+	struct backend_config cfg = { .block_size = 512, .args = args, .loop = &ew.ops,
+				      .queues = 1, .depth = 8, .max_io_bytes = 1 << 19,
+				      .recovering = true, .saved = saved };
+	struct backend_geometry geo;
+	char err[512] = "";
+	void *priv = NULL;
+
+	test_arg_text(&backend_nbd, args, "url", the_url);
+	test_arg_text(&backend_nbd, args, "timeout", timeout);
+	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(backend_nbd.wait_ready(priv, on_ready, NULL, err, sizeof(err)), 0);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.size, strtoull(saved_size, NULL, 10));
+	return priv;
+}
+
+/* Submits a read of 4 KiB at 0 into buf. */
+static void submit_read(void *priv, char *buf)
+{
+	struct backend_req req = { .op = BACKEND_REQ_READ, .off = 0, .len = 4096, .buf = buf };
+
+	in_submit = 1;
+	ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_done, NULL), 0);
+	in_submit = 0;
+}
+
+/* Runs the loop for up to seconds or until a request ends. */
+static void run_until_done(int before, double seconds)
+{
+	double end = ev_time() + seconds;
+
+	while (dones == before && ev_time() < end)
+		ev_run(loop, EVRUN_ONCE);
+}
+
+/* A device recovered while its server is down: ready at once with the
+ * saved size (a daemon restarted during a server outage keeps its device),
+ * its read waits, and is served once the server is up. A server that now
+ * serves another size is refused: the request fails with EIO by its
+ * timeout. */
+START_TEST(test_recover_server_down)
+{
+	char later[300], u[400], buf[4096];
+	void *priv;
+	pid_t kit;
+	int before;
+
+	snprintf(later, sizeof(later), "%s/later", dir);
+	snprintf(u, sizeof(u), "nbd+unix:///?socket=%s", later);
+	priv = open_recovered(u, "1048576", "20");
+	before = dones;
+	submit_read(priv, buf);
+	run_until_done(before, 1.0);
+	ck_assert_int_eq(dones, before);	/* waits for the server */
+	kit = fork();
+	ck_assert_int_ge(kit, 0);
+	if (kit == 0) {
+		execlp("nbdkit", "nbdkit", "-f", "-U", later, "memory", "1M", (char *)NULL);
+		_exit(127);
+	}
+	run_until_done(before, 15.0);
+	ck_assert_int_eq(dones, before + 1);
+	ck_assert_int_eq(last_res, 0);
+	memset(buf, 0x5a, sizeof(buf));
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, buf, 8192, sizeof(buf)), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, buf, 8192, sizeof(buf)), 0);
+	ck_assert_int_eq(buf[0], 0x5a);
+	ck_assert_int_eq(buf[4095], 0x5a);
+	backend_nbd.close(priv);
+	kill(kit, SIGKILL);
+	waitpid(kit, NULL, 0);
+	unlink(later);
+
+	/* The fixture's server has 1 MiB, the record says 2 MiB. */
+	priv = open_recovered(url, "2097152", "2");
+	before = dones;
+	submit_read(priv, buf);
+	run_until_done(before, 6.0);
+	ck_assert_int_eq(dones, before + 1);
+	ck_assert_int_eq(last_res, -EIO);
+	backend_nbd.close(priv);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -614,6 +705,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_silent_tcp);
 	tcase_add_test(tc, test_silent_server);
 	tcase_add_test(tc, test_answer_in_connect);
+	tcase_add_test(tc, test_recover_server_down);
 	suite_add_tcase(s, tc);
 	return s;
 }
