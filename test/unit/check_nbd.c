@@ -108,14 +108,20 @@ static void on_done(void *ctx, int res)
 	last_res = res;
 }
 
+/* The device the tests open the backend for, with args as its arguments. */
+static struct backend_config test_cfg(struct backend_arg *args)
+{
+	return (struct backend_config){ .block_size = 512, .args = args, .loop = &ew.ops,
+					.queues = 1, .depth = 8, .max_io_bytes = 1 << 19 };
+}
+
 /* Opens the backend on the_url, asking for structured replies or not, and
  * waits for the handshake. */
 static int open_nbd_replies(const char *the_url, bool structured, void **priv,
 			    struct backend_geometry *geo)
 {
 	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
-	struct backend_config cfg = { .block_size = 512, .args = args, .loop = &ew.ops,
-				      .queues = 1, .depth = 8, .max_io_bytes = 1 << 19 };
+	struct backend_config cfg = test_cfg(args);
 	char err[512] = "";
 	int ret;
 
@@ -492,6 +498,24 @@ static int silent_tcp(unsigned *port)
 	return fd;
 }
 
+/* A child that accepts one connection on lfd, writes the n bytes at
+ * bytes to it, and then stays silent until killed; returns its pid. */
+static pid_t serve_bytes(int lfd, const void *bytes, size_t n)
+{
+	pid_t pid = fork();
+	int cfd;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		cfd = accept(lfd, NULL, NULL);
+		if (cfd < 0 || write(cfd, bytes, n) != (ssize_t)n)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
 /* Over TCP the timeout's message counts what the socket received: none
  * from a server that never accepts; from one that sent half a greeting and
  * went quiet, those bytes (read by libnbd, so none wait unread). */
@@ -501,7 +525,7 @@ START_TEST(test_silent_tcp)
 	char u[128];
 	unsigned port;
 	void *priv;
-	int lfd = silent_tcp(&port), cfd;
+	int lfd = silent_tcp(&port);
 	pid_t pid;
 
 	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
@@ -514,15 +538,7 @@ START_TEST(test_silent_tcp)
 	 * bytes only. */
 	lfd = silent_tcp(&port);
 	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		cfd = accept(lfd, NULL, NULL);
-		if (cfd < 0 || write(cfd, "NBDMAGIC", 8) != 8)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
+	pid = serve_bytes(lfd, "NBDMAGIC", 8);
 	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -553,7 +569,7 @@ START_TEST(test_answer_in_connect)
 	char u[128];
 	unsigned port;
 	void *priv;
-	int lfd = silent_tcp(&port), cfd;
+	int lfd = silent_tcp(&port);
 	double t0;
 	pid_t pid;
 
@@ -573,15 +589,7 @@ START_TEST(test_answer_in_connect)
 	p = put_be(p, 0, 4);
 	ck_assert_int_eq(p - hello, sizeof(hello));
 	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		cfd = accept(lfd, NULL, NULL);
-		if (cfd < 0 || write(cfd, hello, sizeof(hello)) != (ssize_t)sizeof(hello))
-			_exit(1);
-		pause();
-		_exit(0);
-	}
+	pid = serve_bytes(lfd, hello, sizeof(hello));
 	hold_connect = sizeof(hello);
 	t0 = ev_time();
 	ck_assert_msg(open_nbd(u, &priv, &geo) == 0, "add failed: %s", ready_msg);
@@ -602,13 +610,13 @@ static void *open_recovered(const char *the_url, const char *saved_size, const c
 {
 	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
 	struct backend_saved saved[] = { { .key = "size", .value = saved_size }, { 0 } };
-	struct backend_config cfg = { .block_size = 512, .args = args, .loop = &ew.ops,
-				      .queues = 1, .depth = 8, .max_io_bytes = 1 << 19,
-				      .recovering = true, .saved = saved };
+	struct backend_config cfg = test_cfg(args);
 	struct backend_geometry geo;
 	char err[512] = "";
 	void *priv = NULL;
 
+	cfg.recovering = true;
+	cfg.saved = saved;
 	test_arg_text(&backend_nbd, args, "url", the_url);
 	test_arg_text(&backend_nbd, args, "timeout", timeout);
 	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
