@@ -134,7 +134,7 @@ kill_daemon
 sleep 2
 start_daemon --zero-copy off --io-threads 2
 for d in "${all[@]}"; do
-	wait_for "[ \"\$(state_of ${d#/dev/ublkb})\" = live ]" 120 || fail "$d is not live after the restart"
+	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
 done
 for d in "$f0" "$f1" "$f2" "$f3"; do
 	expect_eq "$(zero_copy_of "$d")" "$zc" "zero_copy of $d after the recovery"

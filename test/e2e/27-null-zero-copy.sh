@@ -113,7 +113,7 @@ kill_daemon
 sleep 1
 start_daemon --zero-copy off
 for d in "${devs[@]}"; do
-	wait_for "[ \"\$(state_of ${d#/dev/ublkb})\" = live ]" 120 || fail "$d is not live after the restart"
+	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
 	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -r .zero_copy)" "$zc" \
 		"zero_copy of $d after the recovery"
 done

@@ -53,7 +53,7 @@ for dev in "$mem" "$file" "$zipdev"; do
 done
 start_daemon
 for id in "${ids[@]}"; do
-	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
+	wait_live "$id" 120 || fail "device $id is not live after the restart"
 done
 grep -q "device ${ids[0]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[0]}"
 
@@ -72,7 +72,7 @@ head -c 1M /dev/urandom > "$E2E_TMP/marker"
 dd if="$E2E_TMP/marker" of="$mem" bs=1M seek=10 oflag=direct status=none || fail "dd marker"
 kill_daemon
 start_daemon
-wait_for "[ \"\$(state_of ${ids[0]})\" = live ]" 60 || fail "mem device not live after the second restart"
+wait_live "${ids[0]}" 60 || fail "mem device not live after the second restart"
 dd if="$mem" of="$E2E_TMP/back" bs=1M skip=10 count=1 iflag=direct status=none || fail "dd back"
 cmp "$E2E_TMP/marker" "$E2E_TMP/back" || fail "the mem device lost data across a restart"
 expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jq -r .backing_file)" "$backing" \

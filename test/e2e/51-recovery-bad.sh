@@ -38,7 +38,7 @@ truncate -s $((size / 2)) "$recs/ublkb$A.json"
 rm "$fs/b.img"
 log_lines=$(wc -l < "$E2E_DAEMON_LOG")
 start_daemon
-wait_for "[ \"\$(state_of $C)\" = live ]" 60 || fail "device $C is not live after the restart"
+wait_live "$C" 60 || fail "device $C is not live after the restart"
 tail -n +$((log_lines + 1)) "$E2E_DAEMON_LOG" > "$E2E_TMP/second.log"
 E2E_DAEMON_LOG=$E2E_TMP/second.log
 

@@ -56,7 +56,7 @@ dead_to=$(last_fsynced)
 [ $((dead_to - dead_from)) -le 1 ] ||
 	fail "records $dead_from..$dead_to were fsynced while no daemon served the device"
 start_daemon
-wait_for "[ \"\$(state_of $id)\" = live ]" 60 || fail "device $id is not live after the restart"
+wait_live "$id" 60 || fail "device $id is not live after the restart"
 at_restart=$(last_fsynced)
 note "record $at_restart fsynced when the daemon was back"
 wait_for "[ \"\$(last_fsynced)\" -ge $((at_restart + 20)) ] || [ -e $E2E_TMP/writer-error ]" 60 ||

@@ -50,7 +50,7 @@ awk -v t="$took" 'BEGIN { exit !(t <= 5) }' ||
 [ -b "$dev" ] || fail "$dev disappeared while no daemon served it"
 
 start_daemon
-wait_for "[ \"\$(state_of $id)\" = live ]" 60 || fail "device $id is not live after the restart"
+wait_live "$id" 60 || fail "device $id is not live after the restart"
 dd if="$dev" of="$E2E_TMP/back" bs=1M skip=3 count=1 iflag=direct status=none ||
 	fail "reading $dev after the restart"
 cmp "$E2E_TMP/pattern" "$E2E_TMP/back" || fail "device $id lost data across the restart"

@@ -78,7 +78,7 @@ kill -KILL "$first"
 wait_for "[ -n \"\$(current_pid)\" ] && [ \"\$(current_pid)\" != $first ]" 30 ||
 	fail "the supervisor did not start ublkd again"
 note "ublkd restarted (pid $(current_pid))"
-wait_for "[ \"\$(state_of $id)\" = live ]" 60 || fail "device $id is not live after the restart"
+wait_live "$id" 60 || fail "device $id is not live after the restart"
 grep -q "device $id recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device $id"
 wait "$fio_pid" || { cat "$E2E_TMP/fio.out"; fail "fio failed across the crash and restart"; }
 grep -q 'err= 0' "$E2E_TMP/fio.out" || { cat "$E2E_TMP/fio.out"; fail "fio reported errors"; }

@@ -54,7 +54,7 @@ grep -q "all devices left to the next ublkd" "$E2E_DAEMON_LOG" || fail "no shutd
 sleep 2
 start_daemon
 for id in "${ids[@]}"; do
-	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
+	wait_live "$id" 120 || fail "device $id is not live after the restart"
 done
 wait_verify_writers "the planned restart"
 for dev in "$mem" "$file"; do

@@ -25,7 +25,7 @@ kill_daemon
 rec=$E2E_STATE_DIR/devices/ublkb$b.json
 head -c $(($(stat -c %s "$rec") / 2)) "$rec" > "$rec.half" && mv "$rec.half" "$rec"
 start_daemon
-wait_for "[ \"\$(state_of $k)\" = live ]" 60 || fail "device $k not recovered next to a broken record"
+wait_live "$k" 60 || fail "device $k not recovered next to a broken record"
 dd if="$kept" of="$E2E_TMP/back" bs=1M count=1 iflag=direct status=none || fail "dd back"
 cmp "$E2E_TMP/pattern" "$E2E_TMP/back" || fail "device $k lost data"
 grep -q "state record .*ublkb$b.json cannot be used" "$E2E_DAEMON_LOG" || fail "the broken record was not logged"
@@ -43,4 +43,4 @@ UBLKD_PID=
 start_daemon --adopt-orphans
 wait_for "! in_kernel $o" 30 || fail "--adopt-orphans did not delete device $o"
 grep -q "device $o: .*deleting it (--adopt-orphans)" "$E2E_DAEMON_LOG" || fail "no log line for the adopted orphan"
-wait_for "[ \"\$(state_of $k)\" = live ]" 60 || fail "device $k not live next to --adopt-orphans"
+wait_live "$k" 60 || fail "device $k not live next to --adopt-orphans"

@@ -110,7 +110,7 @@ done
 kill_daemon
 start_daemon --io-threads 2
 for d in "$m0" "$m1" "$f0" "$n0" "$z0"; do
-	wait_for "[ \"\$(state_of ${d#/dev/ublkb})\" = live ]" 120 > /dev/null ||
+	wait_live "${d#/dev/ublkb}" 120 > /dev/null ||
 		fail "device $d not live again after the restart"
 done
 for d in "$m0" "$m1" "$f0"; do

@@ -112,7 +112,7 @@ kill_daemon
 sleep 2
 start_daemon --taskrun defer --io-threads 2
 for d in "${devs[@]}" "$n0"; do
-	wait_for "[ \"\$(state_of ${d#/dev/ublkb})\" = live ]" 120 || fail "$d is not live after the restart"
+	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
 done
 fio_wait "the SIGKILL and recovery"
 check_patterns 60 "after the recovery" "${devs[@]}"

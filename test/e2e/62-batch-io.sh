@@ -86,7 +86,7 @@ sleep 2
 start_daemon --io-threads 2
 for d in "${devs[@]}"; do
 	id=${d#/dev/ublkb}
-	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
+	wait_live "$id" 120 || fail "device $id is not live after the restart"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" \
 		"batch_io of $d after the recovery"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.io_threads[] | . != null] | all')" \

@@ -171,7 +171,7 @@ expect_eq "$(jq -r .owner_uid "$rec"):$(jq -r .params.path "$rec")" "$ua:$E2E_TM
 kill_daemon
 chmod 000 "$E2E_TMP/a/r2.img"
 start_daemon --socket-group "$grp"
-wait_for "[ \"\$(state_of ${r1#/dev/ublkb})\" = live ]" 30 || fail "$r1 not recovered"
+wait_live "${r1#/dev/ublkb}" 30 || fail "$r1 not recovered"
 holds "$r1" RA
 expect_eq "$(field "${r1#/dev/ublkb}" owner_uid)" "$ua" "owner of the recovered $r1"
 expect_eq "$(stat -c %u "$r1")" "$ua" "owner of the recovered node $r1"

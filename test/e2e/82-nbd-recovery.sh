@@ -36,7 +36,7 @@ kill_daemon
 sleep 2
 start_daemon
 for id in "${ids[@]}"; do
-	wait_for "[ \"\$(state_of $id)\" = live ]" 120 || fail "device $id is not live after the restart"
+	wait_live "$id" 120 || fail "device $id is not live after the restart"
 done
 grep -q "device ${ids[0]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[0]}"
 wait_verify_writers "the daemon's restart"
@@ -53,7 +53,7 @@ kill_daemon
 nbd_kill qemu
 start_daemon
 for id in "${ids[@]}"; do
-	wait_for "[ \"\$(state_of $id)\" = live ]" 60 || fail "device $id is not live after a restart with its server down"
+	wait_live "$id" 60 || fail "device $id is not live after a restart with its server down"
 done
 grep -q "device ${ids[1]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[1]}"
 check_patterns 64 "while the other device's server is down" "$kit"

@@ -197,7 +197,7 @@ sleep 2
 t3=$SECONDS
 start_daemon
 for id in "$id1" "$id2" "$id3"; do
-	wait_for "[ \"\$(state_of $id)\" = live ]" 180 1 || fail "rbd device $id is not live after the restart"
+	wait_live "$id" 180 1 || fail "rbd device $id is not live after the restart"
 	grep -q "device $id recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device $id"
 done
 for pid in "${FIO_PIDS[@]}"; do

@@ -278,6 +278,14 @@ kill_daemon() {
 # does not list it).
 state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
 
+# Waits as wait_for (TIMEOUT $2, INTERVAL $3) until device ID ($1) is live.
+wait_live() {
+	[ $# -eq 2 ] || [ $# -eq 3 ] || fail "wait_live needs ID TIMEOUT [INTERVAL], got $# arguments"
+	local id=$1
+	shift
+	wait_for "[ \"\$(state_of $id)\" = live ]" "$@"
+}
+
 # Starts in the background, on each block device given, fio random 4 KiB
 # writes at depth 32 (32 MiB) with a crc32c header in each block, read back
 # and verified after the write phase; their pids go to FIO_PIDS and their
