@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* One slice of work a backend leaves running after open: does a bounded
  * piece of it and returns true while more remains, false when it is over. */
@@ -214,6 +215,16 @@ struct backend_op {
 	int result;		/* BACKEND_OP_DONE: 0 or -errno */
 };
 
+/* What a moving backend (backend_ops.move) hands its memory to: the daemon
+ * copies it into or out of one request's pages. */
+struct backend_mover {
+	/* Copies the n pieces in order: into the request's data for a READ,
+	 * out of it for a WRITE, going on from where the last call ended.
+	 * Returns the bytes copied (fewer than asked: the request is shorter,
+	 * or a piece faulted) or -errno. */
+	long (*copy)(struct backend_mover *mv, const struct iovec *iov, int n);
+};
+
 /* Called once when a backend that was not ready yet is: res is 0, or
  * -errno with msg saying why it never will be. */
 typedef void (*backend_ready_fn)(void *arg, int res, const char *msg);
@@ -266,6 +277,17 @@ struct backend_ops {
 	 * against the device size. A READ op may be shorter than the
 	 * request (0 bytes too): the rest reads as zeroes. */
 	int (*plan)(void *priv, const struct backend_req *req, struct backend_op *op);
+	/* Optional. Serves a READ or WRITE from the backend's own memory: it
+	 * hands mv->copy the pieces that hold req->len bytes at req->off, in
+	 * order (a READ's holes may be pieces of zeroes; a WRITE's memory
+	 * must be able to take the data), and the kernel copies between them
+	 * and the request's pages in one pass (UBLK_F_USER_COPY), where read
+	 * and write copy through a daemon buffer too. req->buf is NULL. The
+	 * daemon uses it only where the kernel can (root's devices, without
+	 * zero copy or batch I/O); the callbacks above serve every other
+	 * request, and every request elsewhere. 0 once all req->len bytes
+	 * were copied, or -errno. */
+	int (*move)(void *priv, const struct backend_req *req, struct backend_mover *mv);
 	/* Optional. Starts a request that ends later, for backends that wait
 	 * on descriptors of their own through cfg->loop (remote storage).
 	 * When present it serves every request instead of the callbacks

@@ -3,14 +3,17 @@
  * costs nothing until written. Each device has a file of its own, created
  * with a unique name (O_EXCL) in the state directory when that is on tmpfs
  * (else /dev/shm), so a later recovery can re-attach to it.
- * Reads and writes are plain copies to and from a shared mapping of the file.
+ * Reads and writes are plain copies to and from a shared mapping of the file,
+ * or, where the kernel copies for the daemon (UBLK_F_USER_COPY), that mapping
+ * lent to the kernel's copy between it and the request's pages (mem_move).
  * A bitmap of the pages allocated in the file keeps reads of holes from
  * touching the mapping (a read fault there would allocate a tmpfs page), and
  * a write to a page not allocated yet first allocates it with fallocate: a
  * full tmpfs or a memory limit then fails that write with -ENOSPC instead of
  * a SIGBUS in the daemon. Writes and reads of allocated pages make no system
  * call. The copies are guarded (mem_guard.c), so even a mapping that faults
- * anyway (the file truncated by someone else) fails only that request.
+ * anyway (the file truncated by someone else) fails only that request; a
+ * fault in the kernel's copy ends it short, which fails the request too.
  * Queues may be served on several threads at once (--io-threads): the
  * bitmap's words change only by atomic operations, so two writes to pages
  * of one word never lose each other's bit, and the failure log is locked. */
@@ -376,36 +379,65 @@ static void mem_save(void *priv, struct backend_report *r)
 	r->text(r, "backing_file", m->path);
 }
 
-/* Copies the range out of the mapping; holes read as zeroes. */
-static int mem_read(void *priv, void *buf, uint32_t len, uint64_t off)
+/* Calls fn(arg, pos, len, written) for each run of pages of the range
+ * [off, off + len) in one state, allocated (written) or a hole, in order;
+ * stops at the first run fn fails and returns that, else 0. */
+static int mem_runs(const struct mem *m, uint64_t off, uint64_t len,
+		    int (*fn)(void *arg, uint64_t pos, uint64_t len, bool written), void *arg)
 {
-	struct mem *m = priv;
 	uint64_t pos = off, end = off + len;
 
 	while (pos < end) {
 		uint64_t page = pos / MEM_PAGE;
 		bool written = mem_page_written(m, page);
 		uint64_t run = (page + 1) * MEM_PAGE;
+		int ret;
 
 		/* Extend the run over the following pages in the same state. */
 		while (run < end && mem_page_written(m, run / MEM_PAGE) == written)
 			run += MEM_PAGE;
 		if (run > end)
 			run = end;
-		if (written) {
-			if (mem_guard_copy((char *)buf + (pos - off), m->map + pos, run - pos,
-					   m->map, m->size) < 0) {
-				mem_log_failure(m, "the mapping faulted reading %llu bytes at "
-						"%llu; the read fails with EIO",
-						(unsigned long long)(run - pos),
-						(unsigned long long)pos);
-				return -EIO;
-			}
-		} else
-			memset((char *)buf + (pos - off), 0, run - pos);
+		ret = fn(arg, pos, run - pos, written);
+		if (ret < 0)
+			return ret;
 		pos = run;
 	}
 	return 0;
+}
+
+/* Where mem_read_run copies one read to. */
+struct mem_read_to {
+	struct mem *m;
+	uint8_t *buf;
+	uint64_t off;
+};
+
+/* Copies one run of a read out of the mapping; a hole reads as zeroes. */
+static int mem_read_run(void *arg, uint64_t pos, uint64_t len, bool written)
+{
+	struct mem_read_to *r = arg;
+	uint8_t *to = r->buf + (pos - r->off);
+
+	if (!written) {
+		memset(to, 0, len);
+		return 0;
+	}
+	if (mem_guard_copy(to, r->m->map + pos, len, r->m->map, r->m->size) < 0) {
+		mem_log_failure(r->m, "the mapping faulted reading %llu bytes at %llu; the "
+				"read fails with EIO", (unsigned long long)len,
+				(unsigned long long)pos);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Copies the range out of the mapping; holes read as zeroes. */
+static int mem_read(void *priv, void *buf, uint32_t len, uint64_t off)
+{
+	struct mem_read_to r = { .m = priv, .buf = buf, .off = off };
+
+	return mem_runs(r.m, off, len, mem_read_run, &r);
 }
 
 /* Allocates the pages the range needs, then copies the data into the
@@ -428,6 +460,100 @@ static int mem_write(void *priv, const void *buf, uint32_t len, uint64_t off,
 		return -EIO;
 	}
 	return 0;
+}
+
+/* How many pieces mem_move hands the mover at once. */
+#define MEM_MOVE_PIECES	64
+/* Zeroes lent to reads of holes, a piece of at most this many bytes at a
+ * time: in the BSS and never written, so they cost no memory. */
+#define MEM_ZERO_BYTES	(64 * 1024)
+static uint8_t mem_zeroes[MEM_ZERO_BYTES];
+
+/* The pieces of one request mem_move gathers for its mover. */
+struct mem_moving {
+	struct mem *m;
+	struct backend_mover *mover;
+	bool write;
+	uint64_t pos;		/* device offset of the first piece held */
+	uint64_t bytes;		/* bytes the pieces held cover */
+	int n;
+	struct iovec iov[MEM_MOVE_PIECES];
+};
+
+/* Has the mover copy the pieces held: 0, or -EIO (logged) when it copied
+ * fewer bytes than they cover. */
+static int mem_move_flush(struct mem_moving *mv)
+{
+	long got;
+
+	if (!mv->n)
+		return 0;
+	got = mv->mover->copy(mv->mover, mv->iov, mv->n);
+	if (got != (long)mv->bytes) {
+		mem_log_failure(mv->m, "copying %llu bytes at %llu %s the request failed (%s); "
+				"the %s fails with EIO", (unsigned long long)mv->bytes,
+				(unsigned long long)mv->pos, mv->write ? "out of" : "into",
+				got < 0 ? strerror((int)-got) : "the mapping faulted",
+				mv->write ? "write" : "read");
+		return -EIO;
+	}
+	mv->pos += mv->bytes;
+	mv->bytes = 0;
+	mv->n = 0;
+	return 0;
+}
+
+/* Adds a piece of len bytes at base, copying what is held first when full. */
+static int mem_move_add(struct mem_moving *mv, void *base, uint64_t len)
+{
+	int ret;
+
+	if (mv->n == MEM_MOVE_PIECES && (ret = mem_move_flush(mv)) < 0)
+		return ret;
+	mv->iov[mv->n].iov_base = base;
+	mv->iov[mv->n].iov_len = (size_t)len;
+	mv->n++;
+	mv->bytes += len;
+	return 0;
+}
+
+/* Adds one run of a read: the mapping's pages, or zeroes for a hole. */
+static int mem_move_run(void *arg, uint64_t pos, uint64_t len, bool written)
+{
+	struct mem_moving *mv = arg;
+	int ret = 0;
+
+	if (written)
+		return mem_move_add(mv, mv->m->map + pos, len);
+	while (len && ret == 0) {
+		uint64_t piece = len < MEM_ZERO_BYTES ? len : MEM_ZERO_BYTES;
+
+		ret = mem_move_add(mv, mem_zeroes, piece);
+		len -= piece;
+	}
+	return ret;
+}
+
+/* Lends a READ or WRITE the mapping itself, so the kernel copies straight
+ * between it and the request's pages: a write's pages are allocated first
+ * (ENOSPC, as with mem_write), and a read's holes lend zeroes. */
+static int mem_move(void *priv, const struct backend_req *req, struct backend_mover *mover)
+{
+	struct mem *m = priv;
+	struct mem_moving mv = { .m = m, .mover = mover, .pos = req->off,
+				 .write = req->op == BACKEND_REQ_WRITE };
+	int ret;
+
+	if (req->len == 0)
+		return 0;
+	if (mv.write) {
+		ret = mem_alloc_pages(m, req->off / MEM_PAGE, (req->off + req->len - 1) / MEM_PAGE);
+		if (ret == 0)
+			ret = mem_move_add(&mv, m->map + req->off, req->len);
+	} else {
+		ret = mem_runs(m, req->off, req->len, mem_move_run, &mv);
+	}
+	return ret < 0 ? ret : mem_move_flush(&mv);
 }
 
 /* Zeroes a range; with keep (NOUNMAP, or a reserved device) its whole
@@ -503,6 +629,7 @@ const struct backend_ops backend_mem = {
 	.write = mem_write,
 	.discard = mem_discard,
 	.write_zeroes = mem_write_zeroes,
+	.move = mem_move,
 	.describe = mem_describe,
 	.save = mem_save,
 	.detach = mem_detach,

@@ -124,6 +124,12 @@ struct ublk_batch_io {
 #define UBLK_U_IO_COMMIT_IO_CMDS	_IOWR('u', 0x26, struct ublk_batch_io)
 #define UBLK_U_IO_FETCH_IO_CMDS		_IOWR('u', 0x27, struct ublk_batch_io)
 
+/* UBLK_F_USER_COPY: where a request's data lies in the char device, for
+ * pread and pwrite (queue in bits 41 and up, tag in 25-40, byte below). */
+#define UBLKSRV_IO_BUF_OFFSET		0x80000000ULL
+#define UBLK_TAG_OFF			25
+#define UBLK_QID_OFF			41
+
 /* Feature flags (ublksrv_ctrl_dev_info.flags, GET_FEATURES). */
 #define UBLK_F_SUPPORT_ZERO_COPY	(1ULL << 0)
 #define UBLK_F_URING_CMD_COMP_IN_TASK	(1ULL << 1)

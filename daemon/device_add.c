@@ -126,6 +126,30 @@ static uint64_t add_zero_copy_flag(const struct device *dev, uint64_t features)
 			       "devices copy through the daemon's buffers");
 }
 
+static bool add_user_copy = true;	/* ublkd --user-copy auto, the default */
+
+/* Whether new devices whose backend serves from its own memory ask for
+ * UBLK_F_USER_COPY (ublkd --user-copy auto, the default) or never (off). */
+void device_use_user_copy(bool use)
+{
+	add_user_copy = use;
+}
+
+/* UBLK_F_USER_COPY when it is wanted, the backend moves its own data, the
+ * device is root's (the kernel refuses it to a user's), neither zero copy
+ * nor batched commands were chosen, and the kernel has it (6.5+). */
+static uint64_t add_user_copy_flag(const struct device *dev, uint64_t features)
+{
+	static bool told;
+
+	return add_wanted_flag(add_user_copy && io_user_copy_capable(&dev->target) &&
+			       !device_unprivileged() &&
+			       !(dev->info.flags & (UBLK_F_AUTO_BUF_REG | UBLK_F_BATCH_IO)),
+			       features, UBLK_F_USER_COPY, &told,
+			       "user copy: this kernel has no UBLK_F_USER_COPY (Linux 6.5+); "
+			       "mem devices copy through the daemon's buffers");
+}
+
 /* Opens the backend and fills in what ADD_DEV asks the kernel for. */
 static int add_open_backend(struct device *dev)
 {
@@ -153,6 +177,7 @@ static int add_open_backend(struct device *dev)
 		dev->info.flags |= UBLK_F_QUIESCE;
 	dev->info.flags |= add_batch_flag(features);
 	dev->info.flags |= add_zero_copy_flag(dev, features);
+	dev->info.flags |= add_user_copy_flag(dev, features);
 	if (dev->drv->ioctl_encoded(dev->drv))
 		dev->info.flags |= UBLK_F_CMD_IOCTL_ENCODE;
 	if (device_unprivileged())

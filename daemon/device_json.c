@@ -108,6 +108,8 @@ struct json_object *device_json(const struct device *dev)
 			       json_object_new_boolean((v.flags & UBLK_F_BATCH_IO) != 0));
 	json_object_object_add(o, "zero_copy",
 			       json_object_new_boolean((v.flags & UBLK_F_AUTO_BUF_REG) != 0));
+	json_object_object_add(o, "user_copy",
+			       json_object_new_boolean((v.flags & UBLK_F_USER_COPY) != 0));
 	json_object_object_add(o, "recovery",
 			       json_object_new_string(device_recovery_name(v.recovery)));
 	json_object_object_add(o, "io_count", json_object_new_int64((int64_t)v.io_count));

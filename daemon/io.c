@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 /* Names an operation for log messages. */
 const char *io_op_name(unsigned op)
@@ -297,6 +298,52 @@ int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void 
 	return io_has_data(req.op) ? (int)req.len : 0;
 }
 
+/* The kernel's copy of one request's data (UBLK_F_USER_COPY): pread or
+ * pwrite on the char device at the request's place there. */
+struct io_user_copy {
+	struct backend_mover mover;	/* first: copy gets it */
+	int fd;
+	off_t pos;
+	bool to_request;		/* a READ: the data goes into the request */
+};
+
+/* Copies n pieces into or out of the request, from where the last call
+ * ended: the bytes copied, or -errno. */
+static long io_user_copy(struct backend_mover *mv, const struct iovec *iov, int n)
+{
+	struct io_user_copy *c = (struct io_user_copy *)mv;
+	ssize_t got = c->to_request ? pwritev(c->fd, iov, n, c->pos) : preadv(c->fd, iov, n, c->pos);
+
+	if (got < 0)
+		return -errno;
+	c->pos += got;
+	return (long)got;
+}
+
+/* Serves a request of a device whose kernel copies for the daemon. */
+int io_serve_user_copy(const struct io_target *t, const struct ublksrv_io_desc *iod,
+		       int cdev_fd, uint16_t q_id, uint16_t tag)
+{
+	struct io_user_copy c = {
+		.mover.copy = io_user_copy,
+		.fd = cdev_fd,
+		.pos = (off_t)(UBLKSRV_IO_BUF_OFFSET + ((uint64_t)q_id << UBLK_QID_OFF) +
+			       ((uint64_t)tag << UBLK_TAG_OFF)),
+	};
+	struct backend_req req;
+	int ret = io_decode(t, iod, NULL, &req);
+
+	if (ret)
+		return ret;
+	if (!io_has_data(req.op))
+		return io_serve(t, iod, NULL, NULL);
+	c.to_request = req.op == BACKEND_REQ_READ;
+	ret = t->ops->move(t->priv, &req, &c.mover);
+	if (ret < 0)
+		return io_errno(ret);
+	return (int)req.len;
+}
+
 /* Opens a backend for cfg into t; on error writes a message to err. */
 int io_open(struct io_target *t, const struct backend_ops *ops, const struct backend_config *cfg,
 	    struct backend_geometry *geo, char *err, size_t errlen)
@@ -385,6 +432,12 @@ bool io_plans(const struct io_target *t, bool zero_copy)
 bool io_submits(const struct io_target *t)
 {
 	return t->ops->submit != NULL;
+}
+
+/* True when the kernel may copy between t's memory and the requests' pages. */
+bool io_user_copy_capable(const struct io_target *t)
+{
+	return t->ops->move != NULL;
 }
 
 /* True when the kernel may lend t's file operations the requests' own pages. */

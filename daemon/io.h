@@ -47,6 +47,10 @@ bool io_submits(const struct io_target *t);
  * pages (UBLK_F_AUTO_BUF_REG): a planning backend whose geometry says it
  * never touches them. */
 bool io_zero_copy_capable(const struct io_target *t, const struct backend_geometry *geo);
+/* True when the kernel may copy t's READs and WRITEs straight between the
+ * requests' pages and the backend's own memory (UBLK_F_USER_COPY): a
+ * backend that moves (backend_ops.move). */
+bool io_user_copy_capable(const struct io_target *t);
 /* True when t's queues may be served by io threads, at once. */
 bool io_thread_safe(const struct io_target *t);
 
@@ -56,6 +60,13 @@ bool io_thread_safe(const struct io_target *t);
  * non-zero, so a backend whose reads are zeroes clears only those. */
 int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf,
 	     uint32_t *dirty);
+/* Serves the request in iod of queue q_id's tag on a device whose kernel
+ * copies for the daemon (UBLK_F_USER_COPY): a READ or WRITE through the
+ * backend's move, between its memory and the request's pages at their
+ * place in cdev_fd; anything else as io_serve does. Returns the result to
+ * commit, as io_serve. */
+int io_serve_user_copy(const struct io_target *t, const struct ublksrv_io_desc *iod,
+		       int cdev_fd, uint16_t q_id, uint16_t tag);
 /* Capabilities of a target: what the device advertises to the kernel. */
 bool io_can_write(const struct io_target *t, const struct backend_geometry *geo);
 bool io_can_flush(const struct io_target *t, const struct backend_geometry *geo);

@@ -57,6 +57,11 @@ static const char main_usage[] =
 	"                           (UBLK_F_AUTO_BUF_REG, Linux 6.16+) for new\n"
 	"                           devices: auto (default, where the kernel has\n"
 	"                           it; off with --batch-io auto) or off\n"
+	"      --user-copy WHEN     the kernel copies mem devices' data straight\n"
+	"                           between the requests' pages and the device's\n"
+	"                           memory (UBLK_F_USER_COPY, Linux 6.5+), for new\n"
+	"                           devices: auto (default, where the kernel has\n"
+	"                           it; not beside --batch-io auto) or off\n"
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
@@ -87,6 +92,7 @@ struct main_opts {
 	bool mute_off;			/* --eventfd-mute off */
 	bool batch_io;			/* --batch-io auto */
 	int zero_copy;			/* --zero-copy: 1 auto, 0 off, -1 not given */
+	bool user_copy_off;		/* --user-copy off */
 	unsigned io_threads;
 	unsigned int max_connections;	/* 0: the default */
 	double idle_timeout;		/* 0: the default, < 0: never */
@@ -219,6 +225,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "eventfd-mute", required_argument, NULL, 'E' },
 		{ "batch-io", required_argument, NULL, 'b' },
 		{ "zero-copy", required_argument, NULL, 'Z' },
+		{ "user-copy", required_argument, NULL, 'u' },
 		{ "max-connections", required_argument, NULL, 'M' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "control-budget", required_argument, NULL, 'B' },
@@ -254,6 +261,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'E': o->mute_off = !main_auto_off("eventfd-mute", optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
 		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg) ? 1 : 0; break;
+		case 'u': o->user_copy_off = !main_auto_off("user-copy", optarg); break;
 		case 'M':
 			o->max_connections = (unsigned int)main_number("max-connections",
 								      optarg, 1, 65536);
@@ -315,6 +323,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	/* Zero copy is the default where the kernel has it, but not beside
 	 * batched commands. */
 	device_use_zero_copy(o->zero_copy == 1 || (o->zero_copy < 0 && !o->batch_io));
+	device_use_user_copy(!o->user_copy_off);
 }
 
 /* Raises the soft limit of open files to the hard one (each control

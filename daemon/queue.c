@@ -25,10 +25,11 @@ static size_t queue_page_round(size_t n)
 }
 
 /* Returns the buffer of a tag: NULL under zero copy, where the kernel
- * lends the request's own pages (buffer table index tag) instead. */
+ * lends the request's own pages (buffer table index tag) instead, and
+ * under user copy, where it copies them to and from the backend's memory. */
 void *queue_buf(const struct queue *q, unsigned tag)
 {
-	if (q->zero_copy)
+	if (q->zero_copy || q->user_copy)
 		return NULL;
 	return q->bufs + (size_t)tag * q->target->buf_bytes;
 }
@@ -223,6 +224,11 @@ void queue_serve(struct queue *q, unsigned tag)
 	__atomic_store_n(&q->ios, q->ios + 1, __ATOMIC_RELAXED);
 	if (q->slots) {
 		queue_submit(q, tag);
+		return;
+	}
+	if (q->user_copy) {
+		queue_commit(q, tag, io_serve_user_copy(q->target, &q->descs[tag], q->cdev_fd,
+							q->id, (uint16_t)tag));
 		return;
 	}
 	if (!io_plans(q->target, q->zero_copy)) {
@@ -491,6 +497,7 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->ioctl_encoded = flags & UBLK_F_CMD_IOCTL_ENCODE;
 	q->batch = flags & UBLK_F_BATCH_IO;
 	q->zero_copy = flags & UBLK_F_AUTO_BUF_REG;
+	q->user_copy = flags & UBLK_F_USER_COPY;
 	q->zero_fd = -1;
 	q->idle = idle;
 	q->idle_arg = idle_arg;
@@ -527,7 +534,7 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->held.data = q;
 	ev_timer_init(&q->held_later, queue_on_held_later, 0., 0.);
 	q->held_later.data = q;
-	if (!q->zero_copy) {
+	if (!q->zero_copy && !q->user_copy) {
 		q->bufs_len = (size_t)depth * target->buf_bytes;
 		p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

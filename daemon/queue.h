@@ -37,6 +37,9 @@ struct queue {
 				 * request's pages in the ring's buffer table at
 				 * index tag; no buffers of ours */
 	int zero_fd;		/* zero copy: /dev/zero, for reads past a file's end */
+	bool user_copy;		/* UBLK_F_USER_COPY: the backend's move copies
+				 * with pread and pwrite on cdev_fd; no buffers
+				 * of ours */
 	struct queue_batch *batch_state;
 	const struct io_target *target;
 	queue_idle_fn idle;

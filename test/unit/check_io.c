@@ -4,8 +4,11 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BUF_BYTES (128 * 1024)
@@ -13,6 +16,7 @@
 static struct io_target target;
 static char *buf;
 static char dir[] = "/dev/shm/ublkd-io-XXXXXX";
+static char dir_file[256];	/* the mem backend's file (test_user_copy_fault) */
 
 /* Opens a 1 MiB mem backend as the target. */
 static void setup(void)
@@ -493,6 +497,187 @@ START_TEST(test_submit)
 }
 END_TEST
 
+/* Where UBLK_F_USER_COPY puts queue q's tag's data in the char device. */
+static off_t user_copy_pos(uint16_t q, uint16_t tag)
+{
+	return (off_t)(UBLKSRV_IO_BUF_OFFSET + ((uint64_t)q << UBLK_QID_OFF) +
+		       ((uint64_t)tag << UBLK_TAG_OFF));
+}
+
+/* A file standing in for the char device: pread and pwrite on it copy as
+ * the kernel's do, a fault ending them short. */
+static int fake_cdev(void)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cdev", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	return fd;
+}
+
+/* Fills len bytes of "request" data at the fake char device's pos with c. */
+static void cdev_fill(int fd, off_t pos, int c, size_t len)
+{
+	memset(buf, c, len);
+	ck_assert_int_eq(pwrite(fd, buf, len, pos), (ssize_t)len);
+}
+
+/* Under user copy a mem device's WRITE is copied out of the request's place
+ * in the char device (queue and tag in the offset) into its memory, and a
+ * READ into that place: written pages and holes (zeroes) in one request;
+ * FLUSH, DISCARD and the bounds as when copying. The null backend, which
+ * has no memory to lend, never takes it. */
+START_TEST(test_user_copy)
+{
+	struct backend_geometry geo;
+	struct io_target null;
+	struct ublksrv_io_desc d;
+	int fd = fake_cdev();
+
+	ck_assert(io_user_copy_capable(&target));
+	open_null(&null, &geo);
+	ck_assert(!io_user_copy_capable(&null));
+	io_close(&null, false);
+
+	/* WRITE 12 KiB at 4 KiB from queue 1's tag 3. */
+	cdev_fill(fd, user_copy_pos(1, 3), 0x5a, 12288);
+	d = desc(UBLK_IO_OP_WRITE, 8, 24);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 1, 3), 12288);
+	memset(buf, 0, 12288);
+	d = desc(UBLK_IO_OP_READ, 8, 24);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 12288);
+	ck_assert_int_eq((unsigned char)buf[0], 0x5a);
+	ck_assert_mem_eq(buf, buf + 1, 12288 - 1);
+
+	/* READ 64 KiB from 0 into queue 0's tag 0, whose place held 0x77:
+	 * a hole, the written pages, then holes again. */
+	cdev_fill(fd, user_copy_pos(0, 0), 0x77, 65536);
+	d = desc(UBLK_IO_OP_READ, 0, 128);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 0), 65536);
+	ck_assert_int_eq(pread(fd, buf, 65536, user_copy_pos(0, 0)), 65536);
+	for (size_t i = 0; i < 65536; i += 512)
+		ck_assert_int_eq((unsigned char)buf[i], i >= 4096 && i < 16384 ? 0x5a : 0);
+	ck_assert_mem_eq(buf + 4096, buf + 4097, 12287);
+	ck_assert_mem_eq(buf + 16384, buf + 16385, 65536 - 16385);
+
+	/* Non-data requests go to the callbacks: DISCARD makes a hole. */
+	d = desc(UBLK_IO_OP_DISCARD, 8, 8);
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 0), 0);
+	d = desc(UBLK_IO_OP_FLUSH, 0, 0);
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 0), 0);
+	d = desc(UBLK_IO_OP_READ, 8, 16);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 5), 8192);
+	ck_assert_int_eq(pread(fd, buf, 8192, user_copy_pos(0, 5)), 8192);
+	ck_assert_int_eq(buf[0], 0);
+	ck_assert_mem_eq(buf, buf + 1, 4095);
+	ck_assert_int_eq((unsigned char)buf[4096], 0x5a);
+
+	/* Past the end, or larger than a request may be: refused. */
+	d = desc(UBLK_IO_OP_READ, 2048 - 8, 16);
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 0), -EIO);
+	d = desc(UBLK_IO_OP_WRITE, 0, BUF_BYTES / 512 + 8);
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 0), -EIO);
+	close(fd);
+}
+END_TEST
+
+/* A READ of more pieces than mem hands over at once (every other page
+ * written, 128 runs in 512 KiB) arrives whole and in order. */
+START_TEST(test_user_copy_many_pieces)
+{
+	enum { LEN = 512 * 1024 };
+	struct ublksrv_io_desc d;
+	char *got = malloc(LEN);
+	int fd = fake_cdev();
+
+	target.buf_bytes = LEN;
+	for (unsigned page = 0; page < LEN / 4096; page += 2) {
+		d = desc(UBLK_IO_OP_WRITE, page * 8, 8);
+		memset(buf, (int)(page / 2 % 250) + 1, 4096);
+		ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 4096);
+	}
+	memset(got, 0x77, LEN);
+	ck_assert_int_eq(pwrite(fd, got, LEN, user_copy_pos(0, 2)), LEN);
+	d = desc(UBLK_IO_OP_READ, 0, LEN / 512);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 2), LEN);
+	ck_assert_int_eq(pread(fd, got, LEN, user_copy_pos(0, 2)), LEN);
+	for (unsigned page = 0; page < LEN / 4096; page++) {
+		const unsigned char *p = (const unsigned char *)got + page * 4096;
+		unsigned char want = page % 2 ? 0 : (unsigned char)(page / 2 % 250 + 1);
+
+		ck_assert_msg(p[0] == want && memcmp(p, p + 1, 4095) == 0,
+			      "page %u: want %u, got %u", page, want, p[0]);
+	}
+	free(got);
+	close(fd);
+}
+END_TEST
+
+/* Collects the backing_file a backend describes. */
+static void report_text(struct backend_report *r, const char *key, const char *value)
+{
+	(void)r;
+	if (strcmp(key, "backing_file") == 0)
+		snprintf(dir_file, sizeof(dir_file), "%s", value);
+}
+
+/* Ignores the other fields a backend describes. */
+static void report_number(struct backend_report *r, const char *key, uint64_t value)
+{
+	(void)r, (void)key, (void)value;
+}
+
+/* Ignores flags a backend describes. */
+static void report_flag(struct backend_report *r, const char *key, bool value)
+{
+	(void)r, (void)key, (void)value;
+}
+
+/* A mem device whose file was cut short under it (its mapping faults):
+ * the kernel's copy ends short, and the request fails with EIO instead of
+ * a SIGBUS in the daemon; the other pages still serve. */
+START_TEST(test_user_copy_fault)
+{
+	struct backend_report r = { .text = report_text, .number = report_number,
+				    .flag = report_flag };
+	struct ublksrv_io_desc d;
+	int fd = fake_cdev(), file;
+
+	d = desc(UBLK_IO_OP_WRITE, 0, 256);	/* 128 KiB */
+	memset(buf, 3, 128 * 1024);
+	ck_assert_int_eq(io_serve(&target, &d, buf, NULL), 128 * 1024);
+	io_describe(&target, &r);
+	file = open(dir_file, O_RDWR);
+	ck_assert_int_ge(file, 0);
+	ck_assert_int_eq(ftruncate(file, 64 * 1024), 0);
+
+	d = desc(UBLK_IO_OP_READ, 0, 256);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 1), -EIO);
+	cdev_fill(fd, user_copy_pos(0, 1), 9, 128 * 1024);
+	d = desc(UBLK_IO_OP_WRITE, 128, 128);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 1), -EIO);
+	/* Below the cut the data is there still. */
+	d = desc(UBLK_IO_OP_READ, 0, 128);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 1), 64 * 1024);
+	ck_assert_int_eq(pread(fd, buf, 64 * 1024, user_copy_pos(0, 1)), 64 * 1024);
+	ck_assert_int_eq(buf[0], 3);
+	ck_assert_mem_eq(buf, buf + 1, 64 * 1024 - 1);
+	ck_assert_int_eq(ftruncate(file, 1 << 20), 0);
+	close(file);
+	close(fd);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *io_suite(void)
 {
@@ -511,6 +696,9 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_null_zero_copy);
 	tcase_add_test(tc, test_params_dma_align);
 	tcase_add_test(tc, test_submit);
+	tcase_add_test(tc, test_user_copy);
+	tcase_add_test(tc, test_user_copy_many_pieces);
+	tcase_add_test(tc, test_user_copy_fault);
 	suite_add_tcase(s, tc);
 	return s;
 }
