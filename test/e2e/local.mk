@@ -11,6 +11,7 @@ EXTRA_DIST += \
 	test/e2e/18-socket-activation.sh \
 	test/e2e/19-mem-isolation.sh \
 	test/e2e/27-null-zero-copy.sh \
+	test/e2e/28-mem-user-copy.sh \
 	test/e2e/40-mem-tmpfs-full.sh \
 	test/e2e/50-recovery.sh \
 	test/e2e/51-recovery-bad.sh \
