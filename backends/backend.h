@@ -341,6 +341,14 @@ int backend_wait_ready(struct backend_waiter *w, int state, const char *msg,
  * the callback may close the backend. */
 void backend_waiter_tell(struct backend_waiter *w, int res, const char *msg);
 
+/* Zeroes a moving backend may lend a READ (backend_ops.move), at most
+ * BACKEND_ZERO_BYTES per piece; never written. */
+#define BACKEND_ZERO_BYTES	(64 * 1024)
+extern const uint8_t backend_zeroes[BACKEND_ZERO_BYTES];
+/* Has mv copy len bytes of zeroes into a READ's request: 0, or -EIO when
+ * it copied fewer. */
+int backend_move_zeroes(struct backend_mover *mv, uint64_t len);
+
 /* Fills geo for a backend that keeps the requested size and block size and
  * serves DISCARD and WRITE_ZEROES (up to 1 GiB each); no volatile cache. */
 void backends_plain_geometry(const struct backend_config *cfg, struct backend_geometry *geo);

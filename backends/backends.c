@@ -2,6 +2,8 @@
 #include "config.h"
 #include "backends/backend.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +30,34 @@ static const struct backend_ops *const backends_table[] = {
 	&backend_rbd,
 #endif
 };
+
+const uint8_t backend_zeroes[BACKEND_ZERO_BYTES];
+
+/* Has mv copy len bytes of zeroes into a READ's request, in pieces. */
+int backend_move_zeroes(struct backend_mover *mv, uint64_t len)
+{
+	enum { PIECES = 16 };
+	struct iovec iov[PIECES];
+
+	while (len) {
+		uint64_t bytes = 0;
+		int n = 0;
+		long got;
+
+		for (; n < PIECES && len; n++) {
+			size_t piece = len < BACKEND_ZERO_BYTES ? (size_t)len : BACKEND_ZERO_BYTES;
+
+			iov[n].iov_base = (void *)(uintptr_t)backend_zeroes;
+			iov[n].iov_len = piece;
+			bytes += piece;
+			len -= piece;
+		}
+		got = mv->copy(mv, iov, n);
+		if (got != (long)bytes)
+			return -EIO;
+	}
+	return 0;
+}
 
 /* Fills geo for a backend that keeps the requested size and block size. */
 void backends_plain_geometry(const struct backend_config *cfg, struct backend_geometry *geo)

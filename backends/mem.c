@@ -464,10 +464,6 @@ static int mem_write(void *priv, const void *buf, uint32_t len, uint64_t off,
 
 /* How many pieces mem_move hands the mover at once. */
 #define MEM_MOVE_PIECES	64
-/* Zeroes lent to reads of holes, a piece of at most this many bytes at a
- * time: in the BSS and never written, so they cost no memory. */
-#define MEM_ZERO_BYTES	(64 * 1024)
-static uint8_t mem_zeroes[MEM_ZERO_BYTES];
 
 /* The pieces of one request mem_move gathers for its mover. */
 struct mem_moving {
@@ -526,9 +522,9 @@ static int mem_move_run(void *arg, uint64_t pos, uint64_t len, bool written)
 	if (written)
 		return mem_move_add(mv, mv->m->map + pos, len);
 	while (len && ret == 0) {
-		uint64_t piece = len < MEM_ZERO_BYTES ? len : MEM_ZERO_BYTES;
+		uint64_t piece = len < BACKEND_ZERO_BYTES ? len : BACKEND_ZERO_BYTES;
 
-		ret = mem_move_add(mv, mem_zeroes, piece);
+		ret = mem_move_add(mv, (void *)(uintptr_t)backend_zeroes, piece);
 		len -= piece;
 	}
 	return ret;

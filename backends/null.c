@@ -71,6 +71,14 @@ static int null_plan(void *priv, const struct backend_req *req, struct backend_o
 	return 0;
 }
 
+/* Under user copy: a READ lends zeroes to the kernel's copy into the
+ * request's pages; a WRITE is dropped without any copy. */
+static int null_move(void *priv, const struct backend_req *req, struct backend_mover *mv)
+{
+	(void)priv;
+	return req->op == BACKEND_REQ_READ ? backend_move_zeroes(mv, req->len) : 0;
+}
+
 /* What device_add takes for a null device. */
 static const struct backend_param null_params[] = {
 	{ .name = "size", .type = BACKEND_PARAM_SIZE, .required = true, .metavar = "SIZE",
@@ -91,4 +99,5 @@ const struct backend_ops backend_null = {
 	.discard = null_trim,
 	.write_zeroes = null_write_zeroes,
 	.plan = null_plan,
+	.move = null_move,
 };

@@ -528,19 +528,13 @@ static void cdev_fill(int fd, off_t pos, int c, size_t len)
 /* Under user copy a mem device's WRITE is copied out of the request's place
  * in the char device (queue and tag in the offset) into its memory, and a
  * READ into that place: written pages and holes (zeroes) in one request;
- * FLUSH, DISCARD and the bounds as when copying. The null backend, which
- * has no memory to lend, never takes it. */
+ * FLUSH, DISCARD and the bounds as when copying. */
 START_TEST(test_user_copy)
 {
-	struct backend_geometry geo;
-	struct io_target null;
 	struct ublksrv_io_desc d;
 	int fd = fake_cdev();
 
 	ck_assert(io_user_copy_capable(&target));
-	open_null(&null, &geo);
-	ck_assert(!io_user_copy_capable(&null));
-	io_close(&null, false);
 
 	/* WRITE 12 KiB at 4 KiB from queue 1's tag 3. */
 	cdev_fill(fd, user_copy_pos(1, 3), 0x5a, 12288);
@@ -584,6 +578,48 @@ START_TEST(test_user_copy)
 	d = desc(UBLK_IO_OP_WRITE, 0, BUF_BYTES / 512 + 8);
 	ck_assert_int_eq(io_serve_user_copy(&target, &d, fd, 0, 0), -EIO);
 	close(fd);
+}
+END_TEST
+
+/* A null device under user copy: a READ puts zeroes at the request's place
+ * (more than one zero piece's worth), a WRITE copies nothing at all (it
+ * succeeds even where reading the request's data would fail). */
+START_TEST(test_null_user_copy)
+{
+	enum { LEN = 256 * 1024 };
+	struct backend_geometry geo;
+	struct io_target null;
+	struct ublksrv_io_desc d;
+	int fd = fake_cdev(), wronly;
+	char path[64];
+
+	open_null(&null, &geo);
+	ck_assert(io_user_copy_capable(&null));
+	null.buf_bytes = LEN;
+	cdev_fill(fd, user_copy_pos(0, 7), 0x77, BUF_BYTES);
+	ck_assert_int_eq(pwrite(fd, buf, BUF_BYTES, user_copy_pos(0, 7) + BUF_BYTES), BUF_BYTES);
+	d = desc(UBLK_IO_OP_READ, 16, LEN / 512);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&null, &d, fd, 0, 7), LEN);
+	for (off_t at = 0; at < LEN; at += BUF_BYTES) {
+		ck_assert_int_eq(pread(fd, buf, BUF_BYTES, user_copy_pos(0, 7) + at), BUF_BYTES);
+		ck_assert_int_eq(buf[0], 0);
+		ck_assert_mem_eq(buf, buf + 1, BUF_BYTES - 1);
+	}
+	snprintf(path, sizeof(path), "%s/wronly", dir);
+	wronly = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(wronly, 0);
+	unlink(path);
+	d = desc(UBLK_IO_OP_WRITE, 16, LEN / 512);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&null, &d, wronly, 0, 7), LEN);
+	/* A read whose copy fails fails. */
+	d = desc(UBLK_IO_OP_READ, 16, 8);
+	d.addr = 0;
+	ck_assert_int_eq(io_serve_user_copy(&null, &d, -1, 0, 7), -EIO);
+	close(wronly);
+	close(fd);
+	io_close(&null, false);
 }
 END_TEST
 
@@ -698,6 +734,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_submit);
 	tcase_add_test(tc, test_user_copy);
 	tcase_add_test(tc, test_user_copy_many_pieces);
+	tcase_add_test(tc, test_null_user_copy);
 	tcase_add_test(tc, test_user_copy_fault);
 	suite_add_tcase(s, tc);
 	return s;
