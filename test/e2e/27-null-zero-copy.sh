@@ -3,7 +3,9 @@
 # has UBLK_F_AUTO_BUF_REG (6.16+) a null device says zero_copy true, its
 # writes are dropped without a copy and its reads are filled from
 # /dev/zero straight into the requests' own pages; elsewhere (6.12) it
-# copies through ublkd's buffers. Either way every read returns zeroes and
+# takes user copy (UBLK_F_USER_COPY: the kernel copies a read's zeroes from
+# a shared zero region, and a write is not copied at all). Either way every
+# read returns zeroes and
 # nothing else: the reader's buffers hold a pattern before each read, so a
 # read the daemon did not fill would show it. Three null devices (1 queue,
 # 2 queues, 4096-byte blocks) are read and written at once, with reads of
@@ -15,7 +17,8 @@ require_root
 
 start_daemon
 zc=$(driver_has 11)	# UBLK_F_AUTO_BUF_REG
-note "kernel $(uname -r): zero copy expected $zc"
+if [ "$zc" = true ]; then uc=false; else uc=true; fi
+note "kernel $(uname -r): zero copy expected $zc, user copy $uc"
 
 n0=$("$UBLKCTL" add null --size 1G) || fail "add null 0"
 n1=$("$UBLKCTL" add null --size 1G --queues 2) || fail "add null 1"
@@ -26,6 +29,7 @@ for d in "${devs[@]}"; do
 	require_blockdev "$d"
 	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -r .zero_copy)" "$zc" "zero_copy of $d"
 	expect_flag "$d" 11 "$zc" UBLK_F_AUTO_BUF_REG
+	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -r .user_copy)" "$uc" "user_copy of $d"
 done
 
 # Reads device $1 with O_DIRECT from page-aligned buffers that hold 0xa5

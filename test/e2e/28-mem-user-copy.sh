@@ -3,8 +3,9 @@
 # UBLK_F_USER_COPY (Linux 6.5+, so on every kernel the suite boots), and
 # the kernel copies each READ and WRITE straight between the request's
 # pages and the device's tmpfs mapping (pwrite and pread on /dev/ublkcN):
-# one copy instead of two through the daemon's buffers. user_copy says so;
-# null and file devices never take it.
+# one copy instead of two through the daemon's buffers. user_copy says so.
+# null devices take it where they are not zero copy (6.12; e2e 27 checks
+# their reads), file devices never.
 # Four mem devices at once (one with 2 queues, one --reserve, one written
 # only sparsely so its reads mix holes and data) are written with fio
 # crc32c verification (4 KiB at depth 1 and 32, 128 KiB sequential), each
@@ -21,17 +22,21 @@ require_root
 grep -q -- "--user-copy: 'sometimes' is not auto or off" "$E2E_TMP/bad.err" ||
 	fail "no clear refusal of --user-copy sometimes: $(cat "$E2E_TMP/bad.err")"
 
+fs=$E2E_TMP/fs
+scratch_fs "$fs" ext4 256M
 start_daemon
 uc=$(driver_has 7)	# UBLK_F_USER_COPY
 expect_eq "$uc" true "UBLK_F_USER_COPY in the driver of kernel $(uname -r)"
+zc=$(driver_has 11)	# UBLK_F_AUTO_BUF_REG: null devices are zero copy
 
 m0=$("$UBLKCTL" add mem --size 128M --queues 2) || fail "add mem m0"
 m1=$("$UBLKCTL" add mem --size 128M) || fail "add mem m1"
 m2=$("$UBLKCTL" add mem --size 128M --reserve) || fail "add mem m2"
 m3=$("$UBLKCTL" add mem --size 128M) || fail "add mem m3"
 n0=$("$UBLKCTL" add null --size 128M) || fail "add null"
+f0=$("$UBLKCTL" add file --path "$fs/f.img" --size 64M) || fail "add file"
 devs=("$m0" "$m1" "$m2" "$m3")
-for d in "${devs[@]}" "$n0"; do
+for d in "${devs[@]}" "$n0" "$f0"; do
 	require_blockdev "$d"
 done
 
@@ -41,8 +46,11 @@ for d in "${devs[@]}"; do
 	expect_eq "$(user_copy_of "$d")" true "user_copy of mem device $d"
 	expect_flag "$d" 7 true UBLK_F_USER_COPY
 done
-expect_eq "$(user_copy_of "$n0")" false "user_copy of null device $n0"
-expect_flag "$n0" 7 false UBLK_F_USER_COPY
+if [ "$zc" = true ]; then nuc=false; else nuc=true; fi
+expect_eq "$(user_copy_of "$n0")" "$nuc" "user_copy of null device $n0 (zero copy $zc)"
+expect_flag "$n0" 7 "$nuc" UBLK_F_USER_COPY
+expect_eq "$(user_copy_of "$f0")" false "user_copy of file device $f0"
+expect_flag "$f0" 7 false UBLK_F_USER_COPY
 
 # Every device at once, each in its own regions; m3 gets only its 4 KiB
 # jobs, so its reads below cross holes.
@@ -108,6 +116,6 @@ all=("${devs[@]}" "$m4")
 write_patterns 48 "${all[@]}"
 check_patterns 48 "with a copying device beside them" "${all[@]}"
 
-sigterm_under_load "${all[@]}" "$n0"
+sigterm_under_load "${all[@]}" "$n0" "$f0"
 ! grep -E 'command refused|outside the device or buffer|fails with EIO' "$E2E_DAEMON_LOG" ||
 	fail "the daemon logged user-copy errors"
