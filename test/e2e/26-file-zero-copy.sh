@@ -123,19 +123,10 @@ truncate -s 128M "$fs/b.img" || fail "growing b.img back"
 
 # SIGKILL under load; a new daemon with --zero-copy off recovers them onto
 # its io threads as the kernel keeps them, zero copy included.
-for i in "${!devs[@]}"; do
-	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M \
-		--iomem_align=512
-done
 fio_bg "kill-f3" "$f3" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M
-sleep 3
-note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
-kill_daemon
-sleep 2
-start_daemon --zero-copy off --io-threads 2
-for d in "${all[@]}"; do
-	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
-done
+RESTART_FIO_ARGS+=(--iomem_align=512)
+restart_under_load "--zero-copy off --io-threads 2" "${devs[@]}"
+wait_live "${f3#/dev/ublkb}" 120 || fail "$f3 is not live after the restart"
 for d in "$f0" "$f1" "$f2" "$f3"; do
 	expect_eq "$(zero_copy_of "$d")" "$zc" "zero_copy of $d after the recovery"
 	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -c '[.io_threads[] | . != null] | all')" \

@@ -88,16 +88,8 @@ check_patterns 40 "after the first round" "${devs[@]}"
 
 # SIGKILL under load; a new daemon with --user-copy off recovers them onto
 # its io threads as the kernel keeps them, user copy included.
-for i in "${!devs[@]}"; do
-	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M
-done
-sleep 3
-note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
-kill_daemon
-sleep 2
-start_daemon --user-copy off --io-threads 2
+restart_under_load "--user-copy off --io-threads 2" "${devs[@]}"
 for d in "${devs[@]}"; do
-	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
 	expect_eq "$(user_copy_of "$d")" true "user_copy of $d after the recovery"
 	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -c '[.io_threads[] | . != null] | all')" \
 		true "every queue of $d on an io thread after the recovery"

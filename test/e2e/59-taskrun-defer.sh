@@ -103,17 +103,9 @@ done
 busy_round "$n0" "on io threads" "${devs[@]}"
 
 # SIGKILL under load; a new deferring daemon recovers them onto its threads.
-for i in "${!devs[@]}"; do
-	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M
-done
-sleep 2
-note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
-kill_daemon
-sleep 2
-start_daemon --taskrun defer --io-threads 2
-for d in "${devs[@]}" "$n0"; do
-	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
-done
+RESTART_FIO_ARGS=(--rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M)
+restart_under_load "--taskrun defer --io-threads 2" "${devs[@]}"
+wait_live "${n0#/dev/ublkb}" 120 || fail "$n0 is not live after the restart"
 fio_wait "the SIGKILL and recovery"
 check_patterns 60 "after the recovery" "${devs[@]}"
 write_patterns 70 "${devs[@]}"

@@ -76,17 +76,10 @@ fio_wait "the delete of $n0"
 
 # SIGKILL under load, then a new daemon (without --batch-io, with io
 # threads) recovers them.
-for i in "${!devs[@]}"; do
-	fio_bg "kill$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M
-done
-sleep 3
-note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
-kill_daemon
-sleep 2
-start_daemon --io-threads 2
+RESTART_FIO_ARGS=(--rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M)
+restart_under_load "--io-threads 2" "${devs[@]}"
 for d in "${devs[@]}"; do
 	id=${d#/dev/ublkb}
-	wait_live "$id" 120 || fail "device $id is not live after the restart"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .batch_io)" "$batch" \
 		"batch_io of $d after the recovery"
 	expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.io_threads[] | . != null] | all')" \

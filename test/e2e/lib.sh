@@ -286,6 +286,31 @@ wait_live() {
 	wait_for "[ \"\$(state_of $id)\" = live ]" "$@"
 }
 
+# The fio options of restart_under_load's writers (after fio_bg's own).
+RESTART_FIO_ARGS=(--rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M)
+
+# SIGKILL to the daemon while fio_bg writes each device given (with
+# RESTART_FIO_ARGS), then a new daemon with the options in $1 (words split
+# on spaces); waits until each of those devices is live again. fio_wait
+# then checks the writes.
+restart_under_load() {
+	local opts=$1 i
+	shift
+	local devs=("$@")
+	for i in "${!devs[@]}"; do
+		fio_bg "kill$i" "${devs[i]}" "${RESTART_FIO_ARGS[@]}"
+	done
+	sleep 3
+	note "SIGKILL to ublkd (pid $UBLKD_PID) under load"
+	kill_daemon
+	sleep 2
+	# shellcheck disable=SC2086 # the options are words
+	start_daemon $opts
+	for i in "${devs[@]}"; do
+		wait_live "${i#/dev/ublkb}" 120 || fail "$i is not live after the restart"
+	done
+}
+
 # Starts in the background, on each block device given, fio random 4 KiB
 # writes at depth 32 (32 MiB) with a crc32c header in each block, read back
 # and verified after the write phase; their pids go to FIO_PIDS and their
