@@ -147,7 +147,7 @@ static uint64_t add_user_copy_flag(const struct device *dev, uint64_t features)
 			       !(dev->info.flags & (UBLK_F_AUTO_BUF_REG | UBLK_F_BATCH_IO)),
 			       features, UBLK_F_USER_COPY, &told,
 			       "user copy: this kernel has no UBLK_F_USER_COPY (Linux 6.5+); "
-			       "mem devices copy through the daemon's buffers");
+			       "mem and null devices copy through the daemon's buffers");
 }
 
 /* Opens the backend and fills in what ADD_DEV asks the kernel for. */
