@@ -337,6 +337,17 @@ int io_serve_user_copy(const struct io_target *t, const struct ublksrv_io_desc *
 		return ret;
 	if (!io_has_data(req.op))
 		return io_serve(t, iod, NULL, NULL);
+	if (!t->ops->move) {
+		/* Only a backend that moves is added with user copy. */
+		static bool told;
+
+		if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+			log_error("%s of %llu bytes at %llu: user copy, but backend %s cannot "
+				  "move data; such requests fail with EIO (logged once)",
+				  io_op_name(iod->op_flags & 0xff), (unsigned long long)req.len,
+				  (unsigned long long)req.off, t->ops->name);
+		return -EIO;
+	}
 	c.to_request = req.op == BACKEND_REQ_READ;
 	ret = t->ops->move(t->priv, &req, &c.mover);
 	if (ret < 0)

@@ -456,6 +456,9 @@ START_TEST(test_submit)
 	ck_assert(!io_plans(&t, true));
 	/* Its watches live on the main loop: never on io threads. */
 	ck_assert(!io_thread_safe(&t));
+	/* A backend that cannot move data fails a user-copy READ, no more. */
+	ck_assert(!io_user_copy_capable(&t));
+	ck_assert_int_eq(io_serve_user_copy(&t, &d, -1, 0, 0), -EIO);
 	ck_assert_int_eq(io_start(&t, 3, &d, buf, &p, sub_done, &ctx), 1);
 	ck_assert_uint_eq(sub_seen.calls, 1);
 	ck_assert_uint_eq(sub_seen.queue, 3);
