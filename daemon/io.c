@@ -249,11 +249,41 @@ static void io_dirty(uint32_t *dirty, uint64_t len, uint32_t buf_bytes)
 		*dirty = (uint32_t)len;
 }
 
+/* Runs a decoded request through the backend's callbacks, buf its data
+ * (unused by the ops without data): 0 or -errno, as the backend says. */
+static int io_call(const struct io_target *t, const struct backend_req *req, void *buf,
+		   uint32_t *dirty)
+{
+	const struct backend_ops *b = t->ops;
+
+	switch (req->op) {
+	case BACKEND_REQ_READ:
+		if (b->reads_zero && dirty) {
+			/* Past *dirty the buffer holds zeroes still. */
+			memset(buf, 0, req->len < *dirty ? req->len : *dirty);
+			if (req->len >= *dirty)
+				*dirty = 0;
+			return 0;
+		}
+		return b->read(t->priv, buf, (uint32_t)req->len, req->off);
+	case BACKEND_REQ_WRITE:
+		return b->write ? b->write(t->priv, buf, (uint32_t)req->len, req->off, req->flags)
+				: -EROFS;
+	case BACKEND_REQ_FLUSH:
+		return b->flush ? b->flush(t->priv) : 0;
+	case BACKEND_REQ_DISCARD:
+		return b->discard ? b->discard(t->priv, req->len, req->off) : -EOPNOTSUPP;
+	case BACKEND_REQ_WRITE_ZEROES:
+		return b->write_zeroes ? b->write_zeroes(t->priv, req->len, req->off, req->flags)
+				       : -EOPNOTSUPP;
+	}
+	return -EOPNOTSUPP;
+}
+
 /* Serves the request in iod with buf as its data buffer. */
 int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void *buf,
 	     uint32_t *dirty)
 {
-	const struct backend_ops *b = t->ops;
 	struct backend_req req;
 	int ret;
 
@@ -264,35 +294,9 @@ int io_serve(const struct io_target *t, const struct ublksrv_io_desc *iod, void 
 	ret = io_decode(t, iod, buf, &req);
 	if (ret)
 		return ret;
-	if (dirty && req.op == BACKEND_REQ_READ && !b->reads_zero)
+	if (dirty && req.op == BACKEND_REQ_READ && !t->ops->reads_zero)
 		io_dirty(dirty, req.len, t->buf_bytes);	/* the backend fills it */
-	switch (req.op) {
-	case BACKEND_REQ_READ:
-		if (b->reads_zero && dirty) {
-			/* Past *dirty the buffer holds zeroes still. */
-			memset(buf, 0, req.len < *dirty ? req.len : *dirty);
-			if (req.len >= *dirty)
-				*dirty = 0;
-			ret = 0;
-		} else {
-			ret = b->read(t->priv, buf, (uint32_t)req.len, req.off);
-		}
-		break;
-	case BACKEND_REQ_WRITE:
-		ret = b->write ? b->write(t->priv, buf, (uint32_t)req.len, req.off, req.flags)
-			       : -EROFS;
-		break;
-	case BACKEND_REQ_FLUSH:
-		ret = b->flush ? b->flush(t->priv) : 0;
-		break;
-	case BACKEND_REQ_DISCARD:
-		ret = b->discard ? b->discard(t->priv, req.len, req.off) : -EOPNOTSUPP;
-		break;
-	case BACKEND_REQ_WRITE_ZEROES:
-		ret = b->write_zeroes ? b->write_zeroes(t->priv, req.len, req.off, req.flags)
-				      : -EOPNOTSUPP;
-		break;
-	}
+	ret = io_call(t, &req, buf, dirty);
 	if (ret < 0)
 		return io_errno(ret);
 	return io_has_data(req.op) ? (int)req.len : 0;
@@ -335,8 +339,10 @@ int io_serve_user_copy(const struct io_target *t, const struct ublksrv_io_desc *
 
 	if (ret)
 		return ret;
-	if (!io_has_data(req.op))
-		return io_serve(t, iod, NULL, NULL);
+	if (!io_has_data(req.op)) {
+		ret = io_call(t, &req, NULL, NULL);
+		return ret < 0 ? io_errno(ret) : 0;
+	}
 	if (!t->ops->move) {
 		/* Only a backend that moves is added with user copy. */
 		static bool told;
