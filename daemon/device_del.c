@@ -67,6 +67,24 @@ static void del_close_queues(struct device *dev)
 	dev->undo &= ~(UNDO_QUEUES | UNDO_CDEV);
 }
 
+/* Stops serving the queues but leaves them open until the daemon exits
+ * (see kernel_queue_leave), and closes our /dev/ublkcN (the rings and the
+ * mapped descriptors keep it open in the kernel). */
+static void del_leave_queues(struct device *dev)
+{
+	ev_timer_stop(dev->loop, &dev->open_timer);
+	if (dev->undo & UNDO_QUEUES) {
+		dev->drv->queue_leave(dev->drv, dev->queues, dev->queues_ready);
+		dev->queues = NULL;	/* the driver's now */
+	}
+	dev->queues_ready = 0;
+	if (dev->undo & UNDO_CDEV) {
+		dev->drv->close_cdev(dev->drv, dev->cdev_fd);
+		dev->cdev_fd = -1;
+	}
+	dev->undo &= ~(UNDO_QUEUES | UNDO_CDEV);
+}
+
 /* Sends DEL_DEV_ASYNC or DEL_DEV as step; a refused send is its answer. */
 static void del_send(struct device *dev, enum device_del_step step)
 {
@@ -141,7 +159,7 @@ static void del_step(struct device *dev, int res)
 		if (res < 0) {
 			/* Still safe: what is in flight is reissued to the next daemon. */
 			log_errno(res, "device %u: QUIESCE_DEV", dev->id);
-			dev->del = DEL_DETACH;
+			dev->del = DEL_LEAVE;
 			del_step(dev, 0);
 			return;
 		}
@@ -156,7 +174,11 @@ static void del_step(struct device *dev, int res)
 		dev->del = DEL_DETACH;
 		/* fall through */
 	case DEL_DETACH:
-		del_close_queues(dev);
+	case DEL_LEAVE:
+		if (dev->del == DEL_LEAVE)
+			del_leave_queues(dev);	/* requests may still arrive */
+		else
+			del_close_queues(dev);	/* quiesced and drained */
 		io_detach(&dev->target);
 		dev->undo &= ~(UNDO_BACKEND | UNDO_ABANDON | UNDO_KERNEL);
 		log_info("device %u left in the kernel for the next ublkd", dev->id);
@@ -168,8 +190,9 @@ static void del_step(struct device *dev, int res)
 
 /* Leaves a live device to the next daemon: QUIESCE_DEV first when the
  * device has it (6.16+: nothing is in flight when we let go), then release
- * the queues, /dev/ublkcN and the backend (detach: mem keeps its file), and
- * forget the device without deleting it. */
+ * the queues (without it: stop serving them, closed when the daemon exits),
+ * /dev/ublkcN and the backend (detach: mem keeps its file), and forget the
+ * device without deleting it. */
 void device_detach_from(struct device *dev)
 {
 	int ret;
@@ -178,7 +201,7 @@ void device_detach_from(struct device *dev)
 	if (!(dev->info.flags & UBLK_F_QUIESCE)) {
 		log_info("device %u: no QUIESCE_DEV (Linux 6.16+); requests in flight are "
 			 "reissued to the next ublkd", dev->id);
-		dev->del = DEL_DETACH;
+		dev->del = DEL_LEAVE;
 		del_step(dev, 0);
 		return;
 	}

@@ -41,6 +41,9 @@ struct device_driver {
 	int (*queue_fetch_all)(struct device_driver *drv, struct queue *q);
 	/* Releases a queue set up by queue_setup, as queue_teardown. */
 	void (*queue_teardown)(struct device_driver *drv, struct queue *q);
+	/* Stops serving n queues but leaves their rings open until the daemon
+	 * exits, and takes the array (see device_kernel.c for why). */
+	void (*queue_leave)(struct device_driver *drv, struct queue *queues, unsigned n);
 };
 
 /* The real driver: /dev/ublk-control, /dev/ublkcN and queue.c. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 struct device_kernel {
@@ -103,6 +104,35 @@ static void kernel_queue_teardown(struct device_driver *drv, struct queue *q)
 	queue_teardown(q);
 }
 
+/* Queue arrays left open for the process exit, kept reachable. */
+struct kernel_left {
+	struct queue *queues;
+	struct kernel_left *next;
+};
+static struct kernel_left *kernel_left;
+
+/* Leaves queues to the process exit. On a kernel without QUIESCE_DEV
+ * (6.12) requests keep arriving while we let go. Closing a ring while the
+ * daemon lives cancels its commands from a kernel worker, and a request the
+ * kernel queued just before that is still handed to this live task, which
+ * never answers it: the kernel then waits for it forever and holds the
+ * device's lock, so the next daemon's recovery hangs. When the daemon exits
+ * with the rings open, the kernel cancels them from the exiting task and
+ * requeues every request for the next daemon, as after a crash. */
+static void kernel_queue_leave(struct device_driver *drv, struct queue *queues, unsigned n)
+{
+	struct kernel_left *left = malloc(sizeof(*left));
+
+	(void)drv;
+	for (unsigned i = 0; i < n; i++)
+		queue_quiet(&queues[i]);
+	if (!left)
+		return;	/* still open: only unreachable */
+	left->queues = queues;
+	left->next = kernel_left;
+	kernel_left = left;
+}
+
 static struct device_kernel device_kernel = {
 	.ops = {
 		.open = kernel_open,
@@ -115,6 +145,7 @@ static struct device_kernel device_kernel = {
 		.queue_setup = kernel_queue_setup,
 		.queue_fetch_all = kernel_queue_fetch_all,
 		.queue_teardown = kernel_queue_teardown,
+		.queue_leave = kernel_queue_leave,
 	},
 };
 

@@ -46,6 +46,7 @@ enum device_del_step {
 	DEL_QUIESCE,		/* QUIESCE_DEV sent */
 	DEL_QUIESCE_DRAIN,	/* quiesced: waiting until every queue is idle */
 	DEL_DETACH,		/* release our side, keep the kernel device */
+	DEL_LEAVE,		/* as DEL_DETACH, but the queues stay open until exit */
 };
 
 /* What is owed to undo a device, whatever step failed: each bit is set by

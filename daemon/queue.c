@@ -624,19 +624,48 @@ int queue_fetch_all(struct queue *q)
 	return queue_fetch_here(q);
 }
 
+/* On q's io thread: stop watching the ring (it stays open). */
+static int queue_quiet_here(void *arg)
+{
+	struct queue *q = arg;
+
+	ringwatch_stop(q->loop, &q->watcher);
+	queue_stop_held(q);	/* this loop's watchers: stopped here */
+	return 0;
+}
+
 /* On q's io thread: stop watching and close the ring, cancelling the
  * commands this thread issued. */
 static int queue_detach_here(void *arg)
 {
 	struct queue *q = arg;
 
-	ringwatch_stop(q->loop, &q->watcher);
-	queue_stop_held(q);	/* this loop's watchers: stopped here */
+	queue_quiet_here(q);
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;
 	}
 	return 0;
+}
+
+/* Stops serving q and lets go of its io thread, but leaves its ring, its
+ * buffers and its command descriptors as they are: nothing of ours reads
+ * them again, and the kernel may still write into them until the ring is
+ * closed. */
+void queue_quiet(struct queue *q)
+{
+	if (q->thread) {
+		if (q->watcher.fd >= 0)
+			io_thread_call(q->thread, queue_quiet_here, q);
+		io_threads_forget(&q->idle_note);
+		io_threads_unpick(q->thread);
+		q->thread = NULL;
+	}
+	ringwatch_stop(q->loop, &q->watcher);
+	if (q->loop) {
+		ev_prepare_stop(q->loop, &q->flusher);
+		queue_stop_held(q);
+	}
 }
 
 /* Releases everything queue_setup made (cancelling any pending command). */

@@ -115,5 +115,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 int queue_fetch_all(struct queue *q);
 /* Releases everything queue_setup made (cancelling any pending command). */
 void queue_teardown(struct queue *q);
+/* Stops serving q but leaves its ring and buffers open (for the process
+ * exit to close). */
+void queue_quiet(struct queue *q);
 
 #endif

@@ -205,9 +205,10 @@ START_TEST(test_add_waits_for_devtmpfs)
 END_TEST
 
 /* Leaving devices to the next daemon without QUIESCE_DEV (a 6.12 driver):
- * the queues and the char device are released at once, the backend is let
- * go of (the fake has no detach: closed, not abandoned), the kernel device
- * stays; a device without recovery is deleted instead. */
+ * at once, the queues stop being served but are left open for the daemon's
+ * exit (closing them while it lives can strand a request), the char device
+ * is closed, the backend is let go of (the fake has no detach: closed, not
+ * abandoned), the kernel device stays. */
 START_TEST(test_detach_without_quiesce)
 {
 	struct device *dev;
@@ -224,6 +225,7 @@ START_TEST(test_detach_without_quiesce)
 	ck_assert_int_eq(fake.kernel_devs, 1);
 	ck_assert_int_eq(fake.open_fds, 0);
 	ck_assert_int_eq(fake.nqueues, 0);
+	ck_assert_int_eq(fake.left_queues, 2);
 	ck_assert_uint_eq(fake.submitted[0x16], 0);
 	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
 	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
@@ -260,6 +262,29 @@ START_TEST(test_detach_with_quiesce)
 	fake_run(loop);
 	ck_assert_int_eq(all_done_calls, 1);
 	ck_assert_int_eq(fake.nqueues, 0);
+	ck_assert_int_eq(fake.left_queues, 0);	/* quiesced and drained: closed */
+	ck_assert_int_eq(fake.open_fds, 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
+	fake.kernel_devs = 0;
+}
+END_TEST
+
+/* QUIESCE_DEV refused: requests may still arrive, so the queues are left
+ * open for the daemon's exit, as without QUIESCE_DEV; the device stays. */
+START_TEST(test_detach_quiesce_fails)
+{
+	fake.features = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_QUIESCE;
+	add_recovery = DEVICE_RECOVERY_REISSUE;
+	add_live();
+	fake.fail_nr = 0x16;
+	fake.fail_res = -EINVAL;
+	device_detach_all(on_all_done, NULL);
+	fake_run(loop);
+	ck_assert_uint_eq(fake.submitted[0x16], 1);
+	ck_assert_int_eq(all_done_calls, 1);
+	ck_assert_int_eq(fake.nqueues, 0);
+	ck_assert_int_eq(fake.left_queues, 2);
 	ck_assert_int_eq(fake.open_fds, 0);
 	ck_assert_int_eq(fake.kernel_devs, 1);
 	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
@@ -502,6 +527,7 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, test_add_then_del);
 	tcase_add_test(tc, test_detach_without_quiesce);
 	tcase_add_test(tc, test_detach_with_quiesce);
+	tcase_add_test(tc, test_detach_quiesce_fails);
 	tcase_add_test(tc, test_detach_deletes_without_recovery);
 	tcase_add_test(tc, test_del_abort_before_stop_answer);
 	tcase_add_loop_test(tc, test_del_fails_at_each_step, 0,

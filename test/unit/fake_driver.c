@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct fake_driver fake;
@@ -129,6 +130,16 @@ static void fake_queue_teardown(struct device_driver *drv, struct queue *q)
 	q->active = 0;
 }
 
+/* Leaves fake queues to the exit: counted, no longer set up. */
+static void fake_queue_leave(struct device_driver *drv, struct queue *queues, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		fake_queue_teardown(drv, &queues[i]);
+		fake.left_queues++;
+	}
+	free(queues);
+}
+
 /* Resets the fake driver and backend to "everything succeeds". */
 void fake_reset(void)
 {
@@ -144,6 +155,7 @@ void fake_reset(void)
 		.queue_setup = fake_queue_setup,
 		.queue_fetch_all = fake_queue_fetch_all,
 		.queue_teardown = fake_queue_teardown,
+		.queue_leave = fake_queue_leave,
 	};
 	fake.ioctl_encoded = true;
 	fake.fail_nr = FAKE_NONE;

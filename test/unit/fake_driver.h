@@ -39,6 +39,7 @@ struct fake_driver {
 	int open_fds;
 	struct queue *queues[FAKE_MAX_QUEUES];
 	int nqueues;
+	int left_queues;	/* queues left open for the daemon's exit */
 	uint32_t next_id;
 	unsigned submitted[0x20];	/* per command number */
 	uint64_t features;	/* what GET_FEATURES reports */
