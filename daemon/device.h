@@ -85,7 +85,7 @@ void device_use_batch_io(bool use);
 void device_use_zero_copy(bool use);
 /* Whether new devices whose backend serves from its own memory (mem,
  * null) ask for UBLK_F_USER_COPY where the kernel has it (ublkd --user-copy
- * auto) or never (off, the default). */
+ * auto, the default) or never (off). */
 void device_use_user_copy(bool use);
 /* Creates a device; done is called exactly once, maybe before this returns. */
 void device_add(const struct device_spec *spec, device_done_fn done, void *arg);

@@ -126,10 +126,10 @@ static uint64_t add_zero_copy_flag(const struct device *dev, uint64_t features)
 			       "devices copy through the daemon's buffers");
 }
 
-static bool add_user_copy;	/* ublkd --user-copy auto; off by default */
+static bool add_user_copy = true;	/* ublkd --user-copy auto, the default */
 
 /* Whether new devices whose backend serves from its own memory ask for
- * UBLK_F_USER_COPY (ublkd --user-copy auto) or never (off, the default). */
+ * UBLK_F_USER_COPY (ublkd --user-copy auto, the default) or never (off). */
 void device_use_user_copy(bool use)
 {
 	add_user_copy = use;

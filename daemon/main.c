@@ -61,8 +61,8 @@ static const char main_usage[] =
 	"                           of null devices without zero copy, straight\n"
 	"                           between the requests' pages and the backend's\n"
 	"                           memory (UBLK_F_USER_COPY, Linux 6.5+), for new\n"
-	"                           devices: auto (where the kernel has it; not\n"
-	"                           beside --batch-io auto) or off (default)\n"
+	"                           devices: auto (default, where the kernel has\n"
+	"                           it; not beside --batch-io auto) or off\n"
 	"      --io-threads N       serve the queues of null, mem and file devices\n"
 	"                           on N io threads, each pinned to a share of the\n"
 	"                           CPUs (default 0: all on the main loop)\n"
@@ -93,7 +93,7 @@ struct main_opts {
 	bool mute_off;			/* --eventfd-mute off */
 	bool batch_io;			/* --batch-io auto */
 	int zero_copy;			/* --zero-copy: 1 auto, 0 off, -1 not given */
-	bool user_copy;			/* --user-copy auto */
+	bool user_copy_off;		/* --user-copy off */
 	unsigned io_threads;
 	unsigned int max_connections;	/* 0: the default */
 	double idle_timeout;		/* 0: the default, < 0: never */
@@ -262,7 +262,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'E': o->mute_off = !main_auto_off("eventfd-mute", optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
 		case 'Z': o->zero_copy = main_auto_off("zero-copy", optarg) ? 1 : 0; break;
-		case 'u': o->user_copy = main_auto_off("user-copy", optarg); break;
+		case 'u': o->user_copy_off = !main_auto_off("user-copy", optarg); break;
 		case 'M':
 			o->max_connections = (unsigned int)main_number("max-connections",
 								      optarg, 1, 65536);
@@ -324,7 +324,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	/* Zero copy is the default where the kernel has it, but not beside
 	 * batched commands. */
 	device_use_zero_copy(o->zero_copy == 1 || (o->zero_copy < 0 && !o->batch_io));
-	device_use_user_copy(o->user_copy);
+	device_use_user_copy(!o->user_copy_off);
 }
 
 /* Raises the soft limit of open files to the hard one (each control

@@ -3,8 +3,8 @@
 # has UBLK_F_AUTO_BUF_REG (6.16+) a null device says zero_copy true, its
 # writes are dropped without a copy and its reads are filled from
 # /dev/zero straight into the requests' own pages; elsewhere (6.12) it
-# copies through ublkd's buffers (or with --user-copy auto, which e2e 28
-# covers, takes user copy). Either way every
+# takes user copy (UBLK_F_USER_COPY: the kernel copies a read's zeroes from
+# a shared zero region, and a write is not copied at all). Either way every
 # read returns zeroes and
 # nothing else: the reader's buffers hold a pattern before each read, so a
 # read the daemon did not fill would show it. Three null devices (1 queue,
@@ -17,7 +17,7 @@ require_root
 
 start_daemon
 zc=$(driver_has 11)	# UBLK_F_AUTO_BUF_REG
-uc=false	# --user-copy is off by default
+if [ "$zc" = true ]; then uc=false; else uc=true; fi
 note "kernel $(uname -r): zero copy expected $zc, user copy $uc"
 
 n0=$("$UBLKCTL" add null --size 1G) || fail "add null 0"

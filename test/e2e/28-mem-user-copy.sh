@@ -1,6 +1,5 @@
 #!/bin/bash
-# ublkd --user-copy auto (off by default: see the README): mem devices are
-# added with
+# ublkd --user-copy auto (the default): mem devices are added with
 # UBLK_F_USER_COPY (Linux 6.5+, so on every kernel the suite boots), and
 # the kernel copies each READ and WRITE straight between the request's
 # pages and the device's tmpfs mapping (pwrite and pread on /dev/ublkcN):
@@ -25,7 +24,7 @@ grep -q -- "--user-copy: 'sometimes' is not auto or off" "$E2E_TMP/bad.err" ||
 
 fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 256M
-start_daemon --user-copy auto
+start_daemon
 uc=$(driver_has 7)	# UBLK_F_USER_COPY
 expect_eq "$uc" true "UBLK_F_USER_COPY in the driver of kernel $(uname -r)"
 zc=$(driver_has 11)	# UBLK_F_AUTO_BUF_REG: null devices are zero copy
