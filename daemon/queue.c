@@ -648,15 +648,13 @@ static int queue_detach_here(void *arg)
 	return 0;
 }
 
-/* Stops serving q and lets go of its io thread, but leaves its ring, its
- * buffers and its command descriptors as they are: nothing of ours reads
- * them again, and the kernel may still write into them until the ring is
- * closed. */
-void queue_quiet(struct queue *q)
+/* Stops watching q: on its io thread with on_thread (which may also close
+ * the ring there), then lets go of the thread; else on the main loop. */
+static void queue_unwatch(struct queue *q, int (*on_thread)(void *arg))
 {
 	if (q->thread) {
 		if (q->watcher.fd >= 0)
-			io_thread_call(q->thread, queue_quiet_here, q);
+			io_thread_call(q->thread, on_thread, q);
 		io_threads_forget(&q->idle_note);
 		io_threads_unpick(q->thread);
 		q->thread = NULL;
@@ -668,21 +666,19 @@ void queue_quiet(struct queue *q)
 	}
 }
 
+/* Stops serving q and lets go of its io thread, but leaves its ring, its
+ * buffers and its command descriptors as they are: nothing of ours reads
+ * them again, and the kernel may still write into them until the ring is
+ * closed. */
+void queue_quiet(struct queue *q)
+{
+	queue_unwatch(q, queue_quiet_here);
+}
+
 /* Releases everything queue_setup made (cancelling any pending command). */
 void queue_teardown(struct queue *q)
 {
-	if (q->thread) {
-		if (q->watcher.fd >= 0)
-			io_thread_call(q->thread, queue_detach_here, q);
-		io_threads_forget(&q->idle_note);
-		io_threads_unpick(q->thread);
-		q->thread = NULL;
-	}
-	ringwatch_stop(q->loop, &q->watcher);
-	if (q->loop) {
-		ev_prepare_stop(q->loop, &q->flusher);
-		queue_stop_held(q);
-	}
+	queue_unwatch(q, queue_detach_here);
 	if (q->ring_ready) {
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;

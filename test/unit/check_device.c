@@ -204,6 +204,22 @@ START_TEST(test_add_waits_for_devtmpfs)
 }
 END_TEST
 
+/* Checks that the detach finished and left the device in the kernel with
+ * our side released (its queues left open for the exit: left of them),
+ * then hands the device to "the next daemon". */
+static void check_left_in_kernel(int left)
+{
+	ck_assert_int_eq(all_done_calls, 1);
+	ck_assert_uint_eq(device_count(), 0);
+	ck_assert_int_eq(fake.nqueues, 0);
+	ck_assert_int_eq(fake.left_queues, left);
+	ck_assert_int_eq(fake.open_fds, 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
+	fake.kernel_devs = 0;	/* the next daemon's */
+}
+
 /* Leaving devices to the next daemon without QUIESCE_DEV (a 6.12 driver):
  * at once, the queues stop being served but are left open for the daemon's
  * exit (closing them while it lives can strand a request), the char device
@@ -220,18 +236,10 @@ START_TEST(test_detach_without_quiesce)
 			  UBLK_F_USER_RECOVERY_REISSUE);
 	device_detach_all(on_all_done, NULL);
 	fake_run(loop);
-	ck_assert_int_eq(all_done_calls, 1);
-	ck_assert_uint_eq(device_count(), 0);
-	ck_assert_int_eq(fake.kernel_devs, 1);
-	ck_assert_int_eq(fake.open_fds, 0);
-	ck_assert_int_eq(fake.nqueues, 0);
-	ck_assert_int_eq(fake.left_queues, 2);
 	ck_assert_uint_eq(fake.submitted[0x16], 0);
-	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
-	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
 	ck_assert_int_eq(fake_be.closes, 1);
 	ck_assert_int_eq(fake_be.abandons, 0);
-	fake.kernel_devs = 0;	/* the next daemon's */
+	check_left_in_kernel(2);
 }
 END_TEST
 
@@ -260,13 +268,7 @@ START_TEST(test_detach_with_quiesce)
 	fake.queues[1]->backend_inflight = 0;
 	fake.queues[1]->idle(fake.queues[1]->idle_arg, fake.queues[1]);
 	fake_run(loop);
-	ck_assert_int_eq(all_done_calls, 1);
-	ck_assert_int_eq(fake.nqueues, 0);
-	ck_assert_int_eq(fake.left_queues, 0);	/* quiesced and drained: closed */
-	ck_assert_int_eq(fake.open_fds, 0);
-	ck_assert_int_eq(fake.kernel_devs, 1);
-	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
-	fake.kernel_devs = 0;
+	check_left_in_kernel(0);	/* quiesced and drained: closed */
 }
 END_TEST
 
@@ -282,13 +284,7 @@ START_TEST(test_detach_quiesce_fails)
 	device_detach_all(on_all_done, NULL);
 	fake_run(loop);
 	ck_assert_uint_eq(fake.submitted[0x16], 1);
-	ck_assert_int_eq(all_done_calls, 1);
-	ck_assert_int_eq(fake.nqueues, 0);
-	ck_assert_int_eq(fake.left_queues, 2);
-	ck_assert_int_eq(fake.open_fds, 0);
-	ck_assert_int_eq(fake.kernel_devs, 1);
-	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV], 0);
-	fake.kernel_devs = 0;
+	check_left_in_kernel(2);
 }
 END_TEST
 
