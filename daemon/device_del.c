@@ -53,27 +53,17 @@ static bool del_queues_busy(const struct device *dev)
 	return false;
 }
 
-/* Releases the queues and the char device (cancelling what the kernel holds). */
-static void del_close_queues(struct device *dev)
+/* Releases the queues and the char device: closes the queues (cancelling
+ * what the kernel holds), or with leave_open only stops serving them and
+ * leaves them open until the daemon exits (see kernel_queue_leave). The
+ * rings and mapped descriptors keep /dev/ublkcN open in the kernel. */
+static void del_close_queues(struct device *dev, bool leave_open)
 {
 	ev_timer_stop(dev->loop, &dev->open_timer);
-	for (unsigned i = 0; i < dev->queues_ready; i++)
-		dev->drv->queue_teardown(dev->drv, &dev->queues[i]);
-	dev->queues_ready = 0;
-	if (dev->undo & UNDO_CDEV) {
-		dev->drv->close_cdev(dev->drv, dev->cdev_fd);
-		dev->cdev_fd = -1;
-	}
-	dev->undo &= ~(UNDO_QUEUES | UNDO_CDEV);
-}
-
-/* Stops serving the queues but leaves them open until the daemon exits
- * (see kernel_queue_leave), and closes our /dev/ublkcN (the rings and the
- * mapped descriptors keep it open in the kernel). */
-static void del_leave_queues(struct device *dev)
-{
-	ev_timer_stop(dev->loop, &dev->open_timer);
-	if (dev->undo & UNDO_QUEUES) {
+	if (!leave_open) {
+		for (unsigned i = 0; i < dev->queues_ready; i++)
+			dev->drv->queue_teardown(dev->drv, &dev->queues[i]);
+	} else if (dev->undo & UNDO_QUEUES) {
 		dev->drv->queue_leave(dev->drv, dev->queues, dev->queues_ready);
 		dev->queues = NULL;	/* the driver's now */
 	}
@@ -129,7 +119,7 @@ static void del_step(struct device *dev, int res)
 		dev->del = DEL_RELEASE;
 		/* fall through */
 	case DEL_RELEASE:
-		del_close_queues(dev);
+		del_close_queues(dev, false);
 		dev->state = DEVICE_DELETING;
 		if (!(dev->undo & UNDO_KERNEL)) {
 			del_finish(dev);
@@ -175,10 +165,9 @@ static void del_step(struct device *dev, int res)
 		/* fall through */
 	case DEL_DETACH:
 	case DEL_LEAVE:
-		if (dev->del == DEL_LEAVE)
-			del_leave_queues(dev);	/* requests may still arrive */
-		else
-			del_close_queues(dev);	/* quiesced and drained */
+		/* Left open while requests may still arrive; closed once
+		 * quiesced and drained. */
+		del_close_queues(dev, dev->del == DEL_LEAVE);
 		io_detach(&dev->target);
 		dev->undo &= ~(UNDO_BACKEND | UNDO_ABANDON | UNDO_KERNEL);
 		log_info("device %u left in the kernel for the next ublkd", dev->id);
