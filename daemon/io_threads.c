@@ -18,6 +18,10 @@ struct io_thread {
 	ev_async wake;		/* a call is waiting */
 	cpu_set_t cpus;		/* where the thread is pinned */
 	unsigned queues;	/* queues picked for it (main thread only) */
+	struct io_waiter *held;	/* the queues it serves (its own) */
+	sigset_t waitmask;	/* its signal mask while it waits in a ring */
+	bool stop;		/* leave the loop (its own) */
+	bool kicked;		/* a call came since it last looked (atomic) */
 
 	pthread_mutex_t lock;	/* guards the call below */
 	pthread_cond_t answered;
@@ -27,9 +31,13 @@ struct io_thread {
 	bool waiting;		/* fn is set and has not run yet */
 };
 
+/* The signal that ends an io thread's wait in a ring (ring-wait). */
+#define IOT_KICK (SIGRTMIN + 1)
+
 static struct {
 	struct io_thread *threads;
 	unsigned count;
+	bool ring_wait;		/* threads may wait in a ring (--wakeup ring-wait) */
 	struct ev_loop *main;
 	ev_async notes_wake;	/* on the main loop */
 	pthread_mutex_t notes_lock;
@@ -56,6 +64,36 @@ static void iot_on_wake(struct ev_loop *loop, ev_async *w, int revents)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* The queue thread t may wait in the ring of, when it serves that one
+ * alone and it can be waited on; else NULL. */
+static struct io_waiter *iot_solo(const struct io_thread *t)
+{
+	struct io_waiter *w = t->held;
+
+	return w && !w->next && w->wait ? w : NULL;
+}
+
+/* An io thread's loop under ring-wait: while it serves one queue alone it
+ * sleeps in that queue's ring (submitting and waiting in one system call),
+ * and runs its libev loop only when a call kicked it (after submitting
+ * what it had queued, so that the call finds every commit sent); with more
+ * queues, or none, it sleeps in its libev loop. */
+static void iot_serve(struct io_thread *t)
+{
+	while (!t->stop) {
+		struct io_waiter *w = iot_solo(t);
+
+		if (!w || w->wait(w->arg, &t->waitmask) < 0) {
+			ev_run(t->loop, EVRUN_ONCE);
+			continue;
+		}
+		if (__atomic_exchange_n(&t->kicked, false, __ATOMIC_ACQ_REL)) {
+			w->flush(w->arg);
+			ev_run(t->loop, EVRUN_NOWAIT);
+		}
+	}
+}
+
 /* The body of an io thread: pinned, deaf to signals the main loop handles,
  * running its loop until a call breaks it. */
 static void *iot_main(void *arg)
@@ -75,7 +113,12 @@ static void *iot_main(void *arg)
 	ret = pthread_setaffinity_np(pthread_self(), sizeof(t->cpus), &t->cpus);
 	if (ret)
 		log_errno(ret, "io thread %u: pinning", t->index);
-	ev_run(t->loop, 0);
+	t->waitmask = set;
+	sigdelset(&t->waitmask, IOT_KICK);
+	if (iot.ring_wait)
+		iot_serve(t);
+	else
+		ev_run(t->loop, 0);
 	return NULL;
 }
 
@@ -147,10 +190,24 @@ static int iot_spawn(struct io_thread *t, unsigned i, unsigned n, const cpu_set_
 	return 0;
 }
 
+/* Lets io threads started next sleep in the ring of a queue they serve
+ * alone rather than in their loops. */
+void io_threads_use_ring_wait(bool on)
+{
+	iot.ring_wait = on;
+}
+
+/* The kick's handler: nothing to do, its arrival ended the wait. */
+static void iot_on_kick(int sig)
+{
+	(void)sig;
+}
+
 /* Starts n io threads (0: none, every queue stays on main); the main loop
  * runs the notes. 0 or -errno. */
 int io_threads_start(struct ev_loop *main, unsigned n)
 {
+	struct sigaction kick = { .sa_handler = iot_on_kick };
 	cpu_set_t all;
 	int ret = 0;
 
@@ -162,6 +219,9 @@ int io_threads_start(struct ev_loop *main, unsigned n)
 	if (n > IO_THREADS_MAX)
 		return -EINVAL;
 	if (sched_getaffinity(0, sizeof(all), &all) < 0)
+		return -errno;
+	sigemptyset(&kick.sa_mask);
+	if (iot.ring_wait && sigaction(IOT_KICK, &kick, NULL) < 0)
 		return -errno;
 	iot.threads = calloc(n, sizeof(*iot.threads));
 	if (!iot.threads)
@@ -176,7 +236,8 @@ int io_threads_start(struct ev_loop *main, unsigned n)
 		io_threads_stop();
 		return ret;
 	}
-	log_info("%u io thread(s) serve the queues of devices whose backend allows it", n);
+	log_info("%u io thread(s) serve the queues of devices whose backend allows it%s", n,
+		 iot.ring_wait ? "; one serving a queue alone waits in its ring" : "");
 	return 0;
 }
 
@@ -185,6 +246,7 @@ static int iot_break(void *arg)
 {
 	struct io_thread *t = arg;
 
+	t->stop = true;
 	ev_break(t->loop, EVBREAK_ALL);
 	return 0;
 }
@@ -264,7 +326,28 @@ struct ev_loop *io_thread_loop(struct io_thread *t)
 	return t->loop;
 }
 
-/* Runs fn(arg) on thread t and waits for it: fn's result. */
+/* On thread t (from its own calls): t now serves w's queue. */
+void io_thread_hold(struct io_thread *t, struct io_waiter *w)
+{
+	w->next = t->held;
+	t->held = w;
+}
+
+/* On thread t (from its own calls): t no longer serves w's queue. */
+void io_thread_release(struct io_thread *t, struct io_waiter *w)
+{
+	for (struct io_waiter **p = &t->held; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			w->next = NULL;
+			return;
+		}
+	}
+}
+
+/* Runs fn(arg) on thread t and waits for it: fn's result. A thread that
+ * may be waiting in a ring is also sent the kick, which ends that wait
+ * (pending until it waits, when it is busy: no kick is lost). */
 int io_thread_call(struct io_thread *t, int (*fn)(void *arg), void *arg)
 {
 	int result;
@@ -274,6 +357,10 @@ int io_thread_call(struct io_thread *t, int (*fn)(void *arg), void *arg)
 	t->arg = arg;
 	t->waiting = true;
 	ev_async_send(t->loop, &t->wake);
+	if (iot.ring_wait) {
+		__atomic_store_n(&t->kicked, true, __ATOMIC_RELEASE);
+		pthread_kill(t->tid, IOT_KICK);
+	}
 	while (t->waiting)
 		pthread_cond_wait(&t->answered, &t->lock);
 	result = t->result;

@@ -9,11 +9,25 @@
 #include <stdbool.h>
 #include <ev.h>
 #include <sched.h>
+#include <signal.h>
 
 /* Most io threads a daemon runs. */
 #define IO_THREADS_MAX 64
 
 struct io_thread;
+
+/* A queue an io thread serves, as the thread sees it. With wait set, a
+ * thread that serves that queue alone may sleep in wait(arg, mask) instead
+ * of its loop (ublkd --wakeup ring-wait): wait submits the queue's commits,
+ * sleeps in its ring until a completion comes or a signal outside mask
+ * arrives, and serves what came, leaving the new commits for flush(arg) or
+ * the next wait; 0, or -errno when it could not sleep there (it flushed). */
+struct io_waiter {
+	int (*wait)(void *arg, const sigset_t *mask);
+	void (*flush)(void *arg);
+	void *arg;
+	struct io_waiter *next;	/* the thread's other queues (its own) */
+};
 
 /* Something an io thread asks the main loop to run: fn(arg) runs there
  * once per io_threads_note call that found it not yet queued. */
@@ -27,6 +41,9 @@ struct io_note {
 /* Starts n io threads (0: none, every queue stays on main); the main loop
  * runs the notes. 0 or -errno. */
 int io_threads_start(struct ev_loop *main, unsigned n);
+/* Lets io threads started next sleep in the ring of a queue they serve
+ * alone (ublkd --wakeup ring-wait) rather than in their loops. */
+void io_threads_use_ring_wait(bool on);
 /* Stops and joins every io thread (they must own no queue by then). */
 void io_threads_stop(void);
 /* How many io threads run. */
@@ -40,6 +57,10 @@ void io_threads_unpick(struct io_thread *t);
 unsigned io_thread_index(const struct io_thread *t);
 /* The loop of thread t (use it only from t's own calls). */
 struct ev_loop *io_thread_loop(struct io_thread *t);
+/* On thread t (from its own calls): t now serves w's queue. */
+void io_thread_hold(struct io_thread *t, struct io_waiter *w);
+/* On thread t (from its own calls): t no longer serves w's queue. */
+void io_thread_release(struct io_thread *t, struct io_waiter *w);
 /* Runs fn(arg) on thread t and waits for it: fn's result. */
 int io_thread_call(struct io_thread *t, int (*fn)(void *arg), void *arg);
 /* Queues n to run on the main loop (from any thread; never waits for it). */

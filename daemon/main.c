@@ -41,7 +41,10 @@ static const char main_usage[] =
 	"      --adopt-orphans      delete kernel ublk devices this daemon has no\n"
 	"                           record of (default: leave them alone)\n"
 	"      --wakeup HOW         how loops learn of io_uring completions: eventfd\n"
-	"                           (default) or ring-fd (poll the ring itself)\n"
+	"                           (default), ring-fd (poll the ring itself) or\n"
+	"                           ring-wait (with --io-threads: an io thread\n"
+	"                           serving one queue alone sleeps in its ring,\n"
+	"                           submitting and waiting in one system call)\n"
 	"      --taskrun HOW        how queue rings run the kernel's task work:\n"
 	"                           coop (default: it interrupts the loop's wait)\n"
 	"                           or defer (it waits until the loop enters the\n"
@@ -89,6 +92,7 @@ struct main_opts {
 	const char *state_dir;
 	bool adopt_orphans;
 	bool ring_fd;			/* --wakeup ring-fd */
+	bool ring_wait;			/* --wakeup ring-wait */
 	bool defer_taskrun;		/* --taskrun defer */
 	bool mute_off;			/* --eventfd-mute off */
 	bool batch_io;			/* --batch-io auto */
@@ -171,6 +175,21 @@ static bool main_either(const char *name, const char *arg, const char *first,
 		return strcmp(arg, second) == 0;
 	fprintf(stderr, "ublkd: --%s: '%s' is not %s or %s\n"
 		"Try 'ublkd --help'.\n", name, arg, first, second);
+	exit(2);
+}
+
+/* The values of --wakeup, in the order of enum main_wakeup. */
+static const char *const main_wakeups[] = { "eventfd", "ring-fd", "ring-wait" };
+enum main_wakeup { MAIN_WAKE_EVENTFD, MAIN_WAKE_RING_FD, MAIN_WAKE_RING_WAIT };
+
+/* Reads the value of --wakeup; exits on anything else. */
+static enum main_wakeup main_wakeup(const char *arg)
+{
+	for (size_t i = 0; i < sizeof(main_wakeups) / sizeof(main_wakeups[0]); i++)
+		if (strcmp(arg, main_wakeups[i]) == 0)
+			return (enum main_wakeup)i;
+	fprintf(stderr, "ublkd: --wakeup: '%s' is not eventfd, ring-fd or ring-wait\n"
+		"Try 'ublkd --help'.\n", arg);
 	exit(2);
 }
 
@@ -257,7 +276,10 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'T':
 			o->io_threads = (unsigned)main_number("io-threads", optarg, 0, IO_THREADS_MAX);
 			break;
-		case 'W': o->ring_fd = main_either("wakeup", optarg, "eventfd", "ring-fd"); break;
+		case 'W':
+			o->ring_fd = main_wakeup(optarg) == MAIN_WAKE_RING_FD;
+			o->ring_wait = main_wakeup(optarg) == MAIN_WAKE_RING_WAIT;
+			break;
 		case 'R': o->defer_taskrun = main_either("taskrun", optarg, "coop", "defer"); break;
 		case 'E': o->mute_off = !main_auto_off("eventfd-mute", optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
@@ -317,7 +339,15 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		      "Try 'ublkd --help'.\n", stderr);
 		exit(2);
 	}
+	if (o->ring_wait && !o->io_threads) {
+		/* The main loop serves the control socket too: it must not
+		 * sleep in a queue's ring. */
+		fputs("ublkd: --wakeup ring-wait needs --io-threads\n"
+		      "Try 'ublkd --help'.\n", stderr);
+		exit(2);
+	}
 	ringwatch_use_ring_fd(o->ring_fd);
+	io_threads_use_ring_wait(o->ring_wait);
 	ringwatch_use_mute(!o->mute_off);
 	queue_use_defer_taskrun(o->defer_taskrun);
 	device_use_batch_io(o->batch_io);

@@ -95,6 +95,8 @@ static void queue_flush(struct queue *q)
 {
 	int ret;
 
+	if (q->in_wait)
+		return;
 	if (q->batch)
 		queue_batch_flush(q);
 	if (!q->queued)
@@ -354,8 +356,68 @@ static void queue_reap(struct queue *q)
 			break;
 	}
 	q->held_empty = total ? 0 : q->held_empty + 1;
-	queue_watch_held(q, muted && ringwatch_unmute(&q->ring));
+	if (!q->in_wait)	/* a wait runs held task work itself */
+		queue_watch_held(q, muted && ringwatch_unmute(&q->ring));
+	else if (muted)
+		ringwatch_unmute(&q->ring);
 	queue_check_idle(q);
+}
+
+/* Hands the kernel the SQEs queued on ring (liburing 2.3 does not export
+ * its own flush; no SQPOLL here): how many it has yet to take. */
+static unsigned queue_sq_publish(struct io_uring *ring)
+{
+	struct io_uring_sq *sq = &ring->sq;
+	unsigned tail = sq->sqe_tail;
+
+	if (sq->sqe_head != tail) {
+		sq->sqe_head = tail;
+		IO_URING_WRITE_ONCE(*sq->ktail, tail);
+	}
+	return tail - IO_URING_READ_ONCE(*sq->khead);
+}
+
+/* On q's io thread, which serves q alone (ring-wait): submits q's commits
+ * and sleeps in its ring, in one system call, until a CQE comes or a
+ * signal outside mask arrives; then serves what came, leaving the new
+ * commits for the next wait or queue_wait_flush. 0, or -errno when the
+ * ring could not be entered (logged once; the commits are then submitted
+ * by the eventfd's path, which the thread falls back to). (liburing's
+ * wait would enter again after a signal once it had submitted, and sleep
+ * through the kick.) */
+static int queue_wait_here(void *arg, const sigset_t *mask)
+{
+	struct queue *q = arg;
+	unsigned submit = queue_sq_publish(&q->ring);
+	int ret = io_uring_enter((unsigned)q->ring.ring_fd, submit, 1, IORING_ENTER_GETEVENTS,
+				 (sigset_t *)mask);
+
+	if (ret < 0 && ret != -EINTR) {
+		if (!q->wait_failed) {
+			q->wait_failed = true;
+			log_errno(ret, "queue %u: waiting in the ring (the loop waits instead; logged once)",
+				  q->id);
+		}
+		q->queued = queue_sq_publish(&q->ring);
+		queue_flush(q);
+		return ret;
+	}
+	q->queued = 0;
+	q->in_wait = true;
+	queue_reap(q);
+	q->in_wait = false;
+	return 0;
+}
+
+/* On q's io thread, before its loop runs a call: submits what the last
+ * wait left queued, and watches held task work as the loop would. */
+static void queue_wait_flush(void *arg)
+{
+	struct queue *q = arg;
+
+	q->queued = queue_sq_publish(&q->ring);
+	queue_flush(q);
+	queue_watch_held(q, false);
 }
 
 /* Tells the device when q holds nothing (see queue_idle_fn). */
@@ -612,6 +674,11 @@ static int queue_attach_here(void *arg)
 	ret = ringwatch_start(q->loop, &q->ring, &q->watcher, queue_on_event, q);
 	if (ret < 0)
 		return ret;
+	/* Only a queue whose work all ends in its ring can be waited on. */
+	q->waiter.wait = q->batch || q->slots ? NULL : queue_wait_here;
+	q->waiter.flush = queue_wait_flush;
+	q->waiter.arg = q;
+	io_thread_hold(q->thread, &q->waiter);
 	return queue_fetch_here(q);
 }
 
@@ -631,6 +698,7 @@ static int queue_quiet_here(void *arg)
 
 	ringwatch_stop(q->loop, &q->watcher);
 	queue_stop_held(q);	/* this loop's watchers: stopped here */
+	io_thread_release(q->thread, &q->waiter);
 	return 0;
 }
 

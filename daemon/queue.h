@@ -50,6 +50,7 @@ struct queue {
 	bool defer;		/* IORING_SETUP_DEFER_TASKRUN: the kernel's task
 				 * work waits until this ring is entered */
 	bool defer_failed;	/* running that work failed (logged once) */
+	bool wait_failed;	/* waiting in the ring failed (logged once) */
 	ev_io watcher;		/* on the ring's eventfd (fd -1 when none) */
 	const struct ublksrv_io_desc *descs;
 	size_t descs_len;
@@ -71,6 +72,9 @@ struct queue {
 				 * operation is in flight, commands or not (a
 				 * quiesced device) */
 	unsigned queued;	/* SQEs prepared but not yet submitted */
+	struct io_waiter waiter;	/* q as its io thread sees it */
+	bool in_wait;		/* served from a wait in its ring: the commits
+				 * go with the next wait, not at once */
 	uint64_t ios;		/* shared: requests served */
 };
 

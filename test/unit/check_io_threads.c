@@ -1,7 +1,10 @@
 /* Unit tests of daemon/io_threads.c (calls run on the io thread and are
  * waited for, notes run on the main loop once, forgotten notes never run,
  * queues spread by CPU and load) and of the mem backend served from two
- * threads at once (no page written by one thread is lost to the other). */
+ * threads at once (no page written by one thread is lost to the other);
+ * under ring-wait, a thread serving one queue alone sleeps in its wait,
+ * every call ends that sleep after a flush, and more queues or a failing
+ * wait put it back in its loop. */
 #include "config.h"
 #include "daemon/io_threads.h"
 #include "backends/backend.h"
@@ -10,6 +13,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,6 +236,169 @@ START_TEST(mem_two_threads_lose_no_page)
 }
 END_TEST
 
+/* A queue as a ring-wait thread sees it: counts its waits and flushes. */
+struct fake_waiter {
+	struct io_waiter w;
+	struct io_thread *t;
+	int result;		/* what wait returns (0: it sleeps until a kick) */
+	int waits;		/* atomic: waits entered */
+	int flushes;		/* atomic: flushes */
+	int sleeping;		/* atomic: inside a wait now */
+	int last_flushes;	/* flushes the last call saw */
+	bool flushed_first;	/* every call found a flush since the one before */
+};
+
+/* Sleeps as a ring would, until a signal outside mask (the kick) comes. */
+static int fake_wait(void *arg, const sigset_t *mask)
+{
+	struct fake_waiter *f = arg;
+
+	__atomic_add_fetch(&f->waits, 1, __ATOMIC_SEQ_CST);
+	if (f->result)
+		return f->result;
+	__atomic_store_n(&f->sleeping, 1, __ATOMIC_SEQ_CST);
+	sigsuspend(mask);
+	__atomic_store_n(&f->sleeping, 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* Counts a flush. */
+static void fake_flush(void *arg)
+{
+	struct fake_waiter *f = arg;
+
+	__atomic_add_fetch(&f->flushes, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Sets up f to be held by t; wait is fake_wait unless can_wait is false. */
+static void fake_waiter_init(struct fake_waiter *f, struct io_thread *t, bool can_wait)
+{
+	memset(f, 0, sizeof(*f));
+	f->t = t;
+	f->w.wait = can_wait ? fake_wait : NULL;
+	f->w.flush = fake_flush;
+	f->w.arg = f;
+	f->flushed_first = true;
+}
+
+/* On the thread: holds f. */
+static int hold_call(void *arg)
+{
+	struct fake_waiter *f = arg;
+
+	io_thread_hold(f->t, &f->w);
+	return 0;
+}
+
+/* On the thread: releases f. */
+static int release_call(void *arg)
+{
+	struct fake_waiter *f = arg;
+
+	io_thread_release(f->t, &f->w);
+	return 0;
+}
+
+/* On the thread: notes whether a flush came since the last call. */
+static int flush_seen_call(void *arg)
+{
+	struct fake_waiter *f = arg;
+	int now = __atomic_load_n(&f->flushes, __ATOMIC_SEQ_CST);
+
+	if (now <= f->last_flushes)
+		f->flushed_first = false;
+	f->last_flushes = now;
+	return 7;
+}
+
+/* Lets the io thread settle in whatever it sleeps in. */
+static void settle(void)
+{
+	usleep(50 * 1000);
+}
+
+START_TEST(ring_wait_sleeps_alone_and_wakes_for_calls)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct fake_waiter a, b;
+	struct io_thread *t;
+	int waits;
+
+	io_threads_use_ring_wait(true);
+	ck_assert_int_eq(io_threads_start(loop, 1), 0);
+	t = io_threads_pick(NULL);
+	fake_waiter_init(&a, t, true);
+	fake_waiter_init(&b, t, true);
+
+	/* Alone: the thread sleeps in a's wait, and each call ends that
+	 * sleep, after a flush, and is answered. */
+	ck_assert_int_eq(io_thread_call(t, hold_call, &a), 0);
+	settle();
+	ck_assert_int_eq(__atomic_load_n(&a.sleeping, __ATOMIC_SEQ_CST), 1);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(io_thread_call(t, flush_seen_call, &a), 7);
+	ck_assert(a.flushed_first);
+	ck_assert_int_ge(__atomic_load_n(&a.waits, __ATOMIC_SEQ_CST), 20);
+
+	/* Two queues: the thread sleeps in its loop, never in a wait. */
+	ck_assert_int_eq(io_thread_call(t, hold_call, &b), 0);
+	settle();
+	waits = __atomic_load_n(&a.waits, __ATOMIC_SEQ_CST);
+	ck_assert_int_eq(__atomic_load_n(&a.sleeping, __ATOMIC_SEQ_CST), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(io_thread_call(t, flush_seen_call, &b), 7);
+	settle();
+	ck_assert_int_eq(__atomic_load_n(&a.waits, __ATOMIC_SEQ_CST), waits);
+	ck_assert_int_eq(__atomic_load_n(&b.waits, __ATOMIC_SEQ_CST), 0);
+
+	/* a gone: b alone now, and waited in. */
+	ck_assert_int_eq(io_thread_call(t, release_call, &a), 0);
+	settle();
+	ck_assert_int_eq(__atomic_load_n(&b.sleeping, __ATOMIC_SEQ_CST), 1);
+	ck_assert_int_eq(__atomic_load_n(&a.waits, __ATOMIC_SEQ_CST), waits);
+	ck_assert_int_eq(io_thread_call(t, release_call, &b), 0);
+	io_threads_stop();
+	io_threads_use_ring_wait(false);
+}
+END_TEST
+
+START_TEST(ring_wait_falls_back_to_the_loop)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct fake_waiter bad, plain;
+	struct io_thread *t;
+	int waits;
+
+	io_threads_use_ring_wait(true);
+	ck_assert_int_eq(io_threads_start(loop, 1), 0);
+	t = io_threads_pick(NULL);
+
+	/* A queue that cannot be waited on: the loop serves, no wait. */
+	fake_waiter_init(&plain, t, false);
+	ck_assert_int_eq(io_thread_call(t, hold_call, &plain), 0);
+	ck_assert_int_eq(io_thread_call(t, flush_seen_call, &plain), 7);
+	settle();
+	ck_assert_int_eq(__atomic_load_n(&plain.flushes, __ATOMIC_SEQ_CST), 0);
+	ck_assert_int_eq(io_thread_call(t, release_call, &plain), 0);
+
+	/* A wait that fails: the thread sleeps in its loop instead (one
+	 * failed wait per wakeup, not a spin) and calls are answered. */
+	fake_waiter_init(&bad, t, true);
+	bad.result = -EIO;
+	ck_assert_int_eq(io_thread_call(t, hold_call, &bad), 0);
+	settle();
+	waits = __atomic_load_n(&bad.waits, __ATOMIC_SEQ_CST);
+	ck_assert_int_ge(waits, 1);
+	settle();
+	ck_assert_int_eq(__atomic_load_n(&bad.waits, __ATOMIC_SEQ_CST), waits);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(io_thread_call(t, flush_seen_call, &bad), 7);
+	ck_assert_int_eq(io_thread_call(t, release_call, &bad), 0);
+	io_threads_stop();
+	io_threads_use_ring_wait(false);
+}
+END_TEST
+
 /* The suite. */
 static Suite *io_threads_suite(void)
 {
@@ -244,6 +411,8 @@ static Suite *io_threads_suite(void)
 	tcase_add_test(tc, pick_spreads_by_load_and_cpu);
 	tcase_add_test(tc, bad_counts_are_refused);
 	tcase_add_test(tc, mem_two_threads_lose_no_page);
+	tcase_add_test(tc, ring_wait_sleeps_alone_and_wakes_for_calls);
+	tcase_add_test(tc, ring_wait_falls_back_to_the_loop);
 	suite_add_tcase(s, tc);
 	return s;
 }
