@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 struct io_thread {
 	unsigned index;
@@ -19,7 +21,7 @@ struct io_thread {
 	cpu_set_t cpus;		/* where the thread is pinned */
 	unsigned queues;	/* queues picked for it (main thread only) */
 	struct io_waiter *held;	/* the queues it serves (its own) */
-	sigset_t waitmask;	/* its signal mask while it waits in a ring */
+	int kick_fd;		/* eventfd its calls write, under ring-wait */
 	bool stop;		/* leave the loop (its own) */
 	bool kicked;		/* a call came since it last looked (atomic) */
 
@@ -30,9 +32,6 @@ struct io_thread {
 	int result;
 	bool waiting;		/* fn is set and has not run yet */
 };
-
-/* The signal that ends an io thread's wait in a ring (ring-wait). */
-#define IOT_KICK (SIGRTMIN + 1)
 
 static struct {
 	struct io_thread *threads;
@@ -73,20 +72,35 @@ static struct io_waiter *iot_solo(const struct io_thread *t)
 	return w && !w->next && w->wait ? w : NULL;
 }
 
+/* Clears thread t's kick eventfd once a wait saw it readable. */
+static void iot_clear_kick(struct io_thread *t)
+{
+	uint64_t v;
+
+	if (read(t->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_errno(-errno, "io thread %u: reading its kick eventfd", t->index);
+}
+
 /* An io thread's loop under ring-wait: while it serves one queue alone it
- * sleeps in that queue's ring (submitting and waiting in one system call),
- * and runs its libev loop only when a call kicked it (after submitting
- * what it had queued, so that the call finds every commit sent); with more
- * queues, or none, it sleeps in its libev loop. */
+ * sleeps in that queue's ring (submitting and waiting in one system call,
+ * woken by a completion, or by its kick eventfd, which the ring polls),
+ * and runs its libev loop only when a call came (after submitting what it
+ * had queued, so that the call finds every commit sent); with more
+ * queues, or none, it sleeps in its libev loop. The flag is read after
+ * the eventfd is cleared: a call whose write that clearing took had set
+ * the flag before. */
 static void iot_serve(struct io_thread *t)
 {
 	while (!t->stop) {
 		struct io_waiter *w = iot_solo(t);
+		int ret;
 
-		if (!w || w->wait(w->arg, &t->waitmask) < 0) {
+		if (!w || (ret = w->wait(w->arg, t->kick_fd)) < 0) {
 			ev_run(t->loop, EVRUN_ONCE);
 			continue;
 		}
+		if (ret > 0)
+			iot_clear_kick(t);
 		if (__atomic_exchange_n(&t->kicked, false, __ATOMIC_ACQ_REL)) {
 			w->flush(w->arg);
 			ev_run(t->loop, EVRUN_NOWAIT);
@@ -113,8 +127,6 @@ static void *iot_main(void *arg)
 	ret = pthread_setaffinity_np(pthread_self(), sizeof(t->cpus), &t->cpus);
 	if (ret)
 		log_errno(ret, "io thread %u: pinning", t->index);
-	t->waitmask = set;
-	sigdelset(&t->waitmask, IOT_KICK);
 	if (iot.ring_wait)
 		iot_serve(t);
 	else
@@ -163,7 +175,16 @@ static void iot_share_cpus(struct io_thread *t, unsigned i, unsigned n, const cp
 	}
 }
 
-/* Makes thread i's loop and watcher, and starts it: 0 or -errno. */
+/* Closes thread t's kick eventfd, if it has one. */
+static void iot_close_kick(struct io_thread *t)
+{
+	if (t->kick_fd >= 0)
+		close(t->kick_fd);
+	t->kick_fd = -1;
+}
+
+/* Makes thread i's loop, watcher and (ring-wait) kick eventfd, and starts
+ * it: 0 or -errno. */
 static int iot_spawn(struct io_thread *t, unsigned i, unsigned n, const cpu_set_t *all)
 {
 	char name[16];
@@ -173,9 +194,14 @@ static int iot_spawn(struct io_thread *t, unsigned i, unsigned n, const cpu_set_
 	iot_share_cpus(t, i, n, all);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->answered, NULL);
+	t->kick_fd = -1;
+	if (iot.ring_wait && (t->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -errno;
 	t->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-	if (!t->loop)
+	if (!t->loop) {
+		iot_close_kick(t);
 		return -ENOMEM;
+	}
 	ev_async_init(&t->wake, iot_on_wake);
 	t->wake.data = t;
 	ev_async_start(t->loop, &t->wake);
@@ -183,6 +209,7 @@ static int iot_spawn(struct io_thread *t, unsigned i, unsigned n, const cpu_set_
 	if (ret) {
 		ev_loop_destroy(t->loop);
 		t->loop = NULL;
+		iot_close_kick(t);
 		return -ret;
 	}
 	snprintf(name, sizeof(name), "ublkd-io%u", i);
@@ -197,17 +224,10 @@ void io_threads_use_ring_wait(bool on)
 	iot.ring_wait = on;
 }
 
-/* The kick's handler: nothing to do, its arrival ended the wait. */
-static void iot_on_kick(int sig)
-{
-	(void)sig;
-}
-
 /* Starts n io threads (0: none, every queue stays on main); the main loop
  * runs the notes. 0 or -errno. */
 int io_threads_start(struct ev_loop *main, unsigned n)
 {
-	struct sigaction kick = { .sa_handler = iot_on_kick };
 	cpu_set_t all;
 	int ret = 0;
 
@@ -219,9 +239,6 @@ int io_threads_start(struct ev_loop *main, unsigned n)
 	if (n > IO_THREADS_MAX)
 		return -EINVAL;
 	if (sched_getaffinity(0, sizeof(all), &all) < 0)
-		return -errno;
-	sigemptyset(&kick.sa_mask);
-	if (iot.ring_wait && sigaction(IOT_KICK, &kick, NULL) < 0)
 		return -errno;
 	iot.threads = calloc(n, sizeof(*iot.threads));
 	if (!iot.threads)
@@ -260,6 +277,7 @@ void io_threads_stop(void)
 		io_thread_call(t, iot_break, t);
 		pthread_join(t->tid, NULL);
 		ev_loop_destroy(t->loop);
+		iot_close_kick(t);
 		pthread_cond_destroy(&t->answered);
 		pthread_mutex_destroy(&t->lock);
 	}
@@ -346,8 +364,9 @@ void io_thread_release(struct io_thread *t, struct io_waiter *w)
 }
 
 /* Runs fn(arg) on thread t and waits for it: fn's result. A thread that
- * may be waiting in a ring is also sent the kick, which ends that wait
- * (pending until it waits, when it is busy: no kick is lost). */
+ * may be waiting in a ring is also kicked: its eventfd, which that ring
+ * polls, becomes readable (and stays so until the thread clears it, so a
+ * kick sent while it is busy ends its next wait at once). */
 int io_thread_call(struct io_thread *t, int (*fn)(void *arg), void *arg)
 {
 	int result;
@@ -359,7 +378,8 @@ int io_thread_call(struct io_thread *t, int (*fn)(void *arg), void *arg)
 	ev_async_send(t->loop, &t->wake);
 	if (iot.ring_wait) {
 		__atomic_store_n(&t->kicked, true, __ATOMIC_RELEASE);
-		pthread_kill(t->tid, IOT_KICK);
+		if (eventfd_write(t->kick_fd, 1) < 0)
+			log_errno(-errno, "io thread %u: kicking it", t->index);
 	}
 	while (t->waiting)
 		pthread_cond_wait(&t->answered, &t->lock);

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <ev.h>
 #include <sched.h>
-#include <signal.h>
 
 /* Most io threads a daemon runs. */
 #define IO_THREADS_MAX 64
@@ -17,13 +16,15 @@
 struct io_thread;
 
 /* A queue an io thread serves, as the thread sees it. With wait set, a
- * thread that serves that queue alone may sleep in wait(arg, mask) instead
- * of its loop (ublkd --wakeup ring-wait): wait submits the queue's commits,
- * sleeps in its ring until a completion comes or a signal outside mask
- * arrives, and serves what came, leaving the new commits for flush(arg) or
- * the next wait; 0, or -errno when it could not sleep there (it flushed). */
+ * thread that serves that queue alone may sleep in wait(arg, kick_fd)
+ * instead of its loop (ublkd --wakeup ring-wait): wait submits the queue's
+ * commits, sleeps in its ring until a completion comes, a readable kick_fd
+ * being one (the thread's calls make it readable), and serves what came,
+ * leaving the new commits for flush(arg) or the next wait. 1 when kick_fd
+ * was seen readable, 0 when not, -errno when it could not sleep there (it
+ * flushed). */
 struct io_waiter {
-	int (*wait)(void *arg, const sigset_t *mask);
+	int (*wait)(void *arg, int kick_fd);
 	void (*flush)(void *arg);
 	void *arg;
 	struct io_waiter *next;	/* the thread's other queues (its own) */

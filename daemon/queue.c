@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,6 +46,8 @@ static void queue_watch_held(struct queue *q, bool more);
 
 /* user_data of a backend file operation; plain tags are ublk commands. */
 #define QUEUE_UD_BACKEND (1ULL << 32)
+/* user_data of the poll of the io thread's kick eventfd (ring-wait). */
+#define QUEUE_UD_KICK (1ULL << 34)
 
 /* Returns a cleared SQE, submitting the batch first if the SQ is full. */
 struct io_uring_sqe *queue_sqe(struct queue *q)
@@ -316,6 +319,17 @@ static void queue_watch_held(struct queue *q, bool more)
 	ev_timer_start(q->loop, &q->held_later);
 }
 
+/* The poll of the io thread's kick eventfd completed (ring-wait): the
+ * thread has a call to run, or the ring is closing (the poll cancelled). */
+static void queue_kick_done(struct queue *q, int res)
+{
+	q->kick_armed = false;
+	if (res >= 0)
+		q->kick_seen = true;
+	else if (res != -ECANCELED)
+		log_errno(res, "queue %u: polling its io thread's kick eventfd", q->id);
+}
+
 /* Reaps every completion, serving requests, then submits once. */
 static void queue_reap(struct queue *q)
 {
@@ -340,7 +354,9 @@ static void queue_reap(struct queue *q)
 			unsigned flags = cqe->flags;
 
 			io_uring_cqe_seen(&q->ring, cqe);
-			if (ud & QUEUE_UD_BATCH)
+			if (ud == QUEUE_UD_KICK)
+				queue_kick_done(q, res);
+			else if (ud & QUEUE_UD_BATCH)
 				queue_batch_cqe(q, ud, res, flags);
 			else if (tag >= q->depth)
 				log_error("queue %u: CQE for unknown tag %u", q->id, tag);
@@ -377,22 +393,31 @@ static unsigned queue_sq_publish(struct io_uring *ring)
 	return tail - IO_URING_READ_ONCE(*sq->khead);
 }
 
-/* On q's io thread, which serves q alone (ring-wait): submits q's commits
- * and sleeps in its ring, in one system call, until a CQE comes or a
- * signal outside mask arrives; then serves what came, leaving the new
- * commits for the next wait or queue_wait_flush. 0, or -errno when the
- * ring could not be entered (logged once; the commits are then submitted
- * by the eventfd's path, which the thread falls back to). (liburing's
- * wait would enter again after a signal once it had submitted, and sleep
- * through the kick.) */
-static int queue_wait_here(void *arg, const sigset_t *mask)
+/* On q's io thread, which serves q alone (ring-wait): has the ring poll
+ * the thread's kick eventfd (once), submits q's commits and sleeps in the
+ * ring, in one system call, until a CQE comes; then serves what came,
+ * leaving the new commits for the next wait or queue_wait_flush. 1 when
+ * the kick came, 0 when not, or -errno when the ring could not be entered
+ * (logged once; the commits are then submitted, and the thread falls back
+ * to the eventfd's path). */
+static int queue_wait_here(void *arg, int kick_fd)
 {
 	struct queue *q = arg;
-	unsigned submit = queue_sq_publish(&q->ring);
-	int ret = io_uring_enter((unsigned)q->ring.ring_fd, submit, 1, IORING_ENTER_GETEVENTS,
-				 (sigset_t *)mask);
+	int ret = -EBUSY;
 
+	if (!q->kick_armed) {
+		struct io_uring_sqe *sqe = queue_sqe(q);
+
+		if (!sqe)
+			goto fail;
+		io_uring_prep_poll_add(sqe, kick_fd, POLLIN);
+		sqe->user_data = QUEUE_UD_KICK;
+		q->kick_armed = true;
+	}
+	ret = io_uring_enter((unsigned)q->ring.ring_fd, queue_sq_publish(&q->ring), 1,
+			     IORING_ENTER_GETEVENTS, NULL);
 	if (ret < 0 && ret != -EINTR) {
+fail:
 		if (!q->wait_failed) {
 			q->wait_failed = true;
 			log_errno(ret, "queue %u: waiting in the ring (the loop waits instead; logged once)",
@@ -403,10 +428,11 @@ static int queue_wait_here(void *arg, const sigset_t *mask)
 		return ret;
 	}
 	q->queued = 0;
+	q->kick_seen = false;
 	q->in_wait = true;
 	queue_reap(q);
 	q->in_wait = false;
-	return 0;
+	return q->kick_seen ? 1 : 0;
 }
 
 /* On q's io thread, before its loop runs a call: submits what the last

@@ -75,6 +75,8 @@ struct queue {
 	struct io_waiter waiter;	/* q as its io thread sees it */
 	bool in_wait;		/* served from a wait in its ring: the commits
 				 * go with the next wait, not at once */
+	bool kick_armed;	/* the ring polls its io thread's kick eventfd */
+	bool kick_seen;		/* that poll completed in this wait */
 	uint64_t ios;		/* shared: requests served */
 };
 

@@ -3,8 +3,9 @@
  * queues spread by CPU and load) and of the mem backend served from two
  * threads at once (no page written by one thread is lost to the other);
  * under ring-wait, a thread serving one queue alone sleeps in its wait,
- * every call ends that sleep after a flush, and more queues or a failing
- * wait put it back in its loop. */
+ * every call ends that sleep (its kick eventfd readable) after a flush,
+ * the kick is cleared, and more queues or a failing wait put it back in
+ * its loop. */
 #include "config.h"
 #include "daemon/io_threads.h"
 #include "backends/backend.h"
@@ -13,7 +14,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -248,18 +249,20 @@ struct fake_waiter {
 	bool flushed_first;	/* every call found a flush since the one before */
 };
 
-/* Sleeps as a ring would, until a signal outside mask (the kick) comes. */
-static int fake_wait(void *arg, const sigset_t *mask)
+/* Sleeps as a ring would, until kick_fd is readable (the ring polls it):
+ * 1 then. */
+static int fake_wait(void *arg, int kick_fd)
 {
 	struct fake_waiter *f = arg;
+	struct pollfd pfd = { .fd = kick_fd, .events = POLLIN };
 
 	__atomic_add_fetch(&f->waits, 1, __ATOMIC_SEQ_CST);
 	if (f->result)
 		return f->result;
 	__atomic_store_n(&f->sleeping, 1, __ATOMIC_SEQ_CST);
-	sigsuspend(mask);
+	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
 	__atomic_store_n(&f->sleeping, 0, __ATOMIC_SEQ_CST);
-	return 0;
+	return 1;
 }
 
 /* Counts a flush. */
@@ -339,6 +342,12 @@ START_TEST(ring_wait_sleeps_alone_and_wakes_for_calls)
 		ck_assert_int_eq(io_thread_call(t, flush_seen_call, &a), 7);
 	ck_assert(a.flushed_first);
 	ck_assert_int_ge(__atomic_load_n(&a.waits, __ATOMIC_SEQ_CST), 20);
+	/* Each kick was cleared: idle, the thread stays in one wait. */
+	settle();
+	waits = __atomic_load_n(&a.waits, __ATOMIC_SEQ_CST);
+	settle();
+	ck_assert_int_eq(__atomic_load_n(&a.waits, __ATOMIC_SEQ_CST), waits);
+	ck_assert_int_eq(__atomic_load_n(&a.sleeping, __ATOMIC_SEQ_CST), 1);
 
 	/* Two queues: the thread sleeps in its loop, never in a wait. */
 	ck_assert_int_eq(io_thread_call(t, hold_call, &b), 0);
