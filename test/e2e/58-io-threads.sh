@@ -18,14 +18,6 @@ head -c 8M /dev/urandom > "$fs/image.raw"
 (cd "$fs" && zip -q -0 image.zip image.raw) || fail "zip failed"
 start_daemon --io-threads 2
 
-# Prints the thread ids of the daemon whose name matches the pattern $1.
-threads_named() {
-	local task
-	for task in /proc/"$UBLKD_PID"/task/*; do
-		if grep -qx "$1" "$task/comm" 2>/dev/null; then basename "$task"; fi
-	done
-}
-
 # Prints the CPU time (utime + stime, in ticks) of the daemon's threads $@.
 cpu_ticks() {
 	local tid files=()

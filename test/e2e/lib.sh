@@ -414,6 +414,15 @@ sigterm_under_load() {
 	expect_eq "$(kernel_devices)" 0 "kernel ublk devices after SIGTERM"
 }
 
+# Prints the thread ids of the running daemon whose name matches the
+# pattern $1 (ublkd-io[0-9]* for its io threads).
+threads_named() {
+	local task
+	for task in /proc/"$UBLKD_PID"/task/*; do
+		if grep -qx "$1" "$task/comm" 2>/dev/null; then basename "$task"; fi
+	done
+}
+
 # Prints true if the ublk driver's features, as the running daemon logged
 # them, have bit $1 (UBLK_F_*), else false.
 driver_has() {
