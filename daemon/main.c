@@ -276,10 +276,13 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'T':
 			o->io_threads = (unsigned)main_number("io-threads", optarg, 0, IO_THREADS_MAX);
 			break;
-		case 'W':
-			o->ring_fd = main_wakeup(optarg) == MAIN_WAKE_RING_FD;
-			o->ring_wait = main_wakeup(optarg) == MAIN_WAKE_RING_WAIT;
+		case 'W': {
+			enum main_wakeup how = main_wakeup(optarg);
+
+			o->ring_fd = how == MAIN_WAKE_RING_FD;
+			o->ring_wait = how == MAIN_WAKE_RING_WAIT;
 			break;
+		}
 		case 'R': o->defer_taskrun = main_either("taskrun", optarg, "coop", "defer"); break;
 		case 'E': o->mute_off = !main_auto_off("eventfd-mute", optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;

@@ -320,14 +320,19 @@ static void queue_watch_held(struct queue *q, bool more)
 }
 
 /* The poll of the io thread's kick eventfd completed (ring-wait): the
- * thread has a call to run, or the ring is closing (the poll cancelled). */
+ * thread has a call to run, or the ring is closing (the poll cancelled).
+ * A poll that fails would end every wait at once: the thread then waits in
+ * its loop instead (logged once). */
 static void queue_kick_done(struct queue *q, int res)
 {
 	q->kick_armed = false;
-	if (res >= 0)
+	if (res >= 0) {
 		q->kick_seen = true;
-	else if (res != -ECANCELED)
-		log_errno(res, "queue %u: polling its io thread's kick eventfd", q->id);
+	} else if (res != -ECANCELED && !q->kick_failed) {
+		q->kick_failed = q->wait_failed = true;
+		log_errno(res, "queue %u: polling its io thread's kick eventfd (the loop waits instead; logged once)",
+			  q->id);
+	}
 }
 
 /* Reaps every completion, serving requests, then submits once. */
@@ -405,6 +410,10 @@ static int queue_wait_here(void *arg, int kick_fd)
 	struct queue *q = arg;
 	int ret = -EBUSY;
 
+	if (q->kick_failed) {
+		ret = -EIO;
+		goto fail;
+	}
 	if (!q->kick_armed) {
 		struct io_uring_sqe *sqe = queue_sqe(q);
 

@@ -77,6 +77,7 @@ struct queue {
 				 * go with the next wait, not at once */
 	bool kick_armed;	/* the ring polls its io thread's kick eventfd */
 	bool kick_seen;		/* that poll completed in this wait */
+	bool kick_failed;	/* that poll failed: waits go to the loop */
 	uint64_t ios;		/* shared: requests served */
 };
 
