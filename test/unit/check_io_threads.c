@@ -320,16 +320,20 @@ static void settle(void)
 	usleep(50 * 1000);
 }
 
+/* Starts one io thread under ring-wait and picks it. */
+static struct io_thread *ring_wait_thread(void)
+{
+	io_threads_use_ring_wait(true);
+	ck_assert_int_eq(io_threads_start(ev_default_loop(0), 1), 0);
+	return io_threads_pick(NULL);
+}
+
 START_TEST(ring_wait_sleeps_alone_and_wakes_for_calls)
 {
-	struct ev_loop *loop = ev_default_loop(0);
+	struct io_thread *t = ring_wait_thread();
 	struct fake_waiter a, b;
-	struct io_thread *t;
 	int waits;
 
-	io_threads_use_ring_wait(true);
-	ck_assert_int_eq(io_threads_start(loop, 1), 0);
-	t = io_threads_pick(NULL);
 	fake_waiter_init(&a, t, true);
 	fake_waiter_init(&b, t, true);
 
@@ -373,14 +377,9 @@ END_TEST
 
 START_TEST(ring_wait_falls_back_to_the_loop)
 {
-	struct ev_loop *loop = ev_default_loop(0);
+	struct io_thread *t = ring_wait_thread();
 	struct fake_waiter bad, plain;
-	struct io_thread *t;
 	int waits;
-
-	io_threads_use_ring_wait(true);
-	ck_assert_int_eq(io_threads_start(loop, 1), 0);
-	t = io_threads_pick(NULL);
 
 	/* A queue that cannot be waited on: the loop serves, no wait. */
 	fake_waiter_init(&plain, t, false);
