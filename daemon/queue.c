@@ -398,6 +398,18 @@ static unsigned queue_sq_publish(struct io_uring *ring)
 	return tail - IO_URING_READ_ONCE(*sq->khead);
 }
 
+/* On q's io thread, before its loop runs (a call, or in place of a wait
+ * that failed): submits what the last wait left queued, and watches held
+ * task work as the loop would. */
+static void queue_wait_flush(void *arg)
+{
+	struct queue *q = arg;
+
+	q->queued = queue_sq_publish(&q->ring);
+	queue_flush(q);
+	queue_watch_held(q, false);
+}
+
 /* On q's io thread, which serves q alone (ring-wait): has the ring poll
  * the thread's kick eventfd (once), submits q's commits and sleeps in the
  * ring, in one system call, until a CQE comes; then serves what came,
@@ -432,8 +444,7 @@ fail:
 			log_errno(ret, "queue %u: waiting in the ring (the loop waits instead; logged once)",
 				  q->id);
 		}
-		q->queued = queue_sq_publish(&q->ring);
-		queue_flush(q);
+		queue_wait_flush(q);	/* the loop it falls back to takes over */
 		return ret;
 	}
 	q->queued = 0;
@@ -442,17 +453,6 @@ fail:
 	queue_reap(q);
 	q->in_wait = false;
 	return q->kick_seen ? 1 : 0;
-}
-
-/* On q's io thread, before its loop runs a call: submits what the last
- * wait left queued, and watches held task work as the loop would. */
-static void queue_wait_flush(void *arg)
-{
-	struct queue *q = arg;
-
-	q->queued = queue_sq_publish(&q->ring);
-	queue_flush(q);
-	queue_watch_held(q, false);
 }
 
 /* Tells the device when q holds nothing (see queue_idle_fn). */
