@@ -95,7 +95,7 @@ static void iot_serve(struct io_thread *t)
 		struct io_waiter *w = iot_solo(t);
 		int ret;
 
-		if (!w || (ret = w->wait(w->arg, t->kick_fd)) < 0) {
+		if (!w || (ret = w->wait(w->arg, t->kick_fd, 0)) < 0) {
 			ev_run(t->loop, EVRUN_ONCE);
 			continue;
 		}

@@ -15,17 +15,25 @@
 
 struct io_thread;
 
-/* A queue an io thread serves, as the thread sees it. With wait set, a
- * thread that serves that queue alone may sleep in wait(arg, kick_fd)
- * instead of its loop (ublkd --wakeup ring-wait): wait submits the queue's
+/* A queue a loop serves, as the loop sees it. With wait set, a loop that
+ * serves that queue alone (an io thread), or whose one busy queue it is
+ * (the main loop, loop_wait.h), may sleep in wait(arg, kick_fd, tick_ns)
+ * instead of in libev (ublkd --wakeup ring-wait): wait submits the queue's
  * commits, sleeps in its ring until a completion comes, a readable kick_fd
- * being one (the thread's calls make it readable), and serves what came,
+ * (what else the loop must do makes it readable) or, with tick_ns (0:
+ * none), a tick of that many nanoseconds being one, and serves what came,
  * leaving the new commits for flush(arg) or the next wait. 1 when kick_fd
- * was seen readable, 0 when not, -errno when it could not sleep there (it
- * flushed). */
+ * was seen readable, a signal cut the wait, or a tick passed in which
+ * requests came; 0 when requests alone came; -ETIME when a tick passed
+ * without any; other -errno when it could not sleep there (it flushed).
+ * On the main loop, what it served may delete the queue's device: it then
+ * calls loop_wait_forget(w) before it returns.
+ * watch(arg, on) stops (off) or starts again (on) libev's watching of the
+ * queue's completions, for a loop that polls itself through kick_fd. */
 struct io_waiter {
-	int (*wait)(void *arg, int kick_fd);
+	int (*wait)(void *arg, int kick_fd, long long tick_ns);
 	void (*flush)(void *arg);
+	void (*watch)(void *arg, bool on);
 	void *arg;
 	struct io_waiter *next;	/* the thread's other queues (its own) */
 };

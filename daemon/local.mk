@@ -11,6 +11,7 @@ daemon_libublkd_a_SOURCES = \
 	daemon/idle.c daemon/idle.h \
 	daemon/io.c daemon/io.h \
 	daemon/io_threads.c daemon/io_threads.h \
+	daemon/loop_wait.c daemon/loop_wait.h \
 	daemon/memlock.c daemon/memlock.h \
 	daemon/methods.c daemon/methods.h \
 	daemon/add_spec.c daemon/add_spec.h \

@@ -7,6 +7,7 @@
 #include "daemon/access.h"
 #include "daemon/activation.h"
 #include "daemon/control.h"
+#include "daemon/loop_wait.h"
 #include "daemon/device.h"
 #include "daemon/device_node.h"
 #include "daemon/io_threads.h"
@@ -42,9 +43,10 @@ static const char main_usage[] =
 	"                           record of (default: leave them alone)\n"
 	"      --wakeup HOW         how loops learn of io_uring completions: eventfd\n"
 	"                           (default), ring-fd (poll the ring itself) or\n"
-	"                           ring-wait (with --io-threads: an io thread\n"
-	"                           serving one queue alone sleeps in its ring,\n"
-	"                           submitting and waiting in one system call)\n"
+	"                           ring-wait (a loop sleeps in the ring of its\n"
+	"                           one busy queue, submitting and waiting in one\n"
+	"                           system call: the main loop, or with\n"
+	"                           --io-threads an io thread serving one queue)\n"
 	"      --taskrun HOW        how queue rings run the kernel's task work:\n"
 	"                           coop (default: it interrupts the loop's wait)\n"
 	"                           or defer (it waits until the loop enters the\n"
@@ -120,7 +122,7 @@ static void main_all_deleted(void *arg)
 	log_info(arg ? "all devices left to the next ublkd; exiting" : "all devices deleted; exiting");
 	ev_timer_stop(main_loop, &main_stop_timer);
 	control_stop(main_loop);
-	ev_break(main_loop, EVBREAK_ALL);
+	loop_wait_break(main_loop);
 }
 
 /* Deleting the devices took too long: give up and exit with an error. */
@@ -131,7 +133,7 @@ static void main_on_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	log_error("devices still not deleted after %.0f s; exiting anyway", MAIN_STOP_TIMEOUT);
 	main_status = 1;
 	control_stop(loop);
-	ev_break(loop, EVBREAK_ALL);
+	loop_wait_break(loop);
 }
 
 /* Stops the daemon: every device deleted, or with keep_devices left in the
@@ -342,13 +344,6 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		      "Try 'ublkd --help'.\n", stderr);
 		exit(2);
 	}
-	if (o->ring_wait && !o->io_threads) {
-		/* The main loop serves the control socket too: it must not
-		 * sleep in a queue's ring. */
-		fputs("ublkd: --wakeup ring-wait needs --io-threads\n"
-		      "Try 'ublkd --help'.\n", stderr);
-		exit(2);
-	}
 	ringwatch_use_ring_fd(o->ring_fd);
 	io_threads_use_ring_wait(o->ring_wait);
 	ringwatch_use_mute(!o->mute_off);
@@ -422,6 +417,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	main_loop = ev_default_loop(EVFLAG_AUTO);
+	loop_wait_use(main_loop, o.ring_wait && !o.io_threads);
 	if (io_threads_start(main_loop, o.io_threads) < 0) {
 		log_error("cannot start %u io threads", o.io_threads);
 		return 1;
@@ -456,7 +452,7 @@ int main(int argc, char **argv)
 	/* Devices that outlived the last daemon are served again before the
 	 * daemon says it is ready (READY=1). */
 	records_recover_all(o.adopt_orphans, main_recovered, NULL);
-	ev_run(main_loop, 0);
+	loop_wait_run(main_loop);
 	records_shutdown();
 	device_shutdown();
 	io_threads_stop();	/* after the devices: their queues are gone */

@@ -4,6 +4,7 @@
  * thread (--io-threads), watches. */
 #include "config.h"
 #include "daemon/queue.h"
+#include "daemon/loop_wait.h"
 #include "daemon/queue_batch.h"
 #include "daemon/ringwatch.h"
 #include "common/log.h"
@@ -48,6 +49,8 @@ static void queue_watch_held(struct queue *q, bool more);
 #define QUEUE_UD_BACKEND (1ULL << 32)
 /* user_data of the poll of the io thread's kick eventfd (ring-wait). */
 #define QUEUE_UD_KICK (1ULL << 34)
+/* user_data of the main loop's tick, a timeout in the ring (ring-wait). */
+#define QUEUE_UD_TICK (1ULL << 35)
 
 /* Returns a cleared SQE, submitting the batch first if the SQ is full. */
 struct io_uring_sqe *queue_sqe(struct queue *q)
@@ -319,24 +322,34 @@ static void queue_watch_held(struct queue *q, bool more)
 	ev_timer_start(q->loop, &q->held_later);
 }
 
-/* The poll of the io thread's kick eventfd completed (ring-wait): the
- * thread has a call to run, or the ring is closing (the poll cancelled).
- * A poll that fails would end every wait at once: the thread then waits in
- * its loop instead (logged once). */
-static void queue_kick_done(struct queue *q, int res)
+/* The poll of the loop's kick fd (QUEUE_UD_KICK: the loop has other work,
+ * or the ring is closing: the poll cancelled) or the tick (QUEUE_UD_TICK)
+ * completed (ring-wait). A poll or a tick that fails would end every wait
+ * at once: the loop then waits in libev instead (logged once). */
+static void queue_wake_done(struct queue *q, uint64_t ud, int res)
 {
-	q->kick_armed = false;
-	if (res >= 0) {
-		q->kick_seen = true;
-	} else if (res != -ECANCELED && !q->kick_failed) {
+	bool ok;
+
+	if (ud == QUEUE_UD_KICK) {
+		q->kick_armed = false;
+		q->kick_seen = res >= 0;
+		ok = res >= 0 || res == -ECANCELED;
+	} else {
+		q->tick_armed = false;
+		q->tick_seen = res == -ETIME;
+		ok = res == -ETIME || res == -ECANCELED;
+	}
+	if (!ok && !q->kick_failed) {
 		q->kick_failed = q->wait_failed = true;
-		log_errno(res, "queue %u: polling its io thread's kick eventfd (the loop waits instead; logged once)",
-			  q->id);
+		log_errno(res, "queue %u: %s in its ring (its loop waits in libev instead; logged once)",
+			  q->id, ud == QUEUE_UD_KICK ? "polling the loop's kick fd" : "the loop's tick");
 	}
 }
 
-/* Reaps every completion, serving requests, then submits once. */
-static void queue_reap(struct queue *q)
+/* Reaps every completion, serving requests, then submits once: how many
+ * completions of requests and backend operations it reaped. It leaves the
+ * idle check to the caller (queue_reap, queue_wait_here). */
+static unsigned queue_reap_cqes(struct queue *q)
 {
 	struct io_uring_cqe *cqe;
 	unsigned total = 0;
@@ -359,9 +372,11 @@ static void queue_reap(struct queue *q)
 			unsigned flags = cqe->flags;
 
 			io_uring_cqe_seen(&q->ring, cqe);
-			if (ud == QUEUE_UD_KICK)
-				queue_kick_done(q, res);
-			else if (ud & QUEUE_UD_BATCH)
+			if (ud == QUEUE_UD_KICK || ud == QUEUE_UD_TICK) {
+				queue_wake_done(q, ud, res);
+				continue;
+			}
+			if (ud & QUEUE_UD_BATCH)
 				queue_batch_cqe(q, ud, res, flags);
 			else if (tag >= q->depth)
 				log_error("queue %u: CQE for unknown tag %u", q->id, tag);
@@ -381,6 +396,18 @@ static void queue_reap(struct queue *q)
 		queue_watch_held(q, muted && ringwatch_unmute(&q->ring));
 	else if (muted)
 		ringwatch_unmute(&q->ring);
+	return total;
+}
+
+/* Reaps every completion (queue_reap_cqes); tells the main loop when q
+ * had requests, then the device when q holds nothing, which may tear q
+ * down and free it: the caller must not touch q after this. */
+static void queue_reap(struct queue *q)
+{
+	/* Only requests count as busy: the CQE of a tick or a poll left from
+	 * a wait in the ring signals the eventfd too. */
+	if (queue_reap_cqes(q) && !q->thread)
+		loop_wait_saw(&q->waiter);
 	queue_check_idle(q);
 }
 
@@ -410,31 +437,48 @@ static void queue_wait_flush(void *arg)
 	queue_watch_held(q, false);
 }
 
-/* On q's io thread, which serves q alone (ring-wait): has the ring poll
- * the thread's kick eventfd (once), submits q's commits and sleeps in the
- * ring, in one system call, until a CQE comes; then serves what came,
- * leaving the new commits for the next wait or queue_wait_flush. 1 when
- * the kick came, 0 when not, or -errno when the ring could not be entered
- * (logged once; the commits are then submitted, and the thread falls back
- * to the eventfd's path). */
-static int queue_wait_here(void *arg, int kick_fd)
+/* Queues what a wait in q's ring needs besides its commands: the poll of
+ * kick_fd, and with tick_ns the tick (armed again once it fired; the
+ * completions counted from then). 0, or -EBUSY without an SQE. */
+static int queue_wait_arm(struct queue *q, int kick_fd, long long tick_ns)
 {
-	struct queue *q = arg;
-	int ret = -EBUSY;
+	struct io_uring_sqe *sqe;
 
-	if (q->kick_failed) {
-		ret = -EIO;
-		goto fail;
-	}
 	if (!q->kick_armed) {
-		struct io_uring_sqe *sqe = queue_sqe(q);
-
-		if (!sqe)
-			goto fail;
+		if (!(sqe = queue_sqe(q)))
+			return -EBUSY;
 		io_uring_prep_poll_add(sqe, kick_fd, POLLIN);
 		sqe->user_data = QUEUE_UD_KICK;
 		q->kick_armed = true;
 	}
+	if (tick_ns && !q->tick_armed) {
+		if (!(sqe = queue_sqe(q)))
+			return -EBUSY;
+		q->tick_ts.tv_sec = tick_ns / 1000000000LL;
+		q->tick_ts.tv_nsec = tick_ns % 1000000000LL;
+		io_uring_prep_timeout(sqe, &q->tick_ts, 0, 0);
+		sqe->user_data = QUEUE_UD_TICK;
+		q->tick_armed = true;
+		q->since_tick = 0;
+	}
+	return 0;
+}
+
+/* On the thread serving q (ring-wait): has the ring poll kick_fd (once)
+ * and, with tick_ns, time a tick; submits q's commits and sleeps in the
+ * ring, in one system call, until a CQE comes; then serves what came,
+ * leaving the new commits for the next wait or queue_wait_flush. 1 when
+ * the kick came, a signal cut the wait, or a tick passed in which requests
+ * came; -ETIME when a tick passed without any; 0 when requests alone came;
+ * -errno when the ring could not be entered (logged once; the commits are
+ * then submitted, and the loop falls back to the eventfd's path). */
+static int queue_wait_here(void *arg, int kick_fd, long long tick_ns)
+{
+	struct queue *q = arg;
+	int ret = -EIO;
+
+	if (q->kick_failed || (ret = queue_wait_arm(q, kick_fd, tick_ns)) < 0)
+		goto fail;
 	ret = io_uring_enter((unsigned)q->ring.ring_fd, queue_sq_publish(&q->ring), 1,
 			     IORING_ENTER_GETEVENTS, NULL);
 	if (ret < 0 && ret != -EINTR) {
@@ -448,11 +492,40 @@ fail:
 		return ret;
 	}
 	q->queued = 0;
-	q->kick_seen = false;
+	q->kick_seen = q->tick_seen = false;
 	q->in_wait = true;
-	queue_reap(q);
+	q->since_tick += queue_reap_cqes(q);
 	q->in_wait = false;
-	return q->kick_seen ? 1 : 0;
+	if (q->tick_seen && !q->since_tick)
+		ret = -ETIME;
+	else
+		ret = q->kick_seen || q->tick_seen || ret == -EINTR ? 1 : 0;
+	queue_check_idle(q);	/* may free q (main loop): the last use */
+	return ret;
+}
+
+/* Stops (on false) or starts again libev's watching of q's completions,
+ * for a loop that sleeps in q's ring and polls itself from there. */
+static void queue_wait_watch(void *arg, bool on)
+{
+	struct queue *q = arg;
+
+	if (q->watcher.fd < 0)
+		return;
+	if (on)
+		ev_io_start(q->loop, &q->watcher);
+	else
+		ev_io_stop(q->loop, &q->watcher);
+}
+
+/* Describes q to the loop that serves it: only a queue whose work all
+ * ends in its ring can be waited on. */
+static void queue_waiter_init(struct queue *q)
+{
+	q->waiter.wait = q->batch || q->slots ? NULL : queue_wait_here;
+	q->waiter.flush = queue_wait_flush;
+	q->waiter.watch = queue_wait_watch;
+	q->waiter.arg = q;
 }
 
 /* Tells the device when q holds nothing (see queue_idle_fn). */
@@ -659,6 +732,7 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	ret = ringwatch_start(loop, &q->ring, &q->watcher, queue_on_event, q);
 	if (ret < 0)
 		goto fail;
+	queue_waiter_init(q);
 	return 0;
 fail:
 	queue_teardown(q);
@@ -709,10 +783,7 @@ static int queue_attach_here(void *arg)
 	ret = ringwatch_start(q->loop, &q->ring, &q->watcher, queue_on_event, q);
 	if (ret < 0)
 		return ret;
-	/* Only a queue whose work all ends in its ring can be waited on. */
-	q->waiter.wait = q->batch || q->slots ? NULL : queue_wait_here;
-	q->waiter.flush = queue_wait_flush;
-	q->waiter.arg = q;
+	queue_waiter_init(q);
 	io_thread_hold(q->thread, &q->waiter);
 	return queue_fetch_here(q);
 }
@@ -755,6 +826,7 @@ static int queue_detach_here(void *arg)
  * the ring there), then lets go of the thread; else on the main loop. */
 static void queue_unwatch(struct queue *q, int (*on_thread)(void *arg))
 {
+	loop_wait_forget(&q->waiter);
 	if (q->thread) {
 		if (q->watcher.fd >= 0)
 			io_thread_call(q->thread, on_thread, q);

@@ -77,7 +77,12 @@ struct queue {
 				 * go with the next wait, not at once */
 	bool kick_armed;	/* the ring polls its io thread's kick eventfd */
 	bool kick_seen;		/* that poll completed in this wait */
-	bool kick_failed;	/* that poll failed: waits go to the loop */
+	bool kick_failed;	/* that poll (or the tick) failed: waits go to
+				 * the loop */
+	bool tick_armed;	/* the ring times the main loop's tick */
+	bool tick_seen;		/* that tick passed in this wait */
+	unsigned since_tick;	/* completions reaped since it was armed */
+	struct __kernel_timespec tick_ts;	/* its interval */
 	uint64_t ios;		/* shared: requests served */
 };
 

@@ -251,10 +251,12 @@ struct fake_waiter {
 
 /* Sleeps as a ring would, until kick_fd is readable (the ring polls it):
  * 1 then. */
-static int fake_wait(void *arg, int kick_fd)
+static int fake_wait(void *arg, int kick_fd, long long timeout_ns)
 {
 	struct fake_waiter *f = arg;
 	struct pollfd pfd = { .fd = kick_fd, .events = POLLIN };
+
+	(void)timeout_ns;
 
 	__atomic_add_fetch(&f->waits, 1, __ATOMIC_SEQ_CST);
 	if (f->result)

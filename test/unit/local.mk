@@ -23,8 +23,13 @@ test_unit_check_params_LDADD = $(UNIT_LDADD)
 test_unit_check_state_SOURCES = test/unit/check_state.c
 test_unit_check_state_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_state_LDADD = $(UNIT_LDADD)
-check_PROGRAMS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch
-TESTS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch
+check_PROGRAMS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch \
+	test/unit/check_loop_wait
+TESTS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch \
+	test/unit/check_loop_wait
+test_unit_check_loop_wait_SOURCES = test/unit/check_loop_wait.c
+test_unit_check_loop_wait_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_loop_wait_LDADD = $(UNIT_LDADD)
 test_unit_check_evwatch_SOURCES = test/unit/check_evwatch.c
 test_unit_check_evwatch_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_evwatch_LDADD = $(UNIT_LDADD)
