@@ -26,5 +26,6 @@ EXTRA_DIST += \
 	test/e2e/60-control-abuse.sh \
 	test/e2e/62-batch-io.sh \
 	test/e2e/63-ring-wait.sh \
+	test/e2e/64-main-ring-wait.sh \
 	test/e2e/70-creds.sh \
 	test/e2e/71-user-daemon.sh
