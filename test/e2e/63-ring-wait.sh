@@ -26,30 +26,16 @@ fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 512M
 start_daemon --io-threads 2 --wakeup ring-wait
 
-# Prints the system call each io thread is blocked in: "ring" for
-# io_uring_enter, "loop" for epoll_wait or epoll_pwait, else its number.
+# Prints what each io thread is blocked in (task_wait).
 io_waits() {
-	local tid nr out=()
-	for tid in "${io_tids[@]}"; do
-		nr=$(cut -d' ' -f1 "/proc/$UBLKD_PID/task/$tid/syscall" 2>/dev/null) || nr=gone
-		case $nr in
-		426) out+=(ring) ;;
-		232|281) out+=(loop) ;;
-		*) out+=("$nr") ;;
-		esac
-	done
+	local tid out=()
+	for tid in "${io_tids[@]}"; do out+=("$(task_wait "$tid")"); done
 	echo "${out[*]}"
 }
 
 # Waits up to 10 s until every io thread sleeps in $1 (ring or loop).
 expect_io_waits() {
-	local want="$1 $1" now
-	for _ in $(seq 50); do
-		now=$(io_waits)
-		[ "$now" = "$want" ] && return 0
-		sleep 0.2
-	done
-	fail "the io threads sleep in '$now', not '$want' ($2)"
+	expect_output io_waits "$1 $1" "the io threads sleep in ($2)"
 }
 
 io_tids=($(threads_named 'ublkd-io[0-9]*'))

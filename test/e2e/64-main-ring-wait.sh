@@ -17,17 +17,8 @@ start_daemon --wakeup ring-wait
 grep -q "the main loop sleeps in the ring of its one busy queue" "$E2E_DAEMON_LOG" ||
 	fail "no log line saying the main loop waits in rings"
 
-# Prints what the main thread is blocked in: ring (io_uring_enter), loop
-# (epoll_wait or epoll_pwait), else the system call's number or running.
-main_wait() {
-	local nr
-	nr=$(cut -d' ' -f1 "/proc/$UBLKD_PID/syscall" 2>/dev/null) || nr=gone
-	case $nr in
-	426) echo ring ;;
-	232|281) echo loop ;;
-	*) echo "$nr" ;;
-	esac
-}
+# Prints what the main thread is blocked in (task_wait).
+main_wait() { task_wait "$UBLKD_PID"; }
 
 # Samples main_wait 40 times over 4 s or more; fails ($1: when) unless
 # the main thread slept in the ring in at least 2 samples and in more of
@@ -51,13 +42,7 @@ expect_mostly_ring() {
 
 # Waits up to 10 s until the main thread sleeps in $1 ($2: when).
 expect_main_wait() {
-	local now
-	for _ in $(seq 50); do
-		now=$(main_wait)
-		[ "$now" = "$1" ] && return 0
-		sleep 0.2
-	done
-	fail "the main thread sleeps in '$now', not '$1' ($2)"
+	expect_output main_wait "$1" "the main thread sleeps in ($2)"
 }
 
 # Reads device $1 at random, one request at a time, for $2 seconds in the

@@ -423,6 +423,32 @@ threads_named() {
 	done
 }
 
+# Prints what thread $1 of the running daemon is blocked in: ring for
+# io_uring_enter (it blocks there only waiting in a ring: submitting never
+# blocks), loop for epoll_wait or epoll_pwait, else the system call's
+# number, running (runnable or on a CPU), or gone.
+task_wait() {
+	local nr
+	nr=$(cut -d' ' -f1 "/proc/$UBLKD_PID/task/$1/syscall" 2>/dev/null) || nr=gone
+	case $nr in
+	426) echo ring ;;
+	232|281) echo loop ;;
+	*) echo "$nr" ;;
+	esac
+}
+
+# Waits up to 10 s until command $1 prints $2; fails otherwise, saying what
+# $3 waited for and what $1 printed last.
+expect_output() {
+	local now
+	for _ in $(seq 50); do
+		now=$($1)
+		[ "$now" = "$2" ] && return 0
+		sleep 0.2
+	done
+	fail "$3: '$now', not '$2'"
+}
+
 # Prints true if the ublk driver's features, as the running daemon logged
 # them, have bit $1 (UBLK_F_*), else false.
 driver_has() {
