@@ -130,7 +130,6 @@ static void loop_wait_leave(void)
 static void loop_wait_run_libev(struct ev_loop *loop)
 {
 	lw.seen = NULL;
-	lw.many = false;
 	lw.cur->flush(lw.cur->arg);
 	ev_run(loop, EVRUN_NOWAIT);
 	if (lw.cur && (lw.seen || lw.stop || lw.kicks >= LOOP_WAIT_KICKS_MAX))

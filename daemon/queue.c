@@ -47,7 +47,8 @@ static void queue_watch_held(struct queue *q, bool more);
 
 /* user_data of a backend file operation; plain tags are ublk commands. */
 #define QUEUE_UD_BACKEND (1ULL << 32)
-/* user_data of the poll of the io thread's kick eventfd (ring-wait). */
+/* user_data of the poll of the waiting loop's kick fd (ring-wait: an io
+ * thread's kick eventfd, or the main loop's epoll fd). */
 #define QUEUE_UD_KICK (1ULL << 34)
 /* user_data of the main loop's tick, a timeout in the ring (ring-wait). */
 #define QUEUE_UD_TICK (1ULL << 35)
@@ -425,9 +426,9 @@ static unsigned queue_sq_publish(struct io_uring *ring)
 	return tail - IO_URING_READ_ONCE(*sq->khead);
 }
 
-/* On q's io thread, before its loop runs (a call, or in place of a wait
- * that failed): submits what the last wait left queued, and watches held
- * task work as the loop would. */
+/* On the thread serving q, before its libev loop runs (a call, a tick, or
+ * in place of a wait that failed or ended): submits what the last wait
+ * left queued, and watches held task work as the loop would. */
 static void queue_wait_flush(void *arg)
 {
 	struct queue *q = arg;

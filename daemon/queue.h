@@ -75,7 +75,7 @@ struct queue {
 	struct io_waiter waiter;	/* q as its io thread sees it */
 	bool in_wait;		/* served from a wait in its ring: the commits
 				 * go with the next wait, not at once */
-	bool kick_armed;	/* the ring polls its io thread's kick eventfd */
+	bool kick_armed;	/* the ring polls its loop's kick fd */
 	bool kick_seen;		/* that poll completed in this wait */
 	bool kick_failed;	/* that poll (or the tick) failed: waits go to
 				 * the loop */
