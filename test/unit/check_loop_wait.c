@@ -240,6 +240,20 @@ static void stop_loop(struct ev_loop *loop, void *arg)
 	loop_wait_break(loop);
 }
 
+/* Feeds n completions to a (and b, unless NULL), one every 0.5 ms, and
+ * runs loop_wait_run until end, a timer end_after seconds from now, ends
+ * it; returns once the feeding is over too. */
+static void run_fed(struct ev_loop *loop, struct fake_queue *a, struct fake_queue *b,
+		    unsigned n, double end_after, struct probe_timer *end)
+{
+	struct producer p;
+
+	producer_start(&p, a, b, n, 0.0005);
+	probe_start(loop, end, end_after, stop_loop, NULL);
+	loop_wait_run(loop);
+	pthread_join(p.tid, NULL);
+}
+
 /* A pipe whose read end the loop watches: records when it was read. */
 struct probe_pipe {
 	ev_io io;
@@ -279,7 +293,6 @@ START_TEST(busy_queue_sleeps_in_its_ring)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct fake_queue a;
-	struct producer p;
 	struct probe_timer mid, end;
 	struct probe_pipe pp;
 	pthread_t writer;
@@ -291,12 +304,9 @@ START_TEST(busy_queue_sleeps_in_its_ring)
 	ev_io_start(loop, &pp.io);
 	/* 0.35 s or more of completions, one every 0.5 ms; a timer at 0.05 s,
 	 * the pipe written at 0.25 s, the end at 1 s. */
-	producer_start(&p, &a, NULL, 700, 0.0005);
 	ck_assert_int_eq(pthread_create(&writer, NULL, probe_pipe_writer, &pp), 0);
 	probe_start(loop, &mid, 0.05, NULL, NULL);
-	probe_start(loop, &end, 1.0, stop_loop, NULL);
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_fed(loop, &a, NULL, 700, 1.0, &end);
 	pthread_join(writer, NULL);
 
 	ck_assert_uint_eq(a.reaped, 700);		/* none lost */
@@ -324,16 +334,12 @@ START_TEST(quiet_queue_goes_back_to_libev)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct fake_queue a;
-	struct producer p;
 	struct probe_timer end;
 	unsigned waits_then;
 
 	loop_wait_use(loop, true);
 	fake_init(&a, loop);
-	producer_start(&p, &a, NULL, 100, 0.0005);
-	probe_start(loop, &end, 0.3, stop_loop, NULL);
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_fed(loop, &a, NULL, 100, 0.3, &end);
 	ck_assert_uint_eq(a.reaped, 100);
 	ck_assert_uint_ge(a.stops, 1);
 	ck_assert_uint_eq(a.starts, a.stops);
@@ -351,16 +357,12 @@ START_TEST(two_busy_queues_go_back_to_libev)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct fake_queue a, b;
-	struct producer p;
 	struct probe_timer end;
 
 	loop_wait_use(loop, true);
 	fake_init(&a, loop);
 	fake_init(&b, loop);
-	producer_start(&p, &a, &b, 400, 0.0005);
-	probe_start(loop, &end, 0.5, stop_loop, NULL);
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_fed(loop, &a, &b, 400, 0.5, &end);
 	ck_assert_uint_eq(a.reaped, 400);
 	ck_assert_uint_eq(b.reaped, 400);
 	/* Every ring entered was left again, and both are watched. */
@@ -391,17 +393,13 @@ START_TEST(forgotten_queue_is_never_touched)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct fake_queue a;
-	struct producer p;
 	struct probe_timer kill, end;
 	unsigned waits;
 
 	loop_wait_use(loop, true);
 	fake_init(&a, loop);
-	producer_start(&p, &a, NULL, 400, 0.0005);
 	probe_start(loop, &kill, 0.1, forget_queue, &a);
-	probe_start(loop, &end, 0.4, stop_loop, NULL);
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_fed(loop, &a, NULL, 400, 0.4, &end);
 	/* It slept in the ring until forgotten (the fake asserts that no
 	 * call came after), and the loop ran on in libev. */
 	waits = a.waits;
@@ -420,16 +418,12 @@ START_TEST(queue_deleted_in_its_wait_is_never_touched)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct fake_queue a;
-	struct producer p;
 	struct probe_timer end;
 
 	loop_wait_use(loop, true);
 	fake_init(&a, loop);
 	a.die_at = 200;
-	producer_start(&p, &a, NULL, 400, 0.0005);
-	probe_start(loop, &end, 0.5, stop_loop, NULL);
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_fed(loop, &a, NULL, 400, 0.5, &end);
 	ck_assert(a.dead);		/* it died in a wait (the fake asserts
 					 * that nothing touched it after) */
 	ck_assert_uint_gt(a.waits, 10);
@@ -446,15 +440,11 @@ START_TEST(off_means_libev_alone)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct fake_queue a;
-	struct producer p;
 	struct probe_timer end;
 
 	loop_wait_use(loop, false);
 	fake_init(&a, loop);
-	producer_start(&p, &a, NULL, 100, 0.0005);
-	probe_start(loop, &end, 0.2, stop_loop, NULL);
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_fed(loop, &a, NULL, 100, 0.2, &end);
 	ck_assert_uint_eq(a.reaped, 100);
 	ck_assert_uint_eq(a.waits, 0);
 	ck_assert_uint_eq(a.stops, 0);
