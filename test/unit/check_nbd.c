@@ -59,24 +59,50 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return (int)ret;
 }
 
+/* Starts nbdkit -f -U sock with the arguments args (NULL-terminated) and
+ * waits for its pid file, which nbdkit writes once it accepts connections
+ * (the socket's name exists from bind, before listen); returns its pid. */
+static pid_t start_nbdkit(const char *the_sock, const char *const args[])
+{
+	char pidfile[320], flag[340];
+	const char *argv[16] = { "nbdkit", "-f", "-U", the_sock };
+	int n = 4;
+	struct stat st;
+	pid_t pid;
+
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", the_sock);
+	snprintf(flag, sizeof(flag), "--pidfile=%s", pidfile);
+	argv[n++] = flag;
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	unlink(pidfile);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execvp("nbdkit", (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && (stat(pidfile, &st) != 0 || st.st_size == 0); i++)
+		usleep(50000);
+	ck_assert_msg(stat(pidfile, &st) == 0 && st.st_size > 0,
+		      "nbdkit on %s is not ready after 10 s", the_sock);
+	unlink(pidfile);
+	return pid;
+}
+
 /* Starts nbdkit memory 1M on a socket in a fresh directory. */
 static void setup(void)
 {
+	static const char *const args[] = { "memory", "1M", NULL };
+
 	/* A fresh template each time: with CK_FORK=no (valgrind) every test
 	 * runs in this one process. */
 	snprintf(dir, sizeof(dir), "/tmp/check_nbd.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/s", dir);
 	snprintf(url, sizeof(url), "nbd+unix:///?socket=%s", sock);
-	server = fork();
-	ck_assert_int_ge(server, 0);
-	if (server == 0) {
-		execlp("nbdkit", "nbdkit", "-f", "-U", sock, "memory", "1M", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++)
-		usleep(50000);
-	ck_assert_int_eq(access(sock, F_OK), 0);
+	server = start_nbdkit(sock, args);
 	loop = ev_loop_new(EVFLAG_AUTO);
 	evwatch_init(&ew, loop);
 }
@@ -298,21 +324,11 @@ END_TEST
  * socket tls_sock; returns its pid. */
 static pid_t start_tls_server(const char *psk, const char *tls_sock)
 {
-	pid_t pid = fork();
+	char opt[320];
+	const char *const args[] = { "--tls=require", opt, "memory", "1M", NULL };
 
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char opt[320];
-
-		snprintf(opt, sizeof(opt), "--tls-psk=%s", psk);
-		execlp("nbdkit", "nbdkit", "-f", "-U", tls_sock, "--tls=require", opt, "memory",
-		       "1M", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && access(tls_sock, F_OK) != 0; i++)
-		usleep(50000);
-	ck_assert_int_eq(access(tls_sock, F_OK), 0);
-	return pid;
+	snprintf(opt, sizeof(opt), "--tls-psk=%s", psk);
+	return start_nbdkit(tls_sock, args);
 }
 
 /* An nbds+unix:// URL with a PSK file: data round-trips over TLS; a wrong
@@ -403,18 +419,11 @@ START_TEST(test_no_multi_conn)
 	static char a[4096], b[4096];
 	void *priv;
 	pid_t one;
+	static const char *const one_args[] = { "--filter=multi-conn", "memory", "1M",
+						"multi-conn-mode=disable", NULL };
 
 	snprintf(one_sock, sizeof(one_sock), "%s/one", dir);
-	one = fork();
-	ck_assert_int_ge(one, 0);
-	if (one == 0) {
-		execlp("nbdkit", "nbdkit", "-f", "-U", one_sock, "--filter=multi-conn", "memory",
-		       "1M", "multi-conn-mode=disable", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && access(one_sock, F_OK) != 0; i++)
-		usleep(50000);
-	ck_assert_int_eq(access(one_sock, F_OK), 0);
+	one = start_nbdkit(one_sock, one_args);
 	snprintf(u, sizeof(u), "nbd+unix:///?socket=%s", one_sock);
 	test_arg_text(&backend_nbd, args, "url", u);
 	test_arg_bytes(&backend_nbd, args, "connections", 2);
