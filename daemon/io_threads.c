@@ -99,7 +99,7 @@ static void iot_serve(struct io_thread *t)
 			ev_run(t->loop, EVRUN_ONCE);
 			continue;
 		}
-		if (ret > 0)
+		if (ret & IO_WAIT_WOKEN)
 			iot_clear_kick(t);
 		if (__atomic_exchange_n(&t->kicked, false, __ATOMIC_ACQ_REL)) {
 			w->flush(w->arg);

@@ -22,14 +22,17 @@ struct io_thread;
  * commits, sleeps in its ring until a completion comes, a readable kick_fd
  * (what else the loop must do makes it readable) or, with tick_ns (0:
  * none), a tick of that many nanoseconds being one, and serves what came,
- * leaving the new commits for flush(arg) or the next wait. 1 when kick_fd
- * was seen readable, a signal cut the wait, or a tick passed in which
- * requests came; 0 when requests alone came; -ETIME when a tick passed
- * without any; other -errno when it could not sleep there (it flushed).
+ * leaving the new commits for flush(arg) or the next wait. It returns
+ * IO_WAIT_WOKEN when kick_fd was seen readable, a signal cut the wait or a
+ * tick passed, or'd with IO_WAIT_SERVED when it served requests; -ETIME
+ * when a tick passed and no request came since the one before; other
+ * -errno when it could not sleep there (it flushed).
  * On the main loop, what it served may delete the queue's device: it then
  * calls loop_wait_forget(w) before it returns.
  * watch(arg, on) stops (off) or starts again (on) libev's watching of the
  * queue's completions, for a loop that polls itself through kick_fd. */
+#define IO_WAIT_WOKEN 1	/* the kick, a tick or a signal ended the wait */
+#define IO_WAIT_SERVED 2	/* the wait served requests */
 struct io_waiter {
 	int (*wait)(void *arg, int kick_fd, long long tick_ns);
 	void (*flush)(void *arg);

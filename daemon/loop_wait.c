@@ -14,8 +14,8 @@
  * sends it back to libev (the queue went quiet). */
 #define LOOP_WAIT_TICK_NS 1000000LL
 
-/* Waits in a row that ticks or the loop's other watchers ended, with no
- * request between, before the loop goes back to libev (so that a watcher
+/* Waits in a row that ticks or the loop's other watchers ended without
+ * serving a request, before the loop goes back to libev (so that a watcher
  * libev leaves readable cannot make the ring spin). */
 #define LOOP_WAIT_KICKS_MAX 2
 
@@ -126,7 +126,7 @@ static void loop_wait_leave(void)
 
 /* Runs libev once without blocking (after submitting what the ring's waits
  * queued); leaves the ring when another queue woke libev, or when ticks or
- * the epoll fd ended too many waits in a row without a request between. */
+ * the epoll fd ended too many waits in a row that served no request. */
 static void loop_wait_run_libev(struct ev_loop *loop)
 {
 	lw.seen = NULL;
@@ -149,12 +149,14 @@ static void loop_wait_turn(struct ev_loop *loop)
 		loop_wait_leave();
 		return;
 	}
-	if (ret == 0) {
+	if (ret & IO_WAIT_SERVED)
 		lw.kicks = 0;
-		return;
-	}
-	lw.kicks++;
-	loop_wait_run_libev(loop);
+	else
+		lw.kicks++;
+	if (ret & IO_WAIT_WOKEN)
+		loop_wait_run_libev(loop);
+	else if (lw.kicks >= LOOP_WAIT_KICKS_MAX)
+		loop_wait_leave();	/* waits that end with nothing */
 }
 
 /* Runs the main loop until loop_wait_break (or no watcher is left). */

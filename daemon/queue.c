@@ -476,6 +476,7 @@ static int queue_wait_arm(struct queue *q, int kick_fd, long long tick_ns)
 static int queue_wait_here(void *arg, int kick_fd, long long tick_ns)
 {
 	struct queue *q = arg;
+	unsigned served;
 	int ret = -EIO;
 
 	if (q->kick_failed || (ret = queue_wait_arm(q, kick_fd, tick_ns)) < 0)
@@ -495,12 +496,14 @@ fail:
 	q->queued = 0;
 	q->kick_seen = q->tick_seen = false;
 	q->in_wait = true;
-	q->since_tick += queue_reap_cqes(q);
+	served = queue_reap_cqes(q);
 	q->in_wait = false;
+	q->since_tick += served;
 	if (q->tick_seen && !q->since_tick)
 		ret = -ETIME;
 	else
-		ret = q->kick_seen || q->tick_seen || ret == -EINTR ? 1 : 0;
+		ret = (q->kick_seen || q->tick_seen || ret == -EINTR ? IO_WAIT_WOKEN : 0) |
+		      (served ? IO_WAIT_SERVED : 0);
 	queue_check_idle(q);	/* may free q (main loop): the last use */
 	return ret;
 }

@@ -250,7 +250,7 @@ struct fake_waiter {
 };
 
 /* Sleeps as a ring would, until kick_fd is readable (the ring polls it):
- * 1 then. */
+ * IO_WAIT_WOKEN then. */
 static int fake_wait(void *arg, int kick_fd, long long timeout_ns)
 {
 	struct fake_waiter *f = arg;
@@ -264,7 +264,7 @@ static int fake_wait(void *arg, int kick_fd, long long timeout_ns)
 	__atomic_store_n(&f->sleeping, 1, __ATOMIC_SEQ_CST);
 	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
 	__atomic_store_n(&f->sleeping, 0, __ATOMIC_SEQ_CST);
-	return 1;
+	return IO_WAIT_WOKEN;
 }
 
 /* Counts a flush. */

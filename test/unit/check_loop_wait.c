@@ -49,8 +49,9 @@ static uint64_t fake_reap(struct fake_queue *f)
 
 /* The queue's wait, as queue.c's: sleeps until its ring has completions,
  * kick_fd (the loop's epoll fd) is readable, or a tick passes (one every
- * tick_ns from the first wait); 1 for the kick or a tick with completions,
- * -ETIME for a tick without, 0 for completions alone. */
+ * tick_ns from the first wait); IO_WAIT_WOKEN for the kick or a tick,
+ * or'd with IO_WAIT_SERVED when completions came; -ETIME for a tick with
+ * none since the tick before. */
 static int fake_wait(void *arg, int kick_fd, long long tick_ns)
 {
 	struct fake_queue *f = arg;
@@ -76,7 +77,7 @@ static int fake_wait(void *arg, int kick_fd, long long tick_ns)
 		loop_wait_forget(&f->w);
 		ev_io_stop(f->loop, &f->watcher);
 		f->dead = true;
-		return 1;
+		return IO_WAIT_SERVED;
 	}
 	if (p[1].revents)
 		f->ring_waits_cut++;
@@ -92,11 +93,11 @@ static int fake_wait(void *arg, int kick_fd, long long tick_ns)
 		if (quiet)
 			return -ETIME;
 		f->ticks++;
-		return 1;
+		return IO_WAIT_WOKEN | (got ? IO_WAIT_SERVED : 0);
 	}
 	if (p[1].revents)
-		return 1;
-	return got ? 0 : 1;	/* as a signal that cut the wait */
+		return IO_WAIT_WOKEN | (got ? IO_WAIT_SERVED : 0);
+	return got ? IO_WAIT_SERVED : IO_WAIT_WOKEN;	/* as a signal that cut the wait */
 }
 
 /* Counts a flush. */
@@ -164,12 +165,13 @@ static void fake_close(struct fake_queue *f)
 	close(f->note_fd);
 }
 
-/* A producer: posts n completions to each of its queues, one every gap
- * seconds, as the kernel does (the CQE, then the eventfd). */
+/* A producer: posts n completions to its first queue, one every gap
+ * seconds, and one to its second queue every b_every of those, as the
+ * kernel does (the CQE, then the eventfd). */
 struct producer {
 	struct fake_queue *q[2];
 	int nq;
-	unsigned n;
+	unsigned n, b_every;
 	double gap;
 	pthread_t tid;
 };
@@ -182,6 +184,8 @@ static void *producer_main(void *arg)
 
 	for (unsigned i = 0; i < p->n; i++) {
 		for (int k = 0; k < p->nq; k++) {
+			if (k == 1 && i % p->b_every != 0)
+				continue;
 			ck_assert_int_eq(write(p->q[k]->ring_fd, &one, 8), 8);
 			ck_assert_int_eq(write(p->q[k]->note_fd, &one, 8), 8);
 		}
@@ -190,14 +194,16 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
-/* Starts a producer over nq queues. */
+/* Starts a producer over a and b (unless NULL): n completions to a, one
+ * every gap seconds, and one to b with every b_every-th of those. */
 static void producer_start(struct producer *p, struct fake_queue *a, struct fake_queue *b,
-			   unsigned n, double gap)
+			   unsigned n, double gap, unsigned b_every)
 {
 	p->q[0] = a;
 	p->q[1] = b;
 	p->nq = b ? 2 : 1;
 	p->n = n;
+	p->b_every = b_every;
 	p->gap = gap;
 	ck_assert_int_eq(pthread_create(&p->tid, NULL, producer_main, p), 0);
 }
@@ -248,7 +254,7 @@ static void run_fed(struct ev_loop *loop, struct fake_queue *a, struct fake_queu
 {
 	struct producer p;
 
-	producer_start(&p, a, b, n, 0.0005);
+	producer_start(&p, a, b, n, 0.0005, 1);
 	probe_start(loop, end, end_after, stop_loop, NULL);
 	loop_wait_run(loop);
 	pthread_join(p.tid, NULL);
@@ -379,6 +385,39 @@ START_TEST(two_busy_queues_go_back_to_libev)
 }
 END_TEST
 
+/* One queue busy, the other fed now and then: each time the other woke
+ * libev the loop left the busy queue's ring, even though the busy queue's
+ * requests kept the waits in a row from ending by kicks alone. */
+START_TEST(second_queue_ends_the_sleep_in_a_busy_ring)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct fake_queue a, b;
+	struct probe_timer end;
+	struct producer p;
+
+	loop_wait_use(loop, true);
+	fake_init(&a, loop);
+	fake_init(&b, loop);
+	/* a: 2000 completions, one every 0.25 ms; b: one every 20 of those
+	 * (100, about one every 5 ms or more). */
+	producer_start(&p, &a, &b, 2000, 0.00025, 20);
+	probe_start(loop, &end, 1.5, stop_loop, NULL);
+	loop_wait_run(loop);
+	pthread_join(p.tid, NULL);
+	ck_assert_uint_eq(a.reaped, 2000);
+	ck_assert_uint_eq(b.reaped, 100);
+	ck_assert_uint_eq(a.starts, a.stops);
+	ck_assert_uint_eq(b.starts, b.stops);
+	/* About one leave per completion of b (a ring kept on while b was
+	 * busy too would leave a's only now and then). */
+	ck_assert_msg(a.stops >= 25, "the loop left a's ring %u times for b's 100 completions",
+		      a.stops);
+	fake_close(&a);
+	fake_close(&b);
+	loop_wait_use(loop, false);
+}
+END_TEST
+
 /* Forgets the queue (as queue_unwatch does) and marks it dead. */
 static void forget_queue(struct ev_loop *loop, void *arg)
 {
@@ -462,6 +501,7 @@ static Suite *loop_wait_suite(void)
 	tcase_add_test(tc, busy_queue_sleeps_in_its_ring);
 	tcase_add_test(tc, quiet_queue_goes_back_to_libev);
 	tcase_add_test(tc, two_busy_queues_go_back_to_libev);
+	tcase_add_test(tc, second_queue_ends_the_sleep_in_a_busy_ring);
 	tcase_add_test(tc, forgotten_queue_is_never_touched);
 	tcase_add_test(tc, queue_deleted_in_its_wait_is_never_touched);
 	tcase_add_test(tc, off_means_libev_alone);
