@@ -217,16 +217,19 @@ static int control_socket_bind(struct control_socket *sock, const char *path,
 		close(fd);
 		return err;
 	}
-	/* lchown: never follow a symlink someone swapped in. */
-	if (group && lchown(path, (uid_t)-1, gid) < 0) {
+	/* Listening at once: a client that connects as soon as the name
+	 * appears is queued, not refused. Until the chown below gives the
+	 * socket its group, only the daemon's own group may connect. */
+	if (listen(fd, SOMAXCONN) < 0) {
+		err = -errno;
+		log_errno(err, "cannot listen on %s", path);
+	} else if (group && lchown(path, (uid_t)-1, gid) < 0) {
+		/* lchown: never follow a symlink someone swapped in. */
 		err = -errno;
 		log_errno(err, "cannot give %s to group %s", path, group);
 	} else if (lstat(path, &st) < 0) {
 		err = -errno;
 		log_errno(err, "cannot inspect %s", path);
-	} else if (listen(fd, SOMAXCONN) < 0) {
-		err = -errno;
-		log_errno(err, "cannot listen on %s", path);
 	}
 	if (err) {
 		unlink(path);
