@@ -173,6 +173,7 @@ struct producer {
 	int nq;
 	unsigned n, b_every;
 	double gap;
+	int finished;		/* atomic: it posted its last */
 	pthread_t tid;
 };
 
@@ -191,6 +192,7 @@ static void *producer_main(void *arg)
 		}
 		usleep((useconds_t)(p->gap * 1e6));
 	}
+	__atomic_store_n(&p->finished, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -204,16 +206,20 @@ static void producer_start(struct producer *p, struct fake_queue *a, struct fake
 	p->nq = b ? 2 : 1;
 	p->n = n;
 	p->b_every = b_every;
+	p->finished = 0;
 	p->gap = gap;
 	ck_assert_int_eq(pthread_create(&p->tid, NULL, producer_main, p), 0);
 }
 
-/* A timer that records how late it ran, and may call a function. */
+/* A timer that records how late it ran, and may call a function; with
+ * feed set, it waits for that producer to finish first (a slow machine
+ * may take longer to feed than the test planned). */
 struct probe_timer {
 	ev_timer t;
 	double due, ran;
 	void (*fn)(struct ev_loop *loop, void *arg);
 	void *arg;
+	struct producer *feed;
 };
 
 /* Records when the timer ran and runs its function. */
@@ -222,6 +228,12 @@ static void probe_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct probe_timer *p = (struct probe_timer *)w;
 
 	(void)revents;
+	if (p->feed && !__atomic_load_n(&p->feed->finished, __ATOMIC_ACQUIRE)) {
+		ev_timer_set(&p->t, 0.02, 0.);	/* again once it is fed */
+		ev_timer_start(loop, &p->t);
+		p->due = clock_mono() + 0.02;
+		return;
+	}
 	p->ran = clock_mono();
 	if (p->fn)
 		p->fn(loop, p->arg);
@@ -232,6 +244,8 @@ static void probe_start(struct ev_loop *loop, struct probe_timer *p, double afte
 			void (*fn)(struct ev_loop *, void *), void *arg)
 {
 	memset(p, 0, sizeof(*p));
+	/* ev_now is as old as the loop's last run, maybe a test ago. */
+	ev_now_update(loop);
 	ev_timer_init(&p->t, probe_on_timer, after, 0.);
 	p->due = clock_mono() + after;
 	p->fn = fn;
@@ -247,8 +261,8 @@ static void stop_loop(struct ev_loop *loop, void *arg)
 }
 
 /* Feeds n completions to a (and b, unless NULL), one every 0.5 ms, and
- * runs loop_wait_run until end, a timer end_after seconds from now, ends
- * it; returns once the feeding is over too. */
+ * runs loop_wait_run until end, a timer end_after seconds from now (or
+ * once the feeding is over, if later), ends it. */
 static void run_fed(struct ev_loop *loop, struct fake_queue *a, struct fake_queue *b,
 		    unsigned n, double end_after, struct probe_timer *end)
 {
@@ -256,6 +270,7 @@ static void run_fed(struct ev_loop *loop, struct fake_queue *a, struct fake_queu
 
 	producer_start(&p, a, b, n, 0.0005, 1);
 	probe_start(loop, end, end_after, stop_loop, NULL);
+	end->feed = &p;
 	loop_wait_run(loop);
 	pthread_join(p.tid, NULL);
 }
@@ -402,6 +417,7 @@ START_TEST(second_queue_ends_the_sleep_in_a_busy_ring)
 	 * (100, about one every 5 ms or more). */
 	producer_start(&p, &a, &b, 2000, 0.00025, 20);
 	probe_start(loop, &end, 1.5, stop_loop, NULL);
+	end.feed = &p;
 	loop_wait_run(loop);
 	pthread_join(p.tid, NULL);
 	ck_assert_uint_eq(a.reaped, 2000);
