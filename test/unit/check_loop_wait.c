@@ -260,19 +260,27 @@ static void stop_loop(struct ev_loop *loop, void *arg)
 	loop_wait_break(loop);
 }
 
+/* Runs loop_wait_run while the started producer p feeds, until end, a
+ * timer end_after seconds from now (or once the feeding is over, if
+ * later), ends it; then joins p. */
+static void run_while_fed(struct ev_loop *loop, struct producer *p, double end_after,
+			  struct probe_timer *end)
+{
+	probe_start(loop, end, end_after, stop_loop, NULL);
+	end->feed = p;
+	loop_wait_run(loop);
+	pthread_join(p->tid, NULL);
+}
+
 /* Feeds n completions to a (and b, unless NULL), one every 0.5 ms, and
- * runs loop_wait_run until end, a timer end_after seconds from now (or
- * once the feeding is over, if later), ends it. */
+ * runs the loop meanwhile (run_while_fed). */
 static void run_fed(struct ev_loop *loop, struct fake_queue *a, struct fake_queue *b,
 		    unsigned n, double end_after, struct probe_timer *end)
 {
 	struct producer p;
 
 	producer_start(&p, a, b, n, 0.0005, 1);
-	probe_start(loop, end, end_after, stop_loop, NULL);
-	end->feed = &p;
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_while_fed(loop, &p, end_after, end);
 }
 
 /* A pipe whose read end the loop watches: records when it was read. */
@@ -416,10 +424,7 @@ START_TEST(second_queue_ends_the_sleep_in_a_busy_ring)
 	/* a: 2000 completions, one every 0.25 ms; b: one every 20 of those
 	 * (100, about one every 5 ms or more). */
 	producer_start(&p, &a, &b, 2000, 0.00025, 20);
-	probe_start(loop, &end, 1.5, stop_loop, NULL);
-	end.feed = &p;
-	loop_wait_run(loop);
-	pthread_join(p.tid, NULL);
+	run_while_fed(loop, &p, 1.5, &end);
 	ck_assert_uint_eq(a.reaped, 2000);
 	ck_assert_uint_eq(b.reaped, 100);
 	ck_assert_uint_eq(a.starts, a.stops);
