@@ -91,10 +91,12 @@ static pid_t start_nbdkit(const char *the_sock, const char *const args[])
 	return pid;
 }
 
+/* The arguments of an nbdkit serving 1 MiB of memory. */
+static const char *const memory_1m[] = { "memory", "1M", NULL };
+
 /* Starts nbdkit memory 1M on a socket in a fresh directory. */
 static void setup(void)
 {
-	static const char *const args[] = { "memory", "1M", NULL };
 
 	/* A fresh template each time: with CK_FORK=no (valgrind) every test
 	 * runs in this one process. */
@@ -102,7 +104,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/s", dir);
 	snprintf(url, sizeof(url), "nbd+unix:///?socket=%s", sock);
-	server = start_nbdkit(sock, args);
+	server = start_nbdkit(sock, memory_1m);
 	loop = ev_loop_new(EVFLAG_AUTO);
 	evwatch_init(&ew, loop);
 }
@@ -673,12 +675,7 @@ START_TEST(test_recover_server_down)
 	submit_read(priv, buf);
 	run_until_done(before, 1.0);
 	ck_assert_int_eq(dones, before);	/* waits for the server */
-	kit = fork();
-	ck_assert_int_ge(kit, 0);
-	if (kit == 0) {
-		execlp("nbdkit", "nbdkit", "-f", "-U", later, "memory", "1M", (char *)NULL);
-		_exit(127);
-	}
+	kit = start_nbdkit(later, memory_1m);
 	run_until_done(before, 15.0);
 	ck_assert_int_eq(dones, before + 1);
 	ck_assert_int_eq(last_res, 0);
