@@ -50,7 +50,7 @@ static const char main_usage[] =
 	"      --taskrun HOW        how queue rings run the kernel's task work:\n"
 	"                           coop (default: it interrupts the loop's wait)\n"
 	"                           or defer (it waits until the loop enters the\n"
-	"                           ring; needs --wakeup eventfd)\n"
+	"                           ring; not with --wakeup ring-fd)\n"
 	"      --eventfd-mute WHEN  with --taskrun defer, a ring's eventfd is off\n"
 	"                           while the loop reaps it: auto (default, on x86)\n"
 	"                           or off\n"
