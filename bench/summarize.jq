@@ -74,11 +74,19 @@ def side_stats:
    guest_cpu_us_per_io: (map(.guest_cpu_us_per_io) | median)}
   end;
 
-# Median over rounds of test/base for metric $f ($t, $b: the runs of a point).
-def round_ratio($t; $b; $f):
+# Each round's test/base for metric $f ($t, $b: the runs of a point).
+def round_ratios($t; $b; $f):
   [ $t[] as $x | $b[] | select(.round == $x.round)
-    | if (.[$f] // 0) > 0 and $x[$f] != null then $x[$f] / .[$f] else null end ]
-  | median;
+    | if (.[$f] // 0) > 0 and $x[$f] != null then $x[$f] / .[$f] else null end ];
+
+# Median over rounds of test/base for metric $f.
+def round_ratio($t; $b; $f): round_ratios($t; $b; $f) | median;
+
+# [lowest, highest] of the rounds' test/base for metric $f; null with
+# fewer than two rounds.
+def round_range($t; $b; $f):
+  round_ratios($t; $b; $f) | map(select(. != null))
+  | if length < 2 then null else [min, max] end;
 
 # True for the kinds of device that a userspace server serves, whose CPU
 # time per I/O the samples hold (a kernel device's samples are ublkd's idle
@@ -98,7 +106,10 @@ def summary($runs):
                lat_mean: round_ratio($t; $b; "lat_mean_us"),
                lat_p99: round_ratio($t; $b; "lat_p99_us"),
                cpu_per_io: (if ($b[0].kind // "" | served) and ($t[0].kind // "" | served)
-                            then round_ratio($t; $b; "daemon_cpu_us_per_io") else null end)}} ]
+                            then round_ratio($t; $b; "daemon_cpu_us_per_io") else null end)},
+       ratio_range: {iops: round_range($t; $b; "iops"),
+                     cpu_per_io: (if ($b[0].kind // "" | served) and ($t[0].kind // "" | served)
+                                  then round_range($t; $b; "daemon_cpu_us_per_io") else null end)}} ]
   | sort_by([(.pair | rank(pair_names)), .jobs, (.workload | rank(workloads))]);
 
 # Scaling of each pair's devices from one job (on a 1-queue device) to two
@@ -140,7 +151,8 @@ def targets($summary; $scaling):
         | [$p, ., "iops", ">=", (if test("qd1$") then 0.8 else 1.0 end)] ) ]
   | [ ( .[] as [$p, $w, $m, $op, $bound] | (1, 2) as $j
         | (row($p; $w; $j).ratio[$m] // null) as $v
-        | {pair: $p, workload: $w, jobs: $j, metric: $m, op: $op, bound: $bound, measured: $v} ),
+        | {pair: $p, workload: $w, jobs: $j, metric: $m, op: $op, bound: $bound, measured: $v,
+           range: (row($p; $w; $j).ratio_range[$m] // null)} ),
       ( ("tnull", "tmem") as $p | $qd32[] as $w
         | (scaled($p; $w).test.scaling // null) as $v
         | {pair: $p, workload: $w, jobs: null, metric: "scaling", op: ">=", bound: 1.6, measured: $v} ) ]
