@@ -82,11 +82,10 @@ def round_ratios($t; $b; $f):
 # Median over rounds of test/base for metric $f.
 def round_ratio($t; $b; $f): round_ratios($t; $b; $f) | median;
 
-# [lowest, highest] of the rounds' test/base for metric $f; null with
-# fewer than two rounds.
-def round_range($t; $b; $f):
-  round_ratios($t; $b; $f) | map(select(. != null))
-  | if length < 2 then null else [min, max] end;
+# [lowest, highest] of the non-null numbers of an array; null with fewer
+# than two.
+def spread:
+  map(select(. != null)) | if length < 2 then null else [min, max] end;
 
 # True for the kinds of device that a userspace server serves, whose CPU
 # time per I/O the samples hold (a kernel device's samples are ublkd's idle
@@ -100,16 +99,16 @@ def summary($runs):
     | group_by([.pair, .workload, .jobs])[]
     | map(select(.side == "test")) as $t
     | map(select(.side == "base")) as $b
+    | round_ratios($t; $b; "iops") as $iops
+    | (if ($b[0].kind // "" | served) and ($t[0].kind // "" | served)
+       then round_ratios($t; $b; "daemon_cpu_us_per_io") else [] end) as $cpu
     | {pair: .[0].pair, workload: .[0].workload, jobs: .[0].jobs,
        test: ($t | side_stats), base: ($b | side_stats),
-       ratio: {iops: round_ratio($t; $b; "iops"),
+       ratio: {iops: ($iops | median),
                lat_mean: round_ratio($t; $b; "lat_mean_us"),
                lat_p99: round_ratio($t; $b; "lat_p99_us"),
-               cpu_per_io: (if ($b[0].kind // "" | served) and ($t[0].kind // "" | served)
-                            then round_ratio($t; $b; "daemon_cpu_us_per_io") else null end)},
-       ratio_range: {iops: round_range($t; $b; "iops"),
-                     cpu_per_io: (if ($b[0].kind // "" | served) and ($t[0].kind // "" | served)
-                                  then round_range($t; $b; "daemon_cpu_us_per_io") else null end)}} ]
+               cpu_per_io: ($cpu | median)},
+       ratio_range: {iops: ($iops | spread), cpu_per_io: ($cpu | spread)}} ]
   | sort_by([(.pair | rank(pair_names)), .jobs, (.workload | rank(workloads))]);
 
 # Scaling of each pair's devices from one job (on a 1-queue device) to two
@@ -150,9 +149,9 @@ def targets($summary; $scaling):
       ( ("nbd", "nbdd", "rbd") as $p | workloads[] | select(test("-4k-"))
         | [$p, ., "iops", ">=", (if test("qd1$") then 0.8 else 1.0 end)] ) ]
   | [ ( .[] as [$p, $w, $m, $op, $bound] | (1, 2) as $j
-        | (row($p; $w; $j).ratio[$m] // null) as $v
-        | {pair: $p, workload: $w, jobs: $j, metric: $m, op: $op, bound: $bound, measured: $v,
-           range: (row($p; $w; $j).ratio_range[$m] // null)} ),
+        | row($p; $w; $j) as $r
+        | {pair: $p, workload: $w, jobs: $j, metric: $m, op: $op, bound: $bound,
+           measured: ($r.ratio[$m] // null), range: ($r.ratio_range[$m] // null)} ),
       ( ("tnull", "tmem") as $p | $qd32[] as $w
         | (scaled($p; $w).test.scaling // null) as $v
         | {pair: $p, workload: $w, jobs: null, metric: "scaling", op: ">=", bound: 1.6, measured: $v} ) ]
