@@ -395,16 +395,19 @@ check_patterns() {
 # SIGTERM to the daemon while fio reads and writes every device given: it
 # must exit 0 in time, deleting them all from the kernel.
 sigterm_under_load() {
-	local i d
+	local i d pids=()
 	local devs=("$@")
 	for i in "${!devs[@]}"; do
 		fio --allow_file_create=0 --name="term$i" --filename="${devs[i]}" --ioengine=io_uring \
 			--direct=1 --rw=randrw --bs=4k --iodepth=32 --size=16M --time_based --runtime=60 \
 			--output="$E2E_TMP/term$i.log" &
+		pids+=($!)
 	done
 	sleep 2
 	stop_daemon || fail "ublkd exited with status $? after SIGTERM under load"
-	wait || true	# the fio jobs fail once their devices are gone
+	# The fio jobs fail once their devices are gone; only they are waited
+	# for (a test's servers run in the background too).
+	wait "${pids[@]}" || true
 	for d in "${devs[@]}"; do
 		[ ! -b "$d" ] || fail "$d left behind after SIGTERM"
 		# A fio job that (re)opens its file after the node is gone
@@ -435,6 +438,37 @@ task_wait() {
 	232|281) echo loop ;;
 	*) echo "$nr" ;;
 	esac
+}
+
+# Prints what the main thread is blocked in (task_wait).
+main_wait() { task_wait "$UBLKD_PID"; }
+
+# Samples main_wait 40 times over 4 s or more; fails ($1: when) unless
+# the main thread slept in the ring in at least 2 samples and in more of
+# them than in libev. (It is blocked in io_uring_enter only when it waits
+# there: submitting never blocks. Between requests it is often runnable,
+# "running", under emulation.)
+expect_mostly_ring() {
+	local ring=0 loop=0 other=0 now
+	for _ in $(seq 40); do
+		now=$(main_wait)
+		case $now in
+		ring) ring=$((ring + 1)) ;;
+		loop) loop=$((loop + 1)) ;;
+		*) other=$((other + 1)) ;;
+		esac
+		sleep 0.1
+	done
+	[ "$ring" -ge 2 ] && [ "$ring" -gt "$loop" ] ||
+		fail "the main thread was in the ring in $ring of 40 samples, in libev in $loop, else $other ($1)"
+}
+
+# Reads device $1 at random, one request at a time, for $2 seconds in the
+# background (pid: RPID).
+start_reader() {
+	fio --name=r --filename="$1" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
+		--iodepth=1 --size=64M --time_based --runtime="$2" --output="$E2E_TMP/reader.out" &
+	RPID=$!
 }
 
 # Waits up to 10 s until command $1 prints $2; fails otherwise, saying what
