@@ -64,13 +64,12 @@ static void iot_on_wake(struct ev_loop *loop, ev_async *w, int revents)
 }
 
 /* The queue thread t may wait in the ring of, when it serves that one
- * alone and all its work ends in its ring (a thread's kick fd is no view
- * of its libev loop); else NULL. */
+ * alone and it can be waited on; else NULL. */
 static struct io_waiter *iot_solo(const struct io_thread *t)
 {
 	struct io_waiter *w = t->held;
 
-	return w && !w->next && w->wait && !w->outside ? w : NULL;
+	return w && !w->next && w->wait ? w : NULL;
 }
 
 /* Clears thread t's kick eventfd once a wait saw it readable. */

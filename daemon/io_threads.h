@@ -30,11 +30,7 @@ struct io_thread;
  * On the main loop, what it served may delete the queue's device: it then
  * calls loop_wait_forget(w) before it returns.
  * watch(arg, on) stops (off) or starts again (on) libev's watching of the
- * queue's completions, for a loop that polls itself through kick_fd.
- * outside: the queue's requests also end outside its ring (a submitting
- * backend's replies, which libev's watchers see), so only a loop whose
- * kick_fd is its own epoll fd (the main loop) may wait in its ring; a
- * request ended that way since the last wait counts as served. */
+ * queue's completions, for a loop that polls itself through kick_fd. */
 #define IO_WAIT_WOKEN 1	/* the kick, a tick or a signal ended the wait */
 #define IO_WAIT_SERVED 2	/* the wait served requests */
 struct io_waiter {
@@ -42,7 +38,6 @@ struct io_waiter {
 	void (*flush)(void *arg);
 	void (*watch)(void *arg, bool on);
 	void *arg;
-	bool outside;		/* requests also end outside the ring */
 	struct io_waiter *next;	/* the thread's other queues (its own) */
 };
 

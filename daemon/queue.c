@@ -196,7 +196,6 @@ static void queue_async_done(void *ctx, int res)
 		return;	/* the queue was torn down under it (logged then) */
 	queue_count(&q->backend_inflight, -1);
 	queue_commit(q, slot->tag, io_finish(&q->pending[slot->tag], res));
-	q->ended_outside++;
 	if (!ev_is_active(&q->flusher))
 		ev_prepare_start(q->loop, &q->flusher);
 }
@@ -469,20 +468,17 @@ static int queue_wait_arm(struct queue *q, int kick_fd, long long tick_ns)
 /* On the thread serving q (ring-wait): has the ring poll kick_fd (once)
  * and, with tick_ns, time a tick; submits q's commits and sleeps in the
  * ring, in one system call, until a CQE comes; then serves what came,
- * leaving the new commits for the next wait or queue_wait_flush.
- * IO_WAIT_WOKEN when the kick came, a signal cut the wait, or a tick
- * passed in which requests came or ended, or'd with IO_WAIT_SERVED when
- * requests came or a submitting backend ended some since the last wait
- * (in the loop run the kick woke); -ETIME when a tick passed without any;
+ * leaving the new commits for the next wait or queue_wait_flush. 1 when
+ * the kick came, a signal cut the wait, or a tick passed in which requests
+ * came; -ETIME when a tick passed without any; 0 when requests alone came;
  * -errno when the ring could not be entered (logged once; the commits are
  * then submitted, and the loop falls back to the eventfd's path). */
 static int queue_wait_here(void *arg, int kick_fd, long long tick_ns)
 {
 	struct queue *q = arg;
-	unsigned served, ended = q->ended_outside;
+	unsigned served;
 	int ret = -EIO;
 
-	q->ended_outside = 0;
 	if (q->kick_failed || (ret = queue_wait_arm(q, kick_fd, tick_ns)) < 0)
 		goto fail;
 	ret = io_uring_enter((unsigned)q->ring.ring_fd, queue_sq_publish(&q->ring), 1,
@@ -502,12 +498,12 @@ fail:
 	q->in_wait = true;
 	served = queue_reap_cqes(q);
 	q->in_wait = false;
-	q->since_tick += served + ended;
+	q->since_tick += served;
 	if (q->tick_seen && !q->since_tick)
 		ret = -ETIME;
 	else
 		ret = (q->kick_seen || q->tick_seen || ret == -EINTR ? IO_WAIT_WOKEN : 0) |
-		      (served || ended ? IO_WAIT_SERVED : 0);
+		      (served ? IO_WAIT_SERVED : 0);
 	queue_check_idle(q);	/* may free q (main loop): the last use */
 	return ret;
 }
@@ -526,12 +522,11 @@ static void queue_wait_watch(void *arg, bool on)
 		ev_io_stop(q->loop, &q->watcher);
 }
 
-/* Describes q to the loop that serves it: a batched queue cannot be
- * waited on; one of a submitting backend only from the main loop. */
+/* Describes q to the loop that serves it: only a queue whose work all
+ * ends in its ring can be waited on. */
 static void queue_waiter_init(struct queue *q)
 {
-	q->waiter.wait = q->batch ? NULL : queue_wait_here;
-	q->waiter.outside = q->slots != NULL;
+	q->waiter.wait = q->batch || q->slots ? NULL : queue_wait_here;
 	q->waiter.flush = queue_wait_flush;
 	q->waiter.watch = queue_wait_watch;
 	q->waiter.arg = q;

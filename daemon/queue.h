@@ -82,8 +82,6 @@ struct queue {
 	bool tick_armed;	/* the ring times the main loop's tick */
 	bool tick_seen;		/* that tick passed in this wait */
 	unsigned since_tick;	/* completions reaped since it was armed */
-	unsigned ended_outside;	/* a submitting backend's requests ended
-				 * since the last wait in the ring */
 	struct __kernel_timespec tick_ts;	/* its interval */
 	uint64_t ios;		/* shared: requests served */
 };

@@ -440,37 +440,6 @@ task_wait() {
 	esac
 }
 
-# Prints what the main thread is blocked in (task_wait).
-main_wait() { task_wait "$UBLKD_PID"; }
-
-# Samples main_wait 40 times over 4 s or more; fails ($1: when) unless
-# the main thread slept in the ring in at least 2 samples and in more of
-# them than in libev. (It is blocked in io_uring_enter only when it waits
-# there: submitting never blocks. Between requests it is often runnable,
-# "running", under emulation.)
-expect_mostly_ring() {
-	local ring=0 loop=0 other=0 now
-	for _ in $(seq 40); do
-		now=$(main_wait)
-		case $now in
-		ring) ring=$((ring + 1)) ;;
-		loop) loop=$((loop + 1)) ;;
-		*) other=$((other + 1)) ;;
-		esac
-		sleep 0.1
-	done
-	[ "$ring" -ge 2 ] && [ "$ring" -gt "$loop" ] ||
-		fail "the main thread was in the ring in $ring of 40 samples, in libev in $loop, else $other ($1)"
-}
-
-# Reads device $1 at random, one request at a time, for $2 seconds in the
-# background (pid: RPID).
-start_reader() {
-	fio --name=r --filename="$1" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
-		--iodepth=1 --size=64M --time_based --runtime="$2" --output="$E2E_TMP/reader.out" &
-	RPID=$!
-}
-
 # Waits up to 10 s until command $1 prints $2; fails otherwise, saying what
 # $3 waited for and what $1 printed last.
 expect_output() {

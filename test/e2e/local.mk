@@ -27,6 +27,5 @@ EXTRA_DIST += \
 	test/e2e/62-batch-io.sh \
 	test/e2e/63-ring-wait.sh \
 	test/e2e/64-main-ring-wait.sh \
-	test/e2e/65-nbd-ring-wait.sh \
 	test/e2e/70-creds.sh \
 	test/e2e/71-user-daemon.sh

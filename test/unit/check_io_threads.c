@@ -5,7 +5,7 @@
  * under ring-wait, a thread serving one queue alone sleeps in its wait,
  * every call ends that sleep (its kick eventfd readable) after a flush,
  * the kick is cleared, and more queues or a failing wait put it back in
- * its loop, as does a queue whose requests also end outside its ring. */
+ * its loop. */
 #include "config.h"
 #include "daemon/io_threads.h"
 #include "backends/backend.h"
@@ -380,7 +380,7 @@ END_TEST
 START_TEST(ring_wait_falls_back_to_the_loop)
 {
 	struct io_thread *t = ring_wait_thread();
-	struct fake_waiter bad, plain, outside;
+	struct fake_waiter bad, plain;
 	int waits;
 
 	/* A queue that cannot be waited on: the loop serves, no wait. */
@@ -390,18 +390,6 @@ START_TEST(ring_wait_falls_back_to_the_loop)
 	settle();
 	ck_assert_int_eq(__atomic_load_n(&plain.flushes, __ATOMIC_SEQ_CST), 0);
 	ck_assert_int_eq(io_thread_call(t, release_call, &plain), 0);
-
-	/* A queue whose requests also end outside its ring (a submitting
-	 * backend's): a thread's kick fd does not see them, so the loop
-	 * serves it, never a wait. */
-	fake_waiter_init(&outside, t, true);
-	outside.w.outside = true;
-	ck_assert_int_eq(io_thread_call(t, hold_call, &outside), 0);
-	ck_assert_int_eq(io_thread_call(t, flush_seen_call, &outside), 7);
-	settle();
-	ck_assert_int_eq(__atomic_load_n(&outside.waits, __ATOMIC_SEQ_CST), 0);
-	ck_assert_int_eq(__atomic_load_n(&outside.sleeping, __ATOMIC_SEQ_CST), 0);
-	ck_assert_int_eq(io_thread_call(t, release_call, &outside), 0);
 
 	/* A wait that fails: the thread sleeps in its loop instead (one
 	 * failed wait per wakeup, not a spin) and calls are answered. */
