@@ -27,6 +27,10 @@ static struct {
 	struct io_waiter *seen;	/* the queue that woke libev's last run */
 	bool many;		/* more than one queue did */
 	unsigned kicks;		/* such waits in a row */
+	double poll;		/* --busy-poll, in seconds; 0: off */
+	bool busy;		/* libev's last run had events to serve */
+	ev_check check;		/* sets busy, on check_loop */
+	struct ev_loop *check_loop;
 } lw = { .epfd = -1 };
 
 /* True when fd is an epoll instance. */
@@ -67,9 +71,33 @@ static int loop_wait_epoll_fd(struct ev_loop *loop)
 	return fd >= 0 && loop_wait_is_epoll(fd) ? fd : -1;
 }
 
-/* Lets loop, the main loop, sleep in a busy queue's ring (on), or not. */
-void loop_wait_use(struct ev_loop *loop, bool on)
+/* After libev's poll: notes whether it found events (watchers left to run
+ * besides this one, which libev runs first). */
+static void loop_wait_on_check(struct ev_loop *loop, ev_check *w, int revents)
 {
+	(void)w;
+	(void)revents;
+	if (ev_pending_count(loop) > 0)
+		lw.busy = true;
+}
+
+/* Lets loop, the main loop, sleep in a busy queue's ring (on), or not; and
+ * poll it for poll_us microseconds after it served something. */
+void loop_wait_use(struct ev_loop *loop, bool on, unsigned poll_us)
+{
+	if (ev_is_active(&lw.check)) {
+		ev_ref(lw.check_loop);
+		ev_check_stop(lw.check_loop, &lw.check);
+	}
+	lw.poll = poll_us / 1e6;
+	if (poll_us) {
+		ev_check_init(&lw.check, loop_wait_on_check);
+		ev_check_start(loop, &lw.check);
+		ev_unref(loop);	/* it alone keeps no loop running */
+		lw.check_loop = loop;
+		log_info("the main loop polls for %u us after serving, before it sleeps (--busy-poll)",
+			 poll_us);
+	}
 	lw.on = on;
 	lw.cur = lw.seen = NULL;
 	lw.epfd = on ? loop_wait_epoll_fd(loop) : -1;
@@ -159,9 +187,29 @@ static void loop_wait_turn(struct ev_loop *loop)
 		loop_wait_leave();	/* waits that end with nothing */
 }
 
+/* Runs the main loop until loop_wait_break, polling libev without blocking
+ * until lw.poll seconds have passed since it last had events to serve. */
+static void loop_wait_poll(struct ev_loop *loop)
+{
+	ev_tstamp until = 0;
+
+	lw.stop = false;
+	while (!lw.stop) {
+		lw.busy = false;
+		if (!ev_run(loop, ev_now(loop) < until ? EVRUN_NOWAIT : EVRUN_ONCE))
+			break;
+		if (lw.busy)
+			until = ev_now(loop) + lw.poll;
+	}
+}
+
 /* Runs the main loop until loop_wait_break (or no watcher is left). */
 void loop_wait_run(struct ev_loop *loop)
 {
+	if (lw.poll > 0 && !lw.on) {
+		loop_wait_poll(loop);
+		return;
+	}
 	if (!lw.on || lw.epfd < 0) {
 		ev_run(loop, 0);
 		return;

@@ -13,9 +13,12 @@
 
 #include "daemon/io_threads.h"
 
-/* Lets loop, the main loop, sleep in a busy queue's ring (on), or not;
- * logs which it does. */
-void loop_wait_use(struct ev_loop *loop, bool on);
+/* Lets loop, the main loop, sleep in a busy queue's ring (on), or not; and
+ * with poll_us (not with on), poll libev without blocking for poll_us
+ * microseconds after each run that had events, before sleeping in it (a
+ * reply or request due soon is then seen without a wakeup). Logs which it
+ * does. */
+void loop_wait_use(struct ev_loop *loop, bool on, unsigned poll_us);
 /* Runs loop until loop_wait_break: ev_run(loop, 0), sleeping in a busy
  * queue's ring where it may. */
 void loop_wait_run(struct ev_loop *loop);

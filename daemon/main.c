@@ -47,6 +47,10 @@ static const char main_usage[] =
 	"                           one busy queue, submitting and waiting in one\n"
 	"                           system call: the main loop, or with\n"
 	"                           --io-threads an io thread serving one queue)\n"
+	"      --busy-poll USEC     after the main loop served something, poll it\n"
+	"                           without sleeping for up to USEC microseconds\n"
+	"                           (0-10000, default 0: sleep at once): fewer\n"
+	"                           wakeups for more CPU; not with --wakeup ring-wait\n"
 	"      --taskrun HOW        how queue rings run the kernel's task work:\n"
 	"                           coop (default: it interrupts the loop's wait)\n"
 	"                           or defer (it waits until the loop enters the\n"
@@ -95,6 +99,7 @@ struct main_opts {
 	bool adopt_orphans;
 	bool ring_fd;			/* --wakeup ring-fd */
 	bool ring_wait;			/* --wakeup ring-wait */
+	unsigned busy_poll;		/* --busy-poll, microseconds */
 	bool defer_taskrun;		/* --taskrun defer */
 	bool mute_off;			/* --eventfd-mute off */
 	bool batch_io;			/* --batch-io auto */
@@ -243,6 +248,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "adopt-orphans", no_argument, NULL, 'A' },
 		{ "io-threads", required_argument, NULL, 'T' },
 		{ "wakeup", required_argument, NULL, 'W' },
+		{ "busy-poll", required_argument, NULL, 'P' },
 		{ "taskrun", required_argument, NULL, 'R' },
 		{ "eventfd-mute", required_argument, NULL, 'E' },
 		{ "batch-io", required_argument, NULL, 'b' },
@@ -285,6 +291,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			o->ring_wait = how == MAIN_WAKE_RING_WAIT;
 			break;
 		}
+		case 'P':
+			o->busy_poll = (unsigned)main_number("busy-poll", optarg, 0, 10000);
+			break;
 		case 'R': o->defer_taskrun = main_either("taskrun", optarg, "coop", "defer"); break;
 		case 'E': o->mute_off = !main_auto_off("eventfd-mute", optarg); break;
 		case 'b': o->batch_io = main_auto_off("batch-io", optarg); break;
@@ -341,6 +350,12 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		/* Deferred task work signals the eventfd, not every poller of
 		 * the ring's fd. */
 		fputs("ublkd: --taskrun defer and --wakeup ring-fd cannot be used together\n"
+		      "Try 'ublkd --help'.\n", stderr);
+		exit(2);
+	}
+	if (o->busy_poll && o->ring_wait) {
+		/* A loop sleeping in a ring is not polling libev. */
+		fputs("ublkd: --busy-poll and --wakeup ring-wait cannot be used together\n"
 		      "Try 'ublkd --help'.\n", stderr);
 		exit(2);
 	}
@@ -417,7 +432,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	main_loop = ev_default_loop(EVFLAG_AUTO);
-	loop_wait_use(main_loop, o.ring_wait && !o.io_threads);
+	loop_wait_use(main_loop, o.ring_wait && !o.io_threads, o.busy_poll);
 	if (io_threads_start(main_loop, o.io_threads) < 0) {
 		log_error("cannot start %u io threads", o.io_threads);
 		return 1;

@@ -326,7 +326,7 @@ START_TEST(busy_queue_sleeps_in_its_ring)
 	struct probe_pipe pp;
 	pthread_t writer;
 
-	loop_wait_use(loop, true);
+	loop_wait_use(loop, true, 0);
 	fake_init(&a, loop);
 	ck_assert_int_eq(pipe(pp.fds), 0);
 	ev_io_init(&pp.io, probe_on_pipe, pp.fds[0], EV_READ);
@@ -355,7 +355,7 @@ START_TEST(busy_queue_sleeps_in_its_ring)
 	fake_close(&a);
 	close(pp.fds[0]);
 	close(pp.fds[1]);
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 }
 END_TEST
 
@@ -366,7 +366,7 @@ START_TEST(quiet_queue_goes_back_to_libev)
 	struct probe_timer end;
 	unsigned waits_then;
 
-	loop_wait_use(loop, true);
+	loop_wait_use(loop, true, 0);
 	fake_init(&a, loop);
 	run_fed(loop, &a, NULL, 100, 0.3, &end);
 	ck_assert_uint_eq(a.reaped, 100);
@@ -376,7 +376,7 @@ START_TEST(quiet_queue_goes_back_to_libev)
 	waits_then = a.waits;
 	ck_assert_uint_lt(waits_then, 100 + 20);
 	fake_close(&a);
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 }
 END_TEST
 
@@ -388,7 +388,7 @@ START_TEST(two_busy_queues_go_back_to_libev)
 	struct fake_queue a, b;
 	struct probe_timer end;
 
-	loop_wait_use(loop, true);
+	loop_wait_use(loop, true, 0);
 	fake_init(&a, loop);
 	fake_init(&b, loop);
 	run_fed(loop, &a, &b, 400, 0.5, &end);
@@ -404,7 +404,7 @@ START_TEST(two_busy_queues_go_back_to_libev)
 	ck_assert_uint_lt(2 * (a.waits + b.waits), 3 * (a.stops + b.stops));
 	fake_close(&a);
 	fake_close(&b);
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 }
 END_TEST
 
@@ -418,7 +418,7 @@ START_TEST(second_queue_ends_the_sleep_in_a_busy_ring)
 	struct probe_timer end;
 	struct producer p;
 
-	loop_wait_use(loop, true);
+	loop_wait_use(loop, true, 0);
 	fake_init(&a, loop);
 	fake_init(&b, loop);
 	/* a: 2000 completions, one every 0.25 ms; b: one every 20 of those
@@ -435,7 +435,7 @@ START_TEST(second_queue_ends_the_sleep_in_a_busy_ring)
 		      a.stops);
 	fake_close(&a);
 	fake_close(&b);
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 }
 END_TEST
 
@@ -456,7 +456,7 @@ START_TEST(forgotten_queue_is_never_touched)
 	struct probe_timer kill, end;
 	unsigned waits;
 
-	loop_wait_use(loop, true);
+	loop_wait_use(loop, true, 0);
 	fake_init(&a, loop);
 	probe_start(loop, &kill, 0.1, forget_queue, &a);
 	run_fed(loop, &a, NULL, 400, 0.4, &end);
@@ -468,7 +468,7 @@ START_TEST(forgotten_queue_is_never_touched)
 	ck_assert_uint_lt(a.reaped, 400);
 	a.dead = false;
 	fake_close(&a);
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 }
 END_TEST
 
@@ -480,7 +480,7 @@ START_TEST(queue_deleted_in_its_wait_is_never_touched)
 	struct fake_queue a;
 	struct probe_timer end;
 
-	loop_wait_use(loop, true);
+	loop_wait_use(loop, true, 0);
 	fake_init(&a, loop);
 	a.die_at = 200;
 	run_fed(loop, &a, NULL, 400, 0.5, &end);
@@ -491,7 +491,7 @@ START_TEST(queue_deleted_in_its_wait_is_never_touched)
 	ck_assert_uint_lt(a.reaped, 400);
 	a.dead = false;
 	fake_close(&a);
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 }
 END_TEST
 
@@ -502,7 +502,7 @@ START_TEST(off_means_libev_alone)
 	struct fake_queue a;
 	struct probe_timer end;
 
-	loop_wait_use(loop, false);
+	loop_wait_use(loop, false, 0);
 	fake_init(&a, loop);
 	run_fed(loop, &a, NULL, 100, 0.2, &end);
 	ck_assert_uint_eq(a.reaped, 100);
