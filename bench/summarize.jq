@@ -135,7 +135,8 @@ def scaling($summary):
 # at 128 KiB; null >= 0.8 of null_blk and mem >= 0.7 of brd at depth 32;
 # file >= 1.0 of loop everywhere; io threads (tnull, tmem) scaling >= 1.6
 # at depth 32. Issue 14's: nbd and rbd against the kernel's own clients
-# (nbd, nbdd, rbd) IOPS >= 1.0 at depth 32 and >= 0.8 at depth 1.
+# (nbd, nbdd, pnbd, rbd, prbd) IOPS >= 1.0 at depth 32 and >= 0.8 at
+# depth 1.
 def targets($summary; $scaling):
   def row($p; $w; $j): first($summary[] | select(.pair == $p and .workload == $w and .jobs == $j)) // null;
   def scaled($p; $w): first($scaling[] | select(.pair == $p and .workload == $w)) // null;
@@ -146,7 +147,7 @@ def targets($summary; $scaling):
           else [$p, $w, "iops", ">=", 1.0] end ),
       ( (["null", 0.8], ["mem", 0.7]) as [$p, $min] | $qd32[] | [$p, ., "iops", ">=", $min] ),
       ( workloads[] | ["file", ., "iops", ">=", 1.0] ),
-      ( ("nbd", "nbdd", "rbd") as $p | workloads[] | select(test("-4k-"))
+      ( ("nbd", "nbdd", "pnbd", "rbd", "prbd") as $p | workloads[] | select(test("-4k-"))
         | [$p, ., "iops", ">=", (if test("qd1$") then 0.8 else 1.0 end)] ) ]
   | [ ( .[] as [$p, $w, $m, $op, $bound] | (1, 2) as $j
         | row($p; $w; $j) as $r
