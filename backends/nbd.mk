@@ -30,4 +30,5 @@ EXTRA_DIST += \
 	test/e2e/nbd-lib.sh \
 	test/e2e/80-nbd-data.sh \
 	test/e2e/81-nbd-failures.sh \
-	test/e2e/82-nbd-recovery.sh
+	test/e2e/82-nbd-recovery.sh \
+	test/e2e/83-nbd-busy-poll.sh
