@@ -18,9 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 
-"$UBLKD" --user-copy sometimes 2> "$E2E_TMP/bad.err" && fail "ublkd took --user-copy sometimes"
-grep -q -- "--user-copy: 'sometimes' is not auto or off" "$E2E_TMP/bad.err" ||
-	fail "no clear refusal of --user-copy sometimes: $(cat "$E2E_TMP/bad.err")"
+expect_refused "--user-copy: 'sometimes' is not auto or off" --user-copy sometimes
 
 fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 256M

@@ -13,19 +13,11 @@
 require_root
 "$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
 
-# Bad values: ublkd ARGS... ($2...) exits with status 2 and a message
-# naming $1.
-refused() {
-	local what=$1 out st=0
-	shift
-	out=$("$UBLKD" --socket "$E2E_TMP/bad.sock" --state-dir "$E2E_TMP/bad" "$@" 2>&1) || st=$?
-	expect_eq "$st" 2 "exit status of ublkd $*"
-	grep -q -- "$what" <<< "$out" || fail "ublkd $* said '$out', not naming $what"
-}
-refused "--busy-poll takes a whole number from 0 to 10000, not '10001'" --busy-poll 10001
-refused "--busy-poll takes a whole number" --busy-poll -1
-refused "--busy-poll takes a whole number" --busy-poll 1ms
-refused "--busy-poll and --wakeup ring-wait" --busy-poll 100 --wakeup ring-wait
+# Bad values: refused with a message naming the option.
+expect_refused "--busy-poll takes a whole number from 0 to 10000, not '10001'" --busy-poll 10001
+expect_refused "--busy-poll takes a whole number" --busy-poll -1
+expect_refused "--busy-poll takes a whole number" --busy-poll 1ms
+expect_refused "--busy-poll and --wakeup ring-wait" --busy-poll 100 --wakeup ring-wait
 
 nbd_serve a 10809 nbdkit -f -i 127.0.0.1 -p 10809 memory 128M
 nbd_serve b 10810 nbdkit -f -i 127.0.0.1 -p 10810 memory 128M

@@ -68,6 +68,18 @@ expect_eq() {
 	fi
 }
 
+# Fail unless `ublkd ARGS...` (the rest of the arguments) refuses them: exit
+# status 2 within 10 s (a daemon that took them would serve on) and a
+# message on stderr that contains MESSAGE ($1).
+expect_refused() {
+	local what=$1 out st=0
+	shift
+	out=$(timeout 10 "$UBLKD" --socket "$E2E_TMP/refused.sock" \
+		--state-dir "$E2E_TMP/refused" "$@" 2>&1 > /dev/null) || st=$?
+	expect_eq "$st" 2 "exit status of ublkd $*"
+	grep -q -- "$what" <<< "$out" || fail "no clear refusal of ublkd $*: '$out', not '$what'"
+}
+
 # Skip the test unless it runs as root.
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "$E2E_NAME needs root"
