@@ -72,7 +72,8 @@ static int loop_wait_epoll_fd(struct ev_loop *loop)
 }
 
 /* After libev's poll: notes whether it found events (watchers left to run
- * besides this one, which libev runs first). */
+ * besides this one, which libev runs first: highest priority, and within
+ * it the last queued, as check watchers are). */
 static void loop_wait_on_check(struct ev_loop *loop, ev_check *w, int revents)
 {
 	(void)w;
@@ -92,6 +93,9 @@ void loop_wait_use(struct ev_loop *loop, bool on, unsigned poll_us)
 	lw.poll = poll_us / 1e6;
 	if (poll_us) {
 		ev_check_init(&lw.check, loop_wait_on_check);
+		/* First of the pending watchers at any priority, so that
+		 * none has run (and left the count) before it counts. */
+		ev_set_priority(&lw.check, EV_MAXPRI);
 		ev_check_start(loop, &lw.check);
 		ev_unref(loop);	/* it alone keeps no loop running */
 		lw.check_loop = loop;

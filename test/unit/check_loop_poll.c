@@ -2,7 +2,8 @@
  * on a real libev loop: after an event the loop polls libev without
  * sleeping for the window, so an fd made readable then is served at once;
  * with nothing to serve it sleeps, spending no CPU; a break during the
- * window ends the run; and with the window 0 it never polls. */
+ * window ends the run; an event of the highest priority opens the window
+ * as one of the default does; and with the window 0 it never polls. */
 #include "config.h"
 #include "daemon/loop_wait.h"
 #include "common/clock.h"
@@ -37,14 +38,21 @@ static void mark_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		loop_wait_break(loop);
 }
 
-/* Starts m after seconds. */
-static void mark_start(struct ev_loop *loop, struct mark *m, double after, bool last)
+/* Starts m after seconds, at libev priority pri. */
+static void mark_start_pri(struct ev_loop *loop, struct mark *m, double after, bool last, int pri)
 {
 	m->iter = 0;
 	m->at = 0;
 	m->last = last;
 	ev_timer_init(&m->t, mark_on_timer, after, 0.);
+	ev_set_priority(&m->t, pri);
 	ev_timer_start(loop, &m->t);
+}
+
+/* Starts m after seconds. */
+static void mark_start(struct ev_loop *loop, struct mark *m, double after, bool last)
+{
+	mark_start_pri(loop, m, after, last, 0);
 }
 
 /* This thread's CPU time so far, in seconds. */
@@ -57,19 +65,25 @@ static double thread_cpu(void)
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Runs loop with marks at 0.05 s, 0.06 s (inside the first's window) and
- * the end at 0.5 s; returns the CPU time the run took. */
-static double run_marks(struct ev_loop *loop, struct mark m[3])
+/* Runs loop with marks at priority pri at 0.05 s, 0.06 s (inside the
+ * first's window) and the end at 0.5 s; returns the CPU time the run took. */
+static double run_marks_pri(struct ev_loop *loop, struct mark m[3], int pri)
 {
 	double cpu;
 
-	mark_start(loop, &m[0], 0.05, false);
-	mark_start(loop, &m[1], 0.06, false);
-	mark_start(loop, &m[2], 0.5, true);
+	mark_start_pri(loop, &m[0], 0.05, false, pri);
+	mark_start_pri(loop, &m[1], 0.06, false, pri);
+	mark_start_pri(loop, &m[2], 0.5, true, pri);
 	ev_now_update(loop);
 	cpu = thread_cpu();
 	loop_wait_run(loop);
 	return thread_cpu() - cpu;
+}
+
+/* Runs loop with marks at the default priority (see run_marks_pri). */
+static double run_marks(struct ev_loop *loop, struct mark m[3])
+{
+	return run_marks_pri(loop, m, 0);
 }
 
 START_TEST(polls_after_an_event_and_sleeps_when_idle)
@@ -92,6 +106,23 @@ START_TEST(polls_after_an_event_and_sleeps_when_idle)
 	 * which the break cut short): it slept for the rest of the 0.5 s. */
 	ck_assert_msg(cpu < 0.25, "the loop spent %.3f s of CPU in a 0.5 s run with 2 events",
 		      cpu);
+	loop_wait_use(loop, false, 0);
+}
+END_TEST
+
+/* An event of any priority opens the window: the highest runs before the
+ * default, so a counter left at the default would see none pending. */
+START_TEST(an_event_of_the_highest_priority_opens_the_window)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	struct mark m[3];
+
+	loop_wait_use(loop, false, POLL_US);
+	run_marks_pri(loop, m, EV_MAXPRI);
+	ck_assert_msg(m[1].iter - m[0].iter >= 20,
+		      "%u runs of libev in the window after an event at EV_MAXPRI",
+		      m[1].iter - m[0].iter);
+	ck_assert(m[2].at > 0);
 	loop_wait_use(loop, false, 0);
 }
 END_TEST
@@ -180,6 +211,7 @@ static Suite *loop_poll_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, polls_after_an_event_and_sleeps_when_idle);
+	tcase_add_test(tc, an_event_of_the_highest_priority_opens_the_window);
 	tcase_add_test(tc, no_window_means_no_polling);
 	tcase_add_test(tc, break_in_the_window_ends_the_run);
 	suite_add_tcase(s, tc);
