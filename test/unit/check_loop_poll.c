@@ -39,7 +39,7 @@ static void mark_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* Starts m after seconds, at libev priority pri. */
-static void mark_start_pri(struct ev_loop *loop, struct mark *m, double after, bool last, int pri)
+static void mark_start(struct ev_loop *loop, struct mark *m, double after, bool last, int pri)
 {
 	m->iter = 0;
 	m->at = 0;
@@ -47,12 +47,6 @@ static void mark_start_pri(struct ev_loop *loop, struct mark *m, double after, b
 	ev_timer_init(&m->t, mark_on_timer, after, 0.);
 	ev_set_priority(&m->t, pri);
 	ev_timer_start(loop, &m->t);
-}
-
-/* Starts m after seconds. */
-static void mark_start(struct ev_loop *loop, struct mark *m, double after, bool last)
-{
-	mark_start_pri(loop, m, after, last, 0);
 }
 
 /* This thread's CPU time so far, in seconds. */
@@ -67,23 +61,17 @@ static double thread_cpu(void)
 
 /* Runs loop with marks at priority pri at 0.05 s, 0.06 s (inside the
  * first's window) and the end at 0.5 s; returns the CPU time the run took. */
-static double run_marks_pri(struct ev_loop *loop, struct mark m[3], int pri)
+static double run_marks(struct ev_loop *loop, struct mark m[3], int pri)
 {
 	double cpu;
 
-	mark_start_pri(loop, &m[0], 0.05, false, pri);
-	mark_start_pri(loop, &m[1], 0.06, false, pri);
-	mark_start_pri(loop, &m[2], 0.5, true, pri);
+	mark_start(loop, &m[0], 0.05, false, pri);
+	mark_start(loop, &m[1], 0.06, false, pri);
+	mark_start(loop, &m[2], 0.5, true, pri);
 	ev_now_update(loop);
 	cpu = thread_cpu();
 	loop_wait_run(loop);
 	return thread_cpu() - cpu;
-}
-
-/* Runs loop with marks at the default priority (see run_marks_pri). */
-static double run_marks(struct ev_loop *loop, struct mark m[3])
-{
-	return run_marks_pri(loop, m, 0);
 }
 
 START_TEST(polls_after_an_event_and_sleeps_when_idle)
@@ -93,7 +81,7 @@ START_TEST(polls_after_an_event_and_sleeps_when_idle)
 	double cpu;
 
 	loop_wait_use(loop, false, POLL_US);
-	cpu = run_marks(loop, m);
+	cpu = run_marks(loop, m, 0);
 	/* Between the first mark and the second (10 ms, in the first's
 	 * window) the loop ran libev without sleeping, many times. */
 	ck_assert_msg(m[1].iter - m[0].iter >= 20,
@@ -118,7 +106,7 @@ START_TEST(an_event_of_the_highest_priority_opens_the_window)
 	struct mark m[3];
 
 	loop_wait_use(loop, false, POLL_US);
-	run_marks_pri(loop, m, EV_MAXPRI);
+	run_marks(loop, m, EV_MAXPRI);
 	ck_assert_msg(m[1].iter - m[0].iter >= 20,
 		      "%u runs of libev in the window after an event at EV_MAXPRI",
 		      m[1].iter - m[0].iter);
@@ -134,7 +122,7 @@ START_TEST(no_window_means_no_polling)
 	double cpu;
 
 	loop_wait_use(loop, false, 0);
-	cpu = run_marks(loop, m);
+	cpu = run_marks(loop, m, 0);
 	ck_assert_msg(m[1].iter - m[0].iter <= 2,
 		      "%u runs of libev between two timers 10 ms apart without polling",
 		      m[1].iter - m[0].iter);
@@ -160,7 +148,7 @@ static void reader_on_io(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	ck_assert_int_eq(read(r->fds[0], &c, 1), 1);
 	r->read_at = clock_mono();
-	mark_start(loop, &r->end, 0.001, true);
+	mark_start(loop, &r->end, 0.001, true, 0);
 }
 
 /* Writes a byte to the reader's pipe. */
