@@ -300,6 +300,11 @@ struct backend_ops {
 	 * ignored), and close is called only when no request is in flight. */
 	int (*submit)(void *priv, unsigned queue, const struct backend_req *req,
 		      backend_done_fn done, void *ctx);
+	/* Optional, with submit. Called after the daemon handed submit every
+	 * request that one wakeup of queue brought (and only then, from the
+	 * loop): a backend may hold what submit started until this call and
+	 * send it all at once. done may be called from inside it. */
+	void (*unplug)(void *priv, unsigned queue);
 	/* Optional. The device never went live: undo what open created for
 	 * it (a backing file made for the requested size). Called before close. */
 	void (*abandon)(void *priv);

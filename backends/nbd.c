@@ -5,7 +5,8 @@
  * server's message when it refuses. The device then advertises what the
  * server does: size, read-only, flush (with FUA), trim, zero. Requests are
  * pipelined on the connections (--connections N when the server offers
- * multi-conn, round robin from the request's queue). A connection that is
+ * multi-conn, round robin from the request's queue); the requests of one
+ * wakeup of a queue are sent together, on a corked socket. A connection that is
  * lost is reconnected in the background with back-off; its requests wait
  * for it and are issued again, and any request unanswered --timeout after
  * it came fails with EIO (a stuck connection is dropped then). */
@@ -167,13 +168,19 @@ static void nbd_drain(struct nbdb *b)
 	}
 }
 
-/* Issues waiting commands on ready connections and ends answered ones. */
+/* Issues waiting commands on ready connections and ends answered ones.
+ * Several to send: each connection's socket is corked meanwhile, so they
+ * leave in one segment and the server wakes once for them. */
 void nbd_progress(struct nbdb *b)
 {
 	struct nbd_cmd *cmd;
 	bool touched[NBD_MAX_CONNECTIONS] = { false };
+	bool corked[NBD_MAX_CONNECTIONS] = { false };
+	bool several;
 
 	nbd_drain(b);
+	cmd = TAILQ_FIRST(&b->waiting);
+	several = cmd && TAILQ_NEXT(cmd, link);
 	while ((cmd = TAILQ_FIRST(&b->waiting))) {
 		struct nbd_conn *c = nbd_pick(b, cmd->queue);
 
@@ -181,23 +188,19 @@ void nbd_progress(struct nbdb *b)
 			break;
 		TAILQ_REMOVE(&b->waiting, cmd, link);
 		touched[c->idx] = true;
+		if (several && !corked[c->idx])
+			corked[c->idx] = nbd_conn_cork(c, true);
 		if (nbd_issue(c, cmd) < 0)
 			nbd_conn_fail(c, nbd_get_error() ? nbd_get_error() : "send failed");
 	}
-	for (unsigned i = 0; i < b->nconn; i++)
+	for (unsigned i = 0; i < b->nconn; i++) {
+		if (corked[i])
+			nbd_conn_cork(&b->conns[i], false);
 		if (touched[i])
 			nbd_conn_rearm(&b->conns[i]);
+	}
 	nbd_drain(b);	/* what a failed connection answered as it closed */
 	nbd_log_failed(b);
-}
-
-/* Runs nbd_progress from the loop, for work found inside submit. */
-static void nbd_on_defer(void *arg)
-{
-	struct nbdb *b = arg;
-
-	b->defer = NULL;
-	nbd_progress(b);
 }
 
 /* Fails the waiting requests that are past their deadline with EIO. */
@@ -265,13 +268,13 @@ static void nbd_on_tick(void *arg)
 		log_error("nbd %s: out of memory for the timeout timer", b->url);
 }
 
-/* Starts a request: it waits for a connection, or goes at once. */
+/* Takes a request: it waits, to be sent with the rest of its wakeup's
+ * (nbd_unplug) or once a connection is ready. */
 static int nbd_submit(void *priv, unsigned queue, const struct backend_req *req,
 		      backend_done_fn done, void *ctx)
 {
 	struct nbdb *b = priv;
 	struct nbd_cmd *cmd = calloc(1, sizeof(*cmd));
-	struct nbd_conn *c;
 
 	if (!cmd)
 		return -ENOMEM;
@@ -283,19 +286,15 @@ static int nbd_submit(void *priv, unsigned queue, const struct backend_req *req,
 	cmd->deadline = b->loop->now(b->loop) + b->timeout;
 	cmd->fua_flush = req->op == BACKEND_REQ_WRITE && (req->flags & BACKEND_F_FUA) &&
 			 !b->can_fua;
-	c = TAILQ_EMPTY(&b->waiting) ? nbd_pick(b, queue) : NULL;
-	if (!c)
-		TAILQ_INSERT_TAIL(&b->waiting, cmd, link);
-	else if (nbd_issue(c, cmd) == 0)
-		nbd_conn_rearm(c);
-	else
-		nbd_conn_fail(c, nbd_get_error() ? nbd_get_error() : "send failed");
-	/* Whatever is left to do (a send refused, an answer already there)
-	 * is done from the loop, never from here. */
-	if ((!TAILQ_EMPTY(&b->finished) || (c && !TAILQ_EMPTY(&b->waiting))) && !b->defer &&
-	    b->loop->timer_start(b->loop, 0, nbd_on_defer, b, &b->defer) < 0)
-		log_error("nbd %s: out of memory for a timer", b->url);
+	TAILQ_INSERT_TAIL(&b->waiting, cmd, link);
 	return 0;
+}
+
+/* The daemon handed over one wakeup's requests: send them together. */
+static void nbd_unplug(void *priv, unsigned queue)
+{
+	(void)queue;
+	nbd_progress(priv);
 }
 
 /* A connection became ready: check the server against the device. */
@@ -398,7 +397,6 @@ static void nbd_close_backend(void *priv)
 	struct nbd_cmd *cmd;
 
 	b->loop->timer_stop(b->tick);
-	b->loop->timer_stop(b->defer);
 	b->loop->timer_stop(b->ready_timer);
 	for (unsigned i = 0; b->conns && i < b->nasked; i++)
 		nbd_conn_close(&b->conns[i]);
@@ -576,6 +574,7 @@ const struct backend_ops backend_nbd = {
 	.open = nbd_open,
 	.close = nbd_close_backend,
 	.submit = nbd_submit,
+	.unplug = nbd_unplug,
 	.wait_ready = nbd_wait_ready,
 	.ready_geometry = nbd_ready_geometry,
 	.describe = nbd_describe,

@@ -71,7 +71,6 @@ struct nbdb {
 	struct nbd_cmds waiting;	/* not issued yet, or to issue again */
 	struct nbd_cmds finished;	/* answered, done not called yet */
 	struct backend_timer *tick;	/* the timeout and reconnection checks */
-	struct backend_timer *defer;	/* runs nbd_progress soon */
 	unsigned rr;		/* round robin over the connections */
 	/* What the server advertised on the first connection. */
 	bool known;
@@ -97,6 +96,9 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen);
 void nbd_conn_fail(struct nbd_conn *c, const char *why);
 /* Watches what c's handle waits for now. */
 void nbd_conn_rearm(struct nbd_conn *c);
+/* Corks (on) or uncorks c's TCP socket: true when it took (a UNIX socket
+ * has no cork). */
+bool nbd_conn_cork(struct nbd_conn *c, bool on);
 /* Where c's handshake waits, in words for a timeout's message, into buf
  * (with what its socket received, unread or in all). */
 void nbd_conn_stuck_at(const struct nbd_conn *c, char *buf, size_t len);

@@ -43,6 +43,15 @@ void nbd_conn_rearm(struct nbd_conn *c)
 	c->b->loop->watch_set(c->watch, ev);
 }
 
+/* Corks (on) or uncorks c's TCP socket: true when it took (a UNIX socket
+ * has no cork). */
+bool nbd_conn_cork(struct nbd_conn *c, bool on)
+{
+	int v = on, fd = c->h ? nbd_aio_get_fd(c->h) : -1;
+
+	return fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0;
+}
+
 /* Where c's handshake waits, in words for a timeout's message, into buf:
  * what libnbd waits for, bytes left unread on its socket (a wakeup the
  * loop missed), and TCP's count of bytes received and sent (a silent

@@ -208,6 +208,13 @@ int io_start(const struct io_target *t, unsigned queue, const struct ublksrv_io_
 	return ret < 0 ? io_errno(ret) : 1;
 }
 
+/* Tells a submitting target that one wakeup of queue has been handed over. */
+void io_unplug(const struct io_target *t, unsigned queue)
+{
+	if (t->ops->unplug)
+		t->ops->unplug(t->priv, queue);
+}
+
 /* Turns the end of a submitted request into the result to commit. */
 int io_finish(const struct io_pending *p, int res)
 {

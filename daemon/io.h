@@ -97,6 +97,9 @@ int io_prepare(const struct io_target *t, const struct ublksrv_io_desc *iod,
  * commit at once. */
 int io_start(const struct io_target *t, unsigned queue, const struct ublksrv_io_desc *iod,
 	     void *buf, struct io_pending *p, backend_done_fn done, void *ctx);
+/* Tells a submitting target that every request one wakeup of queue
+ * brought has been started (io_start): what it held back may go now. */
+void io_unplug(const struct io_target *t, unsigned queue);
 /* Turns the end of a request io_start started into the result to commit. */
 int io_finish(const struct io_pending *p, int res);
 /* Accounts one CQE result of p->op: returns 1 when the rest must be run

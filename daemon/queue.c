@@ -387,6 +387,8 @@ static unsigned queue_reap_cqes(struct queue *q)
 				queue_complete(q, tag, res);
 			seen++;
 		}
+		if (seen && q->slots)
+			io_unplug(q->target, q->id);
 		queue_flush(q);
 		total += seen;
 		if (!seen)

@@ -409,7 +409,7 @@ END_TEST
 
 /* What the fake submitting backend was last handed. */
 static struct {
-	unsigned calls, queue;
+	unsigned calls, queue, unplugs, unplugged_queue;
 	struct backend_req req;
 	backend_done_fn done;
 	void *ctx;
@@ -437,8 +437,16 @@ static void sub_done(void *ctx, int res)
 	ck_abort_msg("done called from inside io_start");
 }
 
+/* Records an unplug. */
+static void sub_unplug(void *priv, unsigned queue)
+{
+	(void)priv;
+	sub_seen.unplugs++;
+	sub_seen.unplugged_queue = queue;
+}
+
 static const struct backend_ops sub_ops = {
-	.name = "sub", .submit = sub_submit, .thread_safe = true,
+	.name = "sub", .submit = sub_submit, .unplug = sub_unplug, .thread_safe = true,
 };
 
 START_TEST(test_submit)
@@ -467,6 +475,13 @@ START_TEST(test_submit)
 	ck_assert_uint_eq(sub_seen.req.len, 4096);
 	ck_assert_ptr_eq(sub_seen.req.buf, buf);
 	ck_assert_ptr_eq(sub_seen.ctx, &ctx);
+	/* The end of a wakeup reaches the backend with its queue; a backend
+	 * without unplug is not called. */
+	io_unplug(&t, 3);
+	ck_assert_uint_eq(sub_seen.unplugs, 1);
+	ck_assert_uint_eq(sub_seen.unplugged_queue, 3);
+	io_unplug(&(struct io_target){ .ops = &fake_ops }, 0);
+	ck_assert_uint_eq(sub_seen.unplugs, 1);
 	/* A data request commits its length, the others 0; errors map. */
 	ck_assert_int_eq(io_finish(&p, 0), 4096);
 	ck_assert_int_eq(io_finish(&p, -ENOSPC), -ENOSPC);

@@ -1,8 +1,9 @@
 /* Tests of the nbd backend against a real nbdkit on a UNIX socket, driven
  * by a real libev loop through evwatch (skipped without nbdkit): the add
  * waits for the handshake, the geometry is the server's, submit never ends
- * a request from inside itself, data round-trips with simple and structured
- * replies, a refused export and a dead socket fail with a message. */
+ * a request from inside itself, requests go out at unplug (one wakeup's in
+ * one TCP segment), data round-trips with simple and structured replies, a
+ * refused export and a dead socket fail with a message. */
 #include "config.h"
 #include "backends/backend.h"
 #include "daemon/evwatch.h"
@@ -11,9 +12,11 @@
 #include <check.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +38,18 @@ static char dir[64], sock[256], url[512];
 static int ready_res = 1, dones, last_res, in_submit;
 static char ready_msg[512];
 static int hold_connect;	/* bytes connect waits for (test_answer_in_connect) */
+static int connected_fd = -1;	/* the socket libnbd connected last */
 
-/* libnbd's connect(2), taken here: the system call, then (while a test
+/* libnbd's connect(2), taken here: the system call (its socket noted in
+ * connected_fd), then (while a test
  * asks) a wait of up to 5 s until hold_connect bytes from the server are
  * there, as when the process is preempted until the server has answered. */
 int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	long ret = syscall(SYS_connect, fd, addr, len);
 	int n = 0;
+
+	connected_fd = fd;
 
 	if ((ret == 0 || errno == EINPROGRESS) && hold_connect > 0) {
 		int saved = errno;
@@ -181,7 +188,8 @@ static int open_nbd(const char *the_url, void **priv, struct backend_geometry *g
 	return open_nbd_replies(the_url, false, priv, geo);
 }
 
-/* Submits one request and runs the loop until it ends. */
+/* Submits one request, unplugs as the daemon does after a wakeup, and runs
+ * the loop until it ends. */
 static int run_req(void *priv, enum backend_req_op op, void *buf, uint64_t off, uint64_t len)
 {
 	struct backend_req req = { .op = op, .off = off, .len = len, .buf = buf };
@@ -191,6 +199,7 @@ static int run_req(void *priv, enum backend_req_op op, void *buf, uint64_t off, 
 	ret = backend_nbd.submit(priv, 0, &req, on_done, NULL);
 	in_submit = 0;
 	ck_assert_int_eq(ret, 0);
+	backend_nbd.unplug(priv, 0);
 	for (int i = 0; i < 400 && dones == before; i++)
 		ev_run(loop, EVRUN_ONCE);
 	ck_assert_int_eq(dones, before + 1);
@@ -242,8 +251,9 @@ static void on_pipe_done(void *ctx, int res)
 /* Fills req, the request number i of a pipeline, its data in buf. */
 typedef void pipe_req_fn(unsigned i, struct backend_req *req);
 
-/* Submits n requests made by make, kept depth deep (queue i % 2), and runs
- * the loop until all ended: every reply is seen without a lost wakeup, well
+/* Submits n requests made by make, kept depth deep (queue i % 2), each
+ * round of them followed by an unplug, and runs the loop until all ended:
+ * every reply is seen without a lost wakeup, well
  * before the 2 s timeout, none fails. */
 static void run_pipeline(void *priv, int n, int depth, pipe_req_fn *make)
 {
@@ -262,6 +272,7 @@ static void run_pipeline(void *priv, int n, int depth, pipe_req_fn *make)
 			in_submit = 0;
 			sent++;
 		}
+		backend_nbd.unplug(priv, 0);
 		ev_run(loop, EVRUN_ONCE);
 		ck_assert_msg(ev_time() - t0 < 20, "only %d of %d ended in 20 s", pipe_done, n);
 	}
@@ -615,6 +626,88 @@ START_TEST(test_answer_in_connect)
 }
 END_TEST
 
+/* Starts nbdkit memory 1M on a TCP listener of 127.0.0.1 made here and
+ * handed over by socket activation, so the port is known at once: returns
+ * its pid, the port in *port. */
+static pid_t start_nbdkit_tcp(unsigned *port)
+{
+	int lfd = silent_tcp(port);
+	char env[32];
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (dup2(lfd, 3) < 0)
+			_exit(126);
+		snprintf(env, sizeof(env), "%d", (int)getpid());
+		setenv("LISTEN_PID", env, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		execlp("nbdkit", "nbdkit", "-f", "memory", "1M", (char *)NULL);
+		_exit(127);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* The TCP segments fd has sent so far. */
+static unsigned segs_out(int fd)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	ck_assert_uint_ge(tl, offsetof(struct tcp_info, tcpi_segs_out) + sizeof(ti.tcpi_segs_out));
+	return ti.tcpi_segs_out;
+}
+
+/* Requests wait in submit and go at unplug, the daemon's end of a wakeup:
+ * nothing is sent before it, and the 16 reads of one unplug leave corked,
+ * in one segment (at most 4 with ACKs of early replies; one send each
+ * would take 16). Each read returns its own block. */
+START_TEST(test_unplug_sends_together)
+{
+	static char blocks[16][4096], got[16][4096];
+	struct backend_geometry geo;
+	unsigned port, before;
+	char u[128];
+	void *priv;
+	int fd, ended;
+	pid_t kit = start_nbdkit_tcp(&port);
+
+	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
+	ck_assert_msg(open_nbd(u, &priv, &geo) == 0, "add: %s", ready_msg);
+	fd = connected_fd;
+	for (int i = 0; i < 16; i++) {
+		memset(blocks[i], 'a' + i, sizeof(blocks[i]));
+		ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, blocks[i], (uint64_t)i * 4096,
+					 4096), 0);
+	}
+	before = segs_out(fd);
+	ended = dones;
+	for (int i = 0; i < 16; i++) {
+		struct backend_req req = { .op = BACKEND_REQ_READ, .off = (uint64_t)i * 4096,
+					   .len = 4096, .buf = got[i] };
+
+		in_submit = 1;
+		ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_done, NULL), 0);
+		in_submit = 0;
+	}
+	ck_assert_uint_eq(segs_out(fd), before);
+	backend_nbd.unplug(priv, 0);
+	ck_assert_uint_ge(segs_out(fd) - before, 1);
+	ck_assert_uint_le(segs_out(fd) - before, 4);
+	for (int i = 0; i < 400 && dones < ended + 16; i++)
+		ev_run(loop, EVRUN_ONCE);
+	ck_assert_int_eq(dones, ended + 16);
+	ck_assert_int_eq(last_res, 0);
+	ck_assert_mem_eq(got, blocks, sizeof(got));
+	backend_nbd.close(priv);
+	kill(kit, SIGKILL);
+	waitpid(kit, NULL, 0);
+}
+END_TEST
+
 /* Opens the backend as a recovery of a device of saved_size bytes on
  * the_url with timeout seconds: ready at once, before any server answers. */
 static void *open_recovered(const char *the_url, const char *saved_size, const char *timeout)
@@ -637,7 +730,7 @@ static void *open_recovered(const char *the_url, const char *saved_size, const c
 	return priv;
 }
 
-/* Submits a read of 4 KiB at 0 into buf. */
+/* Submits a read of 4 KiB at 0 into buf, and unplugs. */
 static void submit_read(void *priv, char *buf)
 {
 	struct backend_req req = { .op = BACKEND_REQ_READ, .off = 0, .len = 4096, .buf = buf };
@@ -645,6 +738,7 @@ static void submit_read(void *priv, char *buf)
 	in_submit = 1;
 	ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_done, NULL), 0);
 	in_submit = 0;
+	backend_nbd.unplug(priv, 0);
 }
 
 /* Runs the loop for up to seconds or until a request ends. */
@@ -719,6 +813,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_silent_tcp);
 	tcase_add_test(tc, test_silent_server);
 	tcase_add_test(tc, test_answer_in_connect);
+	tcase_add_test(tc, test_unplug_sends_together);
 	tcase_add_test(tc, test_recover_server_down);
 	suite_add_tcase(s, tc);
 	return s;
