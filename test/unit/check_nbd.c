@@ -188,17 +188,23 @@ static int open_nbd(const char *the_url, void **priv, struct backend_geometry *g
 	return open_nbd_replies(the_url, false, priv, geo);
 }
 
+/* Hands req to submit for queue, which must take it without ending it. */
+static void submit_req(void *priv, unsigned queue, const struct backend_req *req,
+		       backend_done_fn done)
+{
+	in_submit = 1;
+	ck_assert_int_eq(backend_nbd.submit(priv, queue, req, done, NULL), 0);
+	in_submit = 0;
+}
+
 /* Submits one request, unplugs as the daemon does after a wakeup, and runs
  * the loop until it ends. */
 static int run_req(void *priv, enum backend_req_op op, void *buf, uint64_t off, uint64_t len)
 {
 	struct backend_req req = { .op = op, .off = off, .len = len, .buf = buf };
-	int before = dones, ret;
+	int before = dones;
 
-	in_submit = 1;
-	ret = backend_nbd.submit(priv, 0, &req, on_done, NULL);
-	in_submit = 0;
-	ck_assert_int_eq(ret, 0);
+	submit_req(priv, 0, &req, on_done);
 	backend_nbd.unplug(priv, 0);
 	for (int i = 0; i < 400 && dones == before; i++)
 		ev_run(loop, EVRUN_ONCE);
@@ -266,10 +272,7 @@ static void run_pipeline(void *priv, int n, int depth, pipe_req_fn *make)
 			struct backend_req req = { .op = BACKEND_REQ_READ };
 
 			make((unsigned)sent, &req);
-			in_submit = 1;
-			ck_assert_int_eq(backend_nbd.submit(priv, (unsigned)sent % 2, &req,
-							    on_pipe_done, NULL), 0);
-			in_submit = 0;
+			submit_req(priv, (unsigned)sent % 2, &req, on_pipe_done);
 			sent++;
 		}
 		backend_nbd.unplug(priv, 0);
@@ -689,9 +692,7 @@ START_TEST(test_unplug_sends_together)
 		struct backend_req req = { .op = BACKEND_REQ_READ, .off = (uint64_t)i * 4096,
 					   .len = 4096, .buf = got[i] };
 
-		in_submit = 1;
-		ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_done, NULL), 0);
-		in_submit = 0;
+		submit_req(priv, 0, &req, on_done);
 	}
 	ck_assert_uint_eq(segs_out(fd), before);
 	backend_nbd.unplug(priv, 0);
@@ -735,9 +736,7 @@ static void submit_read(void *priv, char *buf)
 {
 	struct backend_req req = { .op = BACKEND_REQ_READ, .off = 0, .len = 4096, .buf = buf };
 
-	in_submit = 1;
-	ck_assert_int_eq(backend_nbd.submit(priv, 0, &req, on_done, NULL), 0);
-	in_submit = 0;
+	submit_req(priv, 0, &req, on_done);
 	backend_nbd.unplug(priv, 0);
 }
 
