@@ -53,6 +53,8 @@ struct nbd_conn {
 	double lost_at;		/* when it was lost, for the logs */
 	unsigned reconnects;	/* times it came back */
 	bool closing;		/* its handle is being closed */
+	bool no_cork;		/* its socket refused TCP_CORK (a UNIX socket):
+				 * not tried again */
 };
 
 /* One nbd device. */
@@ -97,7 +99,7 @@ void nbd_conn_fail(struct nbd_conn *c, const char *why);
 /* Watches what c's handle waits for now. */
 void nbd_conn_rearm(struct nbd_conn *c);
 /* Corks (on) or uncorks c's TCP socket: true when it took (a UNIX socket
- * has no cork). */
+ * has no cork: tried once per connection). */
 bool nbd_conn_cork(struct nbd_conn *c, bool on);
 /* Where c's handshake waits, in words for a timeout's message, into buf
  * (with what its socket received, unread or in all). */

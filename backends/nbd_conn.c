@@ -44,12 +44,18 @@ void nbd_conn_rearm(struct nbd_conn *c)
 }
 
 /* Corks (on) or uncorks c's TCP socket: true when it took (a UNIX socket
- * has no cork). */
+ * has no cork: tried once per connection). */
 bool nbd_conn_cork(struct nbd_conn *c, bool on)
 {
 	int v = on, fd = c->h ? nbd_aio_get_fd(c->h) : -1;
 
-	return fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0;
+	if (fd < 0 || c->no_cork)
+		return false;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0)
+		return true;
+	if (on)
+		c->no_cork = true;
+	return false;
 }
 
 /* Where c's handshake waits, in words for a timeout's message, into buf:
@@ -206,6 +212,7 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen)
 		goto fail;
 	}
 	c->state = NBD_CONN_CONNECTING;
+	c->no_cork = false;	/* a new socket */
 	c->deadline = b->loop->now(b->loop) + b->timeout;
 	/* nbd_aio_connect_uri runs the handshake as far as the socket lets
 	 * it: a server that answered at once has finished it already, and

@@ -66,6 +66,16 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return (int)ret;
 }
 
+static unsigned cork_tries;	/* setsockopt(TCP_CORK, 1) calls made */
+
+/* setsockopt(2), taken here to count the backend's attempts to cork. */
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	if (level == IPPROTO_TCP && name == TCP_CORK && len == sizeof(int) && *(const int *)val)
+		cork_tries++;
+	return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
+}
+
 /* Starts nbdkit -f -U sock with the arguments args (NULL-terminated) and
  * waits for its pid file, which nbdkit writes once it accepts connections
  * (the socket's name exists from bind, before listen); returns its pid. */
@@ -294,14 +304,18 @@ static void small_req(unsigned i, struct backend_req *req)
 	req->buf = bufs[i % 32];
 }
 
-/* 4096 requests of 4 KiB kept 32 deep, writes and reads, some FUA. */
+/* 4096 requests of 4 KiB kept 32 deep, writes and reads, some FUA; the
+ * UNIX socket's refusal to cork is learnt once. */
 START_TEST(test_pipeline)
 {
 	struct backend_geometry geo;
 	void *priv;
 
 	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	cork_tries = 0;
 	run_pipeline(priv, 4096, 32, small_req);
+	/* A UNIX socket cannot cork: tried once, not for every batch. */
+	ck_assert_uint_eq(cork_tries, 1);
 	backend_nbd.close(priv);
 }
 END_TEST
