@@ -69,6 +69,22 @@ int device_open_backend(struct device *dev)
 	return 0;
 }
 
+/* The backend answered its wait with res: fails the add or recovery on an
+ * error, else takes the geometry it knows only now (a remote backend's
+ * size) into the device's parameters. 0, or res. */
+int device_backend_ready(struct device *dev, int res)
+{
+	if (res < 0) {
+		device_add_fail(dev, res, "%s backend: %s", dev->backend->name,
+				dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
+		return res;
+	}
+	io_ready_geometry(&dev->target, &dev->geo);
+	io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes,
+		       dev->info.flags);
+	return 0;
+}
+
 static bool add_batch_io;	/* ublkd --batch-io auto */
 
 /* Whether new devices ask for UBLK_F_BATCH_IO where the kernel has it
@@ -377,15 +393,8 @@ static void add_step(struct device *dev, int res)
 			return;	/* add_on_backend_ready comes back here */
 		/* fall through */
 	case ADD_WAIT_BACKEND:
-		if (res < 0) {
-			device_add_fail(dev, res, "%s backend: %s", dev->backend->name,
-					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
+		if (device_backend_ready(dev, res) < 0)
 			return;
-		}
-		/* A remote backend knows its size only now. */
-		io_ready_geometry(&dev->target, &dev->geo);
-		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes,
-			       dev->info.flags);
 		add_send(dev, ADD_SET_PARAMS, UBLK_CMD_SET_PARAMS, &dev->params,
 			 sizeof(dev->params), 0, DEVICE_CMD_TIMEOUT);
 		return;

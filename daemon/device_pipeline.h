@@ -141,6 +141,10 @@ void device_add_start(struct device *dev);
 /* Opens the device's backend (dev->cfg says whether it is recovered): 0,
  * or -errno (the add or recovery failed). */
 int device_open_backend(struct device *dev);
+/* The backend answered its wait with res: fails the add or recovery on an
+ * error (-errno returned), else fills the device's parameters from the
+ * geometry the backend knows only now: 0. */
+int device_backend_ready(struct device *dev, int res);
 /* Opens /dev/ublkcN once, without waiting for devtmpfs: 0, or -errno (the
  * add or recovery failed). */
 int device_open_cdev_now(struct device *dev);

@@ -211,15 +211,8 @@ static void rec_step(struct device *dev, int res)
 			return;	/* rec_on_backend_ready comes back here */
 		/* fall through */
 	case DEVICE_REC_WAIT_BACKEND:
-		if (res < 0) {
-			device_add_fail(dev, res, "%s backend: %s", dev->backend->name,
-					dev->backend_msg[0] ? dev->backend_msg : strerror(-res));
+		if (device_backend_ready(dev, res) < 0)
 			return;
-		}
-		/* A remote backend knows its size only now. */
-		io_ready_geometry(&dev->target, &dev->geo);
-		io_fill_params(&dev->params, &dev->target, &dev->geo, dev->info.max_io_buf_bytes,
-			       dev->info.flags);
 		dev->kernel_params.len = UBLK_PARAMS_LEN_6_12;
 		rec_send(dev, DEVICE_REC_PARAMS, UBLK_CMD_GET_PARAMS, &dev->kernel_params,
 			 sizeof(dev->kernel_params), 0);
