@@ -15,7 +15,10 @@
  * have it, as with the kernel's rbd client, so a crash of the daemon loses
  * no acknowledged write; with it the device has a volatile cache and FLUSH
  * reaches rbd_aio_flush. An OSD that goes away makes requests wait, as with
- * the kernel's rbd client, until it returns. */
+ * the kernel's rbd client, until it returns. Devices of the same
+ * configuration, client id and cache setting share one librados client
+ * (rbd_cluster.c), as the kernel's rbd client shares its ceph client,
+ * unless the device asks for its own (own_client). */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/rbd.h"
@@ -69,7 +72,8 @@ struct rbd_dev {
 	double conn_start, conn_seconds;
 	struct backend_waiter waiter;	/* who waits for the connection */
 	/* Once ready. */
-	rados_t cluster;
+	rados_t cluster;	/* its own client, or NULL ... */
+	struct rbd_cluster *shared;	/* ... the one it shares */
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	uint64_t image_size, size;
@@ -89,6 +93,7 @@ enum rbd_arg {
 	RBD_ARG_CLIENT,
 	RBD_ARG_SNAP,
 	RBD_ARG_CACHE,
+	RBD_ARG_OWN_CLIENT,
 	RBD_ARG_COUNT,
 };
 
@@ -275,6 +280,7 @@ static int rbd_take_image(struct rbd_dev *r, struct rbd_connect *c)
 	int ret;
 
 	r->cluster = c->cluster;
+	r->shared = c->shared;
 	r->ioctx = c->ioctx;
 	r->image = c->image;
 	r->image_size = c->image_size;
@@ -286,6 +292,7 @@ static int rbd_take_image(struct rbd_dev *r, struct rbd_connect *c)
 				    "has not flushed" : "has no volatile cache");
 	r->cache = c->cache;
 	c->cluster = NULL;
+	c->shared = NULL;
 	c->ioctx = NULL;
 	c->image = NULL;
 	r->size = rbd_device_size(r->image_size, r->block_size);
@@ -391,6 +398,11 @@ static int rbd_configure(struct rbd_connect *c, const struct backend_config *cfg
 		rbd_error(err, errlen, "reading the Ceph configuration", conf, ret);
 		return ret;
 	}
+	/* A file that cannot be told apart from others (an id too long to
+	 * compare) gets a client of its own. */
+	c->share = !cfg->args[RBD_ARG_OWN_CLIENT].flag &&
+		   rbd_cluster_key_read(&c->key, conf, client,
+					cfg->args[RBD_ARG_CACHE].flag) == 0;
 	snprintf(timeout, sizeof(timeout), "%d", RBD_MON_TIMEOUT);
 	ret = rados_conf_set(c->cluster, "client_mount_timeout", timeout);
 	if (ret == 0)
@@ -446,7 +458,7 @@ static void rbd_close_dev(void *priv)
 		rbd_drop_connect(r);
 	r->loop->watch_stop(r->watch);
 	/* librbd may write the eventfd until the image is closed. */
-	rbd_close_async(r->cluster, r->ioctx, r->image, r->efd, r->label);
+	rbd_close_async(r->cluster, r->shared, r->ioctx, r->image, r->efd, r->label);
 	free(r->reqs);
 	free(r);
 }
@@ -551,6 +563,8 @@ static void rbd_describe(void *priv, struct backend_report *rep)
 	rep->number(rep, "rbd_completions", r->completions);
 	rep->number(rep, "rbd_failed", r->failed);
 	rep->flag(rep, "rbd_cache", r->cache);
+	if (r->state == 0)
+		rep->number(rep, "rbd_client_devices", r->shared ? rbd_cluster_users(r->shared) : 1);
 }
 
 /* What device_add takes for an rbd device (rows in enum rbd_arg order). */
@@ -570,6 +584,9 @@ static const struct backend_param rbd_params[] = {
 		.help = "librbd's write-back cache: a volatile cache the kernel flushes; "
 			"a crash of ublkd loses the writes it has not flushed "
 			"(default: off, writes are answered once on the OSDs)" },
+	[RBD_ARG_OWN_CLIENT] = { .name = "own_client", .type = BACKEND_PARAM_FLAG,
+		.help = "connect with a librados client of the device's own (default: share "
+			"one with the devices of the same conf, id and cache, as krbd does)" },
 	[RBD_ARG_COUNT] = { .name = NULL },
 };
 

@@ -11,6 +11,8 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
+#include "backends/rbd_cluster.h"
+
 /* How long librados may hunt for a monitor (client_mount_timeout) and wait
  * for a monitor's answer (rados_mon_op_timeout), in seconds: an unreachable
  * cluster fails the add after this long. */
@@ -40,7 +42,11 @@
 struct rbd_connect {
 	int refs;		/* atomic: the thread's and the loop's */
 	int efd;		/* written once the thread is done */
-	rados_t cluster;	/* created, configured; connected by the thread */
+	rados_t cluster;	/* created, configured; connected by the thread
+				 * unless a shared client serves instead */
+	bool share;		/* join the client of others with key */
+	struct rbd_cluster_key key;
+	struct rbd_cluster *shared;	/* the shared client joined, or NULL */
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	char *pool, *image_name, *snap;	/* snap: NULL for the image itself */
@@ -78,11 +84,12 @@ int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);
 /* Lets go of c: the last holder closes what it opened and frees it. */
 void rbd_connect_put(struct rbd_connect *c);
 
-/* Closes image (may be NULL), ioctx, cluster and efd (may be -1) on a
- * short-lived thread, never waiting for the cluster on the caller's;
- * label names the image in the logs. */
-void rbd_close_async(rados_t cluster, rados_ioctx_t ioctx, rbd_image_t image, int efd,
-		     const char *label);
+/* Closes image (may be NULL), ioctx, then lets go of the shared client
+ * (may be NULL) and shuts cluster down (may be NULL), and closes efd (may
+ * be -1) on a short-lived thread, never waiting for the cluster on the
+ * caller's; label names the image in the logs. */
+void rbd_close_async(rados_t cluster, struct rbd_cluster *shared, rados_ioctx_t ioctx,
+		     rbd_image_t image, int efd, const char *label);
 
 /* The device size for an image of image_size bytes: rounded down to a
  * whole number of blocks (the tail cannot be written through the device). */

@@ -32,6 +32,7 @@
 /* What one close closes. */
 struct rbd_closer {
 	rados_t cluster;
+	struct rbd_cluster *shared;
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	int efd;
@@ -50,13 +51,19 @@ static unsigned holds;		/* other threads in librados (rbd_exit_hold) */
 static bool closers_exit_wait;	/* the exit handler is registered */
 static unsigned exit_wait = RBD_CLOSE_EXIT_WAIT;	/* seconds */
 
-/* Closes what h holds: the image, the pool, the cluster, the eventfd. */
+/* Closes what h holds: the image, the pool, its use of a shared client
+ * (shut down with its last user), its own cluster handle, the eventfd. */
 static void rbd_closer_run(struct rbd_closer *h)
 {
+	rados_t last;
+
 	if (h->image)
 		rbd_close(h->image);
 	if (h->ioctx)
 		rados_ioctx_destroy(h->ioctx);
+	last = rbd_cluster_detach(h->shared);
+	if (last)
+		rados_shutdown(last);
 	if (h->cluster)
 		rados_shutdown(h->cluster);
 	if (h->efd >= 0)
@@ -248,17 +255,17 @@ static int rbd_closer_start(struct rbd_closer *h)
 	return ret;
 }
 
-/* Closes image (may be NULL), ioctx, cluster and efd (may be -1) off the
- * loop; label names the image in the logs. */
-void rbd_close_async(rados_t cluster, rados_ioctx_t ioctx, rbd_image_t image, int efd,
-		     const char *label)
+/* Closes image (may be NULL), ioctx, the use of shared, cluster and efd
+ * (may be -1) off the loop; label names the image in the logs. */
+void rbd_close_async(rados_t cluster, struct rbd_cluster *shared, rados_ioctx_t ioctx,
+		     rbd_image_t image, int efd, const char *label)
 {
-	struct rbd_closer what = { .cluster = cluster, .ioctx = ioctx, .image = image,
-				   .efd = efd };
+	struct rbd_closer what = { .cluster = cluster, .shared = shared, .ioctx = ioctx,
+				   .image = image, .efd = efd };
 	struct rbd_closer *h;
 	int ret = ENOMEM;
 
-	if (!cluster && !ioctx && !image && efd < 0)
+	if (!cluster && !shared && !ioctx && !image && efd < 0)
 		return;
 	snprintf(what.label, sizeof(what.label), "%s", label);
 	h = malloc(sizeof(*h));

@@ -8,7 +8,9 @@
  * work for requests: once the image is open, every request is started on
  * the loop and its completion reaches the loop through librbd's own eventfd.
  * If the loop stops waiting first (the add timed out, or the device went),
- * the thread closes what it opened when librados lets it return. */
+ * the thread closes what it opened when librados lets it return. Devices of
+ * the same configuration, client id and cache setting share one librados
+ * client (rbd_cluster.c) unless a device asks for its own. */
 #include "config.h"
 #include "backends/rbd.h"
 
@@ -61,28 +63,61 @@ static int rbd_read_cache(struct rbd_connect *c)
 	return ret;
 }
 
-/* Connects, finds the pool, opens the image (or its snapshot, read-only)
- * and reads its size: 0, or -errno with c->msg saying why. */
-static int rbd_connect_open(struct rbd_connect *c)
+/* Connects the handle own for c: 0, or -errno with msg saying why
+ * (rbd_cluster_connect_fn). */
+static int rbd_connect_cluster(void *arg, rados_t own, char *msg, size_t len)
 {
-	char label[300], mon[256] = "";
+	char mon[256] = "";
 	int ret;
 
-	rbd_label(label, sizeof(label), c->pool, c->image_name, c->snap);
-	ret = rados_connect(c->cluster);
-	if (ret < 0) {
-		if (rados_conf_get(c->cluster, "mon_host", mon, sizeof(mon)) < 0 || !mon[0])
-			snprintf(mon, sizeof(mon), "(none set)");
-		if (ret == -ETIMEDOUT)
-			snprintf(c->msg, sizeof(c->msg), "cannot connect to the Ceph cluster: "
-				 "rados_connect: %s (no monitor answered within %d s; mon_host %s)",
-				 strerror(-ret), RBD_MON_TIMEOUT, mon);
-		else
-			snprintf(c->msg, sizeof(c->msg), "cannot connect to the Ceph cluster: "
-				 "rados_connect: %s (mon_host %s)", strerror(-ret), mon);
-		return ret;
+	(void)arg;
+	ret = rados_connect(own);
+	if (ret == 0)
+		return 0;
+	if (rados_conf_get(own, "mon_host", mon, sizeof(mon)) < 0 || !mon[0])
+		snprintf(mon, sizeof(mon), "(none set)");
+	if (ret == -ETIMEDOUT)
+		snprintf(msg, len, "cannot connect to the Ceph cluster: rados_connect: %s "
+			 "(no monitor answered within %d s; mon_host %s)", strerror(-ret),
+			 RBD_MON_TIMEOUT, mon);
+	else
+		snprintf(msg, len, "cannot connect to the Ceph cluster: rados_connect: %s "
+			 "(mon_host %s)", strerror(-ret), mon);
+	return ret;
+}
+
+/* Connects c's own handle, or joins the client shared under c->key (and
+ * shuts down the own handle it then does not need): the handle to use, or
+ * NULL with *res and c->msg saying why. */
+static rados_t rbd_connect_client(struct rbd_connect *c, int *res)
+{
+	if (!c->share) {
+		*res = rbd_connect_cluster(c, c->cluster, c->msg, sizeof(c->msg));
+		return *res ? NULL : c->cluster;
 	}
-	ret = rados_ioctx_create(c->cluster, c->pool, &c->ioctx);
+	c->shared = rbd_cluster_attach(&c->key, &c->cluster, rbd_connect_cluster, c, res,
+				       c->msg, sizeof(c->msg));
+	if (c->cluster && c->shared) {
+		rados_shutdown(c->cluster);	/* never connected: quick */
+		c->cluster = NULL;
+	}
+	return c->shared ? rbd_cluster_handle(c->shared) : NULL;
+}
+
+/* Connects (or joins a shared client), finds the pool, opens the image (or
+ * its snapshot, read-only) and reads its size: 0, or -errno with c->msg
+ * saying why. */
+static int rbd_connect_open(struct rbd_connect *c)
+{
+	char label[300];
+	rados_t cluster;
+	int ret = 0;
+
+	rbd_label(label, sizeof(label), c->pool, c->image_name, c->snap);
+	cluster = rbd_connect_client(c, &ret);
+	if (!cluster)
+		return ret;
+	ret = rados_ioctx_create(cluster, c->pool, &c->ioctx);
 	if (ret < 0) {
 		c->ioctx = NULL;
 		if (ret == -ENOENT)
@@ -236,7 +271,7 @@ void rbd_connect_put(struct rbd_connect *c)
 	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	rbd_label(label, sizeof(label), c->pool, c->image_name, c->snap);
-	rbd_close_async(c->cluster, c->ioctx, c->image, -1, label);
+	rbd_close_async(c->cluster, c->shared, c->ioctx, c->image, -1, label);
 	if (c->efd >= 0)
 		close(c->efd);
 	free(c->pool);

@@ -4,7 +4,9 @@
 # images at once, each verified by fio (crc32c: 4 KiB random at depth 1 and
 # 32, 128 KiB sequential) and checked to hold only its own image's data;
 # ext4 with a tree and fsck; a discard that gives space back (`rbd du`); a
-# snapshot device that is read-only and shows the snapshot's data; the OSD
+# snapshot device that is read-only and shows the snapshot's data; the two
+# devices of one conf and client sharing one librados client, a device with
+# --own-client (and one with --cache) having its own; the OSD
 # stopped for 10 s under fio (I/O waits, fio ends without error); the
 # devices recovered by a new daemon after SIGKILL under fio with no
 # acknowledged write lost (librbd's cache is off by default), and flushed
@@ -43,10 +45,19 @@ add_rbd() {
 	"$UBLKCTL" add rbd --pool rbd --image "$img" --conf "$CEPH_CONF" "$@"
 }
 
+# threads_now: the daemon's threads, once the connecting threads are gone.
+threads_now() {
+	sleep 1
+	ls "/proc/$UBLKD_PID/task" | wc -l
+}
+
 t1=$SECONDS
+th0=$(threads_now)
 dev1=$(add_rbd img1) || fail "add rbd img1"
+th1=$(threads_now)
 dev2=$(add_rbd img2 --id admin --queues 2 --depth 32) || fail "add rbd img2"
-note "two rbd devices added in $((SECONDS - t1)) s: $dev1 $dev2"
+th2=$(threads_now)
+note "two rbd devices added in $((SECONDS - t1)) s: $dev1 $dev2; daemon threads $th0, $th1, $th2"
 require_blockdev "$dev1"
 require_blockdev "$dev2"
 id1=${dev1#/dev/ublkb}
@@ -61,6 +72,10 @@ expect_eq "$(jq -r .write_zeroes <<<"$info")" "true" "write_zeroes advertised"
 expect_eq "$(jq -r .volatile_cache <<<"$info")" "false" "volatile_cache (librbd's cache is off by default)"
 expect_eq "$(jq -r .rbd_cache <<<"$info")" "false" "rbd_cache by default"
 expect_eq "$(blockdev --getsize64 "$dev2")" $((128 << 20)) "size of $dev2"
+# The same conf and client (admin, given or not): one librados client.
+expect_eq "$(jq -r .rbd_client_devices <<<"$info")" 2 "rbd_client_devices of $dev1"
+expect_eq "$("$UBLKCTL" --json info "${dev2#/dev/ublkb}" | jq -r .rbd_client_devices)" 2 \
+	"rbd_client_devices of $dev2"
 
 # verify_both NAME FIO-ARGS...: the same fio verify job on both devices at once.
 verify_both() {
@@ -130,10 +145,19 @@ dd if="$E2E_TMP/pat1" of="$dev2" bs=1M seek=20 oflag=direct conv=fsync status=no
 blockdev --flushbufs "$dev2"
 rbd snap create rbd/img2@s1 || fail "rbd snap create img2@s1"
 dd if="$E2E_TMP/pat2" of="$dev2" bs=1M seek=20 oflag=direct conv=fsync status=none
-snapdev=$(add_rbd img2 --snap s1) || fail "add rbd img2 --snap s1"
+snapdev=$(add_rbd img2 --snap s1 --own-client) || fail "add rbd img2 --snap s1 --own-client"
+th3=$(threads_now)
 require_blockdev "$snapdev"
 sid=${snapdev#/dev/ublkb}
 on_exit "'$UBLKCTL' del $sid 2>/dev/null || true"
+# --own-client: a client of its own, which costs its threads; a device
+# sharing one costs less than half of that.
+expect_eq "$("$UBLKCTL" --json info "$sid" | jq -r .rbd_client_devices)" 1 "rbd_client_devices with --own-client"
+expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .rbd_client_devices)" 2 "rbd_client_devices of $dev1 beside it"
+note "daemon threads: first device +$((th1 - th0)), second (shared client) +$((th2 - th1)), third (own client) +$((th3 - th2))"
+[ $((th3 - th2)) -ge 8 ] || fail "a device with its own client added only $((th3 - th2)) threads"
+[ $((2 * (th2 - th1))) -lt $((th3 - th2)) ] ||
+	fail "a device sharing a client added $((th2 - th1)) threads, one with its own $((th3 - th2))"
 expect_eq "$("$UBLKCTL" --json info "$sid" | jq -r .read_only)" "true" "snapshot device read_only"
 expect_eq "$(blockdev --getro "$snapdev")" "1" "blockdev --getro of the snapshot device"
 dd if="$snapdev" of="$E2E_TMP/snap" bs=1M skip=20 count=1 iflag=direct status=none
@@ -181,6 +205,8 @@ id3=${dev3#/dev/ublkb}
 on_exit "'$UBLKCTL' del $id3 2>/dev/null || true"
 expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .volatile_cache)" "true" "volatile_cache with --cache"
 expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_cache)" "true" "rbd_cache with --cache"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_client_devices)" 1 \
+	"rbd_client_devices with --cache (a client of its own: librbd's cache is the client's setting)"
 dd if="$E2E_TMP/pat1" of="$dev3" bs=1M seek=5 oflag=direct conv=fsync status=none || fail "write $dev3"
 FIO_PIDS=()
 for dev in "$dev1" "$dev2"; do
@@ -212,6 +238,7 @@ cmp "$E2E_TMP/pat1" "$E2E_TMP/back3" || fail "$dev3 lost data it had flushed bef
 expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .connection)" "ready" "connection of $dev1 after recovery"
 expect_eq "$("$UBLKCTL" --json info "$id2" | jq -r .rbd_image)" "rbd/img2" "image of $dev2 after recovery"
 expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_cache)" "true" "rbd_cache of $dev3 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .rbd_client_devices)" 2 "rbd_client_devices of $dev1 after recovery"
 "$UBLKCTL" del "$id3" || fail "del $dev3"
 
 # rbd_cache set for the image itself (rbd config image set) wins over
@@ -322,5 +349,7 @@ wait_for "grep -q 'rbd rbd/img1: closed after' '$E2E_DAEMON_LOG'" 120 1 ||
 	fail "rbd/img1 was not closed within 120 s of the OSD's return"
 note "$(grep -o 'rbd rbd/img1: closed after.*' "$E2E_DAEMON_LOG")"
 
+expect_eq "$("$UBLKCTL" --json info "$id2" | jq -r .rbd_client_devices)" 1 \
+	"rbd_client_devices of $dev2 once $dev1 is gone"
 "$UBLKCTL" del "$id2" "$mid" || fail "del the rbd and mem devices"
 expect_eq "$(kernel_devices)" 0 "kernel devices at the end"
