@@ -393,16 +393,17 @@ static int rbd_configure(struct rbd_connect *c, const struct backend_config *cfg
 			 strerror(-ret));
 		return ret;
 	}
+	/* The file's identity before it is read: a client shared under it
+	 * read what the file held then or later, never before. An id too
+	 * long to compare gets a client of its own. */
+	c->share = !cfg->args[RBD_ARG_OWN_CLIENT].flag &&
+		   rbd_cluster_key_read(&c->key, conf, client,
+					cfg->args[RBD_ARG_CACHE].flag) == 0;
 	ret = rados_conf_read_file(c->cluster, conf);
 	if (ret < 0) {
 		rbd_error(err, errlen, "reading the Ceph configuration", conf, ret);
 		return ret;
 	}
-	/* A file that cannot be told apart from others (an id too long to
-	 * compare) gets a client of its own. */
-	c->share = !cfg->args[RBD_ARG_OWN_CLIENT].flag &&
-		   rbd_cluster_key_read(&c->key, conf, client,
-					cfg->args[RBD_ARG_CACHE].flag) == 0;
 	snprintf(timeout, sizeof(timeout), "%d", RBD_MON_TIMEOUT);
 	ret = rados_conf_set(c->cluster, "client_mount_timeout", timeout);
 	if (ret == 0)

@@ -237,28 +237,38 @@ START_TEST(test_close_async)
 }
 END_TEST
 
-/* Connecting threads are bounded: with room for 2, a third add is refused
+/* Connecting threads are bounded: with room for 3, a fourth add is refused
  * at once with a message saying why (room comes back when a thread is
- * done, which librados decides, not the close). */
+ * done, which librados decides, not the close). Meanwhile the two adds of
+ * one configuration wait on one shared client: one registry entry (the
+ * third, with own_client, connects outside the registry; e2e 85 checks
+ * that such a device has a client of its own). */
 START_TEST(test_connecting_bound)
 {
 	struct backend_geometry geo;
 	char err[256] = "";
-	void *priv[3] = { NULL };
+	void *priv[4] = { NULL };
 	double t0;
 
 	/* A monitor that refuses: librados hunts for it until the add's
 	 * bound, so the threads stay. */
 	write_conf("[global]\nauth_client_required = none\nlog_to_stderr = false\n"
 		   "err_to_stderr = false\nmon_host = 127.0.0.1:9\n");
-	rbd_connecting_set_max(2);
-	for (int i = 0; i < 2; i++)
+	rbd_connecting_set_max(3);
+	for (int i = 0; i < 3; i++) {
+		if (i == 2)
+			test_arg_flag(rbd, args, "own_client", true);
 		ck_assert_int_eq(rbd->open(&priv[i], &cfg, &geo, err, sizeof(err)), 0);
+	}
 	t0 = ev_time();
-	ck_assert_int_eq(rbd->open(&priv[2], &cfg, &geo, err, sizeof(err)), -EAGAIN);
+	ck_assert_int_eq(rbd->open(&priv[3], &cfg, &geo, err, sizeof(err)), -EAGAIN);
 	ck_assert_double_lt(ev_time() - t0, 1.0);
-	ck_assert_msg(strstr(err, "2 rbd connections, the most at once, still wait") != NULL, "message: %s", err);
-	for (int i = 0; i < 2; i++)
+	ck_assert_msg(strstr(err, "3 rbd connections, the most at once, still wait") != NULL, "message: %s", err);
+	while (rbd_cluster_count() == 0 && ev_time() - t0 < 5)
+		usleep(10000);
+	usleep(200000);		/* every thread has reached the registry or passed it */
+	ck_assert_uint_eq(rbd_cluster_count(), 1);
+	for (int i = 0; i < 3; i++)
 		rbd->close(priv[i]);
 	/* The threads end when librados gives up (15 s): wait, so that none
 	 * runs while the process exits. */
@@ -266,6 +276,7 @@ START_TEST(test_connecting_bound)
 	while (rbd_connecting_count() > 0 && ev_time() - t0 < 40)
 		usleep(100000);
 	ck_assert_uint_eq(rbd_connecting_count(), 0);
+	ck_assert_uint_eq(rbd_cluster_count(), 0);
 	rbd_connecting_set_max(RBD_MAX_CONNECTING);
 }
 END_TEST
