@@ -19,10 +19,11 @@ note "ublk_drv loaded, /dev/ublk-control is $(stat -c '%F %t:%T' /dev/ublk-contr
 # Copies through user space are measured as a real CPU would make them only
 # without ERMS under TCG (test/vm/README.md); a guest started another way
 # says so here rather than skewing every benchmark after it.
-if [ -z "${UBLKD_VM_CPU:-}" ] && grep -qw erms /proc/cpuinfo; then
+erms=$(cpu_erms)
+if [ -z "${UBLKD_VM_CPU:-}" ] && [ "$erms" = on ]; then
 	fail "the guest CPU has ERMS: test/vm/run should start it with -cpu max,-erms"
 fi
-note "guest CPU flags: erms $(grep -qw erms /proc/cpuinfo && echo on || echo off)"
+note "guest CPU flags: erms $erms"
 
 [ -d "$E2E_TMP" ] || fail "E2E_TMP=$E2E_TMP is not a directory"
 [ -n "${UBLKD_RESULTS:-}" ] || fail "UBLKD_RESULTS is not set"

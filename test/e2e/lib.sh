@@ -485,6 +485,9 @@ expect_flag() {
 	fi
 }
 
+# Prints "on" when the guest CPU has ERMS (see test/vm/README.md), else "off".
+cpu_erms() { if grep -qw erms /proc/cpuinfo; then echo on; else echo off; fi; }
+
 # Counts the kernel's ublk devices (/sys/class/ublk-char entries).
 kernel_devices() { find /sys/class/ublk-char -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
