@@ -141,9 +141,11 @@ struct backend_config {
 						 * ending with a NULL key; else NULL */
 	struct backend_idle *idle;	/* runs background work; NULL: open
 					 * does it at once */
-	bool for_user;		/* added for a client other than root: open,
-				 * connect to or read nothing named by a
-				 * parameter (a socket, a file) on its behalf */
+	bool for_user;		/* added for a client other than root and
+				 * ublkd's own user: open, connect to or read
+				 * nothing named by a parameter (a socket, a
+				 * file) on its behalf, and present none of
+				 * ublkd's credentials for it */
 	struct backend_loop *loop;	/* watches and timers, for backends
 					 * with submit; NULL elsewhere */
 	uint16_t queues;	/* the device's hardware queues */
@@ -250,6 +252,9 @@ struct backend_ops {
 	 * request's buffer that a write may have filled since, and read is
 	 * not called for requests. */
 	bool reads_zero;
+	/* Non-NULL: only root or ublkd's own user may add this backend's
+	 * devices (cfg->for_user is refused); the text says why. */
+	const char *root_only;
 	/* Required. Opens the backend; on error writes a message to err. */
 	int (*open)(void **priv, const struct backend_config *cfg,
 		    struct backend_geometry *geo, char *err, size_t errlen);

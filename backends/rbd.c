@@ -595,6 +595,11 @@ const struct backend_ops backend_rbd = {
 	.name = "rbd",
 	.summary = "a Ceph RBD image or snapshot, through librbd",
 	.params = rbd_params,
+	/* librados reads the configuration and every file it names (keyrings,
+	 * logs, admin sockets, plugins) with ublkd's rights, and connects
+	 * with its Ceph identity: nothing a client may ask for itself. */
+	.root_only = "librados would read the Ceph configuration and the keyrings, logs and "
+		     "plugins it names with ublkd's rights, and connect as ublkd's Ceph client",
 	.open = rbd_open_dev,
 	.close = rbd_close_dev,
 	.submit = rbd_submit,

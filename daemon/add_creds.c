@@ -66,7 +66,12 @@ int add_creds_apply(struct rpc_call *call, struct device_spec *spec,
 	keep->name[0] = '\0';
 	spec->owner_uid = (uint32_t)peer->uid;
 	spec->owner_gid = (uint32_t)peer->gid;
-	spec->cfg.for_user = !access_is_root(spec->owner_uid);
+	spec->cfg.for_user = !access_daemon_wide(spec->owner_uid);
+	if (spec->cfg.for_user && spec->backend->root_only) {
+		snprintf(err, errlen, "%s: only root (or ublkd's own user) may add %s devices: %s",
+			 spec->backend->name, spec->backend->name, spec->backend->root_only);
+		return -EPERM;
+	}
 	if (spec->fd_index >= 0) {
 		ret = add_creds_take_fd(call, spec, keep, err, errlen);
 		if (ret < 0)

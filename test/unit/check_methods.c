@@ -265,6 +265,49 @@ START_TEST(test_user_path_refused)
 }
 END_TEST
 
+#ifdef HAVE_RBD
+/* rbd is root's (librados reads what the Ceph configuration names, with
+ * ublkd's rights): a user is refused with -32007 saying why, passed conf
+ * or not, while root and ublkd's own user go on to the device layer. */
+START_TEST(test_user_rbd_refused)
+{
+	static const char why[] = "rbd: only root (or ublkd's own user) may add rbd devices: "
+		"librados would read the Ceph configuration and the keyrings, logs and plugins "
+		"it names with ublkd's rights, and connect as ublkd's Ceph client";
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	access_init(&(struct access_quota){ ACCESS_DEFAULT_MAX_DEVICES, ACCESS_DEFAULT_MAX_MEM },
+		    1234);
+	peer_uid = 1000;
+	check_error(request("device_add", "{\"backend\":\"rbd\",\"pool\":\"p\",\"image\":\"i\"}"),
+		    RPC_NOT_PERMITTED, "EPERM", why);
+	line_fds[0] = fd;
+	line_nfds = 1;
+	check_error(request("device_add", "{\"backend\":\"rbd\",\"pool\":\"p\",\"image\":\"i\","
+			    "\"fd\":0}"), RPC_NOT_PERMITTED, "EPERM", why);
+	ck_assert_int_eq(fake_device.add_calls, 0);
+	peer_uid = 1234;
+	result_text(request("device_add", "{\"backend\":\"rbd\",\"pool\":\"p\",\"image\":\"i\"}"));
+	ck_assert_int_eq(fake_device.add_calls, 1);
+	ck_assert(!fake_device.spec.cfg.for_user);
+	peer_uid = 0;
+	result_text(request("device_add", "{\"backend\":\"rbd\",\"pool\":\"p\",\"image\":\"j\"}"));
+	ck_assert_int_eq(fake_device.add_calls, 2);
+	ck_assert(!fake_device.spec.cfg.for_user);
+	/* Other backends still serve a user, who is marked as one. */
+	peer_uid = 1000;
+	result_text(request("device_add", "{\"backend\":\"mem\",\"size\":4096}"));
+	ck_assert_int_eq(fake_device.add_calls, 3);
+	ck_assert(fake_device.spec.cfg.for_user);
+	if (line_fds[0] >= 0)
+		close(line_fds[0]);
+	line_fds[0] = -1;
+	line_nfds = 0;
+}
+END_TEST
+#endif
+
 /* "fd": N binds the N-th passed descriptor to the backend's file; the
  * device belongs to the peer; unused descriptors stay for control.c. */
 START_TEST(test_user_fd)
@@ -977,6 +1020,9 @@ static Suite *methods_suite(void)
 	tcase_add_test(tc, test_add_after_disconnect);
 	tcase_add_test(tc, test_readme_example);
 	tcase_add_test(tc, test_user_path_refused);
+#ifdef HAVE_RBD
+	tcase_add_test(tc, test_user_rbd_refused);
+#endif
 	tcase_add_test(tc, test_user_fd);
 	tcase_add_test(tc, test_user_del_and_shutdown);
 	tcase_add_test(tc, test_user_quota);
