@@ -864,13 +864,16 @@ void queue_teardown(struct queue *q)
 		io_uring_queue_exit(&q->ring);
 		q->ring_ready = false;
 	}
-	if (q->slots && queue_inflight(q)) {
-		/* The pipelines drain first, so this is a safety net: the
-		 * backend still holds requests into these buffers, so they
-		 * and the slots stay, orphaned, rather than be reused. */
+	if (queue_inflight(q)) {
+		/* The pipelines drain first, so this is a safety net (a failed
+		 * START_DEV tears down at once): a submitting backend still
+		 * holds requests into these buffers, and a file operation may
+		 * still copy into them after the ring is closed (its teardown
+		 * in the kernel runs later), so they and the slots stay,
+		 * orphaned, rather than be reused by the next mapping. */
 		log_error("queue %u: torn down with %u requests in the backend; keeping their buffers",
 			  q->id, queue_inflight(q));
-		for (unsigned tag = 0; tag < q->depth; tag++)
+		for (unsigned tag = 0; q->slots && tag < q->depth; tag++)
 			q->slots[tag].q = NULL;
 		q->slots = NULL;
 		q->bufs = NULL;
