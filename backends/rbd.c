@@ -226,12 +226,19 @@ static void rbd_req_end(struct rbd_dev *r, struct rbd_req *q, ssize_t ret)
 		q->flush_next = false;
 		q->fua_flushing = true;
 		ret = rbd_aio_create_completion(q, NULL, &q->comp);
-		if (ret == 0)
+		if (ret == 0) {
 			ret = rbd_aio_flush(r->image, q->comp);
-		if (ret == 0)
-			return;
+			if (ret == 0)
+				return;
+			rbd_aio_release(q->comp);
+		}
 		q->comp = NULL;
 	}
+	/* librbd cuts a read short at the image's end, which may have moved
+	 * in (rbd resize --allow-shrink from another client): the rest of
+	 * the buffer is not the image's data. */
+	if (ret >= 0 && q->op == BACKEND_REQ_READ && (uint64_t)ret < q->len)
+		ret = -EIO;
 	if (ret < 0)
 		rbd_log_failure(r, q, ret);
 	r->inflight--;

@@ -320,6 +320,12 @@ sleep 10
 past_end || fail "a write past img2's end succeeded"
 grep -q "rbd rbd/img2: write of 4096 bytes at 104857600 failed: Invalid argument (and [1-9][0-9]* failures not logged before it)" \
 	"$E2E_DAEMON_LOG" || fail "no log line counted the failures that were not logged"
+# A read across the new end is cut short by librbd: it fails, and never
+# passes off the rest of the buffer as the image's data.
+if dd if="$dev2" of=/dev/null bs=64k count=1 skip=$(((64 << 20) - 32768)) \
+	iflag=direct,skip_bytes status=none 2>/dev/null; then
+	fail "a read across img2's new end (64 MiB) succeeded"
+fi
 rbd resize --size 128M rbd/img2 >/dev/null 2>&1 || fail "rbd resize img2 back to 128M"
 wait_for "! past_end" 30 1 || fail "$dev2 did not take writes past 64 MiB after the image grew back"
 
