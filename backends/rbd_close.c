@@ -226,31 +226,33 @@ void rbd_exit_set_wait(unsigned seconds)
 }
 
 /* Hands h to a new detached thread, or to the queue when as many threads
- * as allowed are alive: 0, or a positive error number (no thread could
- * start and none is alive to take h later). */
+ * as allowed are alive or a new one cannot start while one is alive: 0,
+ * or a positive error number (no thread could start and none is alive to
+ * take h later). */
 static int rbd_closer_start(struct rbd_closer *h)
 {
 	int ret = 0;
 
 	pthread_mutex_lock(&closers_lock);
 	rbd_exit_wait_register();
-	if (closer_threads >= closer_threads_max) {
-		h->next = NULL;
-		if (queue_tail)
-			queue_tail->next = h;
-		else
-			queue_head = h;
-		queue_tail = h;
-		queued++;
-		closers++;
-		pthread_mutex_unlock(&closers_lock);
-		return 0;
+	if (closer_threads < closer_threads_max) {
+		ret = rbd_thread_start(rbd_closer_thread, h);
+		if (ret == 0)
+			closer_threads++;
+		if (ret == 0 || closer_threads == 0)
+			goto out;
 	}
-	ret = rbd_thread_start(rbd_closer_thread, h);
-	if (ret == 0) {
-		closer_threads++;
+	h->next = NULL;
+	if (queue_tail)
+		queue_tail->next = h;
+	else
+		queue_head = h;
+	queue_tail = h;
+	queued++;
+	ret = 0;
+out:
+	if (ret == 0)
 		closers++;
-	}
 	pthread_mutex_unlock(&closers_lock);
 	return ret;
 }
