@@ -326,6 +326,13 @@ if dd if="$dev2" of=/dev/null bs=64k count=1 skip=$(((64 << 20) - 32768)) \
 	iflag=direct,skip_bytes status=none 2>/dev/null; then
 	fail "a read across img2's new end (64 MiB) succeeded"
 fi
+# What a write across it gets (not checked by ublkd; see the README).
+if dd if="$E2E_TMP/pat1" of="$dev2" bs=64k count=1 seek=$(((64 << 20) - 32768)) \
+	oflag=direct,seek_bytes status=none 2>/dev/null; then
+	note "a write across img2's new end succeeded"
+else
+	note "a write across img2's new end failed"
+fi
 rbd resize --size 128M rbd/img2 >/dev/null 2>&1 || fail "rbd resize img2 back to 128M"
 wait_for "! past_end" 30 1 || fail "$dev2 did not take writes past 64 MiB after the image grew back"
 
