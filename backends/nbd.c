@@ -24,6 +24,7 @@
 #define NBD_MAX_CONNECTIONS	16
 #define NBD_MAX_RANGE		(1U << 30)	/* the largest trim or zero */
 #define NBD_LOG_EVERY		10.0	/* seconds between logs of failures */
+#define NBD_BLOCK_SIZE_MAX	4096	/* the largest --block-size */
 
 /* The nbd backend's parameters: rows of nbd_params, slots of cfg->args. */
 enum nbd_arg {
@@ -107,13 +108,53 @@ static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
 		break;
 	}
 	if (ret < 0 && cmd->conn) {
-		/* Not issued (libnbd has freed its side): it waits again. */
+		/* Not issued (libnbd has freed its side): the caller says
+		 * whether it waits again or ends (nbd_refused). */
 		TAILQ_REMOVE(&c->issued, cmd, link);
 		cmd->conn = NULL;
-		TAILQ_INSERT_HEAD(&b->waiting, cmd, link);
 		return -1;
 	}
 	return 0;
+}
+
+/* The name of a request's operation, for the logs. */
+static const char *const nbd_op_names[] = {
+	[BACKEND_REQ_READ] = "read",
+	[BACKEND_REQ_WRITE] = "write",
+	[BACKEND_REQ_FLUSH] = "flush",
+	[BACKEND_REQ_DISCARD] = "trim",
+	[BACKEND_REQ_WRITE_ZEROES] = "write-zeroes",
+};
+
+/* libnbd refused to send cmd on c (nbd_issue returned -1). A dead or
+ * closed handle fails c and cmd waits for the next connection; a healthy
+ * one refused cmd alone (strict mode: unaligned to the server's minimum
+ * block size, or a command or flag the server did not advertise), which
+ * then ends with libnbd's errno: resending it could only be refused again. */
+static void nbd_refused(struct nbd_conn *c, struct nbd_cmd *cmd)
+{
+	struct nbdb *b = c->b;
+	const char *msg = nbd_get_error();
+	int err = nbd_get_errno();
+	unsigned long quiet;
+	char more[64] = "";
+
+	if (!msg || !msg[0])
+		msg = "send failed";
+	if (nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
+		TAILQ_INSERT_HEAD(&b->waiting, cmd, link);
+		nbd_conn_fail(c, msg);
+		return;
+	}
+	cmd->error = err > 0 ? err : EIO;
+	TAILQ_INSERT_TAIL(&b->finished, cmd, link);
+	if (!ratelimit_pass(&b->refused_log, b->loop->now(b->loop), &quiet))
+		return;
+	if (quiet)
+		snprintf(more, sizeof(more), " (and %lu more since the last such line)", quiet);
+	log_error("nbd %s: a %s of %" PRIu64 " bytes at %" PRIu64 " failed with %s: libnbd "
+		  "refused to send it: %s%s", b->url, nbd_op_names[cmd->req.op], cmd->req.len,
+		  cmd->req.off, strerror(cmd->error), msg, more);
 }
 
 /* The connection for a request of queue: its own when ready, else the next
@@ -191,7 +232,7 @@ void nbd_progress(struct nbdb *b)
 		if (several && !corked[c->idx])
 			corked[c->idx] = nbd_conn_cork(c, true);
 		if (nbd_issue(c, cmd) < 0)
-			nbd_conn_fail(c, nbd_get_error() ? nbd_get_error() : "send failed");
+			nbd_refused(c, cmd);
 	}
 	for (unsigned i = 0; i < b->nconn; i++) {
 		if (corked[i])
@@ -297,15 +338,35 @@ static void nbd_unplug(void *priv, unsigned queue)
 	nbd_progress(priv);
 }
 
+/* Says in err why a server whose minimum block size is min_block cannot
+ * serve the device: libnbd would refuse every smaller request. */
+static void nbd_block_size_refusal(const struct nbdb *b, int64_t min_block, char *err,
+				   size_t errlen)
+{
+	if (min_block <= NBD_BLOCK_SIZE_MAX)
+		snprintf(err, errlen, "the server's minimum block size is %" PRId64 " bytes, larger "
+			 "than the device's block size %u: add the device with --block-size %"
+			 PRId64, min_block, b->block_size, min_block);
+	else
+		snprintf(err, errlen, "the server's minimum block size is %" PRId64 " bytes, larger "
+			 "than any block size ublkd serves (at most %d)", min_block,
+			 NBD_BLOCK_SIZE_MAX);
+}
+
 /* A connection became ready: check the server against the device. */
 int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
 {
 	int64_t size = nbd_get_size(c->h);
+	int64_t min_block = nbd_get_block_size(c->h, LIBNBD_SIZE_MINIMUM);
 	bool ro = nbd_is_read_only(c->h) == 1;
 
 	if (size < 0) {
 		snprintf(err, errlen, "cannot read the export size: %s", nbd_get_error());
 		return -EIO;
+	}
+	if (min_block > b->block_size) {
+		nbd_block_size_refusal(b, min_block, err, errlen);
+		return -EINVAL;
 	}
 	if (!b->known) {
 		uint64_t usable = (uint64_t)size / b->block_size * b->block_size;
@@ -449,6 +510,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 	b->ready = 1;
 	TAILQ_INIT(&b->waiting);
 	TAILQ_INIT(&b->finished);
+	ratelimit_init(&b->refused_log, NBD_LOG_EVERY, 1);
 	saved_size = cfg->recovering ? backend_saved_get(cfg, "size") : NULL;
 	if (saved_size)
 		b->want_size = strtoull(saved_size, NULL, 10);

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 
 #include "backends/backend.h"
+#include "common/ratelimit.h"
 
 /* One request, from submit until done is called and libnbd let go of it. */
 struct nbd_cmd {
@@ -89,6 +90,7 @@ struct nbdb {
 	/* Failure accounting, for the logs. */
 	unsigned long failed;	/* requests failed since the last log */
 	double failed_logged;
+	struct ratelimit refused_log;	/* requests libnbd refused to send */
 };
 
 /* Starts connecting c: 0, or -errno with a message in err. */

@@ -160,20 +160,14 @@ static struct backend_config test_cfg(struct backend_arg *args)
 					.queues = 1, .depth = 8, .max_io_bytes = 1 << 19 };
 }
 
-/* Opens the backend on the_url, asking for structured replies or not, and
- * waits for the handshake. */
-static int open_nbd_replies(const char *the_url, bool structured, void **priv,
-			    struct backend_geometry *geo)
+/* Opens the backend for cfg and waits for the handshake: 0, or -errno with
+ * the message in ready_msg. */
+static int open_cfg(const struct backend_config *cfg, void **priv, struct backend_geometry *geo)
 {
-	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
-	struct backend_config cfg = test_cfg(args);
 	char err[512] = "";
 	int ret;
 
-	test_arg_text(&backend_nbd, args, "url", the_url);
-	test_arg_text(&backend_nbd, args, "timeout", "2");
-	test_arg_flag(&backend_nbd, args, "structured_replies", structured);
-	ret = backend_nbd.open(priv, &cfg, geo, err, sizeof(err));
+	ret = backend_nbd.open(priv, cfg, geo, err, sizeof(err));
 	if (ret < 0) {
 		snprintf(ready_msg, sizeof(ready_msg), "%s", err);
 		return ret;
@@ -190,6 +184,20 @@ static int open_nbd_replies(const char *the_url, bool structured, void **priv,
 		*priv = NULL;
 	}
 	return ready_res;
+}
+
+/* Opens the backend on the_url, asking for structured replies or not, and
+ * waits for the handshake. */
+static int open_nbd_replies(const char *the_url, bool structured, void **priv,
+			    struct backend_geometry *geo)
+{
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = test_cfg(args);
+
+	test_arg_text(&backend_nbd, args, "url", the_url);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	test_arg_flag(&backend_nbd, args, "structured_replies", structured);
+	return open_cfg(&cfg, priv, geo);
 }
 
 /* Opens the backend on the_url (simple replies) and waits for the handshake. */
@@ -808,6 +816,106 @@ START_TEST(test_recover_server_down)
 }
 END_TEST
 
+/* Starts nbdkit with args on the socket name in the test's directory, the
+ * URL of its export in u (ulen bytes); returns its pid. */
+static pid_t start_named(const char *name, const char *const args[], char *u, size_t ulen)
+{
+	char s[300];
+
+	snprintf(s, sizeof(s), "%s/%s", dir, name);
+	snprintf(u, ulen, "nbd+unix:///?socket=%s", s);
+	return start_nbdkit(s, args);
+}
+
+/* Stops the server pid started by start_named on the socket name. */
+static void stop_named(pid_t pid, const char *name)
+{
+	char s[300];
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	snprintf(s, sizeof(s), "%s/%s", dir, name);
+	unlink(s);
+}
+
+/* The number describe reports under key. */
+static int describe_int(void *priv, const char *key)
+{
+	struct json_object *d = test_describe(&backend_nbd, priv), *v;
+	int n;
+
+	ck_assert_msg(json_object_object_get_ex(d, key, &v), "no %s", key);
+	n = json_object_get_int(v);
+	json_object_put(d);
+	return n;
+}
+
+/* A request libnbd refuses to send (a WRITE_ZEROES to a server that does
+ * not offer it) fails alone, at once, with libnbd's EINVAL: neither of the
+ * two connections is dropped, and the next request is served. */
+START_TEST(test_refused_request)
+{
+	static const char *const nozero[] = { "--filter=nozero", "memory", "1M", NULL };
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = test_cfg(args);
+	struct backend_geometry geo;
+	static char b[4096];
+	char u[400];
+	void *priv;
+	double t0;
+	pid_t kit = start_named("nozero", nozero, u, sizeof(u));
+
+	cfg.queues = 2;
+	test_arg_text(&backend_nbd, args, "url", u);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	test_arg_bytes(&backend_nbd, args, "connections", 2);
+	ck_assert_msg(open_cfg(&cfg, &priv, &geo) == 0, "add: %s", ready_msg);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.max_write_zeroes_bytes, 0);
+	ck_assert_int_eq(describe_int(priv, "connections_up"), 2);
+	t0 = ev_time();
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE_ZEROES, NULL, 0, 4096), -EINVAL);
+	ck_assert_double_lt(ev_time() - t0, 0.5);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), 0);
+	ck_assert_int_eq(describe_int(priv, "connections_up"), 2);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 0);
+	backend_nbd.close(priv);
+	stop_named(kit, "nozero");
+}
+END_TEST
+
+/* A server whose minimum block size (4096, nbdkit's blocksize-policy) is
+ * larger than the device's (512) is refused at the add, the message naming
+ * both and the option to use; a device of 4096-byte blocks is served, and
+ * a request unaligned to 4096 fails alone with EINVAL. */
+START_TEST(test_min_block_size)
+{
+	static const char *const min4k[] = { "--filter=blocksize-policy", "memory", "1M",
+					     "blocksize-minimum=4096", NULL };
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = test_cfg(args);
+	struct backend_geometry geo;
+	static char b[4096];
+	char u[400];
+	void *priv;
+	pid_t kit = start_named("min4k", min4k, u, sizeof(u));
+
+	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
+	ck_assert_msg(strstr(ready_msg, "minimum block size is 4096 bytes, larger than the "
+				 "device's block size 512: add the device with --block-size 4096"),
+		      "message: %s", ready_msg);
+	cfg.block_size = 4096;
+	test_arg_text(&backend_nbd, args, "url", u);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	ck_assert_msg(open_cfg(&cfg, &priv, &geo) == 0, "add: %s", ready_msg);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 512, 512), -EINVAL);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 4096, 4096), 0);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 0);
+	backend_nbd.close(priv);
+	stop_named(kit, "min4k");
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -828,6 +936,8 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_answer_in_connect);
 	tcase_add_test(tc, test_unplug_sends_together);
 	tcase_add_test(tc, test_recover_server_down);
+	tcase_add_test(tc, test_refused_request);
+	tcase_add_test(tc, test_min_block_size);
 	suite_add_tcase(s, tc);
 	return s;
 }
