@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,14 @@ static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
 		return -1;
 	}
 	return 0;
+}
+
+/* True when a line limited by rl may be logged now. */
+bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b)
+{
+	unsigned long quiet;
+
+	return ratelimit_pass(rl, b->loop->now(b->loop), &quiet);
 }
 
 /* The name of a request's operation, for the logs. */
@@ -338,6 +347,96 @@ static void nbd_unplug(void *priv, unsigned queue)
 	nbd_progress(priv);
 }
 
+/* A capability the device takes from the server on its first connection
+ * and requires on every later one: its name (in the record and the logs),
+ * the flag of struct nbdb that keeps it, and how libnbd reads it. */
+struct nbd_cap {
+	const char *name;
+	size_t field;		/* offset of a bool in struct nbdb */
+	int (*get)(struct nbd_handle *h);
+	bool several_only;	/* required only with several connections */
+	bool from_server;	/* a recovered device takes the server's, not
+				 * the record's: the kernel never sees it */
+};
+
+static const struct nbd_cap nbd_caps[] = {
+	{ "flush", offsetof(struct nbdb, can_flush), nbd_can_flush, false, false },
+	{ "fua", offsetof(struct nbdb, can_fua), nbd_can_fua, false, false },
+	{ "trim", offsetof(struct nbdb, can_trim), nbd_can_trim, false, false },
+	{ "zero", offsetof(struct nbdb, can_zero), nbd_can_zero, false, false },
+	/* A FLUSH on one connection covers the writes answered on another
+	 * only with multi-conn. */
+	{ "multi_conn", offsetof(struct nbdb, multi_conn), nbd_can_multi_conn, true, true },
+};
+#define NBD_NCAPS	(sizeof(nbd_caps) / sizeof(nbd_caps[0]))
+
+/* Where b keeps the capability cap. */
+static bool *nbd_cap_flag(struct nbdb *b, const struct nbd_cap *cap)
+{
+	return (bool *)((char *)b + cap->field);
+}
+
+/* Takes the capabilities of the server on h as the device's: all of them
+ * on a new device, on a recovered one only those the kernel never saw
+ * (the others are the record's, what the kernel device was set up with). */
+static void nbd_caps_take(struct nbdb *b, struct nbd_handle *h)
+{
+	for (size_t i = 0; i < NBD_NCAPS; i++)
+		if (!b->caps_saved || nbd_caps[i].from_server)
+			*nbd_cap_flag(b, &nbd_caps[i]) = nbd_caps[i].get(h) == 1;
+}
+
+/* Checks that the server on h still offers every capability the device
+ * uses (multi-conn: while it has several connections): 0, or -EINVAL with
+ * the missing ones named in err. */
+static int nbd_caps_check(struct nbdb *b, struct nbd_handle *h, char *err, size_t errlen)
+{
+	char missing[128] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < NBD_NCAPS && n < sizeof(missing); i++) {
+		const struct nbd_cap *cap = &nbd_caps[i];
+
+		if (!*nbd_cap_flag(b, cap) || (cap->several_only && b->nconn < 2) ||
+		    cap->get(h) == 1)
+			continue;
+		n += snprintf(missing + n, sizeof(missing) - n, "%s%s", n ? ", " : "", cap->name);
+	}
+	if (!n)
+		return 0;
+	snprintf(err, errlen, "the server no longer offers %s, which this device uses: "
+		 "refused", missing);
+	return -EINVAL;
+}
+
+/* Reads the capabilities a recovered device was set up with (save's
+ * "caps": their names, comma-separated) into b; names it does not know
+ * are left out. */
+static void nbd_caps_restore(struct nbdb *b, const char *saved)
+{
+	for (size_t i = 0; i < NBD_NCAPS; i++) {
+		size_t len = strlen(nbd_caps[i].name);
+		const char *p = saved;
+
+		while ((p = strstr(p, nbd_caps[i].name)) &&
+		       !((p == saved || p[-1] == ',') && (p[len] == ',' || !p[len])))
+			p += len;
+		*nbd_cap_flag(b, &nbd_caps[i]) = p != NULL;
+	}
+	b->caps_saved = true;
+}
+
+/* Writes the names of the device's capabilities, comma-separated, into buf. */
+static void nbd_caps_names(struct nbdb *b, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < NBD_NCAPS && n < len; i++)
+		if (*nbd_cap_flag(b, &nbd_caps[i]))
+			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "", nbd_caps[i].name);
+}
+
 /* Says in err why a server whose minimum block size is min_block cannot
  * serve the device: libnbd would refuse every smaller request. */
 static void nbd_block_size_refusal(const struct nbdb *b, int64_t min_block, char *err,
@@ -385,13 +484,11 @@ int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
 				 "had %" PRIu64 ": not the same export", usable, b->want_size);
 			return -EINVAL;
 		}
+		if (b->caps_saved && nbd_caps_check(b, c->h, err, errlen) < 0)
+			return -EINVAL;
 		b->size = usable;
 		b->read_only = ro || b->want_ro;
-		b->can_flush = nbd_can_flush(c->h) == 1;
-		b->can_fua = nbd_can_fua(c->h) == 1;
-		b->can_trim = nbd_can_trim(c->h) == 1;
-		b->can_zero = nbd_can_zero(c->h) == 1;
-		b->multi_conn = nbd_can_multi_conn(c->h) == 1;
+		nbd_caps_take(b, c->h);
 		b->known = true;
 		return 0;
 	}
@@ -402,7 +499,7 @@ int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
 			 ro ? " read-only" : "", b->size, b->read_only ? " read-only" : "");
 		return -EINVAL;
 	}
-	return 0;
+	return nbd_caps_check(b, c->h, err, errlen);
 }
 
 /* Calls the add's ready callback from the loop, as the last thing done. */
@@ -481,7 +578,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 {
 	struct nbdb *b;
 	const char *url = cfg->args[NBD_ARG_URL].text;
-	const char *saved_size;
+	const char *saved_size, *saved_caps;
 	bool tls = false;
 	double timeout;
 	int ret;
@@ -511,9 +608,13 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 	TAILQ_INIT(&b->waiting);
 	TAILQ_INIT(&b->finished);
 	ratelimit_init(&b->refused_log, NBD_LOG_EVERY, 1);
+	ratelimit_init(&b->refused_server_log, NBD_LOG_EVERY, 1);
 	saved_size = cfg->recovering ? backend_saved_get(cfg, "size") : NULL;
 	if (saved_size)
 		b->want_size = strtoull(saved_size, NULL, 10);
+	saved_caps = cfg->recovering ? backend_saved_get(cfg, "caps") : NULL;
+	if (saved_size && saved_caps)
+		nbd_caps_restore(b, saved_caps);
 	b->nasked = cfg->args[NBD_ARG_CONNECTIONS].given ?
 		    (unsigned)cfg->args[NBD_ARG_CONNECTIONS].bytes : 1;
 	b->nconn = 1;	/* more once the server offers multi-conn */
@@ -602,13 +703,19 @@ static void nbd_describe(void *priv, struct backend_report *r)
 	r->flag(r, "structured_replies", nbd_structured(b));
 }
 
-/* Saves what a recovery checks: the export's size. */
+/* Saves what a recovery checks: the export's size, and the capabilities
+ * the kernel device was set up with (when known). */
 static void nbd_save(void *priv, struct backend_report *r)
 {
 	struct nbdb *b = priv;
+	char caps[128];
 
 	if (b->known || b->want_size)
 		r->number(r, "size", b->size);
+	if (b->known || b->caps_saved) {
+		nbd_caps_names(b, caps, sizeof(caps));
+		r->text(r, "caps", caps);
+	}
 }
 
 static const struct backend_param nbd_params[] = {

@@ -75,13 +75,16 @@ struct nbdb {
 	struct nbd_cmds finished;	/* answered, done not called yet */
 	struct backend_timer *tick;	/* the timeout and reconnection checks */
 	unsigned rr;		/* round robin over the connections */
-	/* What the server advertised on the first connection. */
+	/* What the server advertised on the first connection (a recovered
+	 * device: its record); every later one must offer as much. */
 	bool known;
 	uint64_t size;
 	bool read_only, can_flush, can_fua, can_trim, can_zero, multi_conn;
 	uint32_t block_size;
 	bool want_ro;		/* --read-only */
 	uint64_t want_size;	/* recovering: the size the kernel serves */
+	bool caps_saved;	/* recovering: can_* are the record's, what the
+				 * kernel device was set up with */
 	/* The add waiting for the first connections (wait_ready). */
 	int ready;		/* 1 connecting, 0 ready, -errno failed */
 	char ready_msg[512];
@@ -91,8 +94,12 @@ struct nbdb {
 	unsigned long failed;	/* requests failed since the last log */
 	double failed_logged;
 	struct ratelimit refused_log;	/* requests libnbd refused to send */
+	struct ratelimit refused_server_log;	/* servers refused on reconnection */
 };
 
+/* True when a line limited by rl may be logged now (at most one per
+ * NBD_LOG_EVERY seconds). */
+bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b);
 /* Starts connecting c: 0, or -errno with a message in err. */
 int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen);
 /* Drops c's handle (its commands go back to waiting) and plans the next

@@ -107,6 +107,10 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 	char err[512];
 
 	if (nbd_connected(b, c, err, sizeof(err)) < 0) {
+		/* nbd_conn_fail logs the first attempt's failure only: a server
+		 * refused on a reconnection says why too, rate-limited. */
+		if (c->attempts && b->ready != 1 && nbd_log_pass(&b->refused_server_log, b))
+			log_warn("nbd %s: connection %u: %s; retrying", b->url, c->idx, err);
 		nbd_conn_fail(c, err);
 		return;
 	}

@@ -916,6 +916,116 @@ START_TEST(test_min_block_size)
 }
 END_TEST
 
+/* Replaces the fixture's server by one started with args on its socket. */
+static void restart_server(const char *const args[])
+{
+	kill(server, SIGKILL);
+	waitpid(server, NULL, 0);
+	unlink(sock);
+	server = start_nbdkit(sock, args);
+}
+
+/* A server that comes back offering less than the device uses is refused
+ * (its requests fail with EIO by their timeout): without WRITE_ZEROES
+ * (nbdkit's nozero), and, for a device on two connections, without
+ * multi-conn. The same server offering all again is taken back. */
+START_TEST(test_reconnect_caps)
+{
+	static const char *const nozero[] = { "--filter=nozero", "memory", "1M", NULL };
+	static const char *const single[] = { "--filter=multi-conn", "memory", "1M",
+					      "multi-conn-mode=disable", NULL };
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_config cfg = test_cfg(args);
+	struct backend_geometry geo;
+	static char b[4096];
+	void *priv;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), 0);
+	restart_server(nozero);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), -EIO);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 0);
+	restart_server(memory_1m);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), 0);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 1);
+	backend_nbd.close(priv);
+
+	cfg.queues = 2;
+	test_arg_text(&backend_nbd, args, "url", url);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	test_arg_bytes(&backend_nbd, args, "connections", 2);
+	ck_assert_msg(open_cfg(&cfg, &priv, &geo) == 0, "add: %s", ready_msg);
+	ck_assert_int_eq(describe_int(priv, "connections"), 2);
+	restart_server(single);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), -EIO);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 0);
+	backend_nbd.close(priv);
+}
+END_TEST
+
+/* A report that keeps what save gave under "caps". */
+struct saved_caps {
+	struct backend_report ops;
+	char caps[128];
+};
+
+/* save's text values: keeps "caps". */
+static void saved_text(struct backend_report *r, const char *key, const char *value)
+{
+	if (!strcmp(key, "caps"))
+		snprintf(((struct saved_caps *)r)->caps, sizeof(((struct saved_caps *)r)->caps),
+			 "%s", value);
+}
+
+/* save's numbers: not looked at here. */
+static void saved_number(struct backend_report *r, const char *key, uint64_t value)
+{
+	(void)r;
+	(void)key;
+	(void)value;
+}
+
+/* A device saves the capabilities it was set up with (nbdkit memory: all
+ * but multi-conn's use with one connection); recovered with them, it
+ * refuses a server offering less (nozero: its read fails with EIO by the
+ * timeout) and serves on one that offers them all. */
+START_TEST(test_recover_caps)
+{
+	static const char *const nozero[] = { "--filter=nozero", "memory", "1M", NULL };
+	struct saved_caps rep = { .ops = { .text = saved_text, .number = saved_number } };
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_saved saved[] = { { .key = "size", .value = "1048576" },
+					 { .key = "caps", .value = rep.caps }, { 0 } };
+	struct backend_config cfg = test_cfg(args);
+	struct backend_geometry geo;
+	char err[512] = "", buf[4096];
+	void *priv;
+	int before;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	backend_nbd.save(priv, &rep.ops);
+	backend_nbd.close(priv);
+	ck_assert_str_eq(rep.caps, "flush,fua,trim,zero,multi_conn");
+	restart_server(nozero);
+	cfg.recovering = true;
+	cfg.saved = saved;
+	test_arg_text(&backend_nbd, args, "url", url);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(backend_nbd.wait_ready(priv, on_ready, NULL, err, sizeof(err)), 0);
+	before = dones;
+	submit_read(priv, buf);
+	run_until_done(before, 6.0);
+	ck_assert_int_eq(dones, before + 1);
+	ck_assert_int_eq(last_res, -EIO);
+	backend_nbd.close(priv);
+	restart_server(memory_1m);
+	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, buf, 0, sizeof(buf)), 0);
+	backend_nbd.close(priv);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -938,6 +1048,8 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_recover_server_down);
 	tcase_add_test(tc, test_refused_request);
 	tcase_add_test(tc, test_min_block_size);
+	tcase_add_test(tc, test_reconnect_caps);
+	tcase_add_test(tc, test_recover_caps);
 	suite_add_tcase(s, tc);
 	return s;
 }
