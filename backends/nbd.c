@@ -182,6 +182,18 @@ static struct nbd_conn *nbd_pick(struct nbdb *b, unsigned queue)
 	return NULL;
 }
 
+/* libnbd queued a command on c but its send failed: the handle is dead
+ * (what it held is answered ENOTCONN and waits again) though the call
+ * succeeded. Fail c now, naming the send's error: its requests wait again
+ * and its reconnection is planned now, not when the next tick finds the
+ * handle dead (and logs only "invalid state: DEAD"). */
+static void nbd_send_failed(struct nbd_conn *c)
+{
+	const char *msg = nbd_get_error();
+
+	nbd_conn_fail(c, msg && msg[0] ? msg : "a send failed");
+}
+
 /* Logs requests failed for want of the server, at most every 10 s. */
 static void nbd_log_failed(struct nbdb *b)
 {
@@ -242,6 +254,8 @@ void nbd_progress(struct nbdb *b)
 			corked[c->idx] = nbd_conn_cork(c, true);
 		if (nbd_issue(c, cmd) < 0)
 			nbd_refused(c, cmd);
+		else if (nbd_aio_is_dead(c->h))
+			nbd_send_failed(c);
 	}
 	for (unsigned i = 0; i < b->nconn; i++) {
 		if (corked[i])

@@ -76,6 +76,19 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
 }
 
+static int fail_sends;	/* sends to fail with ECONNRESET (test_send_failure) */
+
+/* send(2), taken here: fails the next fail_sends sends with ECONNRESET. */
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	if (fail_sends > 0) {
+		fail_sends--;
+		errno = ECONNRESET;
+		return -1;
+	}
+	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
 /* Starts nbdkit -f -U sock with the arguments args (NULL-terminated) and
  * waits for its pid file, which nbdkit writes once it accepts connections
  * (the socket's name exists from bind, before listen); returns its pid. */
@@ -946,8 +959,11 @@ START_TEST(test_reconnect_caps)
 	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), -EIO);
 	ck_assert_int_eq(describe_int(priv, "reconnects"), 0);
 	restart_server(memory_1m);
-	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), 0);
+	/* The refusals grew the back-off: wait for the reconnection. */
+	for (double end = ev_time() + 10; describe_int(priv, "reconnects") < 1 && ev_time() < end;)
+		ev_run(loop, EVRUN_ONCE);
 	ck_assert_int_eq(describe_int(priv, "reconnects"), 1);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), 0);
 	backend_nbd.close(priv);
 
 	cfg.queues = 2;
@@ -1026,6 +1042,47 @@ START_TEST(test_recover_caps)
 }
 END_TEST
 
+/* A send that fails inside nbd_aio_pread (which still queues the read):
+ * the connection is failed at once, its loss logged with the send's error
+ * (not libnbd's "invalid state: DEAD" of a later call), and the read is
+ * served once it is back. */
+START_TEST(test_send_failure)
+{
+	struct backend_geometry geo;
+	char logf[300], line[1024];
+	static char b[4096];
+	bool named = false, dead = false;
+	void *priv;
+	FILE *f;
+	int saved_err;
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	snprintf(logf, sizeof(logf), "%s/log", dir);
+	fflush(stderr);
+	saved_err = dup(2);
+	ck_assert_ptr_nonnull(f = fopen(logf, "w+"));
+	dup2(fileno(f), 2);
+	fail_sends = 1;
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), 0);
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		fputs(line, stderr);
+		named |= strstr(line, "connection 0 lost: nbd_aio_pread: send: Connection reset "
+				       "by peer") != NULL;
+		dead |= strstr(line, "invalid state") != NULL;
+	}
+	fclose(f);
+	unlink(logf);
+	ck_assert_msg(named && !dead, "the loss is not logged with the send's error");
+	ck_assert_int_eq(fail_sends, 0);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 1);
+	backend_nbd.close(priv);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -1050,6 +1107,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_min_block_size);
 	tcase_add_test(tc, test_reconnect_caps);
 	tcase_add_test(tc, test_recover_caps);
+	tcase_add_test(tc, test_send_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
