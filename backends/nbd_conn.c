@@ -204,6 +204,18 @@ int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen)
 		ret = -ENOTSUP;
 		goto fail;
 	}
+	/* A device of a client other than root must not present root's TLS
+	 * client certificate from libnbd's default /etc/pki/libnbd. An
+	 * explicit directory without ca-cert.pem makes libnbd verify the
+	 * server against the system CAs and present no client certificate
+	 * (lib/crypto.c: load_certificates returns 0 when ca-cert.pem is
+	 * absent, then set_up_system_CA). */
+	if (!b->local_files && nbd_set_tls_certificates(c->h, "/dev/null") < 0) {
+		snprintf(err, errlen, "cannot set the TLS certificate directory: %s",
+			 nbd_conn_error());
+		ret = nbd_get_errno() ? -nbd_get_errno() : -EIO;
+		goto fail;
+	}
 	if (nbd_aio_connect_uri(c->h, b->url) < 0) {
 		snprintf(err, errlen, "%s", nbd_conn_error());
 		ret = nbd_get_errno() ? -nbd_get_errno() : -EIO;
