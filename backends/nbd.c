@@ -47,12 +47,55 @@ static void nbd_cmd_end(struct nbd_cmd *cmd, int res)
 		free(cmd);
 }
 
+/* The result of a structured read answered with error (0 or an errno)
+ * whose chunks covered covered of its len bytes: EIO when the server said
+ * success without sending them all (libnbd checks that only in
+ * nbd_aio_command_completed, not when a completion callback retires the
+ * command). */
+static int nbd_chunked_result(int error, uint64_t covered, uint64_t len)
+{
+	return error || covered == len ? error : EIO;
+}
+
+/* A chunk of a structured read's reply: counts the bytes it covers, and
+ * zeroes a hole's range (libnbd 1.14 does too with pread_initialize off;
+ * not relied on). */
+static int nbd_cmd_chunk(void *user_data, const void *subbuf, size_t count, uint64_t offset,
+			 unsigned status, int *error)
+{
+	struct nbd_cmd *cmd = user_data;
+
+	(void)subbuf;
+	(void)error;
+	if (status == LIBNBD_READ_HOLE)
+		memset((char *)cmd->req.buf + (offset - cmd->req.off), 0, count);
+	if (status != LIBNBD_READ_ERROR)
+		cmd->covered += count;
+	return 0;
+}
+
+/* Logs a structured read whose reply left bytes out, rate-limited. */
+static void nbd_log_short(struct nbd_cmd *cmd)
+{
+	struct nbdb *b = cmd->b;
+
+	if (nbd_log_pass(&b->short_log, b))
+		log_error("nbd %s: a read of %" PRIu64 " bytes at %" PRIu64 " failed with EIO: "
+			  "the server answered success with %" PRIu64 " bytes of data", b->url,
+			  cmd->req.len, cmd->req.off, cmd->covered);
+}
+
 /* libnbd answered cmd (from inside a notify or close): keep the answer. */
 static int nbd_cmd_answered(void *user_data, int *error)
 {
 	struct nbd_cmd *cmd = user_data;
 
 	cmd->error = *error;
+	if (cmd->chunked) {
+		cmd->error = nbd_chunked_result(*error, cmd->covered, cmd->req.len);
+		if (cmd->error != *error && *error != ENOTCONN)
+			nbd_log_short(cmd);
+	}
 	if (cmd->conn) {
 		cmd->lost = cmd->conn->closing || *error == ENOTCONN;
 		TAILQ_REMOVE(&cmd->conn->issued, cmd, link);
@@ -72,6 +115,19 @@ static void nbd_cmd_released(void *user_data)
 		free(cmd);
 }
 
+/* Sends the read cmd on c, whose replies are structured, counting what its
+ * chunks cover. */
+static int64_t nbd_issue_chunked(struct nbd_conn *c, struct nbd_cmd *cmd,
+				 nbd_completion_callback cb)
+{
+	nbd_chunk_callback chunk = { .callback = nbd_cmd_chunk, .user_data = cmd };
+
+	cmd->chunked = true;
+	cmd->covered = 0;
+	return nbd_aio_pread_structured(c->h, cmd->req.buf, cmd->req.len, cmd->req.off, chunk,
+					cb, 0);
+}
+
 /* Sends cmd on c: 0, or -1 when c's handle refused it (c is broken). */
 static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
 {
@@ -86,10 +142,12 @@ static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
 	cmd->issued_at = b->loop->now(b->loop);
 	cmd->in_lib = true;
 	cmd->error = 0;
+	cmd->chunked = false;
 	TAILQ_INSERT_TAIL(&c->issued, cmd, link);
 	switch (r->op) {
 	case BACKEND_REQ_READ:
-		ret = nbd_aio_pread(c->h, r->buf, r->len, r->off, cb, 0);
+		ret = c->structured ? nbd_issue_chunked(c, cmd, cb) :
+		      nbd_aio_pread(c->h, r->buf, r->len, r->off, cb, 0);
 		break;
 	case BACKEND_REQ_WRITE:
 		if ((r->flags & BACKEND_F_FUA) && b->can_fua)
@@ -623,6 +681,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 	TAILQ_INIT(&b->finished);
 	ratelimit_init(&b->refused_log, NBD_LOG_EVERY, 1);
 	ratelimit_init(&b->refused_server_log, NBD_LOG_EVERY, 1);
+	ratelimit_init(&b->short_log, NBD_LOG_EVERY, 1);
 	saved_size = cfg->recovering ? backend_saved_get(cfg, "size") : NULL;
 	if (saved_size)
 		b->want_size = strtoull(saved_size, NULL, 10);

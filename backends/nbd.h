@@ -31,6 +31,9 @@ struct nbd_cmd {
 	bool lost;		/* answered because its connection went */
 	bool fua_flush;		/* a FUA write to a server without FUA: a
 				 * FLUSH follows before done */
+	bool chunked;		/* a read sent with structured replies: its
+				 * chunks must cover it (covered) */
+	uint64_t covered;	/* bytes its data and hole chunks covered */
 };
 TAILQ_HEAD(nbd_cmds, nbd_cmd);
 
@@ -56,6 +59,7 @@ struct nbd_conn {
 	bool closing;		/* its handle is being closed */
 	bool no_cork;		/* its socket refused TCP_CORK (a UNIX socket):
 				 * not tried again */
+	bool structured;	/* structured replies were negotiated on h */
 };
 
 /* One nbd device. */
@@ -95,6 +99,7 @@ struct nbdb {
 	double failed_logged;
 	struct ratelimit refused_log;	/* requests libnbd refused to send */
 	struct ratelimit refused_server_log;	/* servers refused on reconnection */
+	struct ratelimit short_log;	/* structured reads short of data */
 };
 
 /* True when a line limited by rl may be logged now (at most one per

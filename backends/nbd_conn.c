@@ -115,6 +115,7 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 		return;
 	}
 	c->state = NBD_CONN_READY;
+	c->structured = nbd_get_structured_replies_negotiated(c->h) == 1;
 	if (c->attempts || c->reconnects || b->ready != 1) {
 		c->reconnects++;
 		log_info("nbd %s: connection %u is back after %.1f s", b->url, c->idx,

@@ -1083,6 +1083,105 @@ START_TEST(test_send_failure)
 }
 END_TEST
 
+/* The structured reply to the read request in req (28 bytes as sent):
+ * one data chunk of 512 bytes at its offset, flagged as the last, so it
+ * claims success with the rest left out; its length in *n. */
+static unsigned char *short_read_reply(const unsigned char *req, size_t *n)
+{
+	static unsigned char r[20 + 8 + 512];
+	unsigned char *p = r;
+
+	p = put_be(p, 0x668e33ef, 4);	/* structured reply magic */
+	p = put_be(p, 1, 2);		/* NBD_REPLY_FLAG_DONE */
+	p = put_be(p, 1, 2);		/* NBD_REPLY_TYPE_OFFSET_DATA */
+	memcpy(p, req + 8, 8);		/* the handle */
+	p = put_be(p + 8, 8 + 512, 4);
+	memcpy(p, req + 16, 8);		/* the read's offset */
+	memset(p + 8, 'd', 512);
+	*n = sizeof(r);
+	return r;
+}
+
+/* A child that accepts one connection on lfd, answers the handshake with
+ * hello (n bytes) at once, then answers the first read request with
+ * short_read_reply and stays silent until killed; returns its pid. */
+static pid_t serve_short_read(int lfd, const void *hello, size_t n)
+{
+	pid_t pid = fork();
+	unsigned char in[4096];
+	size_t got = 0, rn;
+	int cfd;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		cfd = accept(lfd, NULL, NULL);
+		if (cfd < 0 || write(cfd, hello, n) != (ssize_t)n)
+			_exit(1);
+		for (;;) {
+			ssize_t r = read(cfd, in + got, sizeof(in) - got);
+
+			if (r <= 0)
+				_exit(1);
+			got += (size_t)r;
+			for (size_t i = 0; i + 28 <= got; i++) {
+				unsigned char *reply;
+
+				if (memcmp(in + i, "\x25\x60\x95\x13", 4) != 0)
+					continue;
+				reply = short_read_reply(in + i, &rn);
+				if (write(cfd, reply, rn) != (ssize_t)rn)
+					_exit(1);
+				pause();
+			}
+		}
+	}
+	return pid;
+}
+
+/* A server with structured replies that answers a read of 4 KiB with one
+ * chunk of 512 bytes flagged as the last: the read fails with EIO, not
+ * success with the kernel's buffer partly old. */
+START_TEST(test_short_structured_read)
+{
+	unsigned char hello[90], *p = hello;
+	struct backend_geometry geo;
+	static char b[4096];
+	char u[128];
+	unsigned port;
+	void *priv;
+	int lfd = silent_tcp(&port);
+	pid_t pid;
+
+	p = put_be(p, 0x4e42444d41474943ULL, 8);	/* NBDMAGIC */
+	p = put_be(p, 0x49484156454f5054ULL, 8);	/* IHAVEOPT */
+	p = put_be(p, 3, 2);			/* fixed newstyle, no zeroes */
+	p = put_be(p, 0x3e889045565a9ULL, 8);	/* option reply magic */
+	p = put_be(p, 8, 4);			/* NBD_OPT_STRUCTURED_REPLY */
+	p = put_be(p, 1, 4);			/* NBD_REP_ACK */
+	p = put_be(p, 0, 4);
+	p = put_be(p, 0x3e889045565a9ULL, 8);
+	p = put_be(p, 7, 4);			/* NBD_OPT_GO */
+	p = put_be(p, 3, 4);			/* NBD_REP_INFO */
+	p = put_be(p, 12, 4);
+	p = put_be(p, 0, 2);			/* NBD_INFO_EXPORT */
+	p = put_be(p, 1 << 20, 8);		/* 1 MiB */
+	p = put_be(p, 1 | 4, 2);		/* has flags, can flush */
+	p = put_be(p, 0x3e889045565a9ULL, 8);
+	p = put_be(p, 7, 4);
+	p = put_be(p, 1, 4);			/* NBD_REP_ACK */
+	p = put_be(p, 0, 4);
+	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
+	pid = serve_short_read(lfd, hello, (size_t)(p - hello));
+	ck_assert_msg(open_nbd_replies(u, true, &priv, &geo) == 0, "add: %s", ready_msg);
+	memset(b, 'o', sizeof(b));
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, sizeof(b)), -EIO);
+	backend_nbd.close(priv);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(lfd);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -1108,6 +1207,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_reconnect_caps);
 	tcase_add_test(tc, test_recover_caps);
 	tcase_add_test(tc, test_send_failure);
+	tcase_add_test(tc, test_short_structured_read);
 	suite_add_tcase(s, tc);
 	return s;
 }
