@@ -28,6 +28,7 @@ endif
 # the servers they start.
 EXTRA_DIST += \
 	test/e2e/nbd-lib.sh \
+	test/e2e/72-creds-nbd-tls.sh \
 	test/e2e/80-nbd-data.sh \
 	test/e2e/81-nbd-failures.sh \
 	test/e2e/82-nbd-recovery.sh \

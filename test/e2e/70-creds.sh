@@ -11,34 +11,8 @@
 # back after a crash with the file reopened with the user's rights, and
 # one whose file the user can no longer open does not.
 . "$(dirname "$0")/lib.sh"
+. "$E2E_SRCDIR/creds-lib.sh"
 require_root
-command -v setpriv > /dev/null || fail "setpriv is missing (package util-linux)"
-
-ua=2001 ub=2002 grp=users
-gid=$(getent group "$grp" | cut -d: -f3) || fail "no group $grp in the guest"
-
-# Runs a command as uid $1 in the socket group, with nothing else.
-as() {
-	local uid=$1
-	shift
-	setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all \
-		env UBLKD_SOCKET="$UBLKD_SOCKET" "$@"
-}
-# Runs ublkctl as uid $1; its stderr goes to $E2E_TMP/err.
-ctl() {
-	local uid=$1
-	shift
-	as "$uid" "$UBLKCTL" "$@" 2> "$E2E_TMP/err"
-}
-# Expects ublkctl as uid $1 ARGS... to fail with FRAGMENT ($2) on stderr.
-expect_refused() {
-	local uid=$1 fragment=$2 st=0
-	shift 2
-	ctl "$uid" "$@" > /dev/null || st=$?
-	expect_eq "$st" 1 "exit status of ublkctl $* as uid $uid"
-	grep -qF -- "$fragment" "$E2E_TMP/err" ||
-		{ cat "$E2E_TMP/err"; fail "ublkctl $* as uid $uid: no '$fragment' in the error"; }
-}
 field() { "$UBLKCTL" --json info "$1" | jq -r ".$2"; }
 # Writes 4 MiB of pattern $2 at the start of device $1 (as uid $3).
 fill() { as "$3" sh -c "yes '$2' | head -c 4M | dd of=$1 bs=1M oflag=direct status=none"; }
@@ -138,6 +112,20 @@ expect_refused "$ua" "device ${bdev#/dev/ublkb} belongs to uid $ub; only its own
 expect_refused "$ua" "device ${rmem#/dev/ublkb} belongs to uid 0" del "${rmem#/dev/ublkb}"
 expect_refused "$ub" "belongs to uid $ua" del "${amem#/dev/ublkb}"
 expect_refused "$ua" "only root (or ublkd's own user) may shut ublkd down" shutdown
+# rbd is root's: librados would read what a configuration names as root.
+# Refused without a configuration (ublkd's default) and with the user's own.
+if "$UBLKCTL" add --help | grep -q '^rbd backend'; then
+	printf '[global]\nmon_host = 127.0.0.1\nkeyring = /etc/ceph/ceph.client.admin.keyring\n' \
+		> "$E2E_TMP/a/ceph.conf"
+	chown "$ua" "$E2E_TMP/a/ceph.conf"
+	rbd_why="rbd: only root (or ublkd's own user) may add rbd devices: librados would read"
+	expect_refused "$ua" "$rbd_why" add rbd --pool rbd --image x
+	expect_refused "$ua" "$rbd_why" add rbd --pool rbd --image x --conf "$E2E_TMP/a/ceph.conf"
+	grep -q "refused a request of uid=$ua pid=[0-9]*: $rbd_why" "$E2E_DAEMON_LOG" ||
+		fail "the rbd refusal is not in the log with the peer's uid"
+else
+	note "ublkd was built without rbd: no rbd refusal to check"
+fi
 expect_eq "$("$UBLKCTL" --json list | jq length)" 5 "devices after refused deletes and shutdown"
 
 # The quota: 3 devices, 48 MiB of mem per user; root has none.

@@ -27,5 +27,6 @@ EXTRA_DIST += \
 	test/e2e/62-batch-io.sh \
 	test/e2e/63-ring-wait.sh \
 	test/e2e/64-main-ring-wait.sh \
+	test/e2e/creds-lib.sh \
 	test/e2e/70-creds.sh \
 	test/e2e/71-user-daemon.sh
