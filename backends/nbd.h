@@ -102,6 +102,16 @@ struct nbdb {
 	struct ratelimit short_log;	/* structured reads short of data */
 };
 
+/* Takes the capabilities of the server on h as the device's (a recovered
+ * device: only those the kernel never saw). */
+void nbd_caps_take(struct nbdb *b, struct nbd_handle *h);
+/* Checks that the server on h still offers every capability the device
+ * uses: 0, or -EINVAL with the missing ones named in err. */
+int nbd_caps_check(struct nbdb *b, struct nbd_handle *h, char *err, size_t errlen);
+/* Reads the capabilities a recovered device was set up with (save's "caps"). */
+void nbd_caps_restore(struct nbdb *b, const char *saved);
+/* Writes the names of the device's capabilities, comma-separated, into buf. */
+void nbd_caps_names(struct nbdb *b, char *buf, size_t len);
 /* True when a line limited by rl may be logged now (at most one per
  * NBD_LOG_EVERY seconds). */
 bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b);

@@ -5,7 +5,7 @@ if HAVE_NBD
 backends_libbackends_a_CFLAGS += $(LIBNBD_CFLAGS)
 backends_libbackends_a_SOURCES += \
 	backends/nbd.c backends/nbd.h \
-	backends/nbd_conn.c
+	backends/nbd_caps.c backends/nbd_conn.c
 endif
 
 check_PROGRAMS += test/unit/check_nbd_url
