@@ -55,6 +55,7 @@ struct nbd_conn {
 	double next_attempt;	/* IDLE: when to connect again */
 	double deadline;	/* CONNECTING: when to give up */
 	double lost_at;		/* when it was lost, for the logs */
+	double ready_at;	/* when its handshake last ended */
 	unsigned reconnects;	/* times it came back */
 	bool closing;		/* its handle is being closed */
 	bool no_cork;		/* its socket refused TCP_CORK (a UNIX socket):

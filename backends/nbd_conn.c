@@ -19,6 +19,7 @@
 /* The most replies one wakeup reads, so one busy server cannot starve the
  * loop. */
 #define NBD_REPLIES_PER_WAKEUP	512
+#define NBD_CONN_STABLE		10.0	/* seconds a connection serves before its back-off starts over */
 
 /* The libnbd error message, or a fallback. */
 static const char *nbd_conn_error(void)
@@ -121,7 +122,10 @@ static void nbd_conn_on_ready(struct nbd_conn *c)
 		log_info("nbd %s: connection %u is back after %.1f s", b->url, c->idx,
 			 b->loop->now(b->loop) - c->lost_at);
 	}
-	c->attempts = 0;
+	/* The back-off starts over only once the connection has served a
+	 * while (nbd_conn_fail): a server that takes the handshake and drops
+	 * at once keeps backing off, and its lost and back lines with it. */
+	c->ready_at = b->loop->now(b->loop);
 	nbd_more_connections(b);	/* once: the first ready connection's */
 	for (unsigned i = 0; i < b->nconn; i++)
 		if (b->conns[i].state != NBD_CONN_READY)
@@ -272,6 +276,8 @@ void nbd_conn_fail(struct nbd_conn *c, const char *reason)
 
 	snprintf(why, sizeof(why), "%s", reason);	/* libnbd's may change */
 	if (c->state == NBD_CONN_READY) {
+		if (now - c->ready_at >= NBD_CONN_STABLE)
+			c->attempts = 0;
 		c->lost_at = now;
 		log_error("nbd %s: connection %u lost: %s; requests wait up to %.1f s, "
 			  "reconnecting in the background", b->url, c->idx, why, b->timeout);

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -617,6 +618,27 @@ static unsigned char *put_be(unsigned char *p, uint64_t v, int n)
 	return p + n;
 }
 
+/* Puts at p the whole of a server's side of a handshake without options
+ * but NBD_OPT_GO (70 bytes: the greeting, the export's info, a 1 MiB
+ * export that can flush, and the ack); returns the end. */
+static unsigned char *put_go_hello(unsigned char *p)
+{
+	p = put_be(p, 0x4e42444d41474943ULL, 8);	/* NBDMAGIC */
+	p = put_be(p, 0x49484156454f5054ULL, 8);	/* IHAVEOPT */
+	p = put_be(p, 3, 2);			/* fixed newstyle, no zeroes */
+	p = put_be(p, 0x3e889045565a9ULL, 8);	/* option reply magic */
+	p = put_be(p, 7, 4);			/* NBD_OPT_GO */
+	p = put_be(p, 3, 4);			/* NBD_REP_INFO */
+	p = put_be(p, 12, 4);
+	p = put_be(p, 0, 2);			/* NBD_INFO_EXPORT */
+	p = put_be(p, 1 << 20, 8);		/* 1 MiB */
+	p = put_be(p, 1 | 4, 2);		/* has flags, can flush */
+	p = put_be(p, 0x3e889045565a9ULL, 8);
+	p = put_be(p, 7, 4);
+	p = put_be(p, 1, 4);			/* NBD_REP_ACK */
+	return put_be(p, 0, 4);
+}
+
 /* A server that answers the whole handshake the moment it accepts (the
  * greeting, then NBD_OPT_GO's export info and ack, 70 bytes, written before
  * it reads a byte): with connect held until they are there, libnbd ends the
@@ -633,20 +655,7 @@ START_TEST(test_answer_in_connect)
 	double t0;
 	pid_t pid;
 
-	p = put_be(p, 0x4e42444d41474943ULL, 8);	/* NBDMAGIC */
-	p = put_be(p, 0x49484156454f5054ULL, 8);	/* IHAVEOPT */
-	p = put_be(p, 3, 2);			/* fixed newstyle, no zeroes */
-	p = put_be(p, 0x3e889045565a9ULL, 8);	/* option reply magic */
-	p = put_be(p, 7, 4);			/* NBD_OPT_GO */
-	p = put_be(p, 3, 4);			/* NBD_REP_INFO */
-	p = put_be(p, 12, 4);
-	p = put_be(p, 0, 2);			/* NBD_INFO_EXPORT */
-	p = put_be(p, 1 << 20, 8);		/* 1 MiB */
-	p = put_be(p, 1 | 4, 2);		/* has flags, can flush */
-	p = put_be(p, 0x3e889045565a9ULL, 8);
-	p = put_be(p, 7, 4);
-	p = put_be(p, 1, 4);			/* NBD_REP_ACK */
-	p = put_be(p, 0, 4);
+	p = put_go_hello(p);
 	ck_assert_int_eq(p - hello, sizeof(hello));
 	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
 	pid = serve_bytes(lfd, hello, sizeof(hello));
@@ -1182,6 +1191,67 @@ START_TEST(test_short_structured_read)
 }
 END_TEST
 
+/* A child that accepts connections on lfd for ever, answers each one's
+ * handshake at once and closes it; writes a byte to wfd per connection. */
+static pid_t serve_and_drop(int lfd, int wfd)
+{
+	unsigned char hello[70];
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		put_go_hello(hello);
+		for (;;) {
+			int cfd = accept(lfd, NULL, NULL);
+
+			if (cfd < 0 || write(cfd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
+			    write(wfd, "c", 1) != 1)
+				_exit(1);
+			usleep(20000);	/* let libnbd read it before the close */
+			close(cfd);
+		}
+	}
+	return pid;
+}
+
+/* A server that takes every handshake and drops the connection at once:
+ * the back-off goes on growing (it starts over only after a connection has
+ * served a while), so the device reconnects a few times in 6 s, not every
+ * tick (about 12 with a 2 s timeout), and logs as few lost and back lines. */
+START_TEST(test_flapping_server)
+{
+	struct backend_geometry geo;
+	char u[128], buf[4096], counts[64];
+	unsigned port;
+	void *priv;
+	int lfd = silent_tcp(&port), pfd[2];
+	ssize_t n;
+	double end;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(pfd, O_NONBLOCK), 0);
+	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
+	pid = serve_and_drop(lfd, pfd[1]);
+	ck_assert_msg(open_nbd(u, &priv, &geo) == 0, "add: %s", ready_msg);
+	/* Requests keep waiting for a connection, so reconnection goes on. */
+	end = ev_time() + 6.0;
+	while (ev_time() < end) {
+		int before = dones;
+
+		submit_read(priv, buf);
+		run_until_done(before, end - ev_time());
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	backend_nbd.close(priv);
+	n = read(pfd[0], counts, sizeof(counts));
+	ck_assert_msg(n >= 2 && n <= 7, "%zd connections in 6 s", n);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(lfd);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *nbd_suite(void)
 {
@@ -1208,6 +1278,7 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_recover_caps);
 	tcase_add_test(tc, test_send_failure);
 	tcase_add_test(tc, test_short_structured_read);
+	tcase_add_test(tc, test_flapping_server);
 	suite_add_tcase(s, tc);
 	return s;
 }
