@@ -618,14 +618,21 @@ static unsigned char *put_be(unsigned char *p, uint64_t v, int n)
 	return p + n;
 }
 
-/* Puts at p the whole of a server's side of a handshake without options
- * but NBD_OPT_GO (70 bytes: the greeting, the export's info, a 1 MiB
- * export that can flush, and the ack); returns the end. */
-static unsigned char *put_go_hello(unsigned char *p)
+/* Puts at p the whole of a server's side of a handshake (70 bytes: the
+ * greeting, the ack of NBD_OPT_STRUCTURED_REPLY when structured (20 more),
+ * then NBD_OPT_GO's info on a 1 MiB export that can flush, and its ack);
+ * returns the end. */
+static unsigned char *put_hello(unsigned char *p, bool structured)
 {
 	p = put_be(p, 0x4e42444d41474943ULL, 8);	/* NBDMAGIC */
 	p = put_be(p, 0x49484156454f5054ULL, 8);	/* IHAVEOPT */
 	p = put_be(p, 3, 2);			/* fixed newstyle, no zeroes */
+	if (structured) {
+		p = put_be(p, 0x3e889045565a9ULL, 8);	/* option reply magic */
+		p = put_be(p, 8, 4);		/* NBD_OPT_STRUCTURED_REPLY */
+		p = put_be(p, 1, 4);		/* NBD_REP_ACK */
+		p = put_be(p, 0, 4);
+	}
 	p = put_be(p, 0x3e889045565a9ULL, 8);	/* option reply magic */
 	p = put_be(p, 7, 4);			/* NBD_OPT_GO */
 	p = put_be(p, 3, 4);			/* NBD_REP_INFO */
@@ -655,7 +662,7 @@ START_TEST(test_answer_in_connect)
 	double t0;
 	pid_t pid;
 
-	p = put_go_hello(p);
+	p = put_hello(p, false);
 	ck_assert_int_eq(p - hello, sizeof(hello));
 	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
 	pid = serve_bytes(lfd, hello, sizeof(hello));
@@ -1161,24 +1168,7 @@ START_TEST(test_short_structured_read)
 	int lfd = silent_tcp(&port);
 	pid_t pid;
 
-	p = put_be(p, 0x4e42444d41474943ULL, 8);	/* NBDMAGIC */
-	p = put_be(p, 0x49484156454f5054ULL, 8);	/* IHAVEOPT */
-	p = put_be(p, 3, 2);			/* fixed newstyle, no zeroes */
-	p = put_be(p, 0x3e889045565a9ULL, 8);	/* option reply magic */
-	p = put_be(p, 8, 4);			/* NBD_OPT_STRUCTURED_REPLY */
-	p = put_be(p, 1, 4);			/* NBD_REP_ACK */
-	p = put_be(p, 0, 4);
-	p = put_be(p, 0x3e889045565a9ULL, 8);
-	p = put_be(p, 7, 4);			/* NBD_OPT_GO */
-	p = put_be(p, 3, 4);			/* NBD_REP_INFO */
-	p = put_be(p, 12, 4);
-	p = put_be(p, 0, 2);			/* NBD_INFO_EXPORT */
-	p = put_be(p, 1 << 20, 8);		/* 1 MiB */
-	p = put_be(p, 1 | 4, 2);		/* has flags, can flush */
-	p = put_be(p, 0x3e889045565a9ULL, 8);
-	p = put_be(p, 7, 4);
-	p = put_be(p, 1, 4);			/* NBD_REP_ACK */
-	p = put_be(p, 0, 4);
+	p = put_hello(p, true);
 	snprintf(u, sizeof(u), "nbd://127.0.0.1:%u/", port);
 	pid = serve_short_read(lfd, hello, (size_t)(p - hello));
 	ck_assert_msg(open_nbd_replies(u, true, &priv, &geo) == 0, "add: %s", ready_msg);
@@ -1200,7 +1190,7 @@ static pid_t serve_and_drop(int lfd, int wfd)
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		put_go_hello(hello);
+		put_hello(hello, false);
 		for (;;) {
 			int cfd = accept(lfd, NULL, NULL);
 
