@@ -425,9 +425,12 @@ static void nbd_block_size_refusal(const struct nbdb *b, int64_t min_block, char
 				   size_t errlen)
 {
 	if (min_block <= NBD_BLOCK_SIZE_MAX)
+		/* ublkctl takes 512 or 4096; device_add any power of two
+		 * between (a server's minimum is one). */
 		snprintf(err, errlen, "the server's minimum block size is %" PRId64 " bytes, larger "
-			 "than the device's block size %u: add the device with --block-size %"
-			 PRId64, min_block, b->block_size, min_block);
+			 "than the device's block size %u: add the device with --block-size "
+			 "4096 (device_add's block_size: %" PRId64 " to 4096)", min_block,
+			 b->block_size, min_block);
 	else
 		snprintf(err, errlen, "the server's minimum block size is %" PRId64 " bytes, larger "
 			 "than any block size ublkd serves (at most %d)", min_block,
