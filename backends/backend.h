@@ -372,5 +372,7 @@ size_t backend_param_count(const struct backend_param *params);
 const char *backend_saved_get(const struct backend_config *cfg, const char *key);
 /* Lists the backend names, comma separated, for error messages. */
 const char *backends_names(void);
+/* The name of a request's op, for log lines. */
+const char *backend_req_op_name(enum backend_req_op op);
 
 #endif

@@ -119,6 +119,21 @@ size_t backend_param_count(const struct backend_param *params)
 	return n;
 }
 
+/* Names of the request ops, for log lines. */
+static const char *const backend_req_op_names[] = {
+	[BACKEND_REQ_READ] = "read",
+	[BACKEND_REQ_WRITE] = "write",
+	[BACKEND_REQ_FLUSH] = "flush",
+	[BACKEND_REQ_DISCARD] = "discard",
+	[BACKEND_REQ_WRITE_ZEROES] = "write-zeroes",
+};
+
+/* The name of a request's op, for log lines. */
+const char *backend_req_op_name(enum backend_req_op op)
+{
+	return backend_req_op_names[op];
+}
+
 /* The value saved under key for a recovered device, or NULL. */
 const char *backend_saved_get(const struct backend_config *cfg, const char *key)
 {

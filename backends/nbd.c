@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,14 +183,16 @@ bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b)
 	return ratelimit_pass(rl, b->loop->now(b->loop), &quiet);
 }
 
-/* The name of a request's operation, for the logs. */
-static const char *const nbd_op_names[] = {
-	[BACKEND_REQ_READ] = "read",
-	[BACKEND_REQ_WRITE] = "write",
-	[BACKEND_REQ_FLUSH] = "flush",
-	[BACKEND_REQ_DISCARD] = "trim",
-	[BACKEND_REQ_WRITE_ZEROES] = "write-zeroes",
-};
+/* c's handle is dead or closed: fail c with libnbd's error (its requests
+ * wait again and its reconnection is planned now). Also after a call that
+ * succeeded: libnbd queued the command but its send failed, which the
+ * next tick would otherwise find as "invalid state: DEAD". */
+static void nbd_send_failed(struct nbd_conn *c)
+{
+	const char *msg = nbd_get_error();
+
+	nbd_conn_fail(c, msg && msg[0] ? msg : "a send failed");
+}
 
 /* libnbd refused to send cmd on c (nbd_issue returned -1). A dead or
  * closed handle fails c and cmd waits for the next connection; a healthy
@@ -206,13 +207,13 @@ static void nbd_refused(struct nbd_conn *c, struct nbd_cmd *cmd)
 	unsigned long quiet;
 	char more[64] = "";
 
-	if (!msg || !msg[0])
-		msg = "send failed";
 	if (nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
 		TAILQ_INSERT_HEAD(&b->waiting, cmd, link);
-		nbd_conn_fail(c, msg);
+		nbd_send_failed(c);
 		return;
 	}
+	if (!msg || !msg[0])
+		msg = "send failed";
 	cmd->error = err > 0 ? err : EIO;
 	TAILQ_INSERT_TAIL(&b->finished, cmd, link);
 	if (!ratelimit_pass(&b->refused_log, b->loop->now(b->loop), &quiet))
@@ -220,7 +221,7 @@ static void nbd_refused(struct nbd_conn *c, struct nbd_cmd *cmd)
 	if (quiet)
 		snprintf(more, sizeof(more), " (and %lu more since the last such line)", quiet);
 	log_error("nbd %s: a %s of %" PRIu64 " bytes at %" PRIu64 " failed with %s: libnbd "
-		  "refused to send it: %s%s", b->url, nbd_op_names[cmd->req.op], cmd->req.len,
+		  "refused to send it: %s%s", b->url, backend_req_op_name(cmd->req.op), cmd->req.len,
 		  cmd->req.off, strerror(cmd->error), msg, more);
 }
 
@@ -238,18 +239,6 @@ static struct nbd_conn *nbd_pick(struct nbdb *b, unsigned queue)
 			return c;
 	}
 	return NULL;
-}
-
-/* libnbd queued a command on c but its send failed: the handle is dead
- * (what it held is answered ENOTCONN and waits again) though the call
- * succeeded. Fail c now, naming the send's error: its requests wait again
- * and its reconnection is planned now, not when the next tick finds the
- * handle dead (and logs only "invalid state: DEAD"). */
-static void nbd_send_failed(struct nbd_conn *c)
-{
-	const char *msg = nbd_get_error();
-
-	nbd_conn_fail(c, msg && msg[0] ? msg : "a send failed");
 }
 
 /* Logs requests failed for want of the server, at most every 10 s. */

@@ -145,15 +145,6 @@ static const rbd_start_fn rbd_starts[] = {
 	[BACKEND_REQ_WRITE_ZEROES] = rbd_start_zeroes,
 };
 
-/* Names of the request ops, for log lines. */
-static const char *const rbd_op_names[] = {
-	[BACKEND_REQ_READ] = "read",
-	[BACKEND_REQ_WRITE] = "write",
-	[BACKEND_REQ_FLUSH] = "flush",
-	[BACKEND_REQ_DISCARD] = "discard",
-	[BACKEND_REQ_WRITE_ZEROES] = "write-zeroes",
-};
-
 /* Logs q's failure with librbd's error, rate-limited per device: the
  * kernel only sees EIO-like codes, the log says what librbd said. */
 static void rbd_log_failure(struct rbd_dev *r, const struct rbd_req *q, ssize_t ret)
@@ -167,7 +158,7 @@ static void rbd_log_failure(struct rbd_dev *r, const struct rbd_req *q, ssize_t 
 	if (quiet)
 		snprintf(more, sizeof(more), " (and %lu failures not logged before it)", quiet);
 	log_error("rbd %s: %s of %llu bytes at %llu failed%s: %s%s", r->label,
-		  rbd_op_names[q->op], (unsigned long long)q->len, (unsigned long long)q->off,
+		  backend_req_op_name(q->op), (unsigned long long)q->len, (unsigned long long)q->off,
 		  q->fua_flushing ? " in its FUA flush" : "", strerror((int)-ret), more);
 }
 
