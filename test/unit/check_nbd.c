@@ -559,18 +559,26 @@ static int silent_tcp(unsigned *port)
 	return fd;
 }
 
+/* In a server child: accepts a connection on lfd and writes the n bytes at
+ * bytes to it; returns the connection, or ends the child on failure. */
+static int child_accept_send(int lfd, const void *bytes, size_t n)
+{
+	int cfd = accept(lfd, NULL, NULL);
+
+	if (cfd < 0 || write(cfd, bytes, n) != (ssize_t)n)
+		_exit(1);
+	return cfd;
+}
+
 /* A child that accepts one connection on lfd, writes the n bytes at
  * bytes to it, and then stays silent until killed; returns its pid. */
 static pid_t serve_bytes(int lfd, const void *bytes, size_t n)
 {
 	pid_t pid = fork();
-	int cfd;
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		cfd = accept(lfd, NULL, NULL);
-		if (cfd < 0 || write(cfd, bytes, n) != (ssize_t)n)
-			_exit(1);
+		child_accept_send(lfd, bytes, n);
 		pause();
 		_exit(0);
 	}
@@ -1130,9 +1138,7 @@ static pid_t serve_short_read(int lfd, const void *hello, size_t n)
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		cfd = accept(lfd, NULL, NULL);
-		if (cfd < 0 || write(cfd, hello, n) != (ssize_t)n)
-			_exit(1);
+		cfd = child_accept_send(lfd, hello, n);
 		for (;;) {
 			ssize_t r = read(cfd, in + got, sizeof(in) - got);
 
@@ -1192,10 +1198,9 @@ static pid_t serve_and_drop(int lfd, int wfd)
 	if (pid == 0) {
 		put_hello(hello, false);
 		for (;;) {
-			int cfd = accept(lfd, NULL, NULL);
+			int cfd = child_accept_send(lfd, hello, sizeof(hello));
 
-			if (cfd < 0 || write(cfd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
-			    write(wfd, "c", 1) != 1)
+			if (write(wfd, "c", 1) != 1)
 				_exit(1);
 			usleep(20000);	/* let libnbd read it before the close */
 			close(cfd);
