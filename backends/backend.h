@@ -161,6 +161,9 @@ struct backend_geometry {
 	bool volatile_cache;	/* writes need FLUSH to be durable */
 	uint32_t max_discard_bytes;	/* 0 if DISCARD is not supported */
 	uint32_t max_write_zeroes_bytes;/* 0 if WRITE_ZEROES is not supported */
+	uint32_t max_io_bytes;	/* the largest READ or WRITE the backend takes,
+				 * a multiple of 4096; 0: any the daemon asks
+				 * (backend_config.max_io_bytes) */
 	/* plan's operations alone move every byte of this device's READs
 	 * and WRITEs: plan never reads or writes req->buf (a READ op shorter
 	 * than the request leaves the rest to read as zeroes). The daemon

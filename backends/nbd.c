@@ -460,6 +460,9 @@ int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
 		}
 		if (b->caps_saved && nbd_caps_check(b, c->h, err, errlen) < 0)
 			return -EINVAL;
+		/* A recovered device's kernel keeps its largest request. */
+		if (nbd_caps_max_io(b, c->h, !b->want_size, err, errlen) < 0)
+			return -EINVAL;
 		b->size = usable;
 		b->read_only = ro || b->want_ro;
 		nbd_caps_take(b, c->h);
@@ -473,7 +476,9 @@ int nbd_connected(struct nbdb *b, struct nbd_conn *c, char *err, size_t errlen)
 			 ro ? " read-only" : "", b->size, b->read_only ? " read-only" : "");
 		return -EINVAL;
 	}
-	return nbd_caps_check(b, c->h, err, errlen);
+	if (nbd_caps_check(b, c->h, err, errlen) < 0)
+		return -EINVAL;
+	return nbd_caps_max_io(b, c->h, false, err, errlen);
 }
 
 /* Calls the add's ready callback from the loop, as the last thing done. */
@@ -520,6 +525,7 @@ static void nbd_ready_geometry(void *priv, struct backend_geometry *geo)
 	geo->volatile_cache = b->can_flush;
 	geo->max_discard_bytes = b->can_trim ? NBD_MAX_RANGE : 0;
 	geo->max_write_zeroes_bytes = b->can_zero ? NBD_MAX_RANGE : 0;
+	geo->max_io_bytes = b->max_io;
 }
 
 /* Releases everything: the connections, the timers, the device. */
@@ -552,7 +558,7 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 {
 	struct nbdb *b;
 	const char *url = cfg->args[NBD_ARG_URL].text;
-	const char *saved_size, *saved_caps;
+	const char *saved_size, *saved_caps, *saved_max_io;
 	bool tls = false;
 	double timeout;
 	int ret;
@@ -590,6 +596,16 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 	saved_caps = cfg->recovering ? backend_saved_get(cfg, "caps") : NULL;
 	if (saved_size && saved_caps)
 		nbd_caps_restore(b, saved_caps);
+	/* The largest request the kernel device was told of (a record
+	 * without one: the daemon's, what the device then had). */
+	b->max_io = cfg->max_io_bytes;
+	saved_max_io = cfg->recovering ? backend_saved_get(cfg, "max_io") : NULL;
+	if (saved_max_io) {
+		unsigned long long m = strtoull(saved_max_io, NULL, 10);
+
+		if (m >= 4096 && m < b->max_io)
+			b->max_io = (uint32_t)(m / 4096 * 4096);
+	}
 	b->nasked = cfg->args[NBD_ARG_CONNECTIONS].given ?
 		    (unsigned)cfg->args[NBD_ARG_CONNECTIONS].bytes : 1;
 	b->nconn = 1;	/* more once the server offers multi-conn */
@@ -678,15 +694,17 @@ static void nbd_describe(void *priv, struct backend_report *r)
 	r->flag(r, "structured_replies", nbd_structured(b));
 }
 
-/* Saves what a recovery checks: the export's size, and the capabilities
- * the kernel device was set up with (when known). */
+/* Saves what a recovery checks: the export's size and the largest request
+ * and capabilities the kernel device was set up with (when known). */
 static void nbd_save(void *priv, struct backend_report *r)
 {
 	struct nbdb *b = priv;
 	char caps[128];
 
-	if (b->known || b->want_size)
+	if (b->known || b->want_size) {
 		r->number(r, "size", b->size);
+		r->number(r, "max_io", b->max_io);
+	}
 	if (b->known || b->caps_saved) {
 		nbd_caps_names(b, caps, sizeof(caps));
 		r->text(r, "caps", caps);

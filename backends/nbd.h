@@ -90,6 +90,10 @@ struct nbdb {
 	uint64_t want_size;	/* recovering: the size the kernel serves */
 	bool caps_saved;	/* recovering: can_* are the record's, what the
 				 * kernel device was set up with */
+	uint32_t max_io;	/* the largest READ or WRITE the device sends:
+				 * the daemon's, or less where the first server's
+				 * maximum block size is (a recovered device: the
+				 * record's); every later server must take it */
 	/* The add waiting for the first connections (wait_ready). */
 	int ready;		/* 1 connecting, 0 ready, -errno failed */
 	char ready_msg[512];
@@ -109,6 +113,11 @@ void nbd_caps_take(struct nbdb *b, struct nbd_handle *h);
 /* Checks that the server on h still offers every capability the device
  * uses: 0, or -EINVAL with the missing ones named in err. */
 int nbd_caps_check(struct nbdb *b, struct nbd_handle *h, char *err, size_t errlen);
+/* Takes (first: a new device's first server) or checks the server's
+ * maximum block size on h against the device's largest request: 0, or
+ * -EINVAL with why in err. */
+int nbd_caps_max_io(struct nbdb *b, struct nbd_handle *h, bool first, char *err,
+		    size_t errlen);
 /* Reads the capabilities a recovered device was set up with (save's "caps"). */
 void nbd_caps_restore(struct nbdb *b, const char *saved);
 /* Writes the names of the device's capabilities, comma-separated, into buf. */

@@ -3,6 +3,7 @@
 #include "backends/nbd.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,36 @@ int nbd_caps_check(struct nbdb *b, struct nbd_handle *h, char *err, size_t errle
 	snprintf(err, errlen, "the server no longer offers %s, which this device uses: "
 		 "refused", missing);
 	return -EINVAL;
+}
+
+/* The smallest largest request a ublk device can have: a page. */
+#define NBD_MAX_IO_MIN	4096
+
+/* Takes (first: a new device's first server) or checks the server's
+ * maximum block size on h against the device's largest request. The NBD
+ * protocol lets a server fail or drop a larger request, so a first server
+ * lowers it (the kernel then splits requests to fit), and every later
+ * server must take it: 0, or -EINVAL with why in err. */
+int nbd_caps_max_io(struct nbdb *b, struct nbd_handle *h, bool first, char *err,
+		    size_t errlen)
+{
+	int64_t max = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
+
+	if (max <= 0 || (uint64_t)max >= b->max_io)
+		return 0;
+	if (!first) {
+		snprintf(err, errlen, "the server's maximum block size is now %" PRId64 " bytes, "
+			 "less than the device's largest request (%u bytes): refused", max,
+			 b->max_io);
+		return -EINVAL;
+	}
+	if (max < NBD_MAX_IO_MIN) {
+		snprintf(err, errlen, "the server's maximum block size is %" PRId64 " bytes, less "
+			 "than the %d bytes a ublk device's request may have", max, NBD_MAX_IO_MIN);
+		return -EINVAL;
+	}
+	b->max_io = (uint32_t)(max / NBD_MAX_IO_MIN * NBD_MAX_IO_MIN);
+	return 0;
 }
 
 /* Reads the capabilities a recovered device was set up with (save's

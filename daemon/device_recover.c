@@ -135,6 +135,14 @@ static int rec_on_params(struct device *dev, int res)
 				1U << b->logical_bs_shift);
 		return -EINVAL;
 	}
+	/* The kernel keeps the largest request it was told of: the backend
+	 * must still take it (an NBD server's maximum block size). */
+	if (k->max_sectors > b->max_sectors) {
+		device_add_fail(dev, -EINVAL, "the kernel sends requests of up to %u KiB but the "
+				"%s backend now takes at most %u KiB", k->max_sectors / 2,
+				dev->backend->name, b->max_sectors / 2);
+		return -EINVAL;
+	}
 	/* Report what the kernel was told when the device was added. */
 	dev->params.basic.attrs = k->attrs;
 	return 0;

@@ -43,6 +43,10 @@ void io_fill_params(struct ublk_params *p, const struct io_target *t,
 	p->basic.physical_bs_shift = pbs;
 	p->basic.io_min_shift = pbs;
 	p->basic.io_opt_shift = pbs;
+	/* The smaller of the daemon's buffers and what the backend takes
+	 * (an NBD server's maximum block size): the block layer splits. */
+	if (geo->max_io_bytes && geo->max_io_bytes < max_io_buf_bytes)
+		max_io_buf_bytes = geo->max_io_bytes;
 	p->basic.max_sectors = max_io_buf_bytes >> 9;
 	p->basic.dev_sectors = geo->size >> 9;
 	if (discard || zeroes) {

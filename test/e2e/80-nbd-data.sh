@@ -5,8 +5,9 @@
 # requires TLS (a pre-shared key): each device advertises what its server
 # does; fio crc32c verify (4 KiB random at depth 1 and 32, 128 KiB
 # sequential) on both at once, each checking only its own data, and on the
-# TLS device; DISCARD gives the space back on the server; mkfs.ext4, a
-# tree, fsck and checksums on each.
+# TLS device; a server with a 64 KiB maximum block size gets no larger
+# request; DISCARD gives the space back on the server; mkfs.ext4, a tree,
+# fsck and checksums on each.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
@@ -97,6 +98,27 @@ for url in nbd://127.0.0.1:10812/ "nbds://alice@127.0.0.1:10812/?tls-psk-file=$E
 	note "refused: $url: $out"
 done
 "$UBLKCTL" del "${tls#/dev/ublkb}" || fail "del the TLS device"
+
+# A server whose maximum block size (64 KiB) is below the daemon's largest
+# request, and which fails larger ones with EINVAL: the device asks the
+# kernel for no more, so 1 MiB writes are split and verified, alongside
+# 4 KiB random ones.
+nbd_serve max64k 10813 nbdkit -f -i 127.0.0.1 -p 10813 --filter=blocksize-policy memory 64M \
+	blocksize-maximum=65536 blocksize-error-policy=error
+small=$(nbd_add --url nbd://127.0.0.1:10813/) || fail "add nbd (64 KiB maximum block size)"
+require_blockdev "$small"
+expect_eq "$(sys "$small" queue/max_hw_sectors_kb)" 64 "largest request of the 64 KiB server's device"
+expect_eq "$(sys "$kit" queue/max_hw_sectors_kb)" 512 "largest request of the nbdkit device"
+for rw in "write --bs=1M --iodepth=4 --size=32M" "randwrite --bs=4k --iodepth=32 --size=8M --offset=32M"; do
+	# shellcheck disable=SC2086 # rw holds several fio options
+	fio --name=max64k --filename="$small" --ioengine=io_uring --direct=1 --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --rw=$rw --output="$E2E_TMP/fio-max64k.out" ||
+		{ cat "$E2E_TMP/fio-max64k.out"; fail "fio --rw=$rw on the 64 KiB server's device"; }
+	grep -q 'err= 0' "$E2E_TMP/fio-max64k.out" ||
+		{ cat "$E2E_TMP/fio-max64k.out"; fail "fio errors on the 64 KiB server's device"; }
+done
+note "fio verified 1 MiB writes on $small, split for a 64 KiB maximum block size"
+"$UBLKCTL" del "${small#/dev/ublkb}" || fail "del the 64 KiB server's device"
 
 # Each device holds only its own data: distinct blocks at one offset.
 head -c 1M /dev/urandom > "$E2E_TMP/a"

@@ -407,6 +407,25 @@ START_TEST(test_params_dma_align)
 }
 END_TEST
 
+/* SET_PARAMS: the largest request is the daemon's buffer, or the
+ * backend's maximum where that is smaller (never larger). */
+START_TEST(test_params_max_io)
+{
+	struct io_target t = { .ops = &fake_ops, .size = 1 << 20, .buf_bytes = BUF_BYTES };
+	struct backend_geometry geo = { .size = 1 << 20, .block_size = 512 };
+	struct ublk_params p;
+
+	io_fill_params(&p, &t, &geo, BUF_BYTES, 0);
+	ck_assert_uint_eq(p.basic.max_sectors, BUF_BYTES >> 9);
+	geo.max_io_bytes = 64 << 10;
+	io_fill_params(&p, &t, &geo, BUF_BYTES, 0);
+	ck_assert_uint_eq(p.basic.max_sectors, 128);
+	geo.max_io_bytes = 2 * BUF_BYTES;
+	io_fill_params(&p, &t, &geo, BUF_BYTES, 0);
+	ck_assert_uint_eq(p.basic.max_sectors, BUF_BYTES >> 9);
+}
+END_TEST
+
 /* What the fake submitting backend was last handed. */
 static struct {
 	unsigned calls, queue, unplugs, unplugged_queue;
@@ -749,6 +768,7 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_plan_zero_copy);
 	tcase_add_test(tc, test_null_zero_copy);
 	tcase_add_test(tc, test_params_dma_align);
+	tcase_add_test(tc, test_params_max_io);
 	tcase_add_test(tc, test_submit);
 	tcase_add_test(tc, test_user_copy);
 	tcase_add_test(tc, test_user_copy_many_pieces);

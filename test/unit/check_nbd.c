@@ -1003,10 +1003,11 @@ START_TEST(test_reconnect_caps)
 }
 END_TEST
 
-/* A report that keeps what save gave under "caps". */
+/* A report that keeps what save gave under "caps" and "max_io". */
 struct saved_caps {
 	struct backend_report ops;
 	char caps[128];
+	long long max_io;	/* -1: not saved */
 };
 
 /* save's text values: keeps "caps". */
@@ -1017,12 +1018,11 @@ static void saved_text(struct backend_report *r, const char *key, const char *va
 			 "%s", value);
 }
 
-/* save's numbers: not looked at here. */
+/* save's numbers: keeps "max_io". */
 static void saved_number(struct backend_report *r, const char *key, uint64_t value)
 {
-	(void)r;
-	(void)key;
-	(void)value;
+	if (!strcmp(key, "max_io"))
+		((struct saved_caps *)r)->max_io = (long long)value;
 }
 
 /* A device saves the capabilities it was set up with (nbdkit memory: all
@@ -1063,6 +1063,107 @@ START_TEST(test_recover_caps)
 	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, buf, 0, sizeof(buf)), 0);
 	backend_nbd.close(priv);
+}
+END_TEST
+
+/* What save reports under "max_io" (-1: nothing). */
+static long long saved_max_io(void *priv)
+{
+	struct saved_caps rep = { .ops = { .text = saved_text, .number = saved_number },
+				  .max_io = -1 };
+
+	backend_nbd.save(priv, &rep.ops);
+	return rep.max_io;
+}
+
+/* A server whose maximum block size (64 KiB, nbdkit's blocksize-policy,
+ * which fails larger requests with EINVAL) is less than the daemon's
+ * largest request lowers the device's to it, saved for a recovery; one
+ * below a page is refused at the add; a server that comes back with a
+ * smaller maximum than the device's is refused (its read fails with EIO by
+ * the timeout). */
+START_TEST(test_max_block_size)
+{
+	static const char *const max64k[] = { "--filter=blocksize-policy", "memory", "1M",
+					      "blocksize-maximum=65536",
+					      "blocksize-error-policy=error", NULL };
+	static const char *const max2k[] = { "--filter=blocksize-policy", "memory", "1M",
+					     "blocksize-maximum=2048",
+					     "blocksize-preferred=2048", NULL };
+	struct backend_geometry geo;
+	static char b[128 << 10];
+	char u[400];
+	void *priv;
+	pid_t kit = start_named("max64k", max64k, u, sizeof(u));
+
+	ck_assert_msg(open_nbd(u, &priv, &geo) == 0, "add: %s", ready_msg);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.max_io_bytes, 65536);
+	ck_assert_int_eq(saved_max_io(priv), 65536);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, b, 0, 65536), 0);
+	/* What the device no longer sends: the server fails it. */
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_WRITE, b, 0, sizeof(b)), -EINVAL);
+	backend_nbd.close(priv);
+	stop_named(kit, "max64k");
+
+	kit = start_named("max2k", max2k, u, sizeof(u));
+	ck_assert_int_lt(open_nbd(u, &priv, &geo), 0);
+	ck_assert_msg(strstr(ready_msg, "maximum block size is 2048 bytes, less than the 4096"),
+		      "message: %s", ready_msg);
+	stop_named(kit, "max2k");
+
+	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.max_io_bytes, 1 << 19);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, 4096), 0);
+	restart_server(max64k);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, b, 0, 4096), -EIO);
+	ck_assert_int_eq(describe_int(priv, "reconnects"), 0);
+	backend_nbd.close(priv);
+	restart_server(memory_1m);
+}
+END_TEST
+
+/* A recovered device keeps the largest request its record saved: on a
+ * server whose maximum is that (64 KiB) it serves; one recovered from a
+ * record without it (the daemon's 512 KiB, what the kernel device had) is
+ * refused there (its read fails with EIO by the timeout). */
+START_TEST(test_recover_max_block_size)
+{
+	static const char *const max64k[] = { "--filter=blocksize-policy", "memory", "1M",
+					      "blocksize-maximum=65536", NULL };
+	struct backend_arg args[BACKEND_MAX_PARAMS] = { 0 };
+	struct backend_saved saved[] = { { .key = "size", .value = "1048576" },
+					 { .key = "caps", .value = "flush,fua,trim,zero" },
+					 { .key = "max_io", .value = "65536" }, { 0 } };
+	struct backend_config cfg = test_cfg(args);
+	struct backend_geometry geo;
+	char err[512] = "", buf[4096];
+	void *priv;
+	int before;
+
+	restart_server(max64k);
+	cfg.recovering = true;
+	cfg.saved = saved;
+	test_arg_text(&backend_nbd, args, "url", url);
+	test_arg_text(&backend_nbd, args, "timeout", "2");
+	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.max_io_bytes, 65536);
+	ck_assert_int_eq(run_req(priv, BACKEND_REQ_READ, buf, 0, sizeof(buf)), 0);
+	backend_nbd.close(priv);
+
+	saved[2].key = NULL;
+	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
+	backend_nbd.ready_geometry(priv, &geo);
+	ck_assert_uint_eq(geo.max_io_bytes, 1 << 19);
+	before = dones;
+	submit_read(priv, buf);
+	run_until_done(before, 6.0);
+	ck_assert_int_eq(dones, before + 1);
+	ck_assert_int_eq(last_res, -EIO);
+	backend_nbd.close(priv);
+	restart_server(memory_1m);
 }
 END_TEST
 
@@ -1271,6 +1372,8 @@ static Suite *nbd_suite(void)
 	tcase_add_test(tc, test_min_block_size);
 	tcase_add_test(tc, test_reconnect_caps);
 	tcase_add_test(tc, test_recover_caps);
+	tcase_add_test(tc, test_max_block_size);
+	tcase_add_test(tc, test_recover_max_block_size);
 	tcase_add_test(tc, test_send_failure);
 	tcase_add_test(tc, test_short_structured_read);
 	tcase_add_test(tc, test_flapping_server);
