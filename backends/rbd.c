@@ -18,7 +18,11 @@
  * the kernel's rbd client, until it returns. Devices of the same
  * configuration, client id and cache setting share one librados client
  * (rbd_cluster.c), as the kernel's rbd client shares its ceph client,
- * unless the device asks for its own (own_client). */
+ * unless the device asks for its own (own_client). Another client that
+ * shrinks the image (rbd resize --allow-shrink) is seen through librbd's
+ * update watch (rbd_size.c), as the kernel's client watches the header:
+ * requests past the new end then fail, where librbd would cut a write short
+ * and answer success for all of it. */
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/rbd.h"
@@ -77,7 +81,11 @@ struct rbd_dev {
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
 	uint64_t image_size, size;
-	int efd;		/* librbd's completion notification */
+	uint64_t limit;		/* the device's bytes the image still has: size,
+				 * or less while another client has shrunk it */
+	struct rbd_size_watch *size_watch;	/* that client's resize */
+	int efd;		/* librbd's completion notification, and the
+				 * size watch's */
 	struct backend_watch *watch;
 	struct rbd_req *reqs, *free;
 	unsigned inflight;
@@ -145,9 +153,9 @@ static const rbd_start_fn rbd_starts[] = {
 	[BACKEND_REQ_WRITE_ZEROES] = rbd_start_zeroes,
 };
 
-/* Logs q's failure with librbd's error, rate-limited per device: the
- * kernel only sees EIO-like codes, the log says what librbd said. */
-static void rbd_log_failure(struct rbd_dev *r, const struct rbd_req *q, ssize_t ret)
+/* Logs q's failure for the reason why, rate-limited per device: the
+ * kernel only sees EIO-like codes, the log says why. */
+static void rbd_log_failure_why(struct rbd_dev *r, const struct rbd_req *q, const char *why)
 {
 	unsigned long quiet;
 	char more[64] = "";
@@ -159,7 +167,13 @@ static void rbd_log_failure(struct rbd_dev *r, const struct rbd_req *q, ssize_t 
 		snprintf(more, sizeof(more), " (and %lu failures not logged before it)", quiet);
 	log_error("rbd %s: %s of %llu bytes at %llu failed%s: %s%s", r->label,
 		  backend_req_op_name(q->op), (unsigned long long)q->len, (unsigned long long)q->off,
-		  q->fua_flushing ? " in its FUA flush" : "", strerror((int)-ret), more);
+		  q->fua_flushing ? " in its FUA flush" : "", why, more);
+}
+
+/* Logs q's failure with librbd's error ret, rate-limited per device. */
+static void rbd_log_failure(struct rbd_dev *r, const struct rbd_req *q, ssize_t ret)
+{
+	rbd_log_failure_why(r, q, strerror((int)-ret));
 }
 
 /* Gives a request slot back. */
@@ -192,6 +206,14 @@ static int rbd_submit(void *priv, unsigned queue, const struct backend_req *req,
 	q->op = req->op;
 	q->off = req->off;
 	q->len = req->len;
+	/* Past the end of an image another client shrank: librbd would cut
+	 * a write there short and answer success for all of it. */
+	if (req->op != BACKEND_REQ_FLUSH && req->off + req->len > r->limit) {
+		rbd_aio_release(q->comp);
+		q->comp = NULL;
+		rbd_log_failure_why(r, q, "past the end of the image, which another client shrank");
+		return -EIO;
+	}
 	ret = rbd_starts[req->op](r, q, req);
 	if (ret < 0) {
 		rbd_aio_release(q->comp);
@@ -238,12 +260,32 @@ static void rbd_req_end(struct rbd_dev *r, struct rbd_req *q, ssize_t ret)
 	done(ctx, ret < 0 ? (int)ret : 0);
 }
 
-/* librbd's eventfd is readable: collect every finished completion. */
+/* The image is size bytes now (rbd resize by another client): requests
+ * past its end fail from now on, until it grows back. */
+static void rbd_resized(struct rbd_dev *r, uint64_t size)
+{
+	uint64_t limit = rbd_device_size(size, r->block_size);
+
+	if (limit > r->size)
+		limit = r->size;
+	if (limit < r->limit)
+		log_warn("rbd %s: the image shrank to %llu bytes (resized by another client): "
+			 "requests past %llu fail with EIO until it grows back", r->label,
+			 (unsigned long long)size, (unsigned long long)limit);
+	else if (limit > r->limit && limit == r->size)
+		log_info("rbd %s: the image has %llu bytes again: the device serves all of it",
+			 r->label, (unsigned long long)size);
+	r->image_size = size;
+	r->limit = limit;
+}
+
+/* librbd's eventfd is readable: take the image's new size, if it changed,
+ * then collect every finished completion. */
 static void rbd_on_events(void *arg, unsigned revents)
 {
 	struct rbd_dev *r = arg;
 	rbd_completion_t comps[RBD_POLL_BATCH];
-	uint64_t count;
+	uint64_t count, size;
 	int n;
 
 	(void)revents;
@@ -251,6 +293,8 @@ static void rbd_on_events(void *arg, unsigned revents)
 	/* Read first: a completion after the poll below writes it again. */
 	if (read(r->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		log_errno(-errno, "rbd %s: reading the completion eventfd", r->label);
+	if (rbd_size_watch_take(r->size_watch, &size))
+		rbd_resized(r, size);
 	while ((n = rbd_poll_io_events(r->image, comps, RBD_POLL_BATCH)) > 0) {
 		for (int i = 0; i < n; i++) {
 			struct rbd_req *q = rbd_aio_get_arg(comps[i]);
@@ -294,6 +338,7 @@ static int rbd_take_image(struct rbd_dev *r, struct rbd_connect *c)
 	c->ioctx = NULL;
 	c->image = NULL;
 	r->size = rbd_device_size(r->image_size, r->block_size);
+	r->limit = r->size;
 	if (r->size == 0) {
 		snprintf(r->err, sizeof(r->err), "image %s has %llu bytes, less than one block of %u",
 			 r->label, (unsigned long long)r->image_size, r->block_size);
@@ -311,9 +356,15 @@ static int rbd_take_image(struct rbd_dev *r, struct rbd_connect *c)
 		return ret;
 	}
 	ret = r->loop->watch_start(r->loop, r->efd, BACKEND_EV_READ, rbd_on_events, r, &r->watch);
-	if (ret < 0)
+	if (ret < 0) {
 		snprintf(r->err, sizeof(r->err), "out of memory for the completion watch");
-	return ret;
+		return ret;
+	}
+	ret = rbd_size_watch_start(&r->size_watch, r->image, r->efd);
+	if (ret < 0)
+		log_warn("rbd %s: cannot watch the image's size (%s): a shrink by another "
+			 "client will not be noticed", r->label, strerror(-ret));
+	return 0;
 }
 
 /* Stops waiting for the connecting thread, which cleans up after itself. */
@@ -457,7 +508,8 @@ static void rbd_close_dev(void *priv)
 		rbd_drop_connect(r);
 	r->loop->watch_stop(r->watch);
 	/* librbd may write the eventfd until the image is closed. */
-	rbd_close_async(r->cluster, r->shared, r->ioctx, r->image, r->efd, r->label);
+	rbd_close_async(r->cluster, r->shared, r->ioctx, r->image, r->size_watch, r->efd,
+			r->label);
 	free(r->reqs);
 	free(r);
 }

@@ -1,6 +1,7 @@
 /* The rbd backend's parts: the connection made off the loop (rbd_connect.c)
- * and closed off the loop (rbd_close.c), and the small pure helpers the
- * backend and its unit tests share (rbd_text.c). */
+ * and closed off the loop (rbd_close.c), the image's size as other clients
+ * change it (rbd_size.c), and the small pure helpers the backend and its
+ * unit tests share (rbd_text.c). */
 #ifndef UBLKD_RBD_H
 #define UBLKD_RBD_H
 
@@ -58,6 +59,26 @@ struct rbd_connect {
 	char cache_source[16];	/* where that came from: config, pool or image */
 };
 
+/* The image's size as librbd's update watch last read it (rbd_size.c):
+ * written on librbd's thread, taken on the loop, freed by the close. */
+struct rbd_size_watch {
+	rbd_image_t image;
+	int efd;		/* the completion eventfd: written after size */
+	uint64_t handle;	/* rbd_update_watch's */
+	uint64_t size;		/* atomic: bytes */
+	int changed;		/* atomic: a size the loop has not taken */
+};
+
+/* Watches image's header, waking the loop through efd when its size may
+ * have changed: 0 with *out set, or -errno (librbd's). */
+int rbd_size_watch_start(struct rbd_size_watch **out, rbd_image_t image, int efd);
+/* On the loop: true with the image's size in *size when the watch saw a
+ * change since the last call (w may be NULL: false). */
+bool rbd_size_watch_take(struct rbd_size_watch *w, uint64_t *size);
+/* Off the loop, before the image is closed: ends the watch and frees it
+ * (w may be NULL). */
+void rbd_size_watch_stop(struct rbd_size_watch *w);
+
 /* Starts fn(arg) on a detached thread: 0, or a positive error number. */
 int rbd_thread_start(void *(*fn)(void *), void *arg);
 /* Sets the most connecting threads alive at once (tests; the default is
@@ -84,12 +105,14 @@ int rbd_connect_start(struct rbd_connect *c, char *err, size_t errlen);
 /* Lets go of c: the last holder closes what it opened and frees it. */
 void rbd_connect_put(struct rbd_connect *c);
 
-/* Closes image (may be NULL), ioctx, then lets go of the shared client
- * (may be NULL) and shuts cluster down (may be NULL), and closes efd (may
- * be -1) on a short-lived thread, never waiting for the cluster on the
- * caller's; label names the image in the logs. */
+/* Ends the size watch (may be NULL), closes image (may be NULL), ioctx,
+ * then lets go of the shared client (may be NULL) and shuts cluster down
+ * (may be NULL), and closes efd (may be -1) on a short-lived thread, never
+ * waiting for the cluster on the caller's; label names the image in the
+ * logs. */
 void rbd_close_async(rados_t cluster, struct rbd_cluster *shared, rados_ioctx_t ioctx,
-		     rbd_image_t image, int efd, const char *label);
+		     rbd_image_t image, struct rbd_size_watch *watch, int efd,
+		     const char *label);
 
 /* The device size for an image of image_size bytes: rounded down to a
  * whole number of blocks (the tail cannot be written through the device). */

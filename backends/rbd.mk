@@ -8,6 +8,7 @@ backends_libbackends_a_SOURCES += \
 	backends/rbd_connect.c \
 	backends/rbd_close.c \
 	backends/rbd_cluster.c backends/rbd_cluster.h \
+	backends/rbd_size.c \
 	backends/rbd_text.c
 
 check_PROGRAMS += test/unit/check_rbd test/unit/check_rbd_cluster
@@ -23,7 +24,7 @@ endif
 
 EXTRA_DIST += \
 	backends/rbd.c backends/rbd.h backends/rbd_connect.c backends/rbd_close.c \
-	backends/rbd_cluster.c backends/rbd_cluster.h backends/rbd_text.c \
+	backends/rbd_cluster.c backends/rbd_cluster.h backends/rbd_size.c backends/rbd_text.c \
 	test/unit/check_rbd.c test/unit/check_rbd_cluster.c \
 	test/ceph-cluster \
 	test/e2e/85-rbd.sh

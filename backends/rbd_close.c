@@ -35,6 +35,7 @@ struct rbd_closer {
 	struct rbd_cluster *shared;
 	rados_ioctx_t ioctx;
 	rbd_image_t image;
+	struct rbd_size_watch *watch;
 	int efd;
 	char label[300];
 	struct rbd_closer *next;	/* in the queue */
@@ -57,6 +58,7 @@ static void rbd_closer_run(struct rbd_closer *h)
 {
 	rados_t last;
 
+	rbd_size_watch_stop(h->watch);
 	if (h->image)
 		rbd_close(h->image);
 	if (h->ioctx)
@@ -260,10 +262,11 @@ out:
 /* Closes image (may be NULL), ioctx, the use of shared, cluster and efd
  * (may be -1) off the loop; label names the image in the logs. */
 void rbd_close_async(rados_t cluster, struct rbd_cluster *shared, rados_ioctx_t ioctx,
-		     rbd_image_t image, int efd, const char *label)
+		     rbd_image_t image, struct rbd_size_watch *watch, int efd,
+		     const char *label)
 {
 	struct rbd_closer what = { .cluster = cluster, .shared = shared, .ioctx = ioctx,
-				   .image = image, .efd = efd };
+				   .image = image, .watch = watch, .efd = efd };
 	struct rbd_closer *h;
 	int ret = ENOMEM;
 

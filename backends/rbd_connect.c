@@ -271,7 +271,7 @@ void rbd_connect_put(struct rbd_connect *c)
 	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	rbd_label(label, sizeof(label), c->pool, c->image_name, c->snap);
-	rbd_close_async(c->cluster, c->shared, c->ioctx, c->image, -1, label);
+	rbd_close_async(c->cluster, c->shared, c->ioctx, c->image, NULL, -1, label);
 	if (c->efd >= 0)
 		close(c->efd);
 	free(c->pool);

@@ -228,12 +228,12 @@ START_TEST(test_close_async)
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(rados_create(&cluster, NULL), 0);
 	t0 = ev_time();
-	rbd_close_async(cluster, NULL, NULL, NULL, p[1], "test/image");
+	rbd_close_async(cluster, NULL, NULL, NULL, NULL, p[1], "test/image");
 	ck_assert_msg(ev_time() - t0 < 1.0, "rbd_close_async waited %.2f s", ev_time() - t0);
 	ck_assert_int_eq(read(p[0], &c, 1), 0);	/* blocks until the thread closes it */
 	ck_assert_double_lt(ev_time() - t0, 10.0);
 	close(p[0]);
-	rbd_close_async(NULL, NULL, NULL, NULL, -1, "nothing");	/* nothing to close */
+	rbd_close_async(NULL, NULL, NULL, NULL, NULL, -1, "nothing");	/* nothing to close */
 }
 END_TEST
 
@@ -304,7 +304,7 @@ START_TEST(test_closing_bound)
 
 		ck_assert_int_eq(pipe(p[i]), 0);
 		ck_assert_int_eq(rados_create(&cluster, NULL), 0);
-		rbd_close_async(cluster, NULL, NULL, NULL, p[i][1], "test/image");
+		rbd_close_async(cluster, NULL, NULL, NULL, NULL, p[i][1], "test/image");
 	}
 	rbd_close_counts(&threads, &waiting);
 	ck_assert_uint_eq(threads, 0);
