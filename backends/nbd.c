@@ -77,11 +77,12 @@ static int nbd_cmd_chunk(void *user_data, const void *subbuf, size_t count, uint
 static void nbd_log_short(struct nbd_cmd *cmd)
 {
 	struct nbdb *b = cmd->b;
+	char more[64];
 
-	if (nbd_log_pass(&b->short_log, b))
+	if (nbd_log_pass(&b->short_log, b, more, sizeof(more)))
 		log_error("nbd %s: a read of %" PRIu64 " bytes at %" PRIu64 " failed with EIO: "
-			  "the server answered success with %" PRIu64 " bytes of data", b->url,
-			  cmd->req.len, cmd->req.off, cmd->covered);
+			  "the server answered success with %" PRIu64 " bytes of data%s", b->url,
+			  cmd->req.len, cmd->req.off, cmd->covered, more);
 }
 
 /* libnbd answered cmd (from inside a notify or close): keep the answer. */
@@ -175,12 +176,18 @@ static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
 	return 0;
 }
 
-/* True when a line limited by rl may be logged now. */
-bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b)
+/* True when a line limited by rl may be logged now, with the count of
+ * lines left out since the last one as a suffix in more. */
+bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b, char *more, size_t len)
 {
 	unsigned long quiet;
 
-	return ratelimit_pass(rl, b->loop->now(b->loop), &quiet);
+	more[0] = 0;
+	if (!ratelimit_pass(rl, b->loop->now(b->loop), &quiet))
+		return false;
+	if (quiet)
+		snprintf(more, len, " (and %lu more since the last such line)", quiet);
+	return true;
 }
 
 /* c's handle is dead or closed: fail c with libnbd's error (its requests
@@ -204,8 +211,7 @@ static void nbd_refused(struct nbd_conn *c, struct nbd_cmd *cmd)
 	struct nbdb *b = c->b;
 	const char *msg = nbd_get_error();
 	int err = nbd_get_errno();
-	unsigned long quiet;
-	char more[64] = "";
+	char more[64];
 
 	if (nbd_aio_is_dead(c->h) || nbd_aio_is_closed(c->h)) {
 		TAILQ_INSERT_HEAD(&b->waiting, cmd, link);
@@ -216,10 +222,8 @@ static void nbd_refused(struct nbd_conn *c, struct nbd_cmd *cmd)
 		msg = "send failed";
 	cmd->error = err > 0 ? err : EIO;
 	TAILQ_INSERT_TAIL(&b->finished, cmd, link);
-	if (!ratelimit_pass(&b->refused_log, b->loop->now(b->loop), &quiet))
+	if (!nbd_log_pass(&b->refused_log, b, more, sizeof(more)))
 		return;
-	if (quiet)
-		snprintf(more, sizeof(more), " (and %lu more since the last such line)", quiet);
 	log_error("nbd %s: a %s of %" PRIu64 " bytes at %" PRIu64 " failed with %s: libnbd "
 		  "refused to send it: %s%s", b->url, backend_req_op_name(cmd->req.op), cmd->req.len,
 		  cmd->req.off, strerror(cmd->error), msg, more);

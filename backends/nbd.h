@@ -123,8 +123,9 @@ void nbd_caps_restore(struct nbdb *b, const char *saved);
 /* Writes the names of the device's capabilities, comma-separated, into buf. */
 void nbd_caps_names(struct nbdb *b, char *buf, size_t len);
 /* True when a line limited by rl may be logged now (at most one per
- * NBD_LOG_EVERY seconds). */
-bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b);
+ * NBD_LOG_EVERY seconds), with the count of lines left out since the last
+ * one as a suffix for it in more (empty when none). */
+bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b, char *more, size_t len);
 /* Starts connecting c: 0, or -errno with a message in err. */
 int nbd_conn_connect(struct nbd_conn *c, char *err, size_t errlen);
 /* Drops c's handle (its commands go back to waiting) and plans the next

@@ -105,13 +105,14 @@ static bool nbd_conn_readable(int fd)
 static void nbd_conn_on_ready(struct nbd_conn *c)
 {
 	struct nbdb *b = c->b;
-	char err[512];
+	char err[512], more[64];
 
 	if (nbd_connected(b, c, err, sizeof(err)) < 0) {
 		/* nbd_conn_fail logs the first attempt's failure only: a server
 		 * refused on a reconnection says why too, rate-limited. */
-		if (c->attempts && b->ready != 1 && nbd_log_pass(&b->refused_server_log, b))
-			log_warn("nbd %s: connection %u: %s; retrying", b->url, c->idx, err);
+		if (c->attempts && b->ready != 1 &&
+		    nbd_log_pass(&b->refused_server_log, b, more, sizeof(more)))
+			log_warn("nbd %s: connection %u: %s; retrying%s", b->url, c->idx, err, more);
 		nbd_conn_fail(c, err);
 		return;
 	}
