@@ -808,6 +808,18 @@ static void run_until_done(int before, double seconds)
 		ev_run(loop, EVRUN_ONCE);
 }
 
+/* A read of 4096 bytes on priv waits for a server the device refuses, and
+ * fails with EIO by its timeout (2 s in these tests). */
+static void expect_read_times_out(void *priv, char *buf)
+{
+	int before = dones;
+
+	submit_read(priv, buf);
+	run_until_done(before, 6.0);
+	ck_assert_int_eq(dones, before + 1);
+	ck_assert_int_eq(last_res, -EIO);
+}
+
 /* A device recovered while its server is down: ready at once with the
  * saved size (a daemon restarted during a server outage keeps its device),
  * its read waits, and is served once the server is up. A server that now
@@ -844,11 +856,7 @@ START_TEST(test_recover_server_down)
 
 	/* The fixture's server has 1 MiB, the record says 2 MiB. */
 	priv = open_recovered(url, "2097152", "2");
-	before = dones;
-	submit_read(priv, buf);
-	run_until_done(before, 6.0);
-	ck_assert_int_eq(dones, before + 1);
-	ck_assert_int_eq(last_res, -EIO);
+	expect_read_times_out(priv, buf);
 	backend_nbd.close(priv);
 }
 END_TEST
@@ -1040,7 +1048,6 @@ START_TEST(test_recover_caps)
 	struct backend_geometry geo;
 	char err[512] = "", buf[4096];
 	void *priv;
-	int before;
 
 	ck_assert_int_eq(open_nbd(url, &priv, &geo), 0);
 	backend_nbd.save(priv, &rep.ops);
@@ -1053,11 +1060,7 @@ START_TEST(test_recover_caps)
 	test_arg_text(&backend_nbd, args, "timeout", "2");
 	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
 	ck_assert_int_eq(backend_nbd.wait_ready(priv, on_ready, NULL, err, sizeof(err)), 0);
-	before = dones;
-	submit_read(priv, buf);
-	run_until_done(before, 6.0);
-	ck_assert_int_eq(dones, before + 1);
-	ck_assert_int_eq(last_res, -EIO);
+	expect_read_times_out(priv, buf);
 	backend_nbd.close(priv);
 	restart_server(memory_1m);
 	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
@@ -1140,7 +1143,6 @@ START_TEST(test_recover_max_block_size)
 	struct backend_geometry geo;
 	char err[512] = "", buf[4096];
 	void *priv;
-	int before;
 
 	restart_server(max64k);
 	cfg.recovering = true;
@@ -1157,11 +1159,7 @@ START_TEST(test_recover_max_block_size)
 	ck_assert_msg(backend_nbd.open(&priv, &cfg, &geo, err, sizeof(err)) == 0, "open: %s", err);
 	backend_nbd.ready_geometry(priv, &geo);
 	ck_assert_uint_eq(geo.max_io_bytes, 1 << 19);
-	before = dones;
-	submit_read(priv, buf);
-	run_until_done(before, 6.0);
-	ck_assert_int_eq(dones, before + 1);
-	ck_assert_int_eq(last_res, -EIO);
+	expect_read_times_out(priv, buf);
 	backend_nbd.close(priv);
 	restart_server(memory_1m);
 }
