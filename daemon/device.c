@@ -229,13 +229,16 @@ void device_free(struct device *dev)
 }
 
 /* The add or recovery made dev live: gives its node to its owner, tells
- * the observer, answers the adder, deletes it if a shutdown asked to. */
+ * the observer, answers the adder, then leaves it to the next daemon or
+ * deletes it if a shutdown asked to. */
 void device_went_live(struct device *dev)
 {
 	device_node_give(dev->id, dev->owner_uid, dev->owner_gid);
 	device_notify(dev, DEVICE_EV_LIVE);
 	device_answer(dev, &dev->adder, 0);
-	if (dev->delete_when_live)
+	if (dev->detach_when_live)
+		device_detach_from(dev);
+	else if (dev->delete_when_live)
 		device_del(dev, NULL, NULL);
 }
 
@@ -433,8 +436,9 @@ void device_del(struct device *dev, device_done_fn done, void *arg)
 }
 
 /* Ends every device, then calls done: one being added is cancelled, or
- * deleted once live; a live one is left to the next daemon when detach is
- * set and it has a recovery mode, else deleted; a failed one is deleted. */
+ * deleted once live; a live one, or one being recovered once live, is left
+ * to the next daemon when detach is set and it has a recovery mode, else
+ * deleted; a failed one is deleted. */
 static void device_end_all(bool detach, void (*done)(void *arg), void *arg)
 {
 	struct device *d, *next;
@@ -449,6 +453,8 @@ static void device_end_all(bool detach, void (*done)(void *arg), void *arg)
 		next = d->next;
 		if (device_backend_waiting(d))
 			device_add_cancel_wait(d);
+		else if (d->state == DEVICE_STARTING && detach && d->rec != DEVICE_REC_NONE)
+			d->detach_when_live = true;	/* it was live before this daemon */
 		else if (d->state == DEVICE_STARTING)
 			d->delete_when_live = true;
 		else if (detach && d->state == DEVICE_LIVE && d->recovery != DEVICE_RECOVERY_NONE)

@@ -75,6 +75,8 @@ struct device {
 	enum device_del_step del;
 	unsigned undo;			/* enum device_undo bits */
 	bool delete_when_live;		/* a shutdown arrived while starting */
+	bool detach_when_live;		/* a shutdown keeping devices arrived
+					 * while it was being recovered */
 	bool caller_logs_error;		/* recovery: done's caller logs a failure
 					 * (one line per device), not set_error */
 	uint32_t id;

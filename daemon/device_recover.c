@@ -8,7 +8,8 @@
  * FETCH every tag, END_USER_RECOVERY. Requests the old daemon had not
  * answered are then reissued to us by the kernel (REISSUE), so none is
  * lost. A failure at any step unwinds through the delete pipeline, which
- * deletes the kernel device once GET_DEV_INFO has shown it exists. */
+ * deletes the kernel device once GET_DEV_INFO has shown it exists with the
+ * record's recovery flags (one without them is another's, left alone). */
 #include "config.h"
 #include "daemon/device_pipeline.h"
 #include "common/log.h"
@@ -71,14 +72,17 @@ static int rec_on_info(struct device *dev, int res)
 				strerror(-res));
 		return res;
 	}
-	dev->undo |= UNDO_KERNEL;	/* from here on a failure deletes it */
+	/* A device without the record's recovery flags is not the one the
+	 * record describes (its id was reused, by another server perhaps):
+	 * it is left alone. */
 	if (!want || (dev->info.flags & want) != want) {
 		device_add_fail(dev, -EINVAL, "the kernel's device %u was not added with "
-				"recovery %s (flags 0x%llx)", dev->id,
-				device_recovery_name(dev->recovery),
+				"recovery %s (flags 0x%llx): not this record's; left alone",
+				dev->id, device_recovery_name(dev->recovery),
 				(unsigned long long)dev->info.flags);
 		return -EINVAL;
 	}
+	dev->undo |= UNDO_KERNEL;	/* from here on a failure deletes it */
 	if (dev->info.state == REC_STATE_DEAD) {
 		device_add_fail(dev, -ESTALE, "the kernel's device %u is dead (stopped), not "
 				"waiting for a daemon", dev->id);

@@ -192,8 +192,10 @@ static int records_saved(struct json_object *rec, struct backend_saved *saved, c
 	struct json_object *obj = NULL;
 	unsigned n = 0;
 
-	if (json_object_object_get_ex(rec, "saved", &obj) &&
-	    !json_object_is_type(obj, json_type_object)) {
+	saved[0].key = NULL;
+	if (!json_object_object_get_ex(rec, "saved", &obj))
+		return 0;	/* the backend saved nothing */
+	if (!json_object_is_type(obj, json_type_object)) {
 		snprintf(err, errlen, "saved: expected an object");
 		return -EINVAL;
 	}

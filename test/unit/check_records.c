@@ -4,6 +4,7 @@
  * gets none; a record that cannot be read is moved aside and the device its
  * name gives is deleted from the kernel; the start-up recovery answers once. */
 #include "config.h"
+#include "backends/backend.h"
 #include "daemon/device.h"
 #include "daemon/records.h"
 #include "common/log.h"
@@ -182,6 +183,121 @@ START_TEST(test_bad_record_purges_its_device)
 }
 END_TEST
 
+static int detached_calls;
+
+/* Counts the end of a shutdown that keeps devices. */
+static void on_detached(void *arg)
+{
+	(void)arg;
+	detached_calls++;
+}
+
+/* Leaves device 0 (a null device added live with reissue) in the fake
+ * kernel, quiesced, as a daemon restart does: its record stays, and
+ * GET_DEV_INFO will answer what the kernel keeps of it (its flags, or flags
+ * when non-zero). */
+static void leave_for_next_daemon(uint64_t flags)
+{
+	/* A backend a record can name (the fake is in no table). */
+	struct device_spec spec = {
+		.backend = backends_find("null"),
+		.cfg = { .size = 1 << 20, .block_size = 512 },
+		.args = { { .given = true, .bytes = 1 << 20 } },
+		.id = DEVICE_ID_AUTO,
+		.queues = 2,
+		.depth = 4,
+		.recovery = DEVICE_RECOVERY_REISSUE,
+	};
+
+	ck_assert_ptr_nonnull(spec.backend);
+	device_add(&spec, on_done, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(answers, 1);
+	ck_assert_int_eq(answer_err, 0);
+	memset(&fake.dev_info, 0, sizeof(fake.dev_info));
+	fake.dev_info.dev_id = 0;
+	fake.dev_info.nr_hw_queues = 2;
+	fake.dev_info.queue_depth = 4;
+	fake.dev_info.max_io_buf_bytes = 512 << 10;
+	/* USER_RECOVERY, REISSUE and CMD_IOCTL_ENCODE, as the record says. */
+	fake.dev_info.flags = 88;
+	detached_calls = 0;
+	device_detach_all(on_detached, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(detached_calls, 1);
+	ck_assert_uint_eq(device_count(), 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), 0);
+	fake.dev_info.state = 2;	/* quiesced */
+	if (flags)
+		fake.dev_info.flags = flags;
+	fake.dev_info_set = true;
+	memset(fake.submitted, 0, sizeof(fake.submitted));
+}
+
+/* The kernel's device of a record's id was not added with the record's
+ * recovery flags (the id was reused by another server): the recovery
+ * fails, its record is moved aside, and the device is left alone. */
+START_TEST(test_foreign_device_left_alone)
+{
+	leave_for_next_daemon(UBLK_F_CMD_IOCTL_ENCODE);
+	records_recover_all(false, on_recovered, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV] + fake.submitted[0x14], 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), -1);
+	fake.kernel_devs = 0;
+}
+END_TEST
+
+/* A record without "saved" (a backend that saved nothing) is recovered,
+ * not a crash. */
+START_TEST(test_record_without_saved)
+{
+	struct json_object *rec;
+
+	leave_for_next_daemon(0);
+	rec = read_json(rec_path("ublkb0.json"));
+	ck_assert_ptr_nonnull(rec);
+	json_object_object_del(rec, "saved");
+	ck_assert_int_eq(json_object_to_file(rec_path("ublkb0.json"), rec), 0);
+	json_object_put(rec);
+	records_recover_all(false, on_recovered, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_END_USER_RECOVERY], 1);
+	ck_assert_uint_eq(device_count(), 1);
+	answers = 0;
+	device_del(device_find(0), on_done, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(answers, 1);
+}
+END_TEST
+
+/* A shutdown that keeps devices, asked while a device is being recovered
+ * (before START_USER_RECOVERY is answered): the device is left to the
+ * next daemon once live, never stopped or deleted, and keeps its record. */
+START_TEST(test_keep_devices_during_recovery)
+{
+	leave_for_next_daemon(0);
+	records_recover_all(false, on_recovered, NULL);
+	ck_assert(fake_answer_until(UBLK_CMD_START_USER_RECOVERY));
+	detached_calls = 0;
+	device_detach_all(on_detached, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(detached_calls, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_END_USER_RECOVERY], 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV] + fake.submitted[0x14], 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	ck_assert_uint_eq(device_count(), 0);
+	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), 0);
+	fake.kernel_devs = 0;
+}
+END_TEST
+
 /* No records: the recovery ends at once, once, and touches nothing. */
 START_TEST(test_no_records)
 {
@@ -204,6 +320,9 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, test_no_record_without_recovery);
 	tcase_add_test(tc, test_bad_record_purges_its_device);
 	tcase_add_test(tc, test_no_records);
+	tcase_add_test(tc, test_foreign_device_left_alone);
+	tcase_add_test(tc, test_record_without_saved);
+	tcase_add_test(tc, test_keep_devices_during_recovery);
 	suite_add_tcase(s, tc);
 	return s;
 }

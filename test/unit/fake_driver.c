@@ -188,6 +188,12 @@ bool fake_answer_one(void)
 	}
 	if (res == 0 && (c.nr == UBLK_CMD_DEL_DEV || c.nr == 0x14))
 		fake.kernel_devs--;
+	if (res == 0 && c.nr == UBLK_CMD_GET_DEV_INFO && fake.dev_info_set)
+		memcpy(c.buf, &fake.dev_info, sizeof(fake.dev_info));
+	if (res == 0 && c.nr == UBLK_CMD_SET_PARAMS)
+		memcpy(&fake.params, c.buf, sizeof(fake.params));
+	if (res == 0 && c.nr == UBLK_CMD_GET_PARAMS)
+		memcpy(c.buf, &fake.params, sizeof(fake.params));
 	c.fn(c.arg, res);
 	return true;
 }

@@ -43,6 +43,12 @@ struct fake_driver {
 	uint32_t next_id;
 	unsigned submitted[0x20];	/* per command number */
 	uint64_t features;	/* what GET_FEATURES reports */
+	/* A device kept from an earlier daemon: GET_DEV_INFO answers
+	 * dev_info when dev_info_set; GET_PARAMS answers what the last
+	 * SET_PARAMS gave. */
+	struct ublksrv_ctrl_dev_info dev_info;
+	bool dev_info_set;
+	struct ublk_params params;
 };
 
 /* The fake backend's counters and behaviour. */
