@@ -377,12 +377,37 @@ static const struct backend_ops device_no_backend = {
 	.summary = "a kernel device with no record, being deleted",
 };
 
+/* GET_DEV_INFO answered for a purge: a device added with USER_RECOVERY
+ * (as every device with a record is) is deleted; another is left alone. */
+static void purge_on_info(void *arg, int res)
+{
+	struct device *dev = arg;
+
+	if (res == 0 && (dev->info.flags & UBLK_F_USER_RECOVERY)) {
+		log_info("device %u: deleting it from the kernel (no usable record)", dev->id);
+		device_del_from(dev, DEL_RELEASE);
+		return;
+	}
+	dev->undo &= ~UNDO_KERNEL;
+	if (res < 0) {
+		dev->err = res;
+		snprintf(dev->msg, sizeof(dev->msg), "GET_DEV_INFO: %s", strerror(-res));
+	} else {
+		log_warn("device %u: not added with recovery (flags 0x%llx), so not the one its "
+			 "record described; left alone", dev->id,
+			 (unsigned long long)dev->info.flags);
+	}
+	device_del_from(dev, DEL_RELEASE);
+}
+
 /* Deletes kernel device id, which no usable record describes (a corrupt
- * record, or an orphan the daemon was told to adopt); done once. */
-void device_purge(uint32_t id, device_done_fn done, void *arg)
+ * or refused record, or an orphan the daemon was told to adopt); with
+ * ours_only only if it was added with USER_RECOVERY; done once. */
+void device_purge(uint32_t id, bool ours_only, device_done_fn done, void *arg)
 {
 	struct device_spec spec = { .backend = &device_no_backend, .id = id };
 	struct device *dev = device_new(&spec, done, arg);
+	int ret;
 
 	if (!dev)
 		return;
@@ -390,8 +415,15 @@ void device_purge(uint32_t id, device_done_fn done, void *arg)
 	dev->state = DEVICE_DELETING;
 	dev->add = ADD_LIVE;
 	dev->undo = UNDO_KERNEL;
-	log_info("device %u: deleting it from the kernel (no usable record)", id);
-	device_del_from(dev, DEL_RELEASE);
+	if (!ours_only) {
+		log_info("device %u: deleting it from the kernel (no record)", id);
+		device_del_from(dev, DEL_RELEASE);
+		return;
+	}
+	ret = dev->drv->submit(dev->drv, UBLK_CMD_GET_DEV_INFO, id, &dev->info, sizeof(dev->info),
+			       0, DEVICE_CMD_TIMEOUT, purge_on_info, dev);
+	if (ret < 0)
+		purge_on_info(dev, ret);
 }
 
 /* Reports what a live device's backend saved for its recovery. */

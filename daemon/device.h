@@ -95,8 +95,10 @@ void device_add(const struct device_spec *spec, device_done_fn done, void *arg);
 void device_recover(const struct device_spec *spec, const struct backend_saved *saved,
 		    device_done_fn done, void *arg);
 /* Deletes kernel device id, which no usable record describes (a corrupt
- * record, or an orphan the daemon was told to adopt); done once. */
-void device_purge(uint32_t id, device_done_fn done, void *arg);
+ * or refused record, or an orphan the daemon was told to adopt); with
+ * ours_only only if GET_DEV_INFO shows it was added with USER_RECOVERY, as
+ * every device with a record is (else it is left alone); done once. */
+void device_purge(uint32_t id, bool ours_only, device_done_fn done, void *arg);
 /* Reports what a live device's backend saved for its recovery. */
 void device_save(const struct device *dev, struct backend_report *r);
 /* Stops and deletes a device; done is called exactly once. */

@@ -251,7 +251,7 @@ static int records_owner(struct json_object *rec, struct device_spec *spec, int 
 	return 0;
 }
 
-static void records_purge(uint32_t id);
+static void records_purge(uint32_t id, bool ours_only);
 
 /* Starts recovering one record's device, or moves the record aside. */
 static void records_start(struct records_item *item)
@@ -261,7 +261,6 @@ static void records_start(struct records_item *item)
 	struct device_spec spec;
 	char err[512] = "";
 	int ret = -EINVAL, fd = -1;
-	bool owner_failed = false;
 
 	if (!json_object_object_get_ex(item->record, "params", &params))
 		snprintf(err, sizeof(err), "no params");
@@ -276,15 +275,15 @@ static void records_start(struct records_item *item)
 	}
 	if (ret == 0)
 		ret = records_saved(item->record, saved, err, sizeof(err));
-	if (ret == 0 && (ret = records_owner(item->record, &spec, &fd, err, sizeof(err))) < 0)
-		owner_failed = true;
+	if (ret == 0)
+		ret = records_owner(item->record, &spec, &fd, err, sizeof(err));
 	if (ret < 0) {
 		log_error("device %u: its record cannot be used (%s); moved aside", item->id, err);
 		state_move_aside(item->id, err);
 		records.failed++;
-		/* Its I/O would wait for a server forever: the kernel device goes. */
-		if (owner_failed)
-			records_purge(item->id);
+		/* Its I/O would wait for this daemon forever: the kernel
+		 * device goes, if it is the one the record was written for. */
+		records_purge(item->id, true);
 		json_object_put(item->record);
 		free(item);
 		return;
@@ -328,11 +327,12 @@ static void records_purged(void *arg, struct device *dev, int err, const char *m
 	records_maybe_done();
 }
 
-/* Deletes kernel device id, which no usable record describes. */
-static void records_purge(uint32_t id)
+/* Deletes kernel device id, which no usable record describes; with
+ * ours_only only if it was added for recovery (a record's). */
+static void records_purge(uint32_t id, bool ours_only)
 {
 	records.running++;
-	device_purge(id, records_purged, (void *)(uintptr_t)id);
+	device_purge(id, ours_only, records_purged, (void *)(uintptr_t)id);
 }
 
 /* A record that cannot be read (moved aside by the state store): its
@@ -370,7 +370,7 @@ static void records_orphans(bool adopt)
 		if (adopt) {
 			log_warn("device %u: the kernel has it and this daemon has no record of it; "
 				 "deleting it (--adopt-orphans)", id);
-			records_purge(id);
+			records_purge(id, false);
 			continue;
 		}
 		log_warn("device %u: the kernel has it but this daemon has no record of it in "
@@ -402,7 +402,7 @@ void records_recover_all(bool adopt, void (*done)(void *arg), void *arg)
 	}
 	for (unsigned i = 0; i < records.npurge; i++)
 		if (!device_find(records.purge[i]))
-			records_purge(records.purge[i]);
+			records_purge(records.purge[i], true);
 	records_orphans(adopt);
 	records_maybe_done();
 }

@@ -162,9 +162,9 @@ START_TEST(test_no_record_without_recovery)
 }
 END_TEST
 
-/* A truncated record is moved aside and its device deleted from the
- * kernel; the recovery ends once. */
-START_TEST(test_bad_record_purges_its_device)
+/* Writes a truncated record for device 5, which the fake kernel holds with
+ * flags (GET_DEV_INFO's answer). */
+static void truncated_record(uint64_t flags)
 {
 	FILE *f = fopen(rec_path("ublkb5.json"), "w");
 
@@ -172,6 +172,17 @@ START_TEST(test_bad_record_purges_its_device)
 	fputs("{\"version\":1,\"id\":5,\"par", f);
 	fclose(f);
 	fake.kernel_devs = 1;	/* the kernel still has device 5 */
+	memset(&fake.dev_info, 0, sizeof(fake.dev_info));
+	fake.dev_info.dev_id = 5;
+	fake.dev_info.flags = flags;
+	fake.dev_info_set = true;
+}
+
+/* A truncated record is moved aside and its device, added for recovery,
+ * deleted from the kernel; the recovery ends once. */
+START_TEST(test_bad_record_purges_its_device)
+{
+	truncated_record(UBLK_F_USER_RECOVERY | UBLK_F_CMD_IOCTL_ENCODE);
 	records_recover_all(false, on_recovered, NULL);
 	fake_run(loop);
 	ck_assert_int_eq(recovered_calls, 1);
@@ -248,6 +259,7 @@ START_TEST(test_foreign_device_left_alone)
 	ck_assert_uint_eq(fake.submitted[UBLK_CMD_STOP_DEV], 0);
 	ck_assert_int_eq(fake.kernel_devs, 1);
 	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), -1);
+	ck_assert_int_eq(access(rec_path("ublkb0.json.bad"), F_OK), 0);
 	fake.kernel_devs = 0;
 }
 END_TEST
@@ -298,6 +310,46 @@ START_TEST(test_keep_devices_during_recovery)
 }
 END_TEST
 
+/* A truncated record whose id the kernel holds for a device added without
+ * recovery (another server's): only the record is moved aside. */
+START_TEST(test_bad_record_leaves_foreign_device)
+{
+	truncated_record(UBLK_F_CMD_IOCTL_ENCODE);
+	records_recover_all(false, on_recovered, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_int_eq(access(rec_path("ublkb5.json.bad"), F_OK), 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_GET_DEV_INFO], 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV] + fake.submitted[0x14], 0);
+	ck_assert_int_eq(fake.kernel_devs, 1);
+	fake.kernel_devs = 0;
+}
+END_TEST
+
+/* A record that reads but is refused (a backend this build lacks): moved
+ * aside, and its device, added for recovery, deleted from the kernel
+ * rather than left quiesced with no daemon to serve it. */
+START_TEST(test_refused_record_purges_its_device)
+{
+	struct json_object *rec, *params;
+
+	leave_for_next_daemon(0);
+	rec = read_json(rec_path("ublkb0.json"));
+	ck_assert_ptr_nonnull(rec);
+	ck_assert(json_object_object_get_ex(rec, "params", &params));
+	json_object_object_add(params, "backend", json_object_new_string("nosuch"));
+	ck_assert_int_eq(json_object_to_file(rec_path("ublkb0.json"), rec), 0);
+	json_object_put(rec);
+	records_recover_all(false, on_recovered, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_int_eq(access(rec_path("ublkb0.json.bad"), F_OK), 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_START_USER_RECOVERY], 0);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_DEL_DEV] + fake.submitted[0x14], 1);
+	ck_assert_int_eq(fake.kernel_devs, 0);
+}
+END_TEST
+
 /* No records: the recovery ends at once, once, and touches nothing. */
 START_TEST(test_no_records)
 {
@@ -323,6 +375,8 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, test_foreign_device_left_alone);
 	tcase_add_test(tc, test_record_without_saved);
 	tcase_add_test(tc, test_keep_devices_during_recovery);
+	tcase_add_test(tc, test_bad_record_leaves_foreign_device);
+	tcase_add_test(tc, test_refused_record_purges_its_device);
 	suite_add_tcase(s, tc);
 	return s;
 }
