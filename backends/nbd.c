@@ -607,8 +607,8 @@ static int nbd_open(void **priv, const struct backend_config *cfg,
 	if (saved_max_io) {
 		unsigned long long m = strtoull(saved_max_io, NULL, 10);
 
-		if (m >= 4096 && m < b->max_io)
-			b->max_io = (uint32_t)(m / 4096 * 4096);
+		if (m >= NBD_MAX_IO_MIN && m < b->max_io)
+			b->max_io = (uint32_t)(m / NBD_MAX_IO_MIN * NBD_MAX_IO_MIN);
 	}
 	b->nasked = cfg->args[NBD_ARG_CONNECTIONS].given ?
 		    (unsigned)cfg->args[NBD_ARG_CONNECTIONS].bytes : 1;

@@ -113,6 +113,9 @@ void nbd_caps_take(struct nbdb *b, struct nbd_handle *h);
 /* Checks that the server on h still offers every capability the device
  * uses: 0, or -EINVAL with the missing ones named in err. */
 int nbd_caps_check(struct nbdb *b, struct nbd_handle *h, char *err, size_t errlen);
+/* The smallest largest request a ublk device can have: a page. */
+#define NBD_MAX_IO_MIN	4096
+
 /* Takes (first: a new device's first server) or checks the server's
  * maximum block size on h against the device's largest request: 0, or
  * -EINVAL with why in err. */

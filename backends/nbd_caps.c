@@ -70,9 +70,6 @@ int nbd_caps_check(struct nbdb *b, struct nbd_handle *h, char *err, size_t errle
 	return -EINVAL;
 }
 
-/* The smallest largest request a ublk device can have: a page. */
-#define NBD_MAX_IO_MIN	4096
-
 /* Takes (first: a new device's first server) or checks the server's
  * maximum block size on h against the device's largest request. The NBD
  * protocol lets a server fail or drop a larger request, so a first server

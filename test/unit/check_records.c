@@ -84,6 +84,15 @@ static void teardown(void)
 	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Adds the device spec describes and runs it to live. */
+static void run_add(const struct device_spec *spec)
+{
+	device_add(spec, on_done, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(answers, 1);
+	ck_assert_int_eq(answer_err, 0);
+}
+
 /* Adds a 1 MiB fake device labelled "disk-one" with recovery mode and runs
  * it to live. */
 static struct device *add_live(enum device_recovery recovery)
@@ -98,10 +107,7 @@ static struct device *add_live(enum device_recovery recovery)
 		.recovery = recovery,
 	};
 
-	device_add(&spec, on_done, NULL);
-	fake_run(loop);
-	ck_assert_int_eq(answers, 1);
-	ck_assert_int_eq(answer_err, 0);
+	run_add(&spec);
 	return device_find(0);
 }
 
@@ -221,17 +227,15 @@ static void leave_for_next_daemon(uint64_t flags)
 	};
 
 	ck_assert_ptr_nonnull(spec.backend);
-	device_add(&spec, on_done, NULL);
-	fake_run(loop);
-	ck_assert_int_eq(answers, 1);
-	ck_assert_int_eq(answer_err, 0);
+	run_add(&spec);
 	memset(&fake.dev_info, 0, sizeof(fake.dev_info));
 	fake.dev_info.dev_id = 0;
 	fake.dev_info.nr_hw_queues = 2;
 	fake.dev_info.queue_depth = 4;
 	fake.dev_info.max_io_buf_bytes = 512 << 10;
-	/* USER_RECOVERY, REISSUE and CMD_IOCTL_ENCODE, as the record says. */
-	fake.dev_info.flags = 88;
+	/* As the record says (its "flags": 88). */
+	fake.dev_info.flags = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE |
+			      UBLK_F_CMD_IOCTL_ENCODE;
 	detached_calls = 0;
 	device_detach_all(on_detached, NULL);
 	fake_run(loop);
