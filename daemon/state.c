@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,7 +54,26 @@ static int make_dir(const char *path, char *err, size_t errlen)
 	return fail(ret, err, errlen, "cannot create %s: %s", path, strerror(-ret));
 }
 
-/* Creates DIR/devices (0700) if missing and opens it. */
+/* Locks the open DIR/devices (fd) for this process: 0, -EBUSY when another
+ * process holds it, or another -errno. */
+static int lock_dir(int fd, const char *dir, const char *path, char *err, size_t errlen)
+{
+	int ret;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = -errno;
+		if (ret == -EINTR)
+			continue;
+		if (ret == -EWOULDBLOCK)
+			return fail(-EBUSY, err, errlen,
+				    "another ublkd uses the state directory %s (it holds the lock on %s); "
+				    "each daemon needs a --state-dir of its own", dir, path);
+		return fail(ret, err, errlen, "cannot lock %s: %s", path, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Creates DIR/devices (0700) if missing, opens it and locks it. */
 int state_init(const char *dir, char *err, size_t errlen)
 {
 	char *path;
@@ -68,6 +88,13 @@ int state_init(const char *dir, char *err, size_t errlen)
 		if (state_fd < 0) {
 			ret = -errno;
 			fail(ret, err, errlen, "cannot open %s: %s", path, strerror(-ret));
+		}
+	}
+	if (ret == 0) {
+		ret = lock_dir(state_fd, dir, path, err, errlen);
+		if (ret < 0) {
+			close(state_fd);
+			state_fd = -1;
 		}
 	}
 	if (ret < 0) {

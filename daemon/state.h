@@ -14,7 +14,10 @@
 /* Where records live: DIR/devices/ublkbID.json (DIR is ublkd's --state-dir).
  * Functions return 0 or -errno. */
 
-/* Creates DIR/devices (0700) if missing (DIR must exist) and opens it. */
+/* Creates DIR/devices (0700) if missing (DIR must exist), opens it and
+ * locks it (flock) until state_shutdown: -EBUSY, with a message naming
+ * DIR, while another process (a second ublkd) holds it, so that two
+ * daemons never recover, or delete, each other's devices. */
 int state_init(const char *dir, char *err, size_t errlen);
 /* Writes {"version":1,"id":ID, ...record's members...} atomically and
  * durably to ublkbID.json; record is not modified. -EFBIG over

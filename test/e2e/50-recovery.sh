@@ -5,8 +5,9 @@
 # same state directory. fio must finish with no I/O error and its
 # verification must pass on every device, and the new daemon must list them
 # live with their ids and recovery mode. Then the same kill and restart with
-# no I/O running, and a check that SIGTERM still deletes the devices and
-# their records.
+# no I/O running, a second daemon on the same state directory that must
+# refuse to start and leave the devices alone, and a check that SIGTERM
+# still deletes the devices and their records.
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"
@@ -77,6 +78,31 @@ dd if="$mem" of="$E2E_TMP/back" bs=1M skip=10 count=1 iflag=direct status=none |
 cmp "$E2E_TMP/marker" "$E2E_TMP/back" || fail "the mem device lost data across a restart"
 expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jq -r .backing_file)" "$backing" \
 	"the mem device's backing file after the restart (the same file, not a new one)"
+
+# A second daemon on the same state directory (its own socket) must not
+# start: it would take the live devices' records for a crash's and recover
+# them, or delete them. It exits at once, saying why; the first daemon's
+# devices stay live with their data and their records.
+"$UBLKD" --socket "$E2E_TMP/second.sock" --state-dir "$E2E_STATE_DIR" -v \
+	2> "$E2E_TMP/second.log" &
+second=$!
+wait_for "! kill -0 $second 2> /dev/null" 20 0.2 || {
+	kill -KILL "$second"
+	fail "a second ublkd on the same state directory still ran after 20 s"
+}
+st=0
+wait "$second" || st=$?
+[ "$st" -ne 0 ] || fail "a second ublkd on the same state directory exited with status 0"
+grep -q "another ublkd uses the state directory $E2E_STATE_DIR" "$E2E_TMP/second.log" ||
+	fail "the second ublkd did not say why it stopped: $(cat "$E2E_TMP/second.log")"
+note "second daemon on the same state directory: exit status $st: $(grep -o 'another ublkd.*' "$E2E_TMP/second.log" | head -1)"
+expect_eq "$("$UBLKCTL" --json list | jq -c '[.[] | select(.state == "live") | .id] | sort')" \
+	"$(printf '%s\n' "${ids[@]}" | sort -n | jq -cs .)" "live devices after a second daemon tried"
+for id in "${ids[@]}"; do
+	[ -s "$E2E_STATE_DIR/devices/ublkb$id.json" ] || fail "the record of device $id is gone after a second daemon tried"
+done
+dd if="$mem" of="$E2E_TMP/back" bs=1M skip=10 count=1 iflag=direct status=none || fail "dd back"
+cmp "$E2E_TMP/marker" "$E2E_TMP/back" || fail "the mem device lost data after a second daemon tried"
 
 # SIGTERM still means: delete every device and its record.
 kill -TERM "$UBLKD_PID"

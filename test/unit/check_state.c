@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -184,6 +185,33 @@ START_TEST(test_init)
 	ck_assert_int_eq(state_remove(1), -EBADF);
 	ck_assert_int_eq(state_move_aside(1, "x"), -EBADF);
 	ck_assert_int_eq(state_load_all(on_found, on_bad, NULL), -EBADF);
+}
+END_TEST
+
+START_TEST(test_lock)
+{
+	struct json_object *rec = json_object_new_object();
+	int fd = open(devices, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	/* The open store holds DIR/devices: nobody else takes it. */
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	/* Another holder (a second daemon) keeps the store from opening. */
+	state_shutdown();
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(state_init(top, err, sizeof(err)), -EBUSY);
+	ck_assert_msg(strstr(err, "another ublkd uses the state directory") &&
+		      strstr(err, top) && strstr(err, "--state-dir"), "%s", err);
+	ck_assert_int_eq(state_save(1, rec, err, sizeof(err)), -EBADF);
+	ck_assert_int_eq(state_remove(1), -EBADF);
+	/* Once it lets go, the store opens and writes again. */
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	ck_assert_msg(state_init(top, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(state_save(1, rec, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1);
+	close(fd);
+	json_object_put(rec);
 }
 END_TEST
 
@@ -463,6 +491,7 @@ static Suite *state_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_init);
+	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_save_load);
 	tcase_add_test(tc, test_save_twice);
 	tcase_add_test(tc, test_remove);
