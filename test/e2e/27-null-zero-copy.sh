@@ -36,7 +36,7 @@ done
 # before each read, at sizes from one block ($2 bytes) to 1 MiB and at
 # offsets across the device, and fails unless every byte read is zero.
 check_zeroes() {
-	python3 - "$1" "$2" <<'EOF' || fail "$1 read something other than zeroes ($3)"
+	"$PYTHON" - "$1" "$2" <<'EOF' || fail "$1 read something other than zeroes ($3)"
 import mmap, os, sys
 dev, blk = sys.argv[1], int(sys.argv[2])
 fd = os.open(dev, os.O_RDONLY | os.O_DIRECT)

@@ -286,6 +286,12 @@ kill_daemon() {
 	UBLKD_PID=
 }
 
+# The python3 for test scripts: Debian's own, as one earlier in PATH may be
+# a wrapper that is slow to start (pyenv's shim took about 9 s per start in
+# a TCG guest, Debian's python3 about 0.7 s).
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3) || PYTHON=python3
+
 # Prints the state of device ID ($1) as the daemon lists it (empty if it
 # does not list it).
 state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jq -r .state; }
