@@ -20,14 +20,18 @@ grep -q "the main loop sleeps in the ring of its one busy queue" "$E2E_DAEMON_LO
 # Prints what the main thread is blocked in (task_wait).
 main_wait() { task_wait "$UBLKD_PID"; }
 
-# Samples main_wait 40 times over 4 s or more; fails ($1: when) unless
-# the main thread slept in the ring in at least 2 samples and in more of
-# them than in libev. (It is blocked in io_uring_enter only when it waits
-# there: submitting never blocks. Between requests it is often runnable,
-# "running", under emulation.)
+# Samples main_wait up to 40 times over 4 s or more, while the reader
+# (RPID) runs; fails ($1: when) unless the main thread slept in the ring
+# in at least 2 samples and in more of them than in libev. (It is blocked
+# in io_uring_enter only when it waits there: submitting never blocks.
+# Between requests it is often runnable, "running", under emulation. Once
+# the reader is done the loop rightly waits in libev: on a slow host 40
+# samples outlasted a 10 s reader, and the samples after it failed the test.)
 expect_mostly_ring() {
-	local ring=0 loop=0 other=0 now
+	local ring=0 loop=0 other=0 n=0 now
 	for _ in $(seq 40); do
+		kill -0 "$RPID" 2> /dev/null || break
+		n=$((n + 1))
 		now=$(main_wait)
 		case $now in
 		ring) ring=$((ring + 1)) ;;
@@ -37,7 +41,7 @@ expect_mostly_ring() {
 		sleep 0.1
 	done
 	[ "$ring" -ge 2 ] && [ "$ring" -gt "$loop" ] ||
-		fail "the main thread was in the ring in $ring of 40 samples, in libev in $loop, else $other ($1)"
+		fail "the main thread was in the ring in $ring of $n samples taken while the reader ran, in libev in $loop, else $other ($1)"
 }
 
 # Waits up to 10 s until the main thread sleeps in $1 ($2: when).
@@ -48,9 +52,14 @@ expect_main_wait() {
 # Reads device $1 at random, one request at a time, for $2 seconds in the
 # background (pid: RPID).
 start_reader() {
+	local name=${1#/dev/} r0 _r
+	read -r r0 _r < "/sys/block/$name/stat"
 	fio --name=r --filename="$1" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
 		--iodepth=1 --size=64M --time_based --runtime="$2" --output="$E2E_TMP/reader.out" &
 	RPID=$!
+	# Returns once its reads have begun: fio is slow to start under TCG.
+	wait_for "read -r _n _r < /sys/block/$name/stat && [ \"\$_n\" -gt $r0 ]" 30 0.1 ||
+		fail "the reader of $1 did not start reading within 30 s"
 }
 
 m0=$("$UBLKCTL" add mem --size 256M) || fail "add mem 0"
