@@ -60,17 +60,15 @@ static int lock_dir(int fd, const char *dir, const char *path, char *err, size_t
 {
 	int ret;
 
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		ret = -errno;
-		if (ret == -EINTR)
-			continue;
-		if (ret == -EWOULDBLOCK)
-			return fail(-EBUSY, err, errlen,
-				    "another ublkd uses the state directory %s (it holds the lock on %s); "
-				    "each daemon needs a --state-dir of its own", dir, path);
-		return fail(ret, err, errlen, "cannot lock %s: %s", path, strerror(-ret));
-	}
-	return 0;
+	/* LOCK_NB never sleeps, so no EINTR to retry. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	ret = -errno;
+	if (ret == -EWOULDBLOCK)
+		return fail(-EBUSY, err, errlen,
+			    "another ublkd uses the state directory %s (it holds the lock on %s); "
+			    "each daemon needs a --state-dir of its own", dir, path);
+	return fail(ret, err, errlen, "cannot lock %s: %s", path, strerror(-ret));
 }
 
 /* Creates DIR/devices (0700) if missing, opens it and locks it. */

@@ -34,6 +34,12 @@ expect_eq "$(jq -r .params.backend "$E2E_STATE_DIR/devices/ublkb${ids[0]}.json")
 jq -e '.saved.backing_file | test("/mem-")' "$E2E_STATE_DIR/devices/ublkb${ids[0]}.json" \
 	> /dev/null || fail "the mem record lacks its backing file"
 
+# Checks that the daemon lists every device of ids live ($1: when).
+expect_all_live() {
+	expect_eq "$("$UBLKCTL" --json list | jq -c '[.[] | select(.state == "live") | .id] | sort')" \
+		"$(printf '%s\n' "${ids[@]}" | sort -n | jq -cs .)" "live devices $1"
+}
+
 # fio on each writable device: random 4 KiB writes with a crc32c header in
 # each block, read back and verified after the write phase.
 start_verify_writers "$mem" "$file"
@@ -62,8 +68,7 @@ wait_verify_writers "the restart"
 wait "$zip_pid" || fail "reading the zip device failed across the restart"
 cmp "$E2E_TMP/zip-read" "$fs/image.raw" || fail "the zip device's data differs after the restart"
 
-expect_eq "$("$UBLKCTL" --json list | jq -c '[.[] | select(.state == "live") | .id] | sort')" \
-	"$(printf '%s\n' "${ids[@]}" | sort -n | jq -cs .)" "live devices after the restart"
+expect_all_live "after the restart"
 
 # The mem device kept its data and its one backing file: write a marker,
 # kill, restart, read it back.
@@ -96,8 +101,7 @@ wait "$second" || st=$?
 grep -q "another ublkd uses the state directory $E2E_STATE_DIR" "$E2E_TMP/second.log" ||
 	fail "the second ublkd did not say why it stopped: $(cat "$E2E_TMP/second.log")"
 note "second daemon on the same state directory: exit status $st: $(grep -o 'another ublkd.*' "$E2E_TMP/second.log" | head -1)"
-expect_eq "$("$UBLKCTL" --json list | jq -c '[.[] | select(.state == "live") | .id] | sort')" \
-	"$(printf '%s\n' "${ids[@]}" | sort -n | jq -cs .)" "live devices after a second daemon tried"
+expect_all_live "after a second daemon tried"
 for id in "${ids[@]}"; do
 	[ -s "$E2E_STATE_DIR/devices/ublkb$id.json" ] || fail "the record of device $id is gone after a second daemon tried"
 done
