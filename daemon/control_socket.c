@@ -108,10 +108,9 @@ static int control_socket_lock(const char *path)
 		free(name);
 		return err;
 	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* LOCK_NB never waits, so a signal cannot interrupt it (no EINTR). */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		err = -errno;
-		if (err == -EINTR)
-			continue;
 		if (err == -EWOULDBLOCK) {
 			log_error("another ublkd holds %s: it serves %s", name, path);
 			err = -EADDRINUSE;
