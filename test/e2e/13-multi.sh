@@ -15,7 +15,7 @@ for d in "$d0" "$d1" "$d2" "$d3"; do require_blockdev "$d"; done
 expect_eq "$d2" /dev/ublkb7 "device path for --id 7"
 
 "$UBLKCTL" --json list > "$E2E_TMP/list.json" || fail "list --json"
-expect_eq "$(jq length "$E2E_TMP/list.json")" 4 "number of devices listed"
+expect_eq "$(jget -f "$E2E_TMP/list.json" length)" 4 "number of devices listed"
 expect_eq "$(jq -r '.[] | select(.block_device=="'"$d1"'") | "\(.backend) \(.size) \(.block_size)"' "$E2E_TMP/list.json")" \
 	"null 1073741824 4096" "null device in the list"
 expect_eq "$(jq -r '.[] | select(.id==7) | "\(.backend) \(.size) \(.block_size) \(.depth) \(.state)"' "$E2E_TMP/list.json")" \
@@ -67,9 +67,9 @@ sleep 2
 "$UBLKCTL" del 7 || fail "del 7 while fio runs"
 [ ! -e /dev/ublkb7 ] || fail "/dev/ublkb7 still exists"
 wait "$fio_pid" || { cat "$E2E_TMP/fio.out"; fail "fio on $d0 failed while another device was deleted"; }
-expect_eq "$("$UBLKCTL" --json list | jq length)" 3 "devices after deleting one"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 3 "devices after deleting one"
 
 "$UBLKCTL" del --all || fail "del --all"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices after del --all"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices after del --all"
 leftover=$(ls /dev/ | grep -E '^ublk[bc][0-9]+' || true)
 [ -z "$leftover" ] || fail "device nodes left after del --all: $leftover"

@@ -8,8 +8,8 @@ start_daemon
 expect_error() {
 	local line=$1 code=$2 fragment=$3 reply
 	reply=$(rpc_raw "$line") || fail "no reply to: $line"
-	expect_eq "$(jq -r .error.code <<< "$reply")" "$code" "error code for $line ($reply)"
-	jq -r .error.message <<< "$reply" | grep -qF -- "$fragment" ||
+	expect_eq "$(jget .error.code <<< "$reply")" "$code" "error code for $line ($reply)"
+	jget .error.message <<< "$reply" | grep -qF -- "$fragment" ||
 		fail "message for $line lacks '$fragment': $reply"
 }
 
@@ -66,7 +66,7 @@ expect_eq "$st2" 2 "exit status of a usage error"
 # A line over the 1 MiB cap closes only that connection.
 head -c 1100000 /dev/zero | tr '\0' 'x' > "$E2E_TMP/huge"
 reply=$( (cat "$E2E_TMP/huge"; echo) | socat -t 30 - "UNIX-CONNECT:$UBLKD_SOCKET" || true)
-expect_eq "$(jq -r .error.code <<< "$reply")" -32600 "error code for an oversized line"
+expect_eq "$(jget .error.code <<< "$reply")" -32600 "error code for an oversized line"
 "$UBLKCTL" list > /dev/null || fail "daemon stopped answering after an oversized line"
 
 # A client that disconnects in the middle of device_add leaves no half-made device.

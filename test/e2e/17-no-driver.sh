@@ -17,11 +17,11 @@ grep -q 'no ublk driver' "$E2E_TMP/err" || fail "unexpected message: $(cat "$E2E
 grep -q 'modprobe ublk_drv' "$E2E_TMP/err" || fail "message does not say how to fix it: $(cat "$E2E_TMP/err")"
 reply=$(printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"device_add","params":{"backend":"mem","size":16777216}}' |
 	socat -t 30 - "UNIX-CONNECT:$UBLKD_SOCKET")
-expect_eq "$(jq -r .error.code <<< "$reply")" -32003 "JSON-RPC code without a driver"
-expect_eq "$("$UBLKCTL" --json status | jq -r .driver_loaded)" false "driver_loaded without a driver"
+expect_eq "$(jget .error.code <<< "$reply")" -32003 "JSON-RPC code without a driver"
+expect_eq "$("$UBLKCTL" --json status | jget .driver_loaded)" false "driver_loaded without a driver"
 
 modprobe ublk_drv || fail "modprobe ublk_drv"
 dev=$("$UBLKCTL" add mem --size 16M) || fail "add after loading the driver"
 require_blockdev "$dev"
-expect_eq "$("$UBLKCTL" --json status | jq -r .driver_loaded)" true "driver_loaded after modprobe"
+expect_eq "$("$UBLKCTL" --json status | jget .driver_loaded)" true "driver_loaded after modprobe"
 "$UBLKCTL" del --all

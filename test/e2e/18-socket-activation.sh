@@ -19,7 +19,7 @@ require_blockdev "$dev"
 grep -q "serving the control socket .*(from the service manager)" "$E2E_TMP/ublkd.log" ||
 	{ cat "$E2E_TMP/ublkd.log"; fail "ublkd did not say it serves the passed socket"; }
 [ ! -e "$E2E_TMP/not-used.sock" ] || fail "ublkd bound its own socket although one was passed"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 1 "devices listed through the activated socket"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 1 "devices listed through the activated socket"
 kill -TERM "$pid"
 wait "$pid" || fail "ublkd exited with status $? after SIGTERM"
 [ ! -e "$dev" ] || fail "$dev left behind"

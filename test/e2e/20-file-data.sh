@@ -15,7 +15,7 @@ scratch_fs "$fs" ext4 1G
 start_daemon
 
 # Returns a field of a device's description.
-field() { "$UBLKCTL" --json info "$1" | jq -r ".$2"; }
+field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 # Returns the bytes a file has allocated.
 allocated() { echo $(($(stat -c %b "$1") * $(stat -c %B "$1"))); }
 

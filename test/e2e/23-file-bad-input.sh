@@ -23,7 +23,7 @@ expect_add_error() {
 	grep -qF -- "$fragment" "$E2E_TMP/err" ||
 		fail "add file $*: the error lacks '$fragment': $(cat "$E2E_TMP/err")"
 	note "add file $*: $(cat "$E2E_TMP/err")"
-	expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices after a failed add file $*"
+	expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices after a failed add file $*"
 	compgen -G "/dev/ublkb*" > /dev/null && fail "a block device was left: $(echo /dev/ublkb*)"
 	return 0
 }
@@ -33,12 +33,12 @@ expect_add_error "path: required"
 # caller's); ublkctl resolves one against its own working directory.
 reply=$(rpc_raw '{"jsonrpc":"2.0","id":1,"method":"device_add","params":{"backend":"file","path":"disk.img","size":1048576}}') ||
 	fail "no reply to a device_add with a relative path"
-expect_eq "$(jq -r .error.code <<< "$reply")" -32602 "error code for a relative path ($reply)"
-jq -r .error.message <<< "$reply" | grep -qF "is a relative path" ||
+expect_eq "$(jget .error.code <<< "$reply")" -32602 "error code for a relative path ($reply)"
+jget .error.message <<< "$reply" | grep -qF "is a relative path" ||
 	fail "the error for a relative path lacks 'is a relative path': $reply"
 [ ! -e disk.img ] || fail "a refused relative path created $PWD/disk.img"
 dev=$(cd "$fs" && "$UBLKCTL" add file --path rel.img --size 1M) || fail "add file with a relative path"
-expect_eq "$("$UBLKCTL" --json info "${dev#/dev/ublkb}" | jq -r .path)" "$fs/rel.img" \
+expect_eq "$("$UBLKCTL" --json info "${dev#/dev/ublkb}" | jget .path)" "$fs/rel.img" \
 	"path of a device added with a relative path"
 "$UBLKCTL" del "${dev#/dev/ublkb}" || fail "del ${dev}"
 expect_add_error "$fs/nope.img does not exist" --path "$fs/nope.img"
@@ -80,8 +80,8 @@ dev=$("$UBLKCTL" add file --path "$fs/ro.img" --read-only) || fail "add file --r
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
 expect_eq "$(blockdev --getro "$dev")" 1 "read-only flag of $dev"
-expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .read_only)" true "read_only in info"
-expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .discard)" false "discard on a read-only device"
+expect_eq "$("$UBLKCTL" --json info "$id" | jget .read_only)" true "read_only in info"
+expect_eq "$("$UBLKCTL" --json info "$id" | jget .discard)" false "discard on a read-only device"
 dd if="$dev" of=/dev/null bs=1M iflag=direct status=none || fail "reading the read-only device"
 if dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct status=none 2> /dev/null; then
 	fail "a write to the read-only device succeeded"
@@ -108,7 +108,7 @@ st=0
 expect_eq "$st" 1 "exit status of an add the kernel refused"
 grep -qF "device id 7 is already in use by another ublk server" "$E2E_TMP/err" ||
 	fail "the error for an id in use lacks the reason: $(cat "$E2E_TMP/err")"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices after an add the kernel refused"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices after an add the kernel refused"
 [ ! -e "$fs/kernel-refused.img" ] ||
 	fail "an add the kernel refused left $fs/kernel-refused.img"
 grep -qF "removed $fs/kernel-refused.img" "$E2E_TMP/ublkd.log" ||

@@ -7,7 +7,7 @@
 require_root
 
 # Prints a field of a device's description.
-field() { "$UBLKCTL" --json info "$1" | jq -r ".$2"; }
+field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 
 truncate -s 128M "$E2E_TMP/b4k.img" "$E2E_TMP/b512.img"
 l4k=$(losetup -f --show --sector-size 4096 "$E2E_TMP/b4k.img") || fail "losetup 4k"

@@ -47,7 +47,7 @@ for d in "${devs[@]}" "$f3" "$n0"; do
 done
 
 # Prints the zero_copy field of device $1.
-zero_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jq -r .zero_copy; }
+zero_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jget .zero_copy; }
 for d in "$f0" "$f1" "$f2" "$f3"; do
 	expect_eq "$(zero_copy_of "$d")" "$zc" "zero_copy of file device $d"
 	expect_flag "$d" 11 "$zc" UBLK_F_AUTO_BUF_REG

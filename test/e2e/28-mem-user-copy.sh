@@ -39,7 +39,7 @@ for d in "${devs[@]}" "$n0" "$f0"; do
 done
 
 # Prints the user_copy field of device $1.
-user_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jq -r .user_copy; }
+user_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jget .user_copy; }
 for d in "${devs[@]}"; do
 	expect_eq "$(user_copy_of "$d")" true "user_copy of mem device $d"
 	expect_flag "$d" 7 true UBLK_F_USER_COPY

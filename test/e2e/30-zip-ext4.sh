@@ -37,14 +37,14 @@ for kind in stored deflated; do
 	require_blockdev "$dev"
 	id=${dev#/dev/ublkb}
 	"$UBLKCTL" --json info "$id" > "$E2E_TMP/info.json"
-	expect_eq "$(jq -r .method "$E2E_TMP/info.json")" "$kind" "method of $dev"
-	expect_eq "$(jq -r .member "$E2E_TMP/info.json")" disk.img "member of $dev"
-	expect_eq "$(jq -r .read_only "$E2E_TMP/info.json")" true "read_only of $dev"
-	expect_eq "$(jq -r .padded_bytes "$E2E_TMP/info.json")" 0 "padded_bytes of $dev"
+	expect_eq "$(jget -f "$E2E_TMP/info.json" .method)" "$kind" "method of $dev"
+	expect_eq "$(jget -f "$E2E_TMP/info.json" .member)" disk.img "member of $dev"
+	expect_eq "$(jget -f "$E2E_TMP/info.json" .read_only)" true "read_only of $dev"
+	expect_eq "$(jget -f "$E2E_TMP/info.json" .padded_bytes)" 0 "padded_bytes of $dev"
 	expect_eq "$(blockdev --getsize64 "$dev")" "$(stat -c %s "$img")" "size of $dev"
 	expect_eq "$(blockdev --getro "$dev")" 1 "blockdev --getro of $dev"
 	if [ "$kind" = deflated ]; then
-		note "deflated: index of $(jq -r .index_points "$E2E_TMP/info.json") points built in $(jq -r .index_seconds "$E2E_TMP/info.json") s"
+		note "deflated: index of $(jget -f "$E2E_TMP/info.json" .index_points) points built in $(jget -f "$E2E_TMP/info.json" .index_seconds) s"
 	fi
 
 	if dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct status=none 2> "$E2E_TMP/dd.err"; then
@@ -60,9 +60,9 @@ for kind in stored deflated; do
 	dd if="$dev" bs=1M iflag=direct status=none | cmp - "$img" ||
 		fail "$kind device differs from the image"
 
-	wait_for "[ \"\$($UBLKCTL --json info $id | jq -r .crc_check)\" != pending ]" 60 ||
+	wait_for "[ \"\$($UBLKCTL --json info $id | jget .crc_check)\" != pending ]" 60 ||
 		fail "the CRC-32 check of $dev is still pending"
-	expect_eq "$("$UBLKCTL" --json info "$id" | jq -r .crc_check)" ok "crc_check of $dev"
+	expect_eq "$("$UBLKCTL" --json info "$id" | jget .crc_check)" ok "crc_check of $dev"
 	"$UBLKCTL" del "$id" || fail "ublkctl del $id failed"
 	[ ! -e "$dev" ] || fail "$dev still exists after del"
 done

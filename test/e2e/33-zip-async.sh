@@ -50,9 +50,9 @@ start_add() {
 
 # Waits until device $1 is listed as starting while its index is built.
 wait_building() {
-	wait_for "[ \"\$($UBLKCTL --json info $1 2>/dev/null | jq -r .index_state)\" = building ]" 60 ||
+	wait_for "[ \"\$($UBLKCTL --json info $1 2>/dev/null | jget .index_state)\" = building ]" 60 ||
 		fail "device $1 never showed an index being built: $(cat "$E2E_TMP/add.err")"
-	expect_eq "$("$UBLKCTL" --json info "$1" | jq -r .state)" starting "state of device $1"
+	expect_eq "$("$UBLKCTL" --json info "$1" | jget .state)" starting "state of device $1"
 }
 
 # Fails unless the add started by start_add failed with $1 in its message.
@@ -88,9 +88,9 @@ timeout 30 "$UBLKCTL" list > "$E2E_TMP/list.out" || fail "ublkctl list failed or
 list_ms=$(ms_since "$t0")
 kill -0 "$addpid" 2>/dev/null ||
 	fail "the add finished before the checks did: the index was built too fast to show anything"
-expect_eq "$("$UBLKCTL" --json info 10 | jq -r .state)" starting "state of device 10 after the reads"
+expect_eq "$("$UBLKCTL" --json info 10 | jget .state)" starting "state of device 10 after the reads"
 grep -q starting "$E2E_TMP/list.out" || fail "ublkctl list does not show device 10 starting: $(cat "$E2E_TMP/list.out")"
-note "while indexing ($("$UBLKCTL" --json info 10 | jq -r .index_inflated_bytes) bytes inflated): 8 MiB from $memdev in $dd_ms ms, ublkctl list in $list_ms ms"
+note "while indexing ($("$UBLKCTL" --json info 10 | jget .index_inflated_bytes) bytes inflated): 8 MiB from $memdev in $dd_ms ms, ublkctl list in $list_ms ms"
 
 t0=$(date +%s%N)
 wait "$addpid" || fail "add zip failed: $(cat "$E2E_TMP/add.err")"
@@ -100,9 +100,9 @@ dev=$(cat "$E2E_TMP/add.out")
 expect_eq "$dev" /dev/ublkb10 "device of the add"
 require_blockdev "$dev"
 "$UBLKCTL" --json info 10 > "$E2E_TMP/info.json"
-expect_eq "$(jq -r .state "$E2E_TMP/info.json")" live "state of device 10"
-expect_eq "$(jq -r .index_state "$E2E_TMP/info.json")" ready "index_state of device 10"
-expect_eq "$(jq -r .crc_check "$E2E_TMP/info.json")" ok "crc_check of device 10"
+expect_eq "$(jget -f "$E2E_TMP/info.json" .state)" live "state of device 10"
+expect_eq "$(jget -f "$E2E_TMP/info.json" .index_state)" ready "index_state of device 10"
+expect_eq "$(jget -f "$E2E_TMP/info.json" .crc_check)" ok "crc_check of device 10"
 expect_eq "$(blockdev --getsize64 "$dev")" "$imgsize" "size of $dev"
 expect_eq "$(dd if="$dev" bs=1M iflag=direct status=none | sha256sum)" "$imgsum" "checksum of $dev"
 grep -q "waiting for the zip backend" "$E2E_TMP/ublkd.log" || fail "no wait in the daemon log"

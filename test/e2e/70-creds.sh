@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/creds-lib.sh"
 require_root
-field() { "$UBLKCTL" --json info "$1" | jq -r ".$2"; }
+field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 # Writes 4 MiB of pattern $2 at the start of device $1 (as uid $3).
 fill() { as "$3" sh -c "yes '$2' | head -c 4M | dd of=$1 bs=1M oflag=direct status=none"; }
 # Checks device $1 holds pattern $2 (as root).
@@ -37,8 +37,8 @@ expect_eq "$(stat -c %a "$UBLKD_SOCKET")" 660 "mode of the socket"
 for path in "$E2E_TMP/private/evil.img" "$E2E_TMP/a/mine.img"; do
 	reply=$(as "$ua" socat -t 30 - "UNIX-CONNECT:$UBLKD_SOCKET" <<< \
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"device_add\",\"params\":{\"backend\":\"file\",\"path\":\"$path\",\"size\":1048576}}")
-	expect_eq "$(jq -r .error.code <<< "$reply")" -32602 "error code of a path from uid $ua ($reply)"
-	jq -r .error.message <<< "$reply" | grep -qF "ublkd opens no file for uid $ua" ||
+	expect_eq "$(jget .error.code <<< "$reply")" -32602 "error code of a path from uid $ua ($reply)"
+	jget .error.message <<< "$reply" | grep -qF "ublkd opens no file for uid $ua" ||
 		fail "the refusal does not say why: $reply"
 done
 [ ! -e "$E2E_TMP/private/evil.img" ] || fail "the daemon created a file for a user"
@@ -56,7 +56,7 @@ expect_eq "$(stat -c %s "$E2E_TMP/rootonly.img")" $((8 << 20)) "size of a file a
 loop=$(losetup -f --show "$E2E_TMP/rootonly.img")
 on_exit "losetup -d $loop"
 expect_refused "$ua" "cannot open $loop: Permission denied" add file --path "$loop"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices after the refused adds"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices after the refused adds"
 
 # Each user's own files, passed as descriptors: created by ublkctl as the user.
 adev=$(ctl "$ua" add file --path "$E2E_TMP/a/a.img" --size 64M) || { cat "$E2E_TMP/err"; fail "add file as $ua"; }
@@ -126,7 +126,7 @@ if "$UBLKCTL" add --help | grep -q '^rbd backend'; then
 else
 	note "ublkd was built without rbd: no rbd refusal to check"
 fi
-expect_eq "$("$UBLKCTL" --json list | jq length)" 5 "devices after refused deletes and shutdown"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 5 "devices after refused deletes and shutdown"
 
 # The quota: 3 devices, 48 MiB of mem per user; root has none.
 expect_refused "$ub" "quota: uid $ub has 16777216 bytes of mem devices; 50331648 more would pass the limit of 50331648" \
@@ -154,7 +154,7 @@ r1=$(ctl "$ua" add file --path "$E2E_TMP/a/r1.img" --size 16M) || { cat "$E2E_TM
 r2=$(ctl "$ua" add file --path "$E2E_TMP/a/r2.img" --size 16M) || { cat "$E2E_TMP/err"; fail "add r2"; }
 fill "$r1" RA "$ua"; fill "$r2" RB "$ua"
 rec=$E2E_STATE_DIR/devices/ublkb${r1#/dev/ublkb}.json
-expect_eq "$(jq -r .owner_uid "$rec"):$(jq -r .params.path "$rec")" "$ua:$E2E_TMP/a/r1.img" \
+expect_eq "$(jget -f "$rec" .owner_uid):$(jget -f "$rec" .params.path)" "$ua:$E2E_TMP/a/r1.img" \
 	"owner and path in the record of $r1"
 kill_daemon
 chmod 000 "$E2E_TMP/a/r2.img"
@@ -171,4 +171,4 @@ ctl "$ua" del --all || { cat "$E2E_TMP/err"; fail "del --all as $ua"; }
 expect_eq "$("$UBLKCTL" --json list | jq -c '[.[].id]')" "[${rmem#/dev/ublkb}]" "devices after del --all of uid $ua"
 holds "$rmem" R0
 "$UBLKCTL" del "${rmem#/dev/ublkb}" || fail "del of root's device"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices at the end"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices at the end"

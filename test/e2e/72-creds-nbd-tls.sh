@@ -60,7 +60,7 @@ ctl "$ua" add nbd --url nbds://127.0.0.1:10813/ --timeout 5 > /dev/null || st=$?
 note "the user's nbds:// add: $(cat "$E2E_TMP/err")"
 expect_refused "$ua" "a client other than root may give only nbd:// or nbds:// URLs without query parameters" \
 	add nbd --url "nbds://127.0.0.1:10813/?tls-certificates=$E2E_TMP/user-pki"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 1 "devices after the user's adds"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 1 "devices after the user's adds"
 
 # Root's device served all along.
 fio --name=tls --filename="$dev" --ioengine=io_uring --direct=1 --size=16M --bs=4k \

@@ -26,7 +26,7 @@ out=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10899/x 2>&1) && fail "an add wit
 grep -qi "refused" <<< "$out" || fail "no server: the message does not say refused: $out"
 out=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10812/disk --timeout 0 2>&1) && fail "--timeout 0 accepted"
 grep -q "timeout: '0'" <<< "$out" || fail "bad timeout message: $out"
-expect_eq "$("$UBLKCTL" --json list | jq length)" 0 "devices after the refused adds"
+expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices after the refused adds"
 
 dev=$("$UBLKCTL" add nbd --url nbd://127.0.0.1:10812/disk --timeout 5) || fail "add nbd"
 require_blockdev "$dev"
@@ -82,6 +82,6 @@ fio --name=after --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite
 grep -q 'err= 0' "$E2E_TMP/after.out" || { cat "$E2E_TMP/after.out"; fail "fio errors after the return"; }
 # At least the one return (in a loaded TCG guest a request may also go
 # unanswered for the whole timeout, and its connection is made again).
-[ "$("$UBLKCTL" --json info "$id" | jq -r .reconnects)" -ge 1 ] || fail "no reconnection counted"
+[ "$("$UBLKCTL" --json info "$id" | jget .reconnects)" -ge 1 ] || fail "no reconnection counted"
 "$UBLKCTL" del "$id" || fail "del $id"
 "$UBLKCTL" del "${mem#/dev/ublkb}" || fail "del mem"

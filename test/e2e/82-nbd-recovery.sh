@@ -25,7 +25,7 @@ kit=$(nbd_add --url nbd://127.0.0.1:10813 --connections 2) || fail "add nbd (nbd
 qemu=$(nbd_add --url nbd://127.0.0.1:10814/disk --timeout 20) || fail "add nbd (qemu-nbd)"
 ids=("${kit#/dev/ublkb}" "${qemu#/dev/ublkb}")
 for id in "${ids[@]}"; do
-	expect_eq "$(jq -r .params.url "$E2E_STATE_DIR/devices/ublkb$id.json" | cut -c1-6)" "nbd://" \
+	expect_eq "$(jget -f "$E2E_STATE_DIR/devices/ublkb$id.json" .params.url | cut -c1-6)" "nbd://" \
 		"the URL in device $id's record"
 done
 
@@ -40,8 +40,8 @@ for id in "${ids[@]}"; do
 done
 grep -q "device ${ids[0]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[0]}"
 wait_verify_writers "the daemon's restart"
-expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jq -r .connections_up)" 2 "connections up after recovery"
-expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jq -r .timeout)" 20 "timeout after recovery"
+expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jget .connections_up)" 2 "connections up after recovery"
+expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jget .timeout)" 20 "timeout after recovery"
 
 # The daemon restarts while qemu-nbd is down: both devices are recovered at
 # once (the record keeps the export's size); the nbdkit one serves its data
@@ -66,5 +66,5 @@ NBD_EXPORT=disk nbd_serve qemu 10814 qemu-nbd -b 127.0.0.1 -p 10814 -x disk --pe
 wait "$reader" || fail "the read that waited for the server failed"
 cmp -s "$E2E_TMP/pat1" "$E2E_TMP/waited" || fail "the read that waited returned other data"
 check_patterns 64 "after the server came back" "$kit" "$qemu"
-expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jq -r .connections_up)" 1 "connections up once the server is back"
+expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jget .connections_up)" 1 "connections up once the server is back"
 for id in "${ids[@]}"; do "$UBLKCTL" del "$id" || fail "del $id"; done

@@ -64,17 +64,17 @@ id1=${dev1#/dev/ublkb}
 id2=${dev2#/dev/ublkb}
 on_exit "'$UBLKCTL' del $id1 $id2 2>/dev/null || true"
 info=$("$UBLKCTL" --json info "$id1")
-expect_eq "$(jq -r .size <<<"$info")" $((128 << 20)) "device size (the image's)"
-expect_eq "$(jq -r .rbd_image <<<"$info")" "rbd/img1" "rbd_image"
-expect_eq "$(jq -r .connection <<<"$info")" "ready" "connection"
-expect_eq "$(jq -r .discard <<<"$info")" "true" "discard advertised"
-expect_eq "$(jq -r .write_zeroes <<<"$info")" "true" "write_zeroes advertised"
-expect_eq "$(jq -r .volatile_cache <<<"$info")" "false" "volatile_cache (librbd's cache is off by default)"
-expect_eq "$(jq -r .rbd_cache <<<"$info")" "false" "rbd_cache by default"
+expect_eq "$(jget .size <<<"$info")" $((128 << 20)) "device size (the image's)"
+expect_eq "$(jget .rbd_image <<<"$info")" "rbd/img1" "rbd_image"
+expect_eq "$(jget .connection <<<"$info")" "ready" "connection"
+expect_eq "$(jget .discard <<<"$info")" "true" "discard advertised"
+expect_eq "$(jget .write_zeroes <<<"$info")" "true" "write_zeroes advertised"
+expect_eq "$(jget .volatile_cache <<<"$info")" "false" "volatile_cache (librbd's cache is off by default)"
+expect_eq "$(jget .rbd_cache <<<"$info")" "false" "rbd_cache by default"
 expect_eq "$(blockdev --getsize64 "$dev2")" $((128 << 20)) "size of $dev2"
 # The same conf and client (admin, given or not): one librados client.
-expect_eq "$(jq -r .rbd_client_devices <<<"$info")" 2 "rbd_client_devices of $dev1"
-expect_eq "$("$UBLKCTL" --json info "${dev2#/dev/ublkb}" | jq -r .rbd_client_devices)" 2 \
+expect_eq "$(jget .rbd_client_devices <<<"$info")" 2 "rbd_client_devices of $dev1"
+expect_eq "$("$UBLKCTL" --json info "${dev2#/dev/ublkb}" | jget .rbd_client_devices)" 2 \
 	"rbd_client_devices of $dev2"
 
 # verify_both NAME FIO-ARGS...: the same fio verify job on both devices at once.
@@ -152,13 +152,13 @@ sid=${snapdev#/dev/ublkb}
 on_exit "'$UBLKCTL' del $sid 2>/dev/null || true"
 # --own-client: a client of its own, which costs its threads; a device
 # sharing one costs less than half of that.
-expect_eq "$("$UBLKCTL" --json info "$sid" | jq -r .rbd_client_devices)" 1 "rbd_client_devices with --own-client"
-expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .rbd_client_devices)" 2 "rbd_client_devices of $dev1 beside it"
+expect_eq "$("$UBLKCTL" --json info "$sid" | jget .rbd_client_devices)" 1 "rbd_client_devices with --own-client"
+expect_eq "$("$UBLKCTL" --json info "$id1" | jget .rbd_client_devices)" 2 "rbd_client_devices of $dev1 beside it"
 note "daemon threads: first device +$((th1 - th0)), second (shared client) +$((th2 - th1)), third (own client) +$((th3 - th2))"
 [ $((th3 - th2)) -ge 8 ] || fail "a device with its own client added only $((th3 - th2)) threads"
 [ $((2 * (th2 - th1))) -lt $((th3 - th2)) ] ||
 	fail "a device sharing a client added $((th2 - th1)) threads, one with its own $((th3 - th2))"
-expect_eq "$("$UBLKCTL" --json info "$sid" | jq -r .read_only)" "true" "snapshot device read_only"
+expect_eq "$("$UBLKCTL" --json info "$sid" | jget .read_only)" "true" "snapshot device read_only"
 expect_eq "$(blockdev --getro "$snapdev")" "1" "blockdev --getro of the snapshot device"
 dd if="$snapdev" of="$E2E_TMP/snap" bs=1M skip=20 count=1 iflag=direct status=none
 cmp "$E2E_TMP/pat1" "$E2E_TMP/snap" || fail "the snapshot device does not show the snapshot's data"
@@ -203,9 +203,9 @@ dev3=$(add_rbd img3 --cache) || fail "add rbd img3 --cache"
 require_blockdev "$dev3"
 id3=${dev3#/dev/ublkb}
 on_exit "'$UBLKCTL' del $id3 2>/dev/null || true"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .volatile_cache)" "true" "volatile_cache with --cache"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_cache)" "true" "rbd_cache with --cache"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_client_devices)" 1 \
+expect_eq "$("$UBLKCTL" --json info "$id3" | jget .volatile_cache)" "true" "volatile_cache with --cache"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jget .rbd_cache)" "true" "rbd_cache with --cache"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jget .rbd_client_devices)" 1 \
 	"rbd_client_devices with --cache (a client of its own: librbd's cache is the client's setting)"
 dd if="$E2E_TMP/pat1" of="$dev3" bs=1M seek=5 oflag=direct conv=fsync status=none || fail "write $dev3"
 FIO_PIDS=()
@@ -235,10 +235,10 @@ done
 note "both rbd devices recovered and verified $((SECONDS - t3)) s after the restart"
 dd if="$dev3" of="$E2E_TMP/back3" bs=1M skip=5 count=1 iflag=direct status=none || fail "read $dev3"
 cmp "$E2E_TMP/pat1" "$E2E_TMP/back3" || fail "$dev3 lost data it had flushed before the kill"
-expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .connection)" "ready" "connection of $dev1 after recovery"
-expect_eq "$("$UBLKCTL" --json info "$id2" | jq -r .rbd_image)" "rbd/img2" "image of $dev2 after recovery"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jq -r .rbd_cache)" "true" "rbd_cache of $dev3 after recovery"
-expect_eq "$("$UBLKCTL" --json info "$id1" | jq -r .rbd_client_devices)" 2 "rbd_client_devices of $dev1 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id1" | jget .connection)" "ready" "connection of $dev1 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id2" | jget .rbd_image)" "rbd/img2" "image of $dev2 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id3" | jget .rbd_cache)" "true" "rbd_cache of $dev3 after recovery"
+expect_eq "$("$UBLKCTL" --json info "$id1" | jget .rbd_client_devices)" 2 "rbd_client_devices of $dev1 after recovery"
 "$UBLKCTL" del "$id3" || fail "del $dev3"
 
 # rbd_cache set for the image itself (rbd config image set) wins over
@@ -249,8 +249,8 @@ rbd config image set rbd/img4 rbd_cache true || fail "rbd config image set img4 
 dev4=$(add_rbd img4) || fail "add rbd img4"
 id4=${dev4#/dev/ublkb}
 on_exit "'$UBLKCTL' del $id4 2>/dev/null || true"
-expect_eq "$("$UBLKCTL" --json info "$id4" | jq -r .volatile_cache)" "true" "volatile_cache of an image with rbd_cache true"
-expect_eq "$("$UBLKCTL" --json info "$id4" | jq -r .rbd_cache)" "true" "rbd_cache of an image with rbd_cache true"
+expect_eq "$("$UBLKCTL" --json info "$id4" | jget .volatile_cache)" "true" "volatile_cache of an image with rbd_cache true"
+expect_eq "$("$UBLKCTL" --json info "$id4" | jget .rbd_cache)" "true" "rbd_cache of an image with rbd_cache true"
 grep -q "rbd rbd/img4: librbd's write-back cache is on for this image (rbd_cache set in the image's configuration" \
 	"$E2E_DAEMON_LOG" || fail "no log line saying the image's rbd_cache won"
 "$UBLKCTL" del "$id4" || fail "del $dev4"
@@ -307,7 +307,7 @@ expect_eq "$(kernel_devices)" 2 "kernel devices after the refused adds"
 rbd resize --size 64M --allow-shrink rbd/img2 >/dev/null 2>&1 || fail "rbd resize img2 to 64M"
 past_end() { ! dd if="$E2E_TMP/pat1" of="$dev2" bs=4k count=1 seek=$((100 << 8)) oflag=direct status=none 2>/dev/null; }
 wait_for past_end 30 1 || fail "a write past img2's new end (64 MiB) still succeeded after 30 s"
-wait_for "[ \"\$('$UBLKCTL' --json info $id2 | jq -r .image_size)\" = $((64 << 20)) ]" 30 1 ||
+wait_for "[ \"\$('$UBLKCTL' --json info $id2 | jget .image_size)\" = $((64 << 20)) ]" 30 1 ||
 	fail "info's image_size of $dev2 is not the shrunk image's 64 MiB"
 grep -q "rbd rbd/img2: the image shrank to $((64 << 20)) bytes (resized by another client)" \
 	"$E2E_DAEMON_LOG" || fail "the daemon did not log the shrink of img2"
@@ -318,7 +318,7 @@ allowed=$((5 * (2 + (SECONDS - ts) / 10)))
 note "21 or more failed writes past the end in $((SECONDS - ts)) s: $nlines log lines (bound $allowed)"
 [ "$nlines" -ge 1 ] && [ "$nlines" -le "$allowed" ] && [ "$nlines" -lt 21 ] ||
 	fail "failed writes logged $nlines times (expected 1 to $allowed, fewer than 21)"
-nfailed=$("$UBLKCTL" --json info "$id2" | jq -r .rbd_failed)
+nfailed=$("$UBLKCTL" --json info "$id2" | jget .rbd_failed)
 [ "$nfailed" -ge 21 ] || fail "rbd_failed is $nfailed after 21 or more failed writes"
 dd if="$dev1" of=/dev/null bs=64k count=64 iflag=direct status=none ||
 	fail "$dev1 did not serve while $dev2's image was short"
@@ -375,7 +375,7 @@ wait_for "grep -q 'rbd rbd/img1: closed after' '$E2E_DAEMON_LOG'" 120 1 ||
 	fail "rbd/img1 was not closed within 120 s of the OSD's return"
 note "$(grep -o 'rbd rbd/img1: closed after.*' "$E2E_DAEMON_LOG")"
 
-expect_eq "$("$UBLKCTL" --json info "$id2" | jq -r .rbd_client_devices)" 1 \
+expect_eq "$("$UBLKCTL" --json info "$id2" | jget .rbd_client_devices)" 1 \
 	"rbd_client_devices of $dev2 once $dev1 is gone"
 "$UBLKCTL" del "$id2" "$mid" || fail "del the rbd and mem devices"
 expect_eq "$(kernel_devices)" 0 "kernel devices at the end"
