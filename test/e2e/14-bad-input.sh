@@ -1,5 +1,8 @@
 #!/bin/bash
 # Every bad input gets a clear error, and the daemon keeps serving.
+# Run on the stable kernel only: what it checks (input checks in the daemon)
+# lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 start_daemon

@@ -3,6 +3,9 @@
 # reason, leave no device behind, never shrink or half-create a file, and
 # the daemon keeps serving. A file that cannot be opened for writing is
 # served only with --read-only.
+# Run on the stable kernel only: what it checks (the file backend's input
+# checks) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 

@@ -3,6 +3,9 @@
 # device: truncated, corrupt deflate data, damaged directory, not a ZIP, a
 # missing entry, several files without --entry, bzip2, encrypted. A stored
 # member whose data no longer matches its CRC-32 is served but reported.
+# Run on the stable kernel only: what it checks (the zip backend's archive
+# checks) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"

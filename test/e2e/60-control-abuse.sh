@@ -9,6 +9,9 @@
 # ratios 0.70, 0.87, 0.91 whose medians of IOPS gave 0.79). daemon_info
 # is answered during each attacked round. The attacker and the prober are
 # test/control-abuse (python3, seen in the guest through the overlay).
+# Run on the stable kernel only: what it checks (the control socket's bounds)
+# lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v "$PYTHON" > /dev/null || fail "python3 is not visible in the guest"

@@ -10,6 +10,9 @@
 # device is checked for its own data only. Last, a user's file device comes
 # back after a crash with the file reopened with the user's rights, and
 # one whose file the user can no longer open does not.
+# Run on the stable kernel only: what it checks (who may do what in the
+# daemon) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/creds-lib.sh"
 require_root

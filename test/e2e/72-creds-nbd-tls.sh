@@ -7,6 +7,9 @@
 # group is refused (no client certificate is presented for it), and so is
 # it for the user with a passed-on `tls-certificates` query (query
 # parameters are root's), while root's device keeps serving.
+# Run on the stable kernel only: what it checks (root's TLS identity kept from
+# users) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 . "$E2E_SRCDIR/creds-lib.sh"

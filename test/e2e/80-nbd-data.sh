@@ -8,6 +8,9 @@
 # TLS device; a server with a 64 KiB maximum block size gets no larger
 # request; DISCARD gives the space back on the server; mkfs.ext4, a tree,
 # fsck and checksums on each.
+# Run on the stable kernel only: what it checks (the NBD protocol client) lies
+# above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root

@@ -4,6 +4,9 @@
 # mid-run fails I/O with EIO within --timeout while the daemon and a mem
 # device busy with fio go on; the server started again, the device serves
 # again without a delete and the data written before the failure is there.
+# Run on the stable kernel only: what it checks (the NBD client's failure
+# handling) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root

@@ -19,6 +19,9 @@
 # alone takes 1 to 5 minutes to start under TCG, depending on the host's
 # load:
 # e2e-timeout: 1500
+# Run on the stable kernel only: what it checks (the rbd backend's librbd use)
+# lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v ceph-mon >/dev/null || skip "ceph-mon is not installed (test/install-deps)"
