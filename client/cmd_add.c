@@ -25,7 +25,7 @@ static const struct option_def cmd_add_options[] = {
 	{ .name = "--depth", .metavar = "N", .type = OPTION_NUMBER, .key = "depth",
 	  .max = UINT16_MAX, .expect = "a whole number from 0 to 65535",
 	  .help = "the depth of each queue (default: the daemon's)" },
-	{ .name = "--block-size", .metavar = "512|4096", .type = OPTION_BLOCK_SIZE,
+	{ .name = "--block-size", .metavar = "512|1024|2048|4096", .type = OPTION_BLOCK_SIZE,
 	  .key = "block_size", .help = "the logical block size (default: the daemon's)" },
 	{ .name = "--read-only", .type = OPTION_FLAG, .key = "read_only",
 	  .help = "refuse writes" },

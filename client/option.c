@@ -112,7 +112,8 @@ static int option_read_number(const struct option_def *o, const char *text,
 	return 0;
 }
 
-/* A logical block size: 512 or 4096. */
+/* A logical block size: 512, 1024, 2048 or 4096 (what ublk and the daemon
+ * take). */
 static int option_read_block_size(const struct option_def *o, const char *text,
 				  struct json_object **value)
 {
@@ -120,7 +121,7 @@ static int option_read_block_size(const struct option_def *o, const char *text,
 	int ret = option_number(text, UINT32_MAX, &n);
 
 	(void)o;
-	if (ret < 0 || (n != 512 && n != 4096))
+	if (ret < 0 || n < 512 || n > 4096 || (n & (n - 1)))
 		return -EINVAL;
 	*value = json_object_new_uint64(n);
 	return 0;
@@ -138,7 +139,7 @@ static const struct {
 	[OPTION_SIZE] = { option_read_size,
 			  "a size in bytes, or a number with a K, M, G or T suffix" },
 	[OPTION_NUMBER] = { option_read_number, NULL },
-	[OPTION_BLOCK_SIZE] = { option_read_block_size, "512 or 4096" },
+	[OPTION_BLOCK_SIZE] = { option_read_block_size, "512, 1024, 2048 or 4096" },
 };
 
 /* Reads text as o's value into a new JSON value in *value. */

@@ -24,7 +24,7 @@ enum option_type {
 	OPTION_PATH,		/* a file name, made absolute: ublkd has its own cwd */
 	OPTION_SIZE,		/* bytes, or a number with a K, M, G or T suffix */
 	OPTION_NUMBER,		/* decimal digits, from min to max */
-	OPTION_BLOCK_SIZE,	/* 512 or 4096 */
+	OPTION_BLOCK_SIZE,	/* 512, 1024, 2048 or 4096 */
 };
 
 /* Where a value goes once read. */

@@ -3,6 +3,8 @@
 # JSON list matches; every device is written at once with a pattern of its
 # own and each reads back only its own (null: zeroes); deleting one while
 # fio runs on another disturbs nothing; del --all leaves no device nodes.
+# Then devices of block sizes 1024 and 2048 (ublkctl takes every size the
+# daemon does), each with its sector size and only its own data.
 . "$(dirname "$0")/lib.sh"
 require_root
 start_daemon
@@ -73,3 +75,15 @@ expect_eq "$("$UBLKCTL" --json list | jget length)" 3 "devices after deleting on
 expect_eq "$("$UBLKCTL" --json list | jget length)" 0 "devices after del --all"
 leftover=$(ls /dev/ | grep -E '^ublk[bc][0-9]+' || true)
 [ -z "$leftover" ] || fail "device nodes left after del --all: $leftover"
+
+# Every logical block size the daemon takes, 512 to 4096, from ublkctl:
+# devices of 1024 and 2048 side by side, each with its sector size and
+# only its own data.
+b1=$("$UBLKCTL" add mem --size 16M --block-size 1024) || fail "add --block-size 1024"
+b2=$("$UBLKCTL" add mem --size 16M --block-size 2048) || fail "add --block-size 2048"
+require_blockdev "$b1"
+require_blockdev "$b2"
+expect_eq "$(blockdev --getss "$b1") $(blockdev --getss "$b2")" "1024 2048" "logical block sizes"
+write_patterns 3 "$b1" "$b2"
+check_patterns 3 "with block sizes 1024 and 2048" "$b1" "$b2"
+"$UBLKCTL" del --all || fail "del --all of the block-size devices"

@@ -184,11 +184,33 @@ START_TEST(test_add_flag_with_value)
 }
 END_TEST
 
-/* --block-size takes only 512 or 4096. */
+/* --block-size takes only the powers of two from 512 to 4096. */
 START_TEST(test_add_bad_block_size)
 {
-	check_usage(PARSE(&a, &f, "add", "mem", "--block-size", "1024"), FAILURE_BAD_VALUE,
-		    "--block-size", "1024");
+	static char *const bad[] = { "256", "1000", "3072", "8192", "4k", "" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		check_usage(PARSE(&a, &f, "add", "mem", "--block-size", bad[i]), FAILURE_BAD_VALUE,
+			    "--block-size", bad[i]);
+		args_free(&a);
+	}
+}
+END_TEST
+
+/* --block-size takes 512, 1024, 2048 and 4096, as the daemon does. */
+START_TEST(test_add_block_sizes)
+{
+	static char *const good[] = { "512", "1024", "2048", "4096" };
+	struct json_object *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(PARSE(&a, &f, "add", "mem", "--block-size", good[i]), 0);
+		ck_assert(json_object_object_get_ex(a.params, "block_size", &v));
+		ck_assert_uint_eq(json_object_get_uint64(v), strtoull(good[i], NULL, 10));
+		args_free(&a);
+	}
 }
 END_TEST
 
@@ -570,6 +592,7 @@ static Suite *args_suite(void)
 	tcase_add_test(add, test_add_missing_value);
 	tcase_add_test(add, test_add_flag_with_value);
 	tcase_add_test(add, test_add_bad_block_size);
+	tcase_add_test(add, test_add_block_sizes);
 	tcase_add_test(add, test_add_bad_numbers);
 	tcase_add_test(add, test_add_operand_count);
 	tcase_add_test(add, test_add_option_of_other_command);
