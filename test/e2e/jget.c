@@ -12,6 +12,8 @@
  * such key or index (a string's key, say), as jq exits then. */
 #include <errno.h>
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,55 @@ static int walk(const char *filter, const char *p, struct json_object **v)
 			*v = NULL;
 	}
 	return 0;
+}
+
+/* Writes double d as jq prints a number: an integral value without a
+ * fraction (20.0 is 20), else the shortest text that reads back as d. */
+static int jq_number(struct json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	double d = json_object_get_double(jso);
+	char buf[64];
+	int prec;
+
+	(void)level;
+	(void)flags;
+	if (d == floor(d) && fabs(d) < 1e17) {
+		snprintf(buf, sizeof(buf), "%.0f", d);
+	} else {
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
+	}
+	return printbuf_memappend(pb, buf, (int)strlen(buf));
+}
+
+/* Makes every number with a fraction or an exponent in v print as jq's do
+ * (json-c keeps a parsed double's own text: "20.0" where jq prints 20). */
+static void jq_numbers(struct json_object *v)
+{
+	size_t i;
+
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		json_object_set_serializer(v, jq_number, NULL, NULL);
+		break;
+	case json_type_array:
+		for (i = 0; i < json_object_array_length(v); i++)
+			jq_numbers(json_object_array_get_idx(v, i));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val)
+		{
+			(void)key;
+			jq_numbers(val);
+		}
+		break;
+	}
+	default:
+		break;
+	}
 }
 
 /* Prints value v (NULL is JSON null) as jq -r would, on one line. */
@@ -212,6 +263,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	free(text);
+	jq_numbers(doc);
 	for (; i < argc && !err; i++)
 		err = apply(argv[i], doc);
 	json_object_put(doc);

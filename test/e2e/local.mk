@@ -37,6 +37,6 @@ EXTRA_DIST += \
 noinst_PROGRAMS += test/e2e/jget
 test_e2e_jget_SOURCES = test/e2e/jget.c
 test_e2e_jget_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-test_e2e_jget_LDADD = $(JSONC_LIBS)
+test_e2e_jget_LDADD = $(JSONC_LIBS) -lm
 TESTS += test/e2e/jget-test
 EXTRA_DIST += test/e2e/jget-test
