@@ -5,6 +5,9 @@
 # their backing files differ. A smaller mem device added after a larger one
 # does not shrink it: the larger one is written beyond the smaller size and
 # the daemon lives on.
+# Run on the stable kernel only: what it checks (each mem device's own backing
+# file) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 start_daemon

@@ -5,6 +5,9 @@
 # shows as starting, then comes up and reads back the image. Deleting the
 # device, or SIGTERM, while its index is still being built fails the add
 # cleanly and leaves no device behind.
+# Run on the stable kernel only: what it checks (the zip index built beside
+# the loop) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"

@@ -6,6 +6,9 @@
 # ublkd keeps serving both devices (what was written before reads back, the
 # small one passes a verify), device info shows memory_used and tmpfs_free,
 # --reserve refuses a size the tmpfs cannot hold, and del works.
+# Run on the stable kernel only: what it checks (the mem backend on a full
+# tmpfs) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 
