@@ -135,7 +135,11 @@ static int file_plan(void *priv, const struct backend_req *req, struct backend_o
 		op->mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 		break;
 	case BACKEND_REQ_WRITE_ZEROES:
-		if (f->zero_mode < 0)
+		/* NOUNMAP: the range must stay allocated, and a punched hole
+		 * would free it (tmpfs has PUNCH_HOLE but no ZERO_RANGE).
+		 * Refused then, as loop does: the kernel writes zero pages. */
+		if (f->zero_mode < 0 ||
+		    ((req->flags & BACKEND_F_NOUNMAP) && !(f->zero_mode & FALLOC_FL_ZERO_RANGE)))
 			goto unsupported;
 		op->kind = BACKEND_OP_FALLOCATE;
 		op->mode = f->zero_mode;

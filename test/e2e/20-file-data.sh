@@ -4,7 +4,8 @@
 # data written through the device is byte-identical in the file, fio
 # crc32c verify is clean at depths 1 and 32, discard punches holes, write
 # zeroes zeroes, and a file shrunk behind the daemon's back reads zeroes past
-# its end. A file on the guest's /tmp (overlay on tmpfs) is served buffered.
+# its end. A file on the guest's /tmp (overlay on tmpfs) is served buffered,
+# and its write-zeroes that must keep the space (NOUNMAP) punch no hole.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -102,6 +103,26 @@ head -c 1M /dev/urandom > "$E2E_TMP/small"
 dd if="$E2E_TMP/small" of="$dev" bs=1M seek=3 oflag=direct status=none
 cmp -n $((1 << 20)) -i $((3 << 20)):0 "$E2E_TMP/tmp.img" "$E2E_TMP/small" ||
 	fail "the /tmp file differs from what was written"
+
+# tmpfs punches holes but has no ZERO_RANGE. Write-zeroes that may unmap
+# (fallocate --punch-hole on the device) free the range; those that must
+# keep it allocated (blkdiscard -z, NOUNMAP) are refused by the daemon, as
+# loop does, and the kernel writes zero pages instead: the range reads
+# zeroes and stays allocated.
+dd if=/dev/urandom of="$dev" bs=1M count=8 oflag=direct status=none || fail "filling the /tmp file"
+full=$(allocated "$E2E_TMP/tmp.img")
+fallocate -p -o $((4 << 20)) -l $((2 << 20)) "$dev" || fail "fallocate --punch-hole on $dev"
+punched=$(allocated "$E2E_TMP/tmp.img")
+[ "$punched" -le $((full - (2 << 20))) ] || fail "write-zeroes without NOUNMAP: allocated $full -> $punched"
+blkdiscard -z -o $((1 << 20)) -l $((2 << 20)) "$dev" || fail "blkdiscard -z on $dev"
+expect_eq "$(allocated "$E2E_TMP/tmp.img")" "$punched" "bytes allocated after write-zeroes with NOUNMAP"
+expect_eq "$(dd if="$dev" bs=1M skip=1 count=2 iflag=direct status=none | tr -d '\0' | wc -c)" 0 \
+	"non-zero bytes after write-zeroes with NOUNMAP"
+expect_eq "$(dd if="$dev" bs=1M skip=4 count=2 iflag=direct status=none | tr -d '\0' | wc -c)" 0 \
+	"non-zero bytes after the punched write-zeroes"
+[ "$(dd if="$dev" bs=1M skip=3 count=1 iflag=direct status=none | tr -d '\0' | wc -c)" -gt 0 ] ||
+	fail "write-zeroes cleared more than their ranges"
+cmp -n $((8 << 20)) "$dev" "$E2E_TMP/tmp.img" || fail "device and /tmp file differ after write-zeroes"
 
 # --buffered: page-cache I/O, same data.
 "$UBLKCTL" del "$id"

@@ -459,6 +459,10 @@ START_TEST(test_tmpfs)
 	op = plan(f, BACKEND_REQ_WRITE_ZEROES, 0, 4096, 8192);
 	ck_assert_int_eq(op.kind, BACKEND_OP_FALLOCATE);
 	ck_assert_int_eq(op.mode, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+	/* ... but not when the space must stay allocated (NOUNMAP). */
+	op = plan(f, BACKEND_REQ_WRITE_ZEROES, BACKEND_F_NOUNMAP, 4096, 8192);
+	ck_assert_int_eq(op.kind, BACKEND_OP_DONE);
+	ck_assert_int_eq(op.result, -EOPNOTSUPP);
 	ck_assert_uint_eq(geo.block_size, 512);
 	ops->close(f);
 	unlink(cfg_path(&cfg));
@@ -551,11 +555,20 @@ START_TEST(test_plan_ops)
 	ck_assert_uint_eq(o.off, MiB);
 	ck_assert_uint_eq(o.len, 2 * MiB);
 
+	/* Zeroes that must stay allocated (NOUNMAP) only by ZERO_RANGE. */
+	f->zero_mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 	o = plan(f, BACKEND_REQ_WRITE_ZEROES, BACKEND_F_NOUNMAP, 512, 1024);
 	ck_assert_int_eq(o.kind, BACKEND_OP_FALLOCATE);
-	ck_assert_int_eq(o.mode, f->zero_mode);
+	ck_assert_int_eq(o.mode, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
 	ck_assert_uint_eq(o.off, 512);
 	ck_assert_uint_eq(o.len, 1024);
+	f->zero_mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	o = plan(f, BACKEND_REQ_WRITE_ZEROES, BACKEND_F_NOUNMAP, 512, 1024);
+	ck_assert_int_eq(o.kind, BACKEND_OP_DONE);
+	ck_assert_int_eq(o.result, -EOPNOTSUPP);
+	o = plan(f, BACKEND_REQ_WRITE_ZEROES, 0, 512, 1024);
+	ck_assert_int_eq(o.kind, BACKEND_OP_FALLOCATE);
+	ck_assert_int_eq(o.mode, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
 
 	o = plan(f, (enum backend_req_op)99, 0, 0, 512);
 	ck_assert_int_eq(o.kind, BACKEND_OP_DONE);
