@@ -54,9 +54,9 @@ expect_flag "$f0" 7 false UBLK_F_USER_COPY
 # jobs, so its reads below cross holes.
 for i in 0 1 2; do
 	d=${devs[i]}
-	fio_bg "d$i-qd1" "$d" --rw=randwrite --bs=4k --iodepth=1 --offset=0 --size=4M
-	fio_bg "d$i-qd32" "$d" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M
-	fio_bg "d$i-seq" "$d" --rw=write --bs=128k --iodepth=8 --offset=64M --size=16M
+	fio_bg "d$i-qd1" "$d" --rw=randwrite --bs=4k --iodepth=1 --offset=0 --size=2M
+	fio_bg "d$i-qd32" "$d" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=8M
+	fio_bg "d$i-seq" "$d" --rw=write --bs=128k --iodepth=8 --offset=64M --size=8M
 done
 fio_bg "d3-sparse" "$m3" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M \
 	--number_ios=512

@@ -46,12 +46,12 @@ fi
 # verified; the null device is read meanwhile.
 for i in "${!devs[@]}"; do
 	d=${devs[i]}
-	fio_bg "d$i-qd1" "$d" --rw=randwrite --bs=4k --iodepth=1 --offset=0 --size=4M
-	fio_bg "d$i-qd32" "$d" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=16M
-	fio_bg "d$i-seq" "$d" --rw=write --bs=128k --iodepth=8 --offset=64M --size=16M
+	fio_bg "d$i-qd1" "$d" --rw=randwrite --bs=4k --iodepth=1 --offset=0 --size=2M
+	fio_bg "d$i-qd32" "$d" --rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=8M
+	fio_bg "d$i-seq" "$d" --rw=write --bs=128k --iodepth=8 --offset=64M --size=8M
 done
 fio --allow_file_create=0 --name=null-read --filename="$n0" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
-	--iodepth=32 --size=128M --output="$E2E_TMP/null-read.out" &
+	--iodepth=32 --size=64M --output="$E2E_TMP/null-read.out" &
 PIDS+=($!)
 fio_wait "the first round"
 
