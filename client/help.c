@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-/* Room for a row's label: "--block-size 512|1024|2048|4096", "del ID... | del --all". */
+/* Room for a row's label: "--block-size 512..4096", "del ID... | del --all". */
 #define HELP_LABEL_MAX 128
 
 /* Writes first, then sep and second if there is a second, into buf; returns
