@@ -11,8 +11,9 @@
 #
 # Helpers: fail, skip, note, expect_eq, require_root, require_blockdev,
 # wait_for, on_exit (teardown hooks, run in reverse order at exit),
-# start_daemon, stop_daemon, kill_daemon, state_of, kernel_devices and jget
-# (`jq -r PATH` without jq's start-up cost, for plain paths).
+# start_daemon, stop_daemon, kill_daemon, state_of, kernel_devices, nap
+# (a pause without a process) and jget (`jq -r PATH` without jq's start-up
+# cost, for plain paths).
 # Exit status 77 means "skipped".
 #
 # A script other than a test may source it too (bench/guest does); it may set
@@ -448,6 +449,16 @@ threads_named() {
 	for task in /proc/"$UBLKD_PID"/task/*; do
 		if grep -qx "$1" "$task/comm" 2>/dev/null; then basename "$task"; fi
 	done
+}
+
+# Sleeps $1 seconds (fractions allowed) without starting a process: read
+# -t on a FIFO that no one writes ($E2E_TMP/nap, made on first use). A
+# process costs ~70 ms under TCG, more than the pauses of a sampling loop.
+nap() {
+	local fifo=$E2E_TMP/nap
+	[ -p "$fifo" ] || mkfifo "$fifo" 2>/dev/null || [ -p "$fifo" ] ||
+		fail "cannot make the FIFO $fifo"
+	read -r -t "$1" _ <>"$fifo" || true
 }
 
 # Prints what thread $1 of the running daemon is blocked in: ring for
