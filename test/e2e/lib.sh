@@ -337,16 +337,16 @@ restart_under_load() {
 }
 
 # Starts in the background, on each block device given, fio random 4 KiB
-# writes at depth 32 (32 MiB) with a crc32c header in each block, read back
-# and verified after the write phase; their pids go to FIO_PIDS and their
-# output to $E2E_TMP/fio-NAME.out.
+# writes at depth 32 ($VERIFY_SIZE, default 32M) with a crc32c header in
+# each block, read back and verified after the write phase; their pids go
+# to FIO_PIDS and their output to $E2E_TMP/fio-NAME.out.
 start_verify_writers() {
 	local dev name
 	FIO_PIDS=()
 	for dev in "$@"; do
 		name=$(basename "$dev")
 		fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
-			--bs=4k --iodepth=32 --size=32M --verify=crc32c --verify_fatal=1 --do_verify=1 \
+			--bs=4k --iodepth=32 --size="${VERIFY_SIZE:-32M}" --verify=crc32c --verify_fatal=1 --do_verify=1 \
 			--randseed=$RANDOM --output="$E2E_TMP/fio-$name.out" &
 		FIO_PIDS+=($!)
 	done
