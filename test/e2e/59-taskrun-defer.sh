@@ -9,7 +9,7 @@
 # with --eventfd-mute off, elsewhere with the rings' eventfds off while
 # they are reaped), two mem, two file (one with 2 queues) and a null device
 # are written and read at once with crc32c verification while two jobs
-# read and write the null device for 20 s; each reads back only its own
+# read and write the null device for 10 s; each reads back only its own
 # data, and the idle daemon then uses almost no CPU (a stale kernel flag of
 # held work once made a loop spin). SIGKILL under load, a new daemon with
 # --taskrun defer --io-threads 2 recovers them with their data, and SIGTERM
@@ -26,7 +26,7 @@ fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 512M
 
 # Runs verified I/O on every device of the arguments at once while two
-# jobs read and write the null device $1 for 20 s (a stall of the held
+# jobs read and write the null device $1 for 10 s (a stall of the held
 # task work would hang them: timeout fails them); WHEN ($2) names the phase.
 busy_round() {
 	local null=$1 when=$2 i
@@ -34,12 +34,12 @@ busy_round() {
 	local devs=("$@")
 	timeout 300 fio --allow_file_create=0 --name=null-rw --filename="$null" --ioengine=io_uring \
 		--direct=1 --rw=randrw --bs=4k --iodepth=32 --numjobs=2 --size=64M --time_based \
-		--runtime=20 --output="$E2E_TMP/null-rw.out" &
+		--runtime=10 --output="$E2E_TMP/null-rw.out" &
 	PIDS+=($!)
 	for i in "${!devs[@]}"; do
-		fio_bg "qd32-$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=16M
+		fio_bg "qd32-$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=32 --offset=0 --size=8M
 		fio_bg "qd1-$i" "${devs[i]}" --rw=randwrite --bs=4k --iodepth=1 --offset=16M --size=2M
-		fio_bg "seq-$i" "${devs[i]}" --rw=write --bs=128k --iodepth=8 --offset=32M --size=16M
+		fio_bg "seq-$i" "${devs[i]}" --rw=write --bs=128k --iodepth=8 --offset=32M --size=8M
 	done
 	fio_wait "$when"
 	write_patterns 60 "${devs[@]}"
