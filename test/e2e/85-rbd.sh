@@ -7,15 +7,15 @@
 # snapshot device that is read-only and shows the snapshot's data; the two
 # devices of one conf and client sharing one librados client, a device with
 # --own-client (and one with --cache) having its own; the OSD
-# stopped for 10 s under fio (I/O waits, fio ends without error); the
+# stopped for 10 s under fio (I/O waits, fio ends without error) and a
+# device deleted meanwhile, its image closed off the loop; the
 # devices recovered by a new daemon after SIGKILL under fio with no
 # acknowledged write lost (librbd's cache is off by default), and flushed
 # data kept with it on (--cache), and an image's own rbd_cache followed and
 # reported; an unreachable cluster that fails the add in bounded time with
 # librados' reason while the other devices keep serving; an image shrunk
 # under its device, whose failed writes are logged (bounded) and counted; a
-# missing pool, image or snapshot refused with a clear message; a device
-# deleted while the OSD is down, its image closed off the loop. The cluster
+# missing pool, image or snapshot refused with a clear message. The cluster
 # alone takes 1 to 5 minutes to start under TCG, depending on the host's
 # load:
 # e2e-timeout: 1500
@@ -179,6 +179,23 @@ umount "$E2E_TMP/mnt" || fail "umount"
 # The OSD goes away for 10 s under fio and comes back: the I/O waits (as
 # with the kernel's rbd client) and fio ends without error. fio's rate
 # makes its writes last about 25 s, so the outage falls inside them.
+# In the same outage (an OSD restart takes about 25 s under TCG), a device
+# is deleted: librbd cannot give up its image's lock without the OSD, so
+# the close waits for it. That wait is a closing thread's, never the
+# loop's: the del answers, a mem device serves and the daemon answers
+# meanwhile, and the image is closed once the OSD is back.
+rbd create rbd/img5 --size 16M || fail "rbd create img5"
+dev5=$(add_rbd img5) || fail "add rbd img5"
+id5=${dev5#/dev/ublkb}
+on_exit "'$UBLKCTL' del $id5 2>/dev/null || true"
+memdev=$("$UBLKCTL" add mem --size 64M) || fail "add mem"
+mid=${memdev#/dev/ublkb}
+on_exit "'$UBLKCTL' del $mid 2>/dev/null || true"
+require_blockdev "$dev5"
+require_blockdev "$memdev"
+expect_eq "$("$UBLKCTL" --json info "$id5" | jget .rbd_client_devices)" 3 "rbd_client_devices of $dev5"
+# A write takes the image's exclusive lock, which the close must give up.
+dd if="$E2E_TMP/pat2" of="$dev5" bs=1M seek=3 oflag=direct status=none || fail "write $dev5"
 fio --name=osd-gone --filename="$dev2" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
 	--iodepth=16 --size=2M --rate_iops=20 --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--output="$E2E_TMP/fio-osd.out" &
@@ -186,13 +203,26 @@ fpid=$!
 sleep 3
 "$cluster" stop-osd "$cdir"
 tstop=$SECONDS
-sleep 10
+timeout 20 "$UBLKCTL" del "$id5" || fail "del $dev5 with the OSD down did not answer within 20 s"
+note "del of $dev5 with the OSD down answered after $((SECONDS - tstop)) s"
+dd if="$E2E_TMP/pat1" of="$memdev" bs=1M oflag=direct conv=fsync status=none ||
+	fail "$memdev did not serve while an rbd image waited to close"
+cmp -n $((1 << 20)) "$E2E_TMP/pat1" "$memdev" || fail "$memdev does not read back its data"
+timeout 5 "$UBLKCTL" list >/dev/null || fail "the daemon did not answer while an image waited to close"
+expect_eq "$("$UBLKCTL" list | grep -c ublkb)" 3 "devices after the del"
+"$UBLKCTL" del "$mid" || fail "del $memdev"
+[ $((SECONDS - tstop)) -ge 10 ] || sleep $((10 - (SECONDS - tstop)))
 kill -0 "$fpid" 2>/dev/null || fail "fio ended before the OSD came back: the outage was not under I/O"
 "$cluster" start-osd "$cdir" || fail "the OSD did not come back"
 note "OSD down for $((SECONDS - tstop)) s"
 wait "$fpid" || { cat "$E2E_TMP/fio-osd.out"; fail "fio failed across the OSD's absence"; }
 grep -q 'err= 0' "$E2E_TMP/fio-osd.out" || { cat "$E2E_TMP/fio-osd.out"; fail "fio reported errors across the OSD's absence"; }
 expect_eq "$(state_of "$id2")" live "state of $dev2 after the OSD came back"
+wait_for "grep -q 'rbd rbd/img5: closed after' '$E2E_DAEMON_LOG'" 120 1 ||
+	fail "rbd/img5 was not closed within 120 s of the OSD's return"
+note "$(grep -o 'rbd rbd/img5: closed after.*' "$E2E_DAEMON_LOG")"
+expect_eq "$("$UBLKCTL" --json info "$id2" | jget .rbd_client_devices)" 2 \
+	"rbd_client_devices of $dev2 once $dev5 is gone"
 
 # The devices outlive the daemon: SIGKILL under fio (rate-limited, as the
 # OSD takes tens of ms per write under TCG) on both cacheless devices, a
@@ -352,33 +382,5 @@ wait_for "! past_end" 30 1 || fail "$dev2 did not take writes past 64 MiB after 
 grep -q "rbd rbd/img2: the image has $((128 << 20)) bytes again" "$E2E_DAEMON_LOG" ||
 	fail "the daemon did not log that img2 grew back"
 
-# A device deleted while the OSD is down: librbd cannot flush its cache or
-# give up the image's lock without the OSD, so the close waits for it. That
-# wait is a closing thread's, never the loop's: the del answers, a mem
-# device serves and the daemon answers meanwhile, and the image is closed
-# once the OSD is back.
-memdev=$("$UBLKCTL" add mem --size 64M) || fail "add mem"
-mid=${memdev#/dev/ublkb}
-on_exit "'$UBLKCTL' del $mid 2>/dev/null || true"
-require_blockdev "$memdev"
-dd if="$E2E_TMP/pat2" of="$dev1" bs=1M seek=30 oflag=direct status=none || fail "write $dev1"
-"$cluster" stop-osd "$cdir"
-tstop=$SECONDS
-timeout 20 "$UBLKCTL" del "$id1" || fail "del $dev1 with the OSD down did not answer within 20 s"
-note "del of $dev1 with the OSD down answered after $((SECONDS - tstop)) s"
-dd if="$E2E_TMP/pat1" of="$memdev" bs=1M oflag=direct conv=fsync status=none ||
-	fail "$memdev did not serve while an rbd image waited to close"
-cmp -n $((1 << 20)) "$E2E_TMP/pat1" "$memdev" || fail "$memdev does not read back its data"
-timeout 5 "$UBLKCTL" list >/dev/null || fail "the daemon did not answer while an image waited to close"
-expect_eq "$("$UBLKCTL" list | grep -c ublkb)" 2 "devices after the del"
-sleep 5
-"$cluster" start-osd "$cdir" || fail "the OSD did not come back"
-note "OSD down for $((SECONDS - tstop)) s"
-wait_for "grep -q 'rbd rbd/img1: closed after' '$E2E_DAEMON_LOG'" 120 1 ||
-	fail "rbd/img1 was not closed within 120 s of the OSD's return"
-note "$(grep -o 'rbd rbd/img1: closed after.*' "$E2E_DAEMON_LOG")"
-
-expect_eq "$("$UBLKCTL" --json info "$id2" | jget .rbd_client_devices)" 1 \
-	"rbd_client_devices of $dev2 once $dev1 is gone"
-"$UBLKCTL" del "$id2" "$mid" || fail "del the rbd and mem devices"
+"$UBLKCTL" del "$id1" "$id2" || fail "del the rbd devices"
 expect_eq "$(kernel_devices)" 0 "kernel devices at the end"
