@@ -180,14 +180,7 @@ static int nbd_issue(struct nbd_conn *c, struct nbd_cmd *cmd)
  * lines left out since the last one as a suffix in more. */
 bool nbd_log_pass(struct ratelimit *rl, struct nbdb *b, char *more, size_t len)
 {
-	unsigned long quiet;
-
-	more[0] = 0;
-	if (!ratelimit_pass(rl, b->loop->now(b->loop), &quiet))
-		return false;
-	if (quiet)
-		snprintf(more, len, " (and %lu more since the last such line)", quiet);
-	return true;
+	return ratelimit_pass_line(rl, b->loop->now(b->loop), more, len);
 }
 
 /* c's handle is dead or closed: fail c with libnbd's error (its requests

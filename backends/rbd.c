@@ -157,14 +157,11 @@ static const rbd_start_fn rbd_starts[] = {
  * kernel only sees EIO-like codes, the log says why. */
 static void rbd_log_failure_why(struct rbd_dev *r, const struct rbd_req *q, const char *why)
 {
-	unsigned long quiet;
-	char more[64] = "";
+	char more[64];
 
 	r->failed++;
-	if (!ratelimit_pass(&r->fail_log, clock_mono(), &quiet))
+	if (!ratelimit_pass_line(&r->fail_log, clock_mono(), more, sizeof(more)))
 		return;
-	if (quiet)
-		snprintf(more, sizeof(more), " (and %lu failures not logged before it)", quiet);
 	log_error("rbd %s: %s of %llu bytes at %llu failed%s: %s%s", r->label,
 		  backend_req_op_name(q->op), (unsigned long long)q->len, (unsigned long long)q->off,
 		  q->fua_flushing ? " in its FUA flush" : "", why, more);

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "ratelimit.h"
 
+#include <stdio.h>
+
 /* A limit of burst events per interval seconds, nothing seen yet. */
 void ratelimit_init(struct ratelimit *rl, double interval, unsigned int burst)
 {
@@ -30,5 +32,19 @@ bool ratelimit_pass(struct ratelimit *rl, double now, unsigned long *suppressed)
 	rl->passed++;
 	*suppressed = rl->suppressed;
 	rl->suppressed = 0;
+	return true;
+}
+
+/* ratelimit_pass with the count held back as a suffix for the line. */
+bool ratelimit_pass_line(struct ratelimit *rl, double now, char *more, size_t len)
+{
+	unsigned long quiet;
+
+	if (len)
+		more[0] = '\0';
+	if (!ratelimit_pass(rl, now, &quiet))
+		return false;
+	if (quiet && len)
+		snprintf(more, len, " (and %lu more since the last such line)", quiet);
 	return true;
 }

@@ -5,6 +5,7 @@
 #define UBLKD_RATELIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct ratelimit {
 	double interval;		/* seconds */
@@ -21,5 +22,9 @@ void ratelimit_init(struct ratelimit *rl, double interval, unsigned int burst);
  * it passes, *suppressed is how many were held back since the last one
  * that did (and the count starts again); else it is 0. */
 bool ratelimit_pass(struct ratelimit *rl, double now, unsigned long *suppressed);
+/* ratelimit_pass for a log line: when it passes, more (len bytes) holds
+ * the suffix " (and N more since the last such line)" if N were held
+ * back, else "". */
+bool ratelimit_pass_line(struct ratelimit *rl, double now, char *more, size_t len);
 
 #endif

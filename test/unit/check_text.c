@@ -170,6 +170,31 @@ START_TEST(test_ratelimit)
 }
 END_TEST
 
+/* A log line's suffix: empty while nothing was held back, then the count
+ * of lines held back since the last one; held-back lines leave it empty. */
+START_TEST(test_ratelimit_line)
+{
+	struct ratelimit rl;
+	char more[64] = "stale";
+
+	ratelimit_init(&rl, 10.0, 1);
+	ck_assert(ratelimit_pass_line(&rl, 1.0, more, sizeof(more)));
+	ck_assert_str_eq(more, "");
+	strcpy(more, "stale");
+	ck_assert(!ratelimit_pass_line(&rl, 2.0, more, sizeof(more)));
+	ck_assert_str_eq(more, "");
+	ck_assert(!ratelimit_pass_line(&rl, 3.0, more, sizeof(more)));
+	ck_assert(ratelimit_pass_line(&rl, 11.0, more, sizeof(more)));
+	ck_assert_str_eq(more, " (and 2 more since the last such line)");
+	ck_assert(ratelimit_pass_line(&rl, 21.0, more, sizeof(more)));
+	ck_assert_str_eq(more, "");
+	/* A short buffer is cut, never overrun. */
+	ck_assert(!ratelimit_pass_line(&rl, 22.0, more, sizeof(more)));
+	ck_assert(ratelimit_pass_line(&rl, 31.0, more, 8));
+	ck_assert_str_eq(more, " (and 1");
+}
+END_TEST
+
 /* The tests, in one suite. */
 static Suite *text_suite(void)
 {
@@ -181,6 +206,7 @@ static Suite *text_suite(void)
 	tcase_add_test(tc, test_escape);
 	tcase_add_test(tc, test_log_escaped);
 	tcase_add_test(tc, test_ratelimit);
+	tcase_add_test(tc, test_ratelimit_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
