@@ -15,8 +15,6 @@ fs=$E2E_TMP/fs
 scratch_fs "$fs" ext4 1G
 start_daemon
 
-# Returns a field of a device's description.
-field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 # Returns the bytes a file has allocated.
 allocated() { echo $(($(stat -c %b "$1") * $(stat -c %B "$1"))); }
 
@@ -28,11 +26,11 @@ dev=$("$UBLKCTL" add file --path "$img") || fail "ublkctl add file"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
 expect_eq "$(blockdev --getsize64 "$dev")" $((128 << 20)) "size of $dev"
-expect_eq "$(field "$id" backend)" file "backend"
-expect_eq "$(field "$id" backing)" file "backing"
-expect_eq "$(field "$id" direct_io)" true "direct_io on ext4"
-expect_eq "$(field "$id" path)" "$img" "path"
-expect_eq "$(field "$id" volatile_cache)" true "volatile_cache"
+expect_eq "$(info_field "$id" backend)" file "backend"
+expect_eq "$(info_field "$id" backing)" file "backing"
+expect_eq "$(info_field "$id" direct_io)" true "direct_io on ext4"
+expect_eq "$(info_field "$id" path)" "$img" "path"
+expect_eq "$(info_field "$id" volatile_cache)" true "volatile_cache"
 expect_eq "$(cat /sys/block/ublkb"$id"/queue/write_cache)" "write back" "write cache mode"
 
 # What was in the file reads back through the device.
@@ -98,7 +96,7 @@ truncate -s 32M "$E2E_TMP/tmp.img"
 dev=$("$UBLKCTL" add file --path "$E2E_TMP/tmp.img") || fail "ublkctl add file on /tmp"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
-note "file on /tmp: direct_io=$(field "$id" direct_io)"
+note "file on /tmp: direct_io=$(info_field "$id" direct_io)"
 head -c 1M /dev/urandom > "$E2E_TMP/small"
 dd if="$E2E_TMP/small" of="$dev" bs=1M seek=3 oflag=direct status=none
 cmp -n $((1 << 20)) -i $((3 << 20)):0 "$E2E_TMP/tmp.img" "$E2E_TMP/small" ||
@@ -129,7 +127,7 @@ cmp -n $((8 << 20)) "$dev" "$E2E_TMP/tmp.img" || fail "device and /tmp file diff
 dev=$("$UBLKCTL" add file --path "$img" --buffered) || fail "ublkctl add file --buffered"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
-expect_eq "$(field "$id" direct_io)" false "direct_io with --buffered"
+expect_eq "$(info_field "$id" direct_io)" false "direct_io with --buffered"
 cmp "$dev" "$img" || fail "device and file differ with --buffered"
 fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
 	--iodepth=32 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 \

@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 
-# Prints a field of a device's description.
-field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 
 truncate -s 128M "$E2E_TMP/b4k.img" "$E2E_TMP/b512.img"
 l4k=$(losetup -f --show --sector-size 4096 "$E2E_TMP/b4k.img") || fail "losetup 4k"
@@ -25,10 +23,10 @@ require_blockdev "$dev"
 id=${dev#/dev/ublkb}
 expect_eq "$(blockdev --getss "$dev")" 4096 "logical block size over $l4k"
 expect_eq "$(blockdev --getsize64 "$dev")" $((128 << 20)) "size over $l4k"
-expect_eq "$(field "$id" backing)" "block device" "backing"
-expect_eq "$(field "$id" block_size)" 4096 "block_size in info"
-expect_eq "$(field "$id" discard)" false "discard on a block device backing"
-expect_eq "$(field "$id" write_zeroes)" true "write_zeroes on a block device backing"
+expect_eq "$(info_field "$id" backing)" "block device" "backing"
+expect_eq "$(info_field "$id" block_size)" 4096 "block_size in info"
+expect_eq "$(info_field "$id" discard)" false "discard on a block device backing"
+expect_eq "$(info_field "$id" write_zeroes)" true "write_zeroes on a block device backing"
 head -c 16M /dev/urandom > "$E2E_TMP/data"
 dd if="$E2E_TMP/data" of="$dev" bs=1M seek=4 oflag=direct status=none || fail "dd to $dev"
 cmp -n $((16 << 20)) -i $((4 << 20)):0 "$l4k" "$E2E_TMP/data" || fail "$l4k differs from what was written"
@@ -63,8 +61,8 @@ fsck.ext4 -fn "$l512" > "$E2E_TMP/fsck.out" 2>&1 || { cat "$E2E_TMP/fsck.out"; f
 dev=$("$UBLKCTL" add file --path "$fs/f.img" --size 64M --block-size 512) || fail "add file on 4k ext4"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
-expect_eq "$(field "$id" direct_io)" true "direct_io"
-expect_eq "$(field "$id" dio_alignment)" 4096 "dio_alignment"
+expect_eq "$(info_field "$id" direct_io)" true "direct_io"
+expect_eq "$(info_field "$id" dio_alignment)" 4096 "dio_alignment"
 expect_eq "$(blockdev --getss "$dev")" 4096 "logical block size of a file on a 4k file system"
 fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
 	--iodepth=8 --size=32M --verify=crc32c --do_verify=1 --verify_fatal=1 \

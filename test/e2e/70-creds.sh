@@ -16,7 +16,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/creds-lib.sh"
 require_root
-field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 # Writes 4 MiB of pattern $2 at the start of device $1 (as uid $3).
 fill() { as "$3" sh -c "yes '$2' | head -c 4M | dd of=$1 bs=1M oflag=direct status=none"; }
 # Checks device $1 holds pattern $2 (as root).
@@ -73,16 +72,16 @@ for d in "$adev" "$amem" "$bdev" "$bmem" "$rmem"; do
 	require_blockdev "$d"
 done
 for d in "$adev" "$amem"; do
-	expect_eq "$(field "${d#/dev/ublkb}" owner_uid)" "$ua" "owner_uid of $d"
+	expect_eq "$(info_field "${d#/dev/ublkb}" owner_uid)" "$ua" "owner_uid of $d"
 	expect_eq "$(stat -c %u:%a "$d")" "$ua:600" "owner and mode of $d"
 done
 for d in "$bdev" "$bmem"; do
-	expect_eq "$(field "${d#/dev/ublkb}" owner_uid)" "$ub" "owner_uid of $d"
+	expect_eq "$(info_field "${d#/dev/ublkb}" owner_uid)" "$ub" "owner_uid of $d"
 	expect_eq "$(stat -c %u:%a "$d")" "$ub:600" "owner and mode of $d"
 done
-expect_eq "$(field "${rmem#/dev/ublkb}" owner_uid)" 0 "owner_uid of root's $rmem"
+expect_eq "$(info_field "${rmem#/dev/ublkb}" owner_uid)" 0 "owner_uid of root's $rmem"
 expect_eq "$(stat -c %u "$rmem")" 0 "owner of root's $rmem"
-expect_eq "$(field "${adev#/dev/ublkb}" path)" "$E2E_TMP/a/a.img" "path of a passed file"
+expect_eq "$(info_field "${adev#/dev/ublkb}" path)" "$E2E_TMP/a/a.img" "path of a passed file"
 # A user cannot open another's node.
 as "$ub" dd if="$adev" of=/dev/null bs=4k count=1 status=none 2> /dev/null &&
 	fail "uid $ub could read $adev of uid $ua"
@@ -164,7 +163,7 @@ chmod 000 "$E2E_TMP/a/r2.img"
 start_daemon --socket-group "$grp"
 wait_live "${r1#/dev/ublkb}" 30 || fail "$r1 not recovered"
 holds "$r1" RA
-expect_eq "$(field "${r1#/dev/ublkb}" owner_uid)" "$ua" "owner of the recovered $r1"
+expect_eq "$(info_field "${r1#/dev/ublkb}" owner_uid)" "$ua" "owner of the recovered $r1"
 expect_eq "$(stat -c %u "$r1")" "$ua" "owner of the recovered node $r1"
 wait_for "grep -q 'device ${r2#/dev/ublkb}.*its owner, uid $ua, cannot open it now' $E2E_TMP/ublkd.log" 30 ||
 	fail "the daemon did not refuse to reopen $r2 for its owner"

@@ -11,9 +11,9 @@
 #
 # Helpers: fail, skip, note, expect_eq, require_root, require_blockdev,
 # wait_for, on_exit (teardown hooks, run in reverse order at exit),
-# start_daemon, stop_daemon, kill_daemon, state_of, kernel_devices, nap
-# (a pause without a process) and jget (`jq -r PATH` without jq's start-up
-# cost, for plain paths).
+# start_daemon, stop_daemon, kill_daemon, state_of, info_field,
+# kernel_devices, nap (a pause without a process) and jget (`jq -r PATH`
+# without jq's start-up cost, for plain paths).
 # Exit status 77 means "skipped".
 #
 # A script other than a test may source it too (bench/guest does); it may set
@@ -302,6 +302,10 @@ PYTHON=/usr/bin/python3
 # Prints the state of device ID ($1) as the daemon lists it (empty if it
 # does not list it).
 state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jget .state; }
+
+# Prints field KEY ($2) of the description of device ID ($1) (ublkctl
+# --json info).
+info_field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 
 # Waits as wait_for (TIMEOUT $2, INTERVAL $3) until device ID ($1) is live.
 wait_live() {
