@@ -4,6 +4,9 @@
 # backing file system only holds in its page cache is absent from the image
 # until an fdatasync (FLUSH) puts it there. Then the daemon is killed with
 # SIGKILL and the data is in the file.
+# Run on the stable kernel only: what it checks (a FLUSH reaching the backing
+# file's fdatasync) lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 

@@ -2,6 +2,9 @@
 # An ext4 image with a known tree of files, zipped stored (zip -0) and
 # deflated (zip -9): each archive becomes a read-only device that mounts and
 # gives back every file's checksum; writes are refused; the CRC-32 checks.
+# Run on the stable kernel only: on 7.x, 31-zip-fio reads stored members
+# through the same zero-copy path with fio verification (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v zip > /dev/null || fail "the zip command is missing (test/install-deps installs it)"

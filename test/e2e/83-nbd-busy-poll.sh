@@ -8,6 +8,9 @@
 # sleeps: it spends almost no CPU, so the window is the bound on the loop
 # time it spends without work. SIGTERM with every device busy deletes them
 # all.
+# Run on the stable kernel only: what it checks (the main loop's polling)
+# lies above the ublk driver (test/e2e/run-suite).
+# e2e-kernels: stable
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
