@@ -77,7 +77,7 @@ expect_eq "$(jget .rbd_cache <<<"$info")" "false" "rbd_cache by default"
 expect_eq "$(blockdev --getsize64 "$dev2")" $((128 << 20)) "size of $dev2"
 # The same conf and client (admin, given or not): one librados client.
 expect_eq "$(jget .rbd_client_devices <<<"$info")" 2 "rbd_client_devices of $dev1"
-expect_eq "$("$UBLKCTL" --json info "${dev2#/dev/ublkb}" | jget .rbd_client_devices)" 2 \
+expect_eq "$(info_field "${dev2#/dev/ublkb}" rbd_client_devices)" 2 \
 	"rbd_client_devices of $dev2"
 
 # verify_both NAME FIO-ARGS...: the same fio verify job on both devices at once.
@@ -155,13 +155,13 @@ sid=${snapdev#/dev/ublkb}
 on_exit "'$UBLKCTL' del $sid 2>/dev/null || true"
 # --own-client: a client of its own, which costs its threads; a device
 # sharing one costs less than half of that.
-expect_eq "$("$UBLKCTL" --json info "$sid" | jget .rbd_client_devices)" 1 "rbd_client_devices with --own-client"
-expect_eq "$("$UBLKCTL" --json info "$id1" | jget .rbd_client_devices)" 2 "rbd_client_devices of $dev1 beside it"
+expect_eq "$(info_field "$sid" rbd_client_devices)" 1 "rbd_client_devices with --own-client"
+expect_eq "$(info_field "$id1" rbd_client_devices)" 2 "rbd_client_devices of $dev1 beside it"
 note "daemon threads: first device +$((th1 - th0)), second (shared client) +$((th2 - th1)), third (own client) +$((th3 - th2))"
 [ $((th3 - th2)) -ge 8 ] || fail "a device with its own client added only $((th3 - th2)) threads"
 [ $((2 * (th2 - th1))) -lt $((th3 - th2)) ] ||
 	fail "a device sharing a client added $((th2 - th1)) threads, one with its own $((th3 - th2))"
-expect_eq "$("$UBLKCTL" --json info "$sid" | jget .read_only)" "true" "snapshot device read_only"
+expect_eq "$(info_field "$sid" read_only)" "true" "snapshot device read_only"
 expect_eq "$(blockdev --getro "$snapdev")" "1" "blockdev --getro of the snapshot device"
 dd if="$snapdev" of="$E2E_TMP/snap" bs=1M skip=20 count=1 iflag=direct status=none
 cmp "$E2E_TMP/pat1" "$E2E_TMP/snap" || fail "the snapshot device does not show the snapshot's data"
@@ -193,7 +193,7 @@ mid=${memdev#/dev/ublkb}
 on_exit "'$UBLKCTL' del $mid 2>/dev/null || true"
 require_blockdev "$dev5"
 require_blockdev "$memdev"
-expect_eq "$("$UBLKCTL" --json info "$id5" | jget .rbd_client_devices)" 3 "rbd_client_devices of $dev5"
+expect_eq "$(info_field "$id5" rbd_client_devices)" 3 "rbd_client_devices of $dev5"
 # A write takes the image's exclusive lock, which the close must give up.
 dd if="$E2E_TMP/pat2" of="$dev5" bs=1M seek=3 oflag=direct status=none || fail "write $dev5"
 fio --name=osd-gone --filename="$dev2" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
@@ -221,7 +221,7 @@ expect_eq "$(state_of "$id2")" live "state of $dev2 after the OSD came back"
 wait_for "grep -q 'rbd rbd/img5: closed after' '$E2E_DAEMON_LOG'" 120 1 ||
 	fail "rbd/img5 was not closed within 120 s of the OSD's return"
 note "$(grep -o 'rbd rbd/img5: closed after.*' "$E2E_DAEMON_LOG")"
-expect_eq "$("$UBLKCTL" --json info "$id2" | jget .rbd_client_devices)" 2 \
+expect_eq "$(info_field "$id2" rbd_client_devices)" 2 \
 	"rbd_client_devices of $dev2 once $dev5 is gone"
 
 # The devices outlive the daemon: SIGKILL under fio (rate-limited, as the
@@ -236,9 +236,9 @@ dev3=$(add_rbd img3 --cache) || fail "add rbd img3 --cache"
 require_blockdev "$dev3"
 id3=${dev3#/dev/ublkb}
 on_exit "'$UBLKCTL' del $id3 2>/dev/null || true"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jget .volatile_cache)" "true" "volatile_cache with --cache"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jget .rbd_cache)" "true" "rbd_cache with --cache"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jget .rbd_client_devices)" 1 \
+expect_eq "$(info_field "$id3" volatile_cache)" "true" "volatile_cache with --cache"
+expect_eq "$(info_field "$id3" rbd_cache)" "true" "rbd_cache with --cache"
+expect_eq "$(info_field "$id3" rbd_client_devices)" 1 \
 	"rbd_client_devices with --cache (a client of its own: librbd's cache is the client's setting)"
 dd if="$E2E_TMP/pat1" of="$dev3" bs=1M seek=5 oflag=direct conv=fsync status=none || fail "write $dev3"
 FIO_PIDS=()
@@ -268,10 +268,10 @@ done
 note "both rbd devices recovered and verified $((SECONDS - t3)) s after the restart"
 dd if="$dev3" of="$E2E_TMP/back3" bs=1M skip=5 count=1 iflag=direct status=none || fail "read $dev3"
 cmp "$E2E_TMP/pat1" "$E2E_TMP/back3" || fail "$dev3 lost data it had flushed before the kill"
-expect_eq "$("$UBLKCTL" --json info "$id1" | jget .connection)" "ready" "connection of $dev1 after recovery"
-expect_eq "$("$UBLKCTL" --json info "$id2" | jget .rbd_image)" "rbd/img2" "image of $dev2 after recovery"
-expect_eq "$("$UBLKCTL" --json info "$id3" | jget .rbd_cache)" "true" "rbd_cache of $dev3 after recovery"
-expect_eq "$("$UBLKCTL" --json info "$id1" | jget .rbd_client_devices)" 2 "rbd_client_devices of $dev1 after recovery"
+expect_eq "$(info_field "$id1" connection)" "ready" "connection of $dev1 after recovery"
+expect_eq "$(info_field "$id2" rbd_image)" "rbd/img2" "image of $dev2 after recovery"
+expect_eq "$(info_field "$id3" rbd_cache)" "true" "rbd_cache of $dev3 after recovery"
+expect_eq "$(info_field "$id1" rbd_client_devices)" 2 "rbd_client_devices of $dev1 after recovery"
 "$UBLKCTL" del "$id3" || fail "del $dev3"
 
 # rbd_cache set for the image itself (rbd config image set) wins over
@@ -282,8 +282,8 @@ rbd config image set rbd/img4 rbd_cache true || fail "rbd config image set img4 
 dev4=$(add_rbd img4) || fail "add rbd img4"
 id4=${dev4#/dev/ublkb}
 on_exit "'$UBLKCTL' del $id4 2>/dev/null || true"
-expect_eq "$("$UBLKCTL" --json info "$id4" | jget .volatile_cache)" "true" "volatile_cache of an image with rbd_cache true"
-expect_eq "$("$UBLKCTL" --json info "$id4" | jget .rbd_cache)" "true" "rbd_cache of an image with rbd_cache true"
+expect_eq "$(info_field "$id4" volatile_cache)" "true" "volatile_cache of an image with rbd_cache true"
+expect_eq "$(info_field "$id4" rbd_cache)" "true" "rbd_cache of an image with rbd_cache true"
 grep -q "rbd rbd/img4: librbd's write-back cache is on for this image (rbd_cache set in the image's configuration" \
 	"$E2E_DAEMON_LOG" || fail "no log line saying the image's rbd_cache won"
 "$UBLKCTL" del "$id4" || fail "del $dev4"
@@ -340,7 +340,7 @@ expect_eq "$(kernel_devices)" 2 "kernel devices after the refused adds"
 rbd resize --size 64M --allow-shrink rbd/img2 >/dev/null 2>&1 || fail "rbd resize img2 to 64M"
 past_end() { ! dd if="$E2E_TMP/pat1" of="$dev2" bs=4k count=1 seek=$((100 << 8)) oflag=direct status=none 2>/dev/null; }
 wait_for past_end 30 1 || fail "a write past img2's new end (64 MiB) still succeeded after 30 s"
-wait_for "[ \"\$('$UBLKCTL' --json info $id2 | jget .image_size)\" = $((64 << 20)) ]" 30 1 ||
+wait_for "[ \"\$(info_field $id2 image_size)\" = $((64 << 20)) ]" 30 1 ||
 	fail "info's image_size of $dev2 is not the shrunk image's 64 MiB"
 grep -q "rbd rbd/img2: the image shrank to $((64 << 20)) bytes (resized by another client)" \
 	"$E2E_DAEMON_LOG" || fail "the daemon did not log the shrink of img2"
@@ -351,7 +351,7 @@ allowed=$((5 * (2 + (SECONDS - ts) / 10)))
 note "21 or more failed writes past the end in $((SECONDS - ts)) s: $nlines log lines (bound $allowed)"
 [ "$nlines" -ge 1 ] && [ "$nlines" -le "$allowed" ] && [ "$nlines" -lt 21 ] ||
 	fail "failed writes logged $nlines times (expected 1 to $allowed, fewer than 21)"
-nfailed=$("$UBLKCTL" --json info "$id2" | jget .rbd_failed)
+nfailed=$(info_field "$id2" rbd_failed)
 [ "$nfailed" -ge 21 ] || fail "rbd_failed is $nfailed after 21 or more failed writes"
 dd if="$dev1" of=/dev/null bs=64k count=64 iflag=direct status=none ||
 	fail "$dev1 did not serve while $dev2's image was short"

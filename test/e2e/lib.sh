@@ -350,8 +350,8 @@ start_verify_writers() {
 	for dev in "$@"; do
 		name=$(basename "$dev")
 		fio --name="$name" --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
-			--bs=4k --iodepth=32 --size="${VERIFY_SIZE:-32M}" --verify=crc32c --verify_fatal=1 --do_verify=1 \
-			--randseed=$RANDOM --output="$E2E_TMP/fio-$name.out" &
+			--bs=4k --iodepth=32 --size="${VERIFY_SIZE:-32M}" --verify=crc32c --verify_fatal=1 \
+			--do_verify=1 --randseed=$RANDOM --output="$E2E_TMP/fio-$name.out" &
 		FIO_PIDS+=($!)
 	done
 }
