@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,22 +54,62 @@ static void queue_watch_held(struct queue *q, bool more);
 /* user_data of the main loop's tick, a timeout in the ring (ring-wait). */
 #define QUEUE_UD_TICK (1ULL << 35)
 
-/* Returns a cleared SQE, submitting the batch first if the SQ is full. */
+/* The retry timer's first interval and its cap, in seconds. */
+#define QUEUE_RETRY_FIRST 0.001
+#define QUEUE_RETRY_MAX 0.1
+/* The result of a held entry that runs the tag's planned file operation. */
+#define QUEUE_RETRY_OP INT_MIN
+
+/* Starts the retry timer unless it runs; logs the first refusal of a run
+ * of them (the ring took no SQE, e.g. the kernel could not allocate). */
+static void queue_retry_arm(struct queue *q)
+{
+	if (ev_is_active(&q->retry))
+		return;
+	if (q->retry_after == 0.) {
+		q->retry_after = QUEUE_RETRY_FIRST;
+		log_error("queue %u: the ring takes no more submissions (%s); requests wait and are "
+			  "sent again", q->id, strerror(-q->submit_err));
+	}
+	ev_timer_set(&q->retry, q->retry_after, 0.);
+	ev_timer_start(q->loop, &q->retry);
+}
+
+/* Returns a cleared SQE, submitting the batch first if the SQ is full;
+ * NULL (the retry timer armed) when the ring refuses even that. */
 struct io_uring_sqe *queue_sqe(struct queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
 	if (!sqe) {
 		/* Each tag has at most one SQE in flight and the SQ holds
-		 * depth entries, so this is a safety net only. */
-		io_uring_submit(&q->ring);
+		 * depth entries: only a submit the kernel refuses ends here. */
+		int ret = io_uring_submit(&q->ring);
+
 		q->queued = 0;
 		sqe = io_uring_get_sqe(&q->ring);
-		if (!sqe)
+		if (!sqe) {
+			q->submit_err = ret < 0 ? ret : -EBUSY;
+			queue_retry_arm(q);
 			return NULL;
+		}
 	}
 	memset(sqe, 0, sizeof(*sqe));
 	return sqe;
+}
+
+/* Keeps a tag's commit (or with QUEUE_RETRY_OP its file operation) that
+ * found no SQE, for the retry timer: the request stays ours, unanswered,
+ * rather than be lost (each tag is held at most once). */
+static void queue_hold(struct queue *q, unsigned tag, int result)
+{
+	if (q->nr_held >= q->depth) {	/* cannot happen: one entry per tag */
+		log_error("queue %u tag %u: more held requests than tags", q->id, tag);
+		return;
+	}
+	q->held_sqes[q->nr_held] = (struct queue_held){ (uint16_t)tag, result };
+	queue_count(&q->nr_held, 1);
+	queue_retry_arm(q);
 }
 
 /* Queues a FETCH_REQ or COMMIT_AND_FETCH_REQ SQE for a tag. */
@@ -122,7 +163,7 @@ static void queue_commit(struct queue *q, unsigned tag, int result)
 		return;
 	}
 	if (queue_prep(q, tag, UBLK_IO_COMMIT_AND_FETCH_REQ, result) < 0)
-		log_error("queue %u tag %u: no SQE for the commit", q->id, tag);
+		queue_hold(q, tag, result);
 }
 
 /* The (rest of the) READ or WRITE a backend planned for a tag: on the tag's
@@ -164,7 +205,7 @@ static void queue_run_op(struct queue *q, unsigned tag)
 	struct io_uring_sqe *sqe = queue_sqe(q);
 
 	if (!sqe) {
-		queue_commit(q, tag, -EIO);
+		queue_hold(q, tag, QUEUE_RETRY_OP);
 		return;
 	}
 	switch (p->op.kind) {
@@ -198,6 +239,47 @@ static void queue_async_done(void *ctx, int res)
 	queue_commit(q, slot->tag, io_finish(&q->pending[slot->tag], res));
 	if (!ev_is_active(&q->flusher))
 		ev_prepare_start(q->loop, &q->flusher);
+}
+
+/* The retry timer: submits what waits in the SQ, sends the held commits
+ * and file operations again for as long as the ring has room, then
+ * flushes (a batch's commits too); again later, at a doubled interval,
+ * while anything is still held. */
+static void queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct queue *q = w->data;
+	unsigned n = q->nr_held, sent = 0;
+	int ret;
+
+	(void)loop;
+	(void)revents;
+	ret = io_uring_submit(&q->ring);
+	if (ret >= 0)
+		q->queued = 0;
+	else
+		q->submit_err = ret;
+	while (sent < n && io_uring_sq_space_left(&q->ring) > 0) {
+		struct queue_held h = q->held_sqes[sent++];
+
+		if (h.result == QUEUE_RETRY_OP)
+			queue_run_op(q, h.tag);
+		else
+			queue_commit(q, h.tag, h.result);
+	}
+	memmove(q->held_sqes, q->held_sqes + sent, (n - sent) * sizeof(*q->held_sqes));
+	queue_count(&q->nr_held, -(int)sent);
+	queue_flush(q);
+	if (q->nr_held || ev_is_active(&q->retry)) {
+		q->retry_after = q->retry_after * 2 < QUEUE_RETRY_MAX ? q->retry_after * 2
+								 : QUEUE_RETRY_MAX;
+		if (!ev_is_active(&q->retry))
+			queue_retry_arm(q);
+		return;
+	}
+	log_info("queue %u: the ring takes submissions again; every waiting request was sent",
+		 q->id);
+	q->retry_after = 0.;
+	queue_check_idle(q);
 }
 
 /* Before the loop sleeps: submit the commits of ended requests at once. */
@@ -537,7 +619,7 @@ static void queue_waiter_init(struct queue *q)
 /* Tells the device when q holds nothing (see queue_idle_fn). */
 static void queue_check_idle(struct queue *q)
 {
-	if (q->backend_inflight == 0 && q->idle &&
+	if (q->backend_inflight == 0 && q->nr_held == 0 && q->idle &&
 	    (q->active == 0 || __atomic_load_n(&q->watch_drain, __ATOMIC_ACQUIRE))) {
 		if (q->thread)
 			io_threads_note(&q->idle_note);	/* device state is main's */
@@ -689,7 +771,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->descs = p;
 	q->pending = calloc(depth, sizeof(*q->pending));
 	q->dirty = calloc(depth, sizeof(*q->dirty));	/* new buffers are zeroes */
-	if (!q->pending || !q->dirty) {
+	q->held_sqes = calloc(depth, sizeof(*q->held_sqes));
+	if (!q->pending || !q->dirty || !q->held_sqes) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -710,6 +793,8 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->held.data = q;
 	ev_timer_init(&q->held_later, queue_on_held_later, 0., 0.);
 	q->held_later.data = q;
+	ev_timer_init(&q->retry, queue_on_retry, 0., 0.);
+	q->retry.data = q;
 	if (!q->zero_copy && !q->user_copy) {
 		q->bufs_len = (size_t)depth * target->buf_bytes;
 		p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,
@@ -810,6 +895,7 @@ static int queue_quiet_here(void *arg)
 
 	ringwatch_stop(q->loop, &q->watcher);
 	queue_stop_held(q);	/* this loop's watchers: stopped here */
+	ev_timer_stop(q->loop, &q->retry);
 	io_thread_release(q->thread, &q->waiter);
 	return 0;
 }
@@ -844,6 +930,7 @@ static void queue_unwatch(struct queue *q, int (*on_thread)(void *arg))
 	if (q->loop) {
 		ev_prepare_stop(q->loop, &q->flusher);
 		queue_stop_held(q);
+		ev_timer_stop(q->loop, &q->retry);
 	}
 }
 
@@ -871,7 +958,7 @@ void queue_teardown(struct queue *q)
 		 * still copy into them after the ring is closed (its teardown
 		 * in the kernel runs later), so they and the slots stay,
 		 * orphaned, rather than be reused by the next mapping. */
-		log_error("queue %u: torn down with %u requests in the backend; keeping their buffers",
+		log_error("queue %u: torn down with %u requests unanswered; keeping their buffers",
 			  q->id, queue_inflight(q));
 		for (unsigned tag = 0; q->slots && tag < q->depth; tag++)
 			q->slots[tag].q = NULL;
@@ -897,6 +984,9 @@ void queue_teardown(struct queue *q)
 	q->pending = NULL;
 	free(q->dirty);
 	q->dirty = NULL;
+	free(q->held_sqes);
+	q->held_sqes = NULL;
 	q->active = 0;
 	q->backend_inflight = 0;
+	q->nr_held = 0;
 }

@@ -22,6 +22,14 @@ struct queue_slot {
 	uint16_t tag;
 };
 
+/* A tag's command or file operation that found no room in the ring: sent
+ * again by the queue's retry timer (result QUEUE_RETRY_OP: the planned
+ * file operation, else the result to commit). */
+struct queue_held {
+	uint16_t tag;
+	int result;
+};
+
 /* Fields marked "shared" are written only by the thread serving the queue
  * and read by the main thread through the accessors below. */
 struct queue {
@@ -68,6 +76,12 @@ struct queue {
 				 * that may be non-zero (io_serve) */
 	unsigned active;	/* shared: commands the kernel holds */
 	unsigned backend_inflight;	/* shared: backend file operations in flight */
+	struct queue_held *held_sqes;	/* per tag at most once: what found no
+					 * SQE, oldest first */
+	unsigned nr_held;	/* shared: entries in held_sqes */
+	ev_timer retry;		/* sends them again (and a batch's commits) */
+	double retry_after;	/* its interval, doubled while the ring refuses */
+	int submit_err;		/* the last submit's error, for the log */
 	bool watch_drain;	/* written by main: also call idle when no backend
 				 * operation is in flight, commands or not (a
 				 * quiesced device) */
@@ -92,10 +106,13 @@ static inline unsigned queue_active(const struct queue *q)
 	return __atomic_load_n(&q->active, __ATOMIC_ACQUIRE);
 }
 
-/* Backend operations of q in flight (from any thread). */
+/* Requests q was handed and has not answered yet: backend operations in
+ * flight, and commits or operations waiting for room in the ring (from any
+ * thread). */
 static inline unsigned queue_inflight(const struct queue *q)
 {
-	return __atomic_load_n(&q->backend_inflight, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&q->backend_inflight, __ATOMIC_ACQUIRE) +
+	       __atomic_load_n(&q->nr_held, __ATOMIC_ACQUIRE);
 }
 
 /* Requests q has served (from any thread). */

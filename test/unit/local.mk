@@ -24,9 +24,12 @@ test_unit_check_state_SOURCES = test/unit/check_state.c
 test_unit_check_state_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_state_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch \
-	test/unit/check_loop_wait test/unit/check_loop_poll
+	test/unit/check_loop_wait test/unit/check_loop_poll test/unit/check_queue
 TESTS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch \
-	test/unit/check_loop_wait test/unit/check_loop_poll
+	test/unit/check_loop_wait test/unit/check_loop_poll test/unit/check_queue
+test_unit_check_queue_SOURCES = test/unit/check_queue.c
+test_unit_check_queue_CFLAGS = $(UNIT_CFLAGS)
+test_unit_check_queue_LDADD = $(UNIT_LDADD)
 test_unit_check_loop_poll_SOURCES = test/unit/check_loop_poll.c
 test_unit_check_loop_poll_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_loop_poll_LDADD = $(UNIT_LDADD)
