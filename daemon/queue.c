@@ -57,19 +57,27 @@ static void queue_watch_held(struct queue *q, bool more);
 /* The retry timer's first interval and its cap, in seconds. */
 #define QUEUE_RETRY_FIRST 0.001
 #define QUEUE_RETRY_MAX 0.1
+/* At most one line per this many seconds says the ring refused. */
+#define QUEUE_RETRY_LOG_S 10.
 /* The result of a held entry that runs the tag's planned file operation. */
 #define QUEUE_RETRY_OP INT_MIN
 
 /* Starts the retry timer unless it runs; logs the first refusal of a run
- * of them (the ring took no SQE, e.g. the kernel could not allocate). */
+ * of them (the ring took no SQE, e.g. the kernel could not allocate), at
+ * most once per QUEUE_RETRY_LOG_S seconds. */
 static void queue_retry_arm(struct queue *q)
 {
+	char more[64];
+
 	if (ev_is_active(&q->retry))
 		return;
 	if (q->retry_after == 0.) {
 		q->retry_after = QUEUE_RETRY_FIRST;
-		log_error("queue %u: the ring takes no more submissions (%s); requests wait and are "
-			  "sent again", q->id, strerror(-q->submit_err));
+		q->retry_logged = ratelimit_pass_line(&q->retry_rl, ev_now(q->loop), more,
+						      sizeof(more));
+		if (q->retry_logged)
+			log_error("queue %u: the ring takes no more submissions (%s); requests "
+				  "wait and are sent again%s", q->id, strerror(-q->submit_err), more);
 	}
 	ev_timer_set(&q->retry, q->retry_after, 0.);
 	ev_timer_start(q->loop, &q->retry);
@@ -276,8 +284,9 @@ static void queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 			queue_retry_arm(q);
 		return;
 	}
-	log_info("queue %u: the ring takes submissions again; every waiting request was sent",
-		 q->id);
+	if (q->retry_logged)
+		log_info("queue %u: the ring takes submissions again; every waiting request "
+			 "was sent", q->id);
 	q->retry_after = 0.;
 	queue_check_idle(q);
 }
@@ -795,6 +804,7 @@ int queue_setup(struct queue *q, struct ev_loop *loop, struct io_thread *thread,
 	q->held_later.data = q;
 	ev_timer_init(&q->retry, queue_on_retry, 0., 0.);
 	q->retry.data = q;
+	ratelimit_init(&q->retry_rl, QUEUE_RETRY_LOG_S, 1);
 	if (!q->zero_copy && !q->user_copy) {
 		q->bufs_len = (size_t)depth * target->buf_bytes;
 		p = mmap(NULL, q->bufs_len, PROT_READ | PROT_WRITE,

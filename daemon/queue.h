@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <liburing.h>
 
+#include "common/ratelimit.h"
 #include "daemon/io.h"
 #include "daemon/io_threads.h"
 
@@ -82,6 +83,8 @@ struct queue {
 	ev_timer retry;		/* sends them again (and a batch's commits) */
 	double retry_after;	/* its interval, doubled while the ring refuses */
 	int submit_err;		/* the last submit's error, for the log */
+	struct ratelimit retry_rl;	/* of the lines saying the ring refused */
+	bool retry_logged;	/* this run of refusals was logged */
 	bool watch_drain;	/* written by main: also call idle when no backend
 				 * operation is in flight, commands or not (a
 				 * quiesced device) */

@@ -1,12 +1,12 @@
 /* Unit tests of daemon/queue.c when its ring takes no more submissions: a
  * commit or a file operation that finds no SQE is held, not lost, counts
  * as unanswered (the delete pipeline waits for it), and the retry timer
- * sends it once the ring takes submissions again. The ring refuses here
- * because it is a single-issuer ring (--taskrun defer) made by the test's
- * thread, and a second thread serves the requests: its submit gets
- * -EEXIST. The ublk char device is a memfd holding the descriptors; the
- * kernel refuses its commands, and each refusal shows which tag's command
- * reached the ring. */
+ * sends it once the ring takes submissions again; runs of refusals are
+ * logged once per interval. The ring refuses here because it is a
+ * single-issuer ring (--taskrun defer) made by the test's thread, and a
+ * second thread serves the requests: its submit gets -EEXIST. The ublk
+ * char device is a memfd holding the descriptors; the kernel refuses its
+ * commands, and each refusal shows which tag's command reached the ring. */
 #include "config.h"
 #include "daemon/queue.h"
 #include "daemon/queue_batch.h"
@@ -206,6 +206,47 @@ START_TEST(test_file_op_held)
 }
 END_TEST
 
+/* Counts the lines of file f that hold text. */
+static int count_lines(FILE *f, const char *text)
+{
+	char line[512];
+	int n = 0;
+
+	rewind(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	return n;
+}
+
+/* Runs of refusals in a row are logged once per interval, not each. */
+START_TEST(test_refusals_logged_once)
+{
+	FILE *log = tmpfile();
+	int saved = dup(STDERR_FILENO);
+
+	ck_assert_ptr_nonnull(log);
+	ck_assert_int_ge(saved, 0);
+	start("null");
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(log), STDERR_FILENO), 0);
+	for (int run = 0; run < 3; run++) {
+		idle_calls = 0;
+		fill_sq();
+		serve_elsewhere();
+		expect_all_held(REQ_BYTES);
+		run_until_answered();
+	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ck_assert_int_eq(count_lines(log, "takes no more submissions"), 1);
+	ck_assert_int_eq(count_lines(log, "takes submissions again"), 1);
+	ck_assert_int_eq(count_lines(log, "command refused"), 3 * DEPTH);
+	fclose(log);
+	stop();
+}
+END_TEST
+
 /* The suite. */
 static Suite *queue_suite(void)
 {
@@ -214,6 +255,7 @@ static Suite *queue_suite(void)
 
 	tcase_add_test(tc, test_commit_held);
 	tcase_add_test(tc, test_file_op_held);
+	tcase_add_test(tc, test_refusals_logged_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
