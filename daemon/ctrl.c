@@ -159,7 +159,8 @@ static void ctrl_reap(struct ctrl *c)
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&c->ring, cqe);
-		ctrl_complete(c, r, res);
+		if (r)	/* else the NOP of a refused submit */
+			ctrl_complete(c, r, res);
 	}
 }
 
@@ -232,6 +233,11 @@ int ctrl_submit(struct ctrl *c, unsigned nr, uint32_t dev_id, void *buf,
 	io_uring_sqe_set_data(sqe, r);
 	ret = io_uring_submit(&c->ring);
 	if (ret < 0) {
+		/* The kernel took nothing, but the SQE stays queued for the
+		 * next submit: make it a NOP that points at nothing. */
+		memset(sqe, 0, 128);
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data(sqe, NULL);
 		free(r);
 		return ret;
 	}
@@ -283,19 +289,27 @@ static int ctrl_probe(struct ctrl *c)
 /* Opens the control device and ring and probes the driver's features. */
 int ctrl_open(struct ev_loop *loop, struct ctrl **out)
 {
+	int fd = open(UBLK_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return ctrl_open_fd(loop, fd, out);
+}
+
+/* Sets up the ring on an open control device fd (closed on failure) and
+ * probes the driver's features. */
+int ctrl_open_fd(struct ev_loop *loop, int fd, struct ctrl **out)
+{
 	struct ctrl *c;
 	int ret;
 
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		close(fd);
 		return -ENOMEM;
-	c->loop = loop;
-	c->fd = open(UBLK_CONTROL_PATH, O_RDWR | O_CLOEXEC);
-	if (c->fd < 0) {
-		ret = -errno;
-		free(c);
-		return ret;
 	}
+	c->loop = loop;
+	c->fd = fd;
 	ret = io_uring_queue_init(CTRL_RING_ENTRIES, &c->ring, IORING_SETUP_SQE128);
 	if (ret < 0) {
 		log_errno(ret, "control ring setup");

@@ -18,6 +18,9 @@ typedef void (*ctrl_done_fn)(void *arg, int res);
 
 /* Opens the control device and ring and probes the driver's features. */
 int ctrl_open(struct ev_loop *loop, struct ctrl **out);
+/* Sets up the ring on an open control device fd (closed on failure) and
+ * probes the driver's features. */
+int ctrl_open_fd(struct ev_loop *loop, int fd, struct ctrl **out);
 /* Releases the ring; commands still in the kernel are abandoned. */
 void ctrl_close(struct ctrl *c);
 /* Features from GET_FEATURES (0 when the kernel has no such command). */

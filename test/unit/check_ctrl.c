@@ -1,10 +1,19 @@
-/* Unit tests of the ublk command encodings against the kernel's values. */
+/* Unit tests of the ublk command encodings against the kernel's values,
+ * and of the control ring when the kernel refuses a submit. */
 #include "config.h"
 #include "daemon/ctrl.h"
 #include "common/ublk_uapi.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 START_TEST(test_ioctl_values)
 {
@@ -102,6 +111,97 @@ START_TEST(test_layouts)
 }
 END_TEST
 
+/* The fd of the one io_uring instance this process holds, or -1. */
+static int find_ring_fd(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int found = -1;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char path[300], target[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[io_uring]") == 0) {
+			ck_assert_int_eq(found, -1);
+			found = atoi(e->d_name);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* How many answers a command got, and the last one. */
+struct answer {
+	int calls;
+	int res;
+};
+
+/* Records an answer. */
+static void on_answer(void *arg, int res)
+{
+	struct answer *a = arg;
+
+	a->calls++;
+	a->res = res;
+}
+
+/* A submit the kernel refuses fails that command alone: the SQE it leaves
+ * queued goes with the next submit as a NOP that names no request, so the
+ * next command is answered once and the refused one never. The control
+ * device is a memfd (the kernel refuses its commands with EOPNOTSUPP), and
+ * the ring's fd is swapped for /dev/null to make io_uring_enter fail. */
+START_TEST(test_refused_submit)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct answer first = { 0, 1 }, second = { 0, 1 };
+	struct ublksrv_ctrl_dev_info info1, info2;
+	int fd = memfd_create("ublk-control", MFD_CLOEXEC);
+	int ring, saved, null;
+	struct ctrl *c;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(find_ring_fd(), -1);
+	ck_assert_int_eq(ctrl_open_fd(loop, fd, &c), 0);
+	ck_assert(!ctrl_ioctl_encoded(c));	/* GET_FEATURES refused */
+	ring = find_ring_fd();
+	ck_assert_int_ge(ring, 0);
+
+	saved = dup(ring);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(null, 0);
+	ck_assert_int_eq(dup2(null, ring), ring);
+	ck_assert_int_eq(ctrl_submit(c, UBLK_CMD_GET_DEV_INFO, 1, &info1, sizeof(info1), 0, 5.,
+				     on_answer, &first), -EOPNOTSUPP);
+	ck_assert_uint_eq(ctrl_pending(c), 0);
+	ck_assert_int_eq(dup2(saved, ring), ring);
+	close(saved);
+	close(null);
+
+	ck_assert_int_eq(ctrl_submit(c, UBLK_CMD_GET_DEV_INFO, 2, &info2, sizeof(info2), 0, 5.,
+				     on_answer, &second), 0);
+	ck_assert_uint_eq(ctrl_pending(c), 1);
+	for (int i = 0; i < 5000 && !second.calls; i++) {
+		ev_run(loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	ev_run(loop, EVRUN_NOWAIT);	/* anything more would show now */
+	ck_assert_int_eq(second.calls, 1);
+	ck_assert_int_eq(second.res, -EOPNOTSUPP);
+	ck_assert_int_eq(first.calls, 0);
+	ck_assert_uint_eq(ctrl_pending(c), 0);
+	ctrl_close(c);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *ctrl_suite(void)
 {
@@ -112,6 +212,7 @@ static Suite *ctrl_suite(void)
 	tcase_add_test(tc, test_legacy_values);
 	tcase_add_test(tc, test_every_command);
 	tcase_add_test(tc, test_layouts);
+	tcase_add_test(tc, test_refused_submit);
 	suite_add_tcase(s, tc);
 	return s;
 }
