@@ -158,9 +158,12 @@ static void queue_flush(struct queue *q)
 	if (!q->queued)
 		return;
 	ret = io_uring_submit(&q->ring);
-	if (ret < 0)
-		log_errno(ret, "queue %u: submit", q->id);
 	q->queued = 0;
+	if (ret < 0) {
+		/* What was queued stays in the SQ: the retry timer submits it. */
+		q->submit_err = ret;
+		queue_retry_arm(q);
+	}
 }
 
 /* Hands a tag's result back to the kernel and fetches its next request. */
@@ -249,6 +252,15 @@ static void queue_async_done(void *ctx, int res)
 		ev_prepare_start(q->loop, &q->flusher);
 }
 
+/* Doubles the retry interval (up to QUEUE_RETRY_MAX) and arms the timer
+ * unless it runs. */
+static void queue_retry_later(struct queue *q)
+{
+	q->retry_after = q->retry_after * 2 < QUEUE_RETRY_MAX ? q->retry_after * 2
+							 : QUEUE_RETRY_MAX;
+	queue_retry_arm(q);
+}
+
 /* The retry timer: submits what waits in the SQ, sends the held commits
  * and file operations again for as long as the ring has room, then
  * flushes (a batch's commits too); again later, at a doubled interval,
@@ -262,10 +274,12 @@ static void queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	ret = io_uring_submit(&q->ring);
-	if (ret >= 0)
-		q->queued = 0;
-	else
+	q->queued = 0;
+	if (ret < 0) {
 		q->submit_err = ret;
+		queue_retry_later(q);
+		return;
+	}
 	while (sent < n && io_uring_sq_space_left(&q->ring) > 0) {
 		struct queue_held h = q->held_sqes[sent++];
 
@@ -278,10 +292,7 @@ static void queue_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	queue_count(&q->nr_held, -(int)sent);
 	queue_flush(q);
 	if (q->nr_held || ev_is_active(&q->retry)) {
-		q->retry_after = q->retry_after * 2 < QUEUE_RETRY_MAX ? q->retry_after * 2
-								 : QUEUE_RETRY_MAX;
-		if (!ev_is_active(&q->retry))
-			queue_retry_arm(q);
+		queue_retry_later(q);
 		return;
 	}
 	if (q->retry_logged)

@@ -1,12 +1,13 @@
 /* Unit tests of daemon/queue.c when its ring takes no more submissions: a
  * commit or a file operation that finds no SQE is held, not lost, counts
- * as unanswered (the delete pipeline waits for it), and the retry timer
- * sends it once the ring takes submissions again; runs of refusals are
- * logged once per interval. The ring refuses here because it is a
- * single-issuer ring (--taskrun defer) made by the test's thread, and a
- * second thread serves the requests: its submit gets -EEXIST. The ublk
- * char device is a memfd holding the descriptors; the kernel refuses its
- * commands, and each refusal shows which tag's command reached the ring. */
+ * as unanswered, and the retry timer sends it once the ring takes
+ * submissions again; so are commits a refused flush left in the SQ; runs
+ * of refusals are logged once per interval. The ring refuses either as a
+ * single-issuer ring (--taskrun defer) made by the test's thread, whose
+ * submits from a second thread get -EEXIST, or with its fd swapped for
+ * /dev/null. The ublk char device is a memfd holding the descriptors; the
+ * kernel refuses its commands, and each refusal shows which tag's command
+ * reached the ring. */
 #include "config.h"
 #include "daemon/queue.h"
 #include "daemon/queue_batch.h"
@@ -15,6 +16,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -55,9 +57,9 @@ static void put_read(unsigned tag)
 	ck_assert_int_eq(pwrite(cdev, &d, sizeof(d), (off_t)(tag * sizeof(d))), (ssize_t)sizeof(d));
 }
 
-/* Opens backend name (file: on path) and sets up a deferring queue of
- * DEPTH tags on a memfd standing in for /dev/ublkcN. */
-static void start(const char *name)
+/* Opens backend name (file: on path) and sets up a queue of DEPTH tags,
+ * on a deferring ring with defer, on a memfd standing in for /dev/ublkcN. */
+static void start_ring(const char *name, bool defer)
 {
 	static struct backend_arg args[BACKEND_MAX_PARAMS];
 	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
@@ -79,11 +81,17 @@ static void start(const char *name)
 	ck_assert_int_eq(ftruncate(cdev, 1 << 20), 0);
 	loop = ev_loop_new(EVFLAG_AUTO);
 	idle_calls = 0;
-	queue_use_defer_taskrun(true);
+	queue_use_defer_taskrun(defer);
 	ck_assert_int_eq(queue_setup(&q, loop, NULL, cdev, 0, DEPTH, &target, 0, on_idle, NULL), 0);
-	ck_assert_msg(q.defer, "this kernel made no DEFER_TASKRUN ring (Linux 6.1+)");
+	ck_assert_msg(q.defer == defer, "this kernel made no DEFER_TASKRUN ring (Linux 6.1+)");
 	for (unsigned tag = 0; tag < DEPTH; tag++)
 		put_read(tag);
+}
+
+/* start_ring on a deferring ring. */
+static void start(const char *name)
+{
+	start_ring(name, true);
 }
 
 /* Tears the queue, the loop and the backend down. */
@@ -206,6 +214,52 @@ START_TEST(test_file_op_held)
 }
 END_TEST
 
+/* A submit refused after the commits were queued (the flush before the
+ * loop sleeps) leaves them in the SQ, and the retry timer submits them:
+ * the ring's fd is swapped for /dev/null while a wakeup is served. Each
+ * tag's request comes as a NOP CQE whose user_data is the tag. */
+START_TEST(test_flush_refused)
+{
+	struct io_uring_sqe *sqe;
+	int saved, null;
+
+	start_ring("null", false);
+	for (unsigned tag = 0; tag < DEPTH; tag++) {
+		sqe = io_uring_get_sqe(&q.ring);
+		ck_assert_ptr_nonnull(sqe);
+		io_uring_prep_nop(sqe);
+		sqe->user_data = tag;	/* completes as the tag's request */
+		q.active++;		/* as if FETCHed */
+	}
+	ck_assert_int_eq(io_uring_submit(&q.ring), DEPTH);
+
+	saved = dup(q.ring.ring_fd);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(null, 0);
+	ck_assert_int_eq(dup2(null, q.ring.ring_fd), q.ring.ring_fd);
+	for (int i = 0; i < 1000 && queue_ios(&q) < DEPTH; i++) {
+		ev_run(loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	ck_assert(queue_ios(&q) == DEPTH);
+	ck_assert_uint_eq(io_uring_sq_ready(&q.ring), DEPTH);	/* the commits */
+	ck_assert_int_eq(q.submit_err, -EOPNOTSUPP);
+	ck_assert(ev_is_active(&q.retry));
+	ck_assert_uint_eq(queue_active(&q), DEPTH);
+	ck_assert_int_eq(idle_calls, 0);
+
+	ck_assert_int_eq(dup2(saved, q.ring.ring_fd), q.ring.ring_fd);
+	close(saved);
+	close(null);
+	run_until_answered();
+	ck_assert_uint_eq(io_uring_sq_ready(&q.ring), 0);
+	ck_assert_uint_eq(queue_active(&q), 0);
+	ck_assert(!ev_is_active(&q.retry));
+	stop();
+}
+END_TEST
+
 /* Counts the lines of file f that hold text. */
 static int count_lines(FILE *f, const char *text)
 {
@@ -256,6 +310,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_commit_held);
 	tcase_add_test(tc, test_file_op_held);
 	tcase_add_test(tc, test_refusals_logged_once);
+	tcase_add_test(tc, test_flush_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
