@@ -21,9 +21,12 @@
 #include "backends/zip_crc.h"
 #include "backends/zip_index.h"
 #include "backends/zip_tune.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +54,27 @@ struct zip {
 	double index_seconds;
 	uint64_t chunk_max;	/* bytes of the longest chunk */
 	uint64_t inflated_bytes;	/* inflated to serve reads */
+	struct ratelimit fail_rl;	/* of the lines about failed reads */
 };
+
+/* At most one line per this many seconds says a read failed. */
+#define ZIP_LOG_FAIL_S	60.
+
+/* Logs a failed read of the member, at most once per ZIP_LOG_FAIL_S, with
+ * the count of failures not logged since. */
+__attribute__((format(printf, 2, 3)))
+static void zip_log_failure(struct zip *z, const char *fmt, ...)
+{
+	char msg[256], more[64];
+	va_list ap;
+
+	if (!ratelimit_pass_line(&z->fail_rl, clock_mono(), more, sizeof(more)))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("zip: %s: %s%s", z->label, msg, more);
+}
 
 /* Releases everything open made. */
 static void zip_close(void *priv)
@@ -175,6 +198,7 @@ static int zip_open(void **priv, const struct backend_config *cfg,
 	if (!z)
 		return -ENOMEM;
 	z->fd = -1;
+	ratelimit_init(&z->fail_rl, ZIP_LOG_FAIL_S, 1);
 	if (!path) {
 		snprintf(err, errlen, "path: required (the ZIP archive)");
 		free(z);
@@ -233,8 +257,8 @@ static int zip_chunk_load(struct zip *z, uint32_t i, struct zip_chunk **out)
 		return -ENOMEM;
 	ret = zip_index_extract(&z->index, i, ch->data, ch->len);
 	if (ret < 0) {
-		log_error("zip: %s: cannot inflate the chunk at byte %llu: %s", z->label,
-			  (unsigned long long)start, strerror(-ret));
+		zip_log_failure(z, "cannot inflate the chunk at byte %llu: %s",
+				(unsigned long long)start, strerror(-ret));
 		free(ch);
 		return -EIO;
 	}
@@ -269,8 +293,8 @@ static int zip_read_deflated(struct zip *z, uint8_t *buf, uint64_t off, uint64_t
 		if (ret < 0)
 			return ret;
 		if (off >= ch->start + ch->len) {
-			log_error("zip: %s: byte %llu is neither in a chunk nor in a run of zeroes",
-				  z->label, (unsigned long long)off);
+			zip_log_failure(z, "byte %llu is neither in a chunk nor in a run of zeroes",
+					(unsigned long long)off);
 			return -EIO;
 		}
 		n = ch->start + ch->len - off;

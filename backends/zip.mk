@@ -12,7 +12,8 @@ backends_libbackends_a_SOURCES += \
 check_PROGRAMS += test/unit/check_zip
 TESTS += test/unit/check_zip
 test_unit_check_zip_SOURCES = test/unit/check_zip.c \
-	test/unit/backend_test.c test/unit/backend_test.h
+	test/unit/backend_test.c test/unit/backend_test.h \
+	test/unit/log_capture.c test/unit/log_capture.h
 test_unit_check_zip_CFLAGS = $(UNIT_CFLAGS) $(LIBZIP_CFLAGS) $(ZLIB_CFLAGS)
 test_unit_check_zip_LDADD = $(UNIT_LDADD)
 

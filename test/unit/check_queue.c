@@ -13,6 +13,7 @@
 #include "daemon/queue_batch.h"
 #include "backends/backend.h"
 #include "backends/file.h"
+#include "test/unit/log_capture.h"
 
 #include <check.h>
 #include <errno.h>
@@ -260,29 +261,14 @@ START_TEST(test_flush_refused)
 }
 END_TEST
 
-/* Counts the lines of file f that hold text. */
-static int count_lines(FILE *f, const char *text)
-{
-	char line[512];
-	int n = 0;
-
-	rewind(f);
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	return n;
-}
-
 /* Runs of refusals in a row are logged once per interval, not each. */
 START_TEST(test_refusals_logged_once)
 {
-	FILE *log = tmpfile();
-	int saved = dup(STDERR_FILENO);
+	struct log_capture cap;
+	char *text;
 
-	ck_assert_ptr_nonnull(log);
-	ck_assert_int_ge(saved, 0);
 	start("null");
-	fflush(stderr);
-	ck_assert_int_ge(dup2(fileno(log), STDERR_FILENO), 0);
+	log_capture_start(&cap);
 	for (int run = 0; run < 3; run++) {
 		idle_calls = 0;
 		fill_sq();
@@ -290,13 +276,11 @@ START_TEST(test_refusals_logged_once)
 		expect_all_held(REQ_BYTES);
 		run_until_answered();
 	}
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	ck_assert_int_eq(count_lines(log, "takes no more submissions"), 1);
-	ck_assert_int_eq(count_lines(log, "takes submissions again"), 1);
-	ck_assert_int_eq(count_lines(log, "command refused"), 3 * DEPTH);
-	fclose(log);
+	text = log_capture_stop(&cap);
+	ck_assert_int_eq(log_capture_count(text, "takes no more submissions"), 1);
+	ck_assert_int_eq(log_capture_count(text, "takes submissions again"), 1);
+	ck_assert_int_eq(log_capture_count(text, "command refused"), 3 * DEPTH);
+	free(text);
 	stop();
 }
 END_TEST

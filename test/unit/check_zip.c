@@ -8,6 +8,7 @@
 #include "daemon/idle.h"
 #include "daemon/io.h"
 #include "test/unit/backend_test.h"
+#include "test/unit/log_capture.h"
 
 #include <check.h>
 #include <errno.h>
@@ -946,6 +947,33 @@ START_TEST(test_corrupt_deflate_stream)
 }
 END_TEST
 
+/* A deflated member whose chunks can no longer be read (the archive cut
+ * short after it was indexed) fails every read with EIO, and the log says
+ * so once a minute, not once per read. */
+START_TEST(test_failed_reads_logged_once)
+{
+	size_t len = 2 * MIB;
+	uint8_t *src = make_data(len, 12);
+	const char *path = tpath("cut.zip");
+	static uint8_t buf[4096];
+	struct log_capture cap;
+	struct zdev d;
+	char *text;
+
+	write_one(path, "disk.img", src, len, ZIP_CM_DEFLATE);
+	zopen_ok(&d, path, NULL);
+	ck_assert_int_eq(truncate(path, dev_int(&d, "data_offset") + 16), 0);
+	log_capture_start(&cap);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(dev_read(&d, buf, len / 2, sizeof(buf)), -EIO);
+	text = log_capture_stop(&cap);
+	ck_assert_int_eq(log_capture_count(text, "cannot inflate the chunk"), 1);
+	free(text);
+	d.ops->close(d.priv);
+	free(src);
+}
+END_TEST
+
 /* Builds data whose middle is incompressible, so deflate keeps it verbatim
  * (stored blocks): flipping a byte there keeps the stream valid. */
 static uint8_t *make_with_random_middle(size_t len, size_t *mid)
@@ -1561,6 +1589,7 @@ static Suite *zip_suite(void)
 	tcase_add_test(tc, test_not_a_zip);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_corrupt_deflate_stream);
+	tcase_add_test(tc, test_failed_reads_logged_once);
 	tcase_add_test(tc, test_crc_mismatch_deflated);
 	tcase_add_test(tc, test_crc_mismatch_stored_background);
 	tcase_add_test(tc, test_deflated_async_reads);

@@ -27,7 +27,8 @@ check_PROGRAMS += test/unit/check_io_threads test/unit/check_ringwatch test/unit
 	test/unit/check_loop_wait test/unit/check_loop_poll test/unit/check_queue
 TESTS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch \
 	test/unit/check_loop_wait test/unit/check_loop_poll test/unit/check_queue
-test_unit_check_queue_SOURCES = test/unit/check_queue.c
+test_unit_check_queue_SOURCES = test/unit/check_queue.c \
+	test/unit/log_capture.c test/unit/log_capture.h
 test_unit_check_queue_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_queue_LDADD = $(UNIT_LDADD)
 test_unit_check_loop_poll_SOURCES = test/unit/check_loop_poll.c
