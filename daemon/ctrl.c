@@ -225,6 +225,11 @@ int ctrl_submit(struct ctrl *c, unsigned nr, uint32_t dev_id, void *buf,
 		memcpy(r->buf + path_len, buf, len);
 	sqe = io_uring_get_sqe(&c->ring);
 	if (!sqe) {
+		/* The SQ is full of NOPs that refused submits left: send them. */
+		io_uring_submit(&c->ring);
+		sqe = io_uring_get_sqe(&c->ring);
+	}
+	if (!sqe) {
 		free(r);
 		return -EBUSY;
 	}

@@ -154,7 +154,8 @@ static void on_answer(void *arg, int res)
 
 /* A submit the kernel refuses fails that command alone: the SQE it leaves
  * queued goes with the next submit as a NOP that names no request, so the
- * next command is answered once and the refused one never. The control
+ * next command is answered once and the refused ones never, even after
+ * more refusals than the SQ has slots. The control
  * device is a memfd (the kernel refuses its commands with EOPNOTSUPP), and
  * the ring's fd is swapped for /dev/null to make io_uring_enter fail. */
 START_TEST(test_refused_submit)
@@ -178,8 +179,14 @@ START_TEST(test_refused_submit)
 	ck_assert_int_ge(saved, 0);
 	ck_assert_int_ge(null, 0);
 	ck_assert_int_eq(dup2(null, ring), ring);
-	ck_assert_int_eq(ctrl_submit(c, UBLK_CMD_GET_DEV_INFO, 1, &info1, sizeof(info1), 0, 5.,
-				     on_answer, &first), -EOPNOTSUPP);
+	/* More refusals than the SQ has slots (32, CTRL_RING_ENTRIES): each
+	 * leaves its NOP queued, until the SQ is full of them (EBUSY). */
+	for (int i = 0; i < 40; i++) {
+		int ret = ctrl_submit(c, UBLK_CMD_GET_DEV_INFO, 1, &info1, sizeof(info1), 0, 5.,
+				      on_answer, &first);
+
+		ck_assert_msg(ret == (i < 32 ? -EOPNOTSUPP : -EBUSY), "refusal %d: %d", i, ret);
+	}
 	ck_assert_uint_eq(ctrl_pending(c), 0);
 	ck_assert_int_eq(dup2(saved, ring), ring);
 	close(saved);
