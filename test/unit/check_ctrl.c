@@ -3,11 +3,11 @@
 #include "config.h"
 #include "daemon/ctrl.h"
 #include "common/ublk_uapi.h"
+#include "test/unit/ring_refusal.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,17 +155,18 @@ static void on_answer(void *arg, int res)
 /* A submit the kernel refuses fails that command alone: the SQE it leaves
  * queued goes with the next submit as a NOP that names no request, so the
  * next command is answered once and the refused ones never, even after
- * more refusals than the SQ has slots. The control
- * device is a memfd (the kernel refuses its commands with EOPNOTSUPP), and
- * the ring's fd is swapped for /dev/null to make io_uring_enter fail. */
+ * more refusals than the SQ has slots. The control device is
+ * a memfd (the kernel refuses its commands with EOPNOTSUPP), and the
+ * ring's fd is swapped for /dev/null to make io_uring_enter fail. */
 START_TEST(test_refused_submit)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct answer first = { 0, 1 }, second = { 0, 1 };
 	struct ublksrv_ctrl_dev_info info1, info2;
 	int fd = memfd_create("ublk-control", MFD_CLOEXEC);
-	int ring, saved, null;
+	struct ring_refusal refusal;
 	struct ctrl *c;
+	int ring;
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(find_ring_fd(), -1);
@@ -174,11 +175,7 @@ START_TEST(test_refused_submit)
 	ring = find_ring_fd();
 	ck_assert_int_ge(ring, 0);
 
-	saved = dup(ring);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(null, 0);
-	ck_assert_int_eq(dup2(null, ring), ring);
+	ring_refusal_start(&refusal, ring);
 	/* More refusals than the SQ has slots (32, CTRL_RING_ENTRIES): each
 	 * leaves its NOP queued, until the SQ is full of them (EBUSY). */
 	for (int i = 0; i < 40; i++) {
@@ -188,9 +185,7 @@ START_TEST(test_refused_submit)
 		ck_assert_msg(ret == (i < 32 ? -EOPNOTSUPP : -EBUSY), "refusal %d: %d", i, ret);
 	}
 	ck_assert_uint_eq(ctrl_pending(c), 0);
-	ck_assert_int_eq(dup2(saved, ring), ring);
-	close(saved);
-	close(null);
+	ring_refusal_stop(&refusal);
 
 	ck_assert_int_eq(ctrl_submit(c, UBLK_CMD_GET_DEV_INFO, 2, &info2, sizeof(info2), 0, 5.,
 				     on_answer, &second), 0);

@@ -14,10 +14,10 @@
 #include "backends/backend.h"
 #include "backends/file.h"
 #include "test/unit/log_capture.h"
+#include "test/unit/ring_refusal.h"
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -221,8 +221,8 @@ END_TEST
  * tag's request comes as a NOP CQE whose user_data is the tag. */
 START_TEST(test_flush_refused)
 {
+	struct ring_refusal refusal;
 	struct io_uring_sqe *sqe;
-	int saved, null;
 
 	start_ring("null", false);
 	for (unsigned tag = 0; tag < DEPTH; tag++) {
@@ -234,11 +234,7 @@ START_TEST(test_flush_refused)
 	}
 	ck_assert_int_eq(io_uring_submit(&q.ring), DEPTH);
 
-	saved = dup(q.ring.ring_fd);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	ck_assert_int_ge(saved, 0);
-	ck_assert_int_ge(null, 0);
-	ck_assert_int_eq(dup2(null, q.ring.ring_fd), q.ring.ring_fd);
+	ring_refusal_start(&refusal, q.ring.ring_fd);
 	for (int i = 0; i < 1000 && queue_ios(&q) < DEPTH; i++) {
 		ev_run(loop, EVRUN_NOWAIT);
 		usleep(1000);
@@ -250,9 +246,7 @@ START_TEST(test_flush_refused)
 	ck_assert_uint_eq(queue_active(&q), DEPTH);
 	ck_assert_int_eq(idle_calls, 0);
 
-	ck_assert_int_eq(dup2(saved, q.ring.ring_fd), q.ring.ring_fd);
-	close(saved);
-	close(null);
+	ring_refusal_stop(&refusal);
 	run_until_answered();
 	ck_assert_uint_eq(io_uring_sq_ready(&q.ring), 0);
 	ck_assert_uint_eq(queue_active(&q), 0);

@@ -28,7 +28,8 @@ check_PROGRAMS += test/unit/check_io_threads test/unit/check_ringwatch test/unit
 TESTS += test/unit/check_io_threads test/unit/check_ringwatch test/unit/check_evwatch \
 	test/unit/check_loop_wait test/unit/check_loop_poll test/unit/check_queue
 test_unit_check_queue_SOURCES = test/unit/check_queue.c \
-	test/unit/log_capture.c test/unit/log_capture.h
+	test/unit/log_capture.c test/unit/log_capture.h \
+	test/unit/ring_refusal.c test/unit/ring_refusal.h
 test_unit_check_queue_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_queue_LDADD = $(UNIT_LDADD)
 test_unit_check_loop_poll_SOURCES = test/unit/check_loop_poll.c
@@ -47,7 +48,8 @@ test_unit_check_io_threads_SOURCES = test/unit/check_io_threads.c \
 	test/unit/backend_test.c test/unit/backend_test.h
 test_unit_check_io_threads_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_io_threads_LDADD = $(UNIT_LDADD)
-test_unit_check_ctrl_SOURCES = test/unit/check_ctrl.c
+test_unit_check_ctrl_SOURCES = test/unit/check_ctrl.c \
+	test/unit/ring_refusal.c test/unit/ring_refusal.h
 test_unit_check_ctrl_CFLAGS = $(UNIT_CFLAGS)
 test_unit_check_ctrl_LDADD = $(UNIT_LDADD)
 
