@@ -83,6 +83,20 @@ static void queue_retry_arm(struct queue *q)
 	ev_timer_start(q->loop, &q->retry);
 }
 
+/* Has the retry timer flush q later (the batch path's FETCH that could not
+ * be armed again); the caller logged why. */
+void queue_flush_later(struct queue *q)
+{
+	if (ev_is_active(&q->retry))
+		return;
+	if (q->retry_after == 0.) {
+		q->retry_after = QUEUE_RETRY_FIRST;
+		q->retry_logged = false;
+	}
+	ev_timer_set(&q->retry, q->retry_after, 0.);
+	ev_timer_start(q->loop, &q->retry);
+}
+
 /* Returns a cleared SQE, submitting the batch first if the SQ is full;
  * NULL (the retry timer armed) when the ring refuses even that. */
 struct io_uring_sqe *queue_sqe(struct queue *q)

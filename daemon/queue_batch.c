@@ -40,7 +40,10 @@ struct qb_fetch {
 	struct io_uring_buf_ring *br;
 	uint8_t *bufs;		/* entries buffers of buf_bytes each */
 	bool registered;
+	bool fresh;		/* registered full, and not armed since */
 	bool armed;		/* the kernel holds it (counted in q->active) */
+	bool rearm;		/* it ran out of buffers and is to be armed again */
+	bool rearm_logged;	/* a failure to do so was logged (once a run) */
 };
 
 struct queue_batch {
@@ -135,7 +138,9 @@ static int qb_ring_register(struct queue *q, unsigned i)
 	int ret;
 
 	if (f->registered) {
-		io_uring_unregister_buf_ring(&q->ring, (int)i);
+		ret = io_uring_unregister_buf_ring(&q->ring, (int)i);
+		if (ret < 0)
+			return ret;	/* still the kernel's: tried again later */
 		f->registered = false;
 	}
 	memset(f->br, 0, b->ring_len);
@@ -153,6 +158,7 @@ static int qb_ring_register(struct queue *q, unsigned i)
 				      (unsigned short)bid, io_uring_buf_ring_mask(b->entries),
 				      (int)bid);
 	io_uring_buf_ring_advance(f->br, (int)b->entries);
+	f->fresh = true;
 	return 0;
 }
 
@@ -188,6 +194,7 @@ static int qb_arm(struct queue *q, unsigned i)
 	sqe->buf_group = (uint16_t)i;
 	sqe->uring_cmd_flags = IORING_URING_CMD_MULTISHOT;
 	b->fetch[i].armed = true;
+	b->fetch[i].fresh = false;
 	queue_count(&q->active, 1);
 	q->queued++;
 	return 0;
@@ -278,8 +285,36 @@ void queue_batch_commit(struct queue *q, unsigned tag, int result)
 	e->buf_addr = (uint64_t)(uintptr_t)queue_buf(q, tag);
 }
 
-/* Queues one COMMIT_IO_CMDS for the results noted since the last one. The
- * array stays the kernel's until its CQE; when no other array is free the
+/* Arms again, with a full buffer ring, fetch i, which ran out of buffers
+ * (its tags wait in the kernel). When the ring takes no SQE (queue_sqe
+ * then armed the retry timer) or the buffer ring cannot be registered
+ * (logged once until it is; the retry timer is armed), it stays marked and
+ * the next flush, the timer's or the loop's, tries again. */
+static void qb_rearm(struct queue *q, unsigned i)
+{
+	struct qb_fetch *f = &qb_of(q)->fetch[i];
+	int ret;
+
+	if (qb_of(q)->aborted || f->armed) {
+		f->rearm = false;
+		return;
+	}
+	ret = f->fresh ? 0 : qb_ring_register(q, i);
+	if (ret == 0)
+		ret = qb_arm(q, i);
+	f->rearm = ret < 0;
+	if (ret < 0 && ret != -EBUSY) {
+		if (!f->rearm_logged)
+			log_errno(ret, "queue %u: registering the buffer ring of FETCH_IO_CMDS %u "
+				  "again", q->id, i);
+		queue_flush_later(q);
+	}
+	f->rearm_logged = f->rearm && (f->rearm_logged || ret != -EBUSY);
+}
+
+/* Arms again the FETCHes that ran out of buffers, then queues one
+ * COMMIT_IO_CMDS for the results noted since the last one. The array
+ * stays the kernel's until its CQE; when no other array is free the
  * results wait for the next flush (that CQE is already in the ring, since
  * the kernel answers commits inline). */
 void queue_batch_flush(struct queue *q)
@@ -288,7 +323,12 @@ void queue_batch_flush(struct queue *q)
 	struct io_uring_sqe *sqe;
 	unsigned next = QB_COMMIT_BUFS;
 
-	if (!b || !b->nr)
+	if (!b)
+		return;
+	for (unsigned i = 0; i < QB_FETCHES; i++)
+		if (b->fetch[i].rearm)
+			qb_rearm(q, i);
+	if (!b->nr)
 		return;
 	for (unsigned i = 1; i < QB_COMMIT_BUFS && next == QB_COMMIT_BUFS; i++)
 		if (!b->commit_nr[(b->cur + i) % QB_COMMIT_BUFS])
@@ -376,7 +416,6 @@ static void qb_abort(struct queue *q)
 static void qb_fetch_ended(struct queue *q, unsigned i, int res)
 {
 	struct queue_batch *b = qb_of(q);
-	int ret;
 
 	if (b->fetch[i].armed) {
 		b->fetch[i].armed = false;
@@ -396,11 +435,13 @@ static void qb_fetch_ended(struct queue *q, unsigned i, int res)
 	/* No buffer was left, or a CQE found no room (its buffer is lost):
 	 * the tags wait in the kernel; start over with a full ring. */
 	log_debug("queue %u: FETCH_IO_CMDS ran out of buffers; arming it again", q->id);
-	ret = qb_ring_register(q, i);
-	if (ret == 0)
-		ret = qb_arm(q, i);
-	if (ret < 0)
-		log_errno(ret, "queue %u: arming FETCH_IO_CMDS again", q->id);
+	qb_rearm(q, i);
+}
+
+/* The user_data of FETCH_IO_CMDS i. */
+uint64_t queue_batch_fetch_ud(unsigned i)
+{
+	return qb_ud(QB_FETCH, i);
 }
 
 /* Handles the CQE of a batch command (user_data ud). */

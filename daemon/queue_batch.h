@@ -22,8 +22,11 @@ int queue_batch_setup(struct queue *q);
 int queue_batch_start(struct queue *q);
 /* Notes the result of a tag's request, committed at the next flush. */
 void queue_batch_commit(struct queue *q, unsigned tag, int result);
-/* Queues one COMMIT_IO_CMDS for the results noted since the last one. */
+/* Arms again the FETCHes that ran out of buffers, then queues one
+ * COMMIT_IO_CMDS for the results noted since the last one. */
 void queue_batch_flush(struct queue *q);
+/* The user_data of FETCH_IO_CMDS i. */
+uint64_t queue_batch_fetch_ud(unsigned i);
 /* Handles the CQE of a batch command (user_data ud). */
 void queue_batch_cqe(struct queue *q, uint64_t ud, int res, unsigned flags);
 /* Frees the batch state (after the ring is closed). */
@@ -32,8 +35,11 @@ void queue_batch_teardown(struct queue *q);
 /* queue.c's helpers the batch path shares. */
 /* Serves a new request for a tag (the result goes to queue_commit). */
 void queue_serve(struct queue *q, unsigned tag);
-/* Returns a cleared SQE, or NULL when the SQ stays full. */
+/* Returns a cleared SQE, or NULL (the retry timer armed) when the SQ
+ * stays full. */
 struct io_uring_sqe *queue_sqe(struct queue *q);
+/* Has the retry timer flush q later. */
+void queue_flush_later(struct queue *q);
 /* Returns the buffer of a tag. */
 void *queue_buf(const struct queue *q, unsigned tag);
 /* Adds d to a shared counter of q's (only its serving thread writes it). */

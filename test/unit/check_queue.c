@@ -2,7 +2,9 @@
  * commit or a file operation that finds no SQE is held, not lost, counts
  * as unanswered, and the retry timer sends it once the ring takes
  * submissions again; so are commits a refused flush left in the SQ; runs
- * of refusals are logged once per interval. The ring refuses either as a
+ * of refusals are logged once per interval; a batched queue's FETCH that
+ * ran out of buffers is armed again when the ring had no room for it or
+ * its buffer ring could not be registered. The ring refuses either as a
  * single-issuer ring (--taskrun defer) made by the test's thread, whose
  * submits from a second thread get -EEXIST, or with its fd swapped for
  * /dev/null. The ublk char device is a memfd holding the descriptors; the
@@ -58,9 +60,10 @@ static void put_read(unsigned tag)
 	ck_assert_int_eq(pwrite(cdev, &d, sizeof(d), (off_t)(tag * sizeof(d))), (ssize_t)sizeof(d));
 }
 
-/* Opens backend name (file: on path) and sets up a queue of DEPTH tags,
- * on a deferring ring with defer, on a memfd standing in for /dev/ublkcN. */
-static void start_ring(const char *name, bool defer)
+/* Opens backend name (file: on path) and sets up a queue of DEPTH tags
+ * with the device flags, on a deferring ring with defer, on a memfd
+ * standing in for /dev/ublkcN. */
+static void start_ring(const char *name, bool defer, uint64_t flags)
 {
 	static struct backend_arg args[BACKEND_MAX_PARAMS];
 	struct backend_config cfg = { .size = 1 << 20, .block_size = 512, .args = args };
@@ -83,7 +86,8 @@ static void start_ring(const char *name, bool defer)
 	loop = ev_loop_new(EVFLAG_AUTO);
 	idle_calls = 0;
 	queue_use_defer_taskrun(defer);
-	ck_assert_int_eq(queue_setup(&q, loop, NULL, cdev, 0, DEPTH, &target, 0, on_idle, NULL), 0);
+	ck_assert_int_eq(queue_setup(&q, loop, NULL, cdev, 0, DEPTH, &target, flags, on_idle,
+				     NULL), 0);
 	ck_assert_msg(q.defer == defer, "this kernel made no DEFER_TASKRUN ring (Linux 6.1+)");
 	for (unsigned tag = 0; tag < DEPTH; tag++)
 		put_read(tag);
@@ -92,7 +96,7 @@ static void start_ring(const char *name, bool defer)
 /* start_ring on a deferring ring. */
 static void start(const char *name)
 {
-	start_ring(name, true);
+	start_ring(name, true, 0);
 }
 
 /* Tears the queue, the loop and the backend down. */
@@ -224,7 +228,7 @@ START_TEST(test_flush_refused)
 	struct ring_refusal refusal;
 	struct io_uring_sqe *sqe;
 
-	start_ring("null", false);
+	start_ring("null", false, 0);
 	for (unsigned tag = 0; tag < DEPTH; tag++) {
 		sqe = io_uring_get_sqe(&q.ring);
 		ck_assert_ptr_nonnull(sqe);
@@ -279,6 +283,92 @@ START_TEST(test_refusals_logged_once)
 }
 END_TEST
 
+/* Ends FETCH_IO_CMDS i for want of buffers, as the kernel does. */
+static void *fetch_ran_dry(void *arg)
+{
+	queue_batch_cqe(&q, queue_batch_fetch_ud((unsigned)(uintptr_t)arg), -ENOBUFS, 0);
+	return NULL;
+}
+
+/* Runs the loop until the log (captured since cap started) shows n
+ * FETCH_IO_CMDS answered (the memfd refuses each), or 1.5 s pass (within
+ * Check's timeout); returns all that was logged (free it). */
+static char *run_until_fetches_ended(struct log_capture *cap, int n)
+{
+	char *text = NULL, *part, *both;
+
+	for (int i = 0; i < 1500; i++) {
+		ev_run(loop, EVRUN_NOWAIT);
+		part = log_capture_stop(cap);
+		ck_assert_int_ge(asprintf(&both, "%s%s", text ? text : "", part), 0);
+		free(part);
+		free(text);
+		text = both;
+		if (log_capture_count(text, "FETCH_IO_CMDS ended") >= n)
+			return text;
+		log_capture_start(cap);
+		usleep(1000);
+	}
+	ck_abort_msg("FETCH_IO_CMDS was not sent again: %s", text);
+	return text;
+}
+
+/* A batch queue's FETCH_IO_CMDS that ran out of buffers is armed again
+ * even when that first fails: when the ring takes no SQE (the retry
+ * timer's flush arms it), and when its buffer ring cannot be registered
+ * (logged once, whatever the flushes that try again; the retry timer
+ * tries too). Each FETCH sent reaches the memfd, whose refusal ends it. */
+START_TEST(test_batch_fetch_rearmed)
+{
+	struct ring_refusal refusal;
+	struct log_capture cap;
+	pthread_t t;
+	char *text;
+
+	start_ring("null", true, UBLK_F_BATCH_IO);
+	ck_assert(q.batch);
+	log_capture_start(&cap);
+	/* The buffer rings are registered; the memfd refuses PREP_IO_CMDS. */
+	ck_assert_int_lt(queue_batch_start(&q), 0);
+
+	/* The ring takes no SQE: a full SQ whose submit, from a thread other
+	 * than the ring's issuer, is refused. */
+	fill_sq();
+	ck_assert_int_eq(pthread_create(&t, NULL, fetch_ran_dry, (void *)1), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(q.submit_err, -EEXIST);
+	ck_assert(ev_is_active(&q.retry));
+	ck_assert_uint_eq(queue_active(&q), 0);
+	text = run_until_fetches_ended(&cap, 1);
+	ck_assert_int_eq(log_capture_count(text, "registering the buffer ring"), 0);
+	ck_assert_uint_eq(queue_active(&q), 0);
+	free(text);
+
+	/* The buffer ring cannot be registered again (the ring's fd is
+	 * /dev/null), while the loop's flushes try again. */
+	log_capture_start(&cap);
+	ring_refusal_start(&refusal, q.ring.ring_fd);
+	fetch_ran_dry((void *)1);
+	ck_assert(ev_is_active(&q.retry));
+	for (int i = 0; i < 3; i++)
+		queue_batch_flush(&q);
+	ck_assert_uint_eq(queue_active(&q), 0);
+	ck_assert_uint_eq(io_uring_sq_ready(&q.ring), 0);
+	ring_refusal_stop(&refusal);
+	text = run_until_fetches_ended(&cap, 1);
+	ck_assert_int_eq(log_capture_count(text, "registering the buffer ring of FETCH_IO_CMDS 1"), 1);
+	ck_assert_uint_eq(queue_active(&q), 0);
+	free(text);
+
+	for (int i = 0; i < 1000 && ev_is_active(&q.retry); i++) {
+		ev_run(loop, EVRUN_NOWAIT);
+		usleep(1000);
+	}
+	ck_assert(!ev_is_active(&q.retry));
+	stop();
+}
+END_TEST
+
 /* The suite. */
 static Suite *queue_suite(void)
 {
@@ -289,6 +379,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_file_op_held);
 	tcase_add_test(tc, test_refusals_logged_once);
 	tcase_add_test(tc, test_flush_refused);
+	tcase_add_test(tc, test_batch_fetch_rearmed);
 	suite_add_tcase(s, tc);
 	return s;
 }
