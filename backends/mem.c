@@ -20,7 +20,9 @@
 #include "config.h"
 #include "backends/backend.h"
 #include "backends/mem_guard.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +37,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MEM_PAGE	4096ULL	/* granularity of the written bitmap */
@@ -49,9 +50,8 @@ struct mem {
 				 * the file and may hold data */
 	size_t written_bytes;	/* size of the written mapping */
 	bool reserve;		/* all memory taken at open, kept on discard */
-	pthread_mutex_t fail_lock;	/* guards the two below */
-	struct timespec fail_logged;	/* last log of a failed request */
-	unsigned long fail_quiet;	/* failures not logged since then */
+	pthread_mutex_t fail_lock;	/* guards fail_rl (io threads share it) */
+	struct ratelimit fail_rl;	/* one log of a failed request a minute */
 	char path[PATH_MAX];
 };
 
@@ -108,28 +108,19 @@ static void mem_pages_mark(struct mem *m, uint64_t first, uint64_t last, bool se
 __attribute__((format(printf, 2, 3)))
 static void mem_log_failure(struct mem *m, const char *fmt, ...)
 {
-	struct timespec now;
-	char msg[256];
+	char msg[256], more[64];
 	va_list ap;
+	bool pass;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&m->fail_lock);
-	if (m->fail_logged.tv_sec && now.tv_sec - m->fail_logged.tv_sec < MEM_LOG_EVERY) {
-		m->fail_quiet++;
-		pthread_mutex_unlock(&m->fail_lock);
+	pass = ratelimit_pass_line(&m->fail_rl, clock_mono(), more, sizeof(more));
+	pthread_mutex_unlock(&m->fail_lock);
+	if (!pass)
 		return;
-	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (m->fail_quiet)
-		log_error("mem %s: %s (and %lu failed requests not logged in the last minute)",
-			  m->path, msg, m->fail_quiet);
-	else
-		log_error("mem %s: %s", m->path, msg);
-	m->fail_logged = now;
-	m->fail_quiet = 0;
-	pthread_mutex_unlock(&m->fail_lock);
+	log_error("mem %s: %s%s", m->path, msg, more);
 }
 
 /* Allocates in the file the pages [first, last] not allocated yet, in runs,
@@ -301,6 +292,7 @@ static int mem_open(void **priv, const struct backend_config *cfg,
 	m->size = cfg->size;
 	m->reserve = cfg->args[MEM_ARG_RESERVE].flag;
 	pthread_mutex_init(&m->fail_lock, NULL);
+	ratelimit_init(&m->fail_rl, MEM_LOG_EVERY, 1);
 	ret = mem_guard_init();
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-ret));
