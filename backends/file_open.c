@@ -128,9 +128,46 @@ static int file_open_fd(struct file_dev *f, const struct stat *st, char *err, si
 	return 0;
 }
 
+/* Opens the file behind fd, passed by the client (its flags fl), anew with
+ * the same access mode and O_DIRECT when asked for: the copy kept has an
+ * open file description of its own, so the client's keeps its flags
+ * (O_APPEND, O_NONBLOCK, buffered I/O) and its offset. -1 when the file
+ * cannot be reopened here (a daemon without root on another user's file,
+ * say): the caller then keeps a duplicate. */
+static int file_open_own(struct file_dev *f, int fd, int fl, const struct stat *st)
+{
+	char proc[64];
+	int flags = (fl & O_ACCMODE) | O_CLOEXEC | O_NOCTTY, nfd = -1;
+	struct stat now;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (f->direct) {
+		nfd = open(proc, flags | O_DIRECT);
+		if (nfd < 0 && errno == EINVAL) {
+			log_warn("%s: the file system refuses O_DIRECT; using buffered I/O",
+				 f->path);
+			f->direct = false;
+		}
+	}
+	if (!f->direct)
+		nfd = open(proc, flags);
+	if (nfd < 0) {
+		log_debug("%s: the descriptor passed cannot be opened anew (%s); its duplicate "
+			  "is kept", f->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(nfd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(nfd);
+		return -1;
+	}
+	return nfd;
+}
+
 /* Takes the descriptor the client passed: a regular file or a block device,
- * open for writing unless the device is read-only. The copy kept has
- * O_APPEND and O_NONBLOCK cleared and O_DIRECT set when asked for. */
+ * open for writing unless the device is read-only. The copy kept is opened
+ * anew (file_open_own) or else duplicated, with O_APPEND and O_NONBLOCK
+ * cleared and O_DIRECT set when asked for (then shared with the client's
+ * descriptor). */
 static int file_open_passed(struct file_dev *f, int fd, struct stat *st, char *err,
 			    size_t errlen)
 {
@@ -154,6 +191,9 @@ static int file_open_passed(struct file_dev *f, int fd, struct stat *st, char *e
 				       "descriptor passed is read-only (serve it read-only to only "
 				       "read it)", f->path);
 	f->bdev = S_ISBLK(st->st_mode);
+	f->fd = file_open_own(f, fd, fl, st);
+	if (f->fd >= 0)
+		return 0;
 	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (f->fd < 0)
 		return file_open_error(err, errlen, -errno, "cannot keep the descriptor for "

@@ -520,6 +520,57 @@ START_TEST(test_disk_fs)
 }
 END_TEST
 
+/* Opens the file in dir passed as a client's descriptor (O_APPEND,
+ * O_NONBLOCK, offset 123) and checks that the daemon's copy is its own:
+ * its flags are the backend's, the client's are untouched. */
+static void check_passed_fd(const char *dir)
+{
+	const char *path = in(dir, "passed.img");
+	struct backend_config cfg = config(path, 0);
+	struct backend_arg *arg = (struct backend_arg *)&cfg.args[FILE_ARG_PATH];
+	struct backend_geometry geo;
+	struct file_dev *f;
+	int cfd, fl;
+
+	make_file(path, 4 * MiB, 0600);
+	cfd = open(path, O_RDWR | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+	ck_assert_int_ge(cfd, 0);
+	ck_assert_int_eq(lseek(cfd, 123, SEEK_SET), 123);
+	arg->passed = true;
+	arg->fd = cfd;
+	f = open_ok(&cfg, &geo);
+	ck_assert_int_ne(f->fd, cfd);
+	fl = fcntl(f->fd, F_GETFL);
+	ck_assert_int_eq(fl & O_ACCMODE, O_RDWR);
+	ck_assert_int_eq(fl & (O_APPEND | O_NONBLOCK), 0);
+	ck_assert_int_eq(!!(fl & O_DIRECT), f->direct);
+	fl = fcntl(cfd, F_GETFL);
+	ck_assert_msg((fl & (O_APPEND | O_NONBLOCK)) == (O_APPEND | O_NONBLOCK) && !(fl & O_DIRECT),
+		      "the client's descriptor lost its flags: 0%o", fl);
+	ck_assert_int_eq(lseek(cfd, 0, SEEK_CUR), 123);
+	ops->close(f);
+	ck_assert_int_ge(fcntl(cfd, F_GETFD), 0);	/* still the client's */
+	close(cfd);
+
+	/* A read-only descriptor gives a read-only copy, never more. */
+	cfd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(cfd, 0);
+	arg->fd = cfd;
+	cfg.read_only = true;
+	f = open_ok(&cfg, &geo);
+	ck_assert_int_eq(fcntl(f->fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ops->close(f);
+	close(cfd);
+	unlink(path);
+}
+
+START_TEST(test_passed_fd_is_own_copy)
+{
+	check_passed_fd(shm_dir);
+	check_passed_fd(disk_dir);
+}
+END_TEST
+
 START_TEST(test_plan_ops)
 {
 	struct backend_config cfg = config(in(shm_dir, "p.img"), 4 * MiB);
@@ -816,6 +867,7 @@ static Suite *file_suite(void)
 	tcase_add_test(open, test_create_with_size);
 	tcase_add_test(open, test_create_then_fail_removes);
 	tcase_add_test(open, test_abandon_undoes_open);
+	tcase_add_test(open, test_passed_fd_is_own_copy);
 	tcase_add_test(open, test_not_a_file);
 	tcase_add_test(open, test_shrink_refused);
 	tcase_add_test(open, test_extend_keeps_data);
