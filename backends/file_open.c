@@ -89,6 +89,23 @@ static int file_open_stat(struct file_dev *f, const struct backend_config *cfg,
 	return 0;
 }
 
+/* Opens path with flags, and O_DIRECT when f asks for it; where the file
+ * system refuses O_DIRECT (EINVAL) says so and opens it buffered. The fd,
+ * or -1 with errno set. */
+static int file_open_direct(struct file_dev *f, const char *path, int flags)
+{
+	int fd;
+
+	if (f->direct) {
+		fd = open(path, flags | O_DIRECT);
+		if (fd >= 0 || errno != EINVAL)
+			return fd;
+		log_warn("%s: the file system refuses O_DIRECT; using buffered I/O", f->path);
+		f->direct = false;
+	}
+	return open(path, flags);
+}
+
 /* Opens the backing, falling back to buffered I/O where O_DIRECT is refused. */
 static int file_open_fd(struct file_dev *f, const struct stat *st, char *err, size_t errlen)
 {
@@ -99,17 +116,7 @@ static int file_open_fd(struct file_dev *f, const struct stat *st, char *err, si
 	/* A writer must not share a block device with a mounted file system. */
 	if (f->bdev && !f->read_only)
 		flags |= O_EXCL;
-	f->fd = -1;
-	if (f->direct) {
-		f->fd = open(f->path, flags | O_DIRECT);
-		if (f->fd < 0 && errno == EINVAL) {
-			log_warn("%s: the file system refuses O_DIRECT; using buffered I/O",
-				 f->path);
-			f->direct = false;
-		}
-	}
-	if (!f->direct)
-		f->fd = open(f->path, flags);
+	f->fd = file_open_direct(f, f->path, flags);
 	if (f->fd < 0) {
 		e = errno;
 		if (!f->read_only && (e == EACCES || e == EPERM || e == EROFS))
@@ -137,20 +144,11 @@ static int file_open_fd(struct file_dev *f, const struct stat *st, char *err, si
 static int file_open_own(struct file_dev *f, int fd, int fl, const struct stat *st)
 {
 	char proc[64];
-	int flags = (fl & O_ACCMODE) | O_CLOEXEC | O_NOCTTY, nfd = -1;
 	struct stat now;
+	int nfd;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (f->direct) {
-		nfd = open(proc, flags | O_DIRECT);
-		if (nfd < 0 && errno == EINVAL) {
-			log_warn("%s: the file system refuses O_DIRECT; using buffered I/O",
-				 f->path);
-			f->direct = false;
-		}
-	}
-	if (!f->direct)
-		nfd = open(proc, flags);
+	nfd = file_open_direct(f, proc, (fl & O_ACCMODE) | O_CLOEXEC | O_NOCTTY);
 	if (nfd < 0) {
 		log_debug("%s: the descriptor passed cannot be opened anew (%s); its duplicate "
 			  "is kept", f->path, strerror(errno));
