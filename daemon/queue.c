@@ -62,29 +62,8 @@ static void queue_watch_held(struct queue *q, bool more);
 /* The result of a held entry that runs the tag's planned file operation. */
 #define QUEUE_RETRY_OP INT_MIN
 
-/* Starts the retry timer unless it runs; logs the first refusal of a run
- * of them (the ring took no SQE, e.g. the kernel could not allocate), at
- * most once per QUEUE_RETRY_LOG_S seconds. */
-static void queue_retry_arm(struct queue *q)
-{
-	char more[64];
-
-	if (ev_is_active(&q->retry))
-		return;
-	if (q->retry_after == 0.) {
-		q->retry_after = QUEUE_RETRY_FIRST;
-		q->retry_logged = ratelimit_pass_line(&q->retry_rl, ev_now(q->loop), more,
-						      sizeof(more));
-		if (q->retry_logged)
-			log_error("queue %u: the ring takes no more submissions (%s); requests "
-				  "wait and are sent again%s", q->id, strerror(-q->submit_err), more);
-	}
-	ev_timer_set(&q->retry, q->retry_after, 0.);
-	ev_timer_start(q->loop, &q->retry);
-}
-
-/* Has the retry timer flush q later (the batch path's FETCH that could not
- * be armed again); the caller logged why. */
+/* Has the retry timer flush q later, unless it runs (the batch path's
+ * FETCH that could not be armed again, whose caller logged why). */
 void queue_flush_later(struct queue *q)
 {
 	if (ev_is_active(&q->retry))
@@ -95,6 +74,24 @@ void queue_flush_later(struct queue *q)
 	}
 	ev_timer_set(&q->retry, q->retry_after, 0.);
 	ev_timer_start(q->loop, &q->retry);
+}
+
+/* Starts the retry timer unless it runs; logs the first refusal of a run
+ * of them (the ring took no SQE, e.g. the kernel could not allocate), at
+ * most once per QUEUE_RETRY_LOG_S seconds. */
+static void queue_retry_arm(struct queue *q)
+{
+	char more[64];
+
+	if (!ev_is_active(&q->retry) && q->retry_after == 0.) {
+		q->retry_after = QUEUE_RETRY_FIRST;
+		q->retry_logged = ratelimit_pass_line(&q->retry_rl, ev_now(q->loop), more,
+						      sizeof(more));
+		if (q->retry_logged)
+			log_error("queue %u: the ring takes no more submissions (%s); requests "
+				  "wait and are sent again%s", q->id, strerror(-q->submit_err), more);
+	}
+	queue_flush_later(q);
 }
 
 /* Returns a cleared SQE, submitting the batch first if the SQ is full;

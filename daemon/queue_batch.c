@@ -303,13 +303,15 @@ static void qb_rearm(struct queue *q, unsigned i)
 	if (ret == 0)
 		ret = qb_arm(q, i);
 	f->rearm = ret < 0;
-	if (ret < 0 && ret != -EBUSY) {
-		if (!f->rearm_logged)
-			log_errno(ret, "queue %u: registering the buffer ring of FETCH_IO_CMDS %u "
-				  "again", q->id, i);
-		queue_flush_later(q);
-	}
-	f->rearm_logged = f->rearm && (f->rearm_logged || ret != -EBUSY);
+	if (!f->rearm)
+		f->rearm_logged = false;
+	if (ret == 0 || ret == -EBUSY)	/* armed, or queue_sqe armed the timer */
+		return;
+	if (!f->rearm_logged)
+		log_errno(ret, "queue %u: registering the buffer ring of FETCH_IO_CMDS %u again",
+			  q->id, i);
+	f->rearm_logged = true;
+	queue_flush_later(q);
 }
 
 /* Arms again the FETCHes that ran out of buffers, then queues one
