@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Sends standard error to a temporary file until log_capture_stop. */
@@ -18,23 +19,28 @@ void log_capture_start(struct log_capture *c)
 	ck_assert_int_ge(dup2(fileno(c->file), STDERR_FILENO), 0);
 }
 
-/* Restores standard error; returns what was written meanwhile (free it). */
-char *log_capture_stop(struct log_capture *c)
+/* Returns what was written since the capture started (free it); it goes on. */
+char *log_capture_text(struct log_capture *c)
 {
-	long len;
+	struct stat st;
 	char *text;
 
 	fflush(stderr);
+	ck_assert_int_eq(fstat(fileno(c->file), &st), 0);
+	text = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(pread(fileno(c->file), text, (size_t)st.st_size, 0), st.st_size);
+	text[st.st_size] = '\0';
+	return text;
+}
+
+/* Restores standard error; returns what was written meanwhile (free it). */
+char *log_capture_stop(struct log_capture *c)
+{
+	char *text = log_capture_text(c);
+
 	ck_assert_int_ge(dup2(c->saved, STDERR_FILENO), 0);
 	close(c->saved);
-	ck_assert_int_eq(fseek(c->file, 0, SEEK_END), 0);
-	len = ftell(c->file);
-	ck_assert_int_ge(len, 0);
-	rewind(c->file);
-	text = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_uint_eq(fread(text, 1, (size_t)len, c->file), (size_t)len);
-	text[len] = '\0';
 	fclose(c->file);
 	return text;
 }

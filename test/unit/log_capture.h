@@ -13,6 +13,8 @@ struct log_capture {
 
 /* Sends standard error to a temporary file until log_capture_stop. */
 void log_capture_start(struct log_capture *c);
+/* Returns what was written since the capture started (free it); it goes on. */
+char *log_capture_text(struct log_capture *c);
 /* Restores standard error; returns what was written meanwhile (free it). */
 char *log_capture_stop(struct log_capture *c);
 /* Counts the lines of text that hold needle. */
