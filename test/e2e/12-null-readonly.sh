@@ -14,7 +14,7 @@ expect_eq "$(dd if="$dev" bs=1M count=64 iflag=direct status=none | tr -d '\0' |
 ro=$("$UBLKCTL" add mem --size 16M --read-only) || fail "ublkctl add --read-only failed"
 require_blockdev "$ro"
 expect_eq "$(blockdev --getro "$ro")" 1 "blockdev --getro of $ro"
-expect_eq "$("$UBLKCTL" --json info "${ro#/dev/ublkb}" | jget .read_only)" true "read_only in info"
+expect_eq "$(info_field "${ro#/dev/ublkb}" read_only)" true "read_only in info"
 if dd if=/dev/zero of="$ro" bs=4k count=1 oflag=direct status=none 2> "$E2E_TMP/dd.err"; then
 	fail "a write to the read-only device $ro succeeded"
 fi

@@ -11,7 +11,7 @@ id=${dev#/dev/ublkb}
 expect_eq "$(cat /sys/block/ublkb$id/queue/discard_max_bytes)" 1073741824 "discard_max_bytes"
 [ "$(cat /sys/block/ublkb$id/queue/write_zeroes_max_bytes)" -gt 0 ] || fail "no write-zeroes support advertised"
 
-used() { "$UBLKCTL" --json info "$id" | jget .memory_used; }
+used() { info_field "$id" memory_used; }
 expect_eq "$(used)" 0 "memory used by a new device"
 dd if=/dev/urandom of="$dev" bs=1M count=64 oflag=direct status=none
 [ "$(used)" -ge $((64 << 20)) ] || fail "memory used after writing 64 MiB: $(used)"

@@ -16,7 +16,7 @@ dev=$("$UBLKCTL" add file --path "$img" --size 512M) || fail "ublkctl add file -
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
 expect_eq "$(stat -c %s "$img")" $((512 << 20)) "size of the created file"
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .direct_io)" true "direct_io on xfs"
+expect_eq "$(info_field "$id" direct_io)" true "direct_io on xfs"
 
 mnt=$E2E_TMP/mnt
 ext4_roundtrip "$dev" "$mnt" 3

@@ -64,7 +64,7 @@ img2=$fs/disk2.img
 dev=$("$UBLKCTL" add file --path "$img2" --size 64M) || fail "ublkctl add file"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .direct_io)" true "direct_io"
+expect_eq "$(info_field "$id" direct_io)" true "direct_io"
 head -c 8M /dev/urandom > "$E2E_TMP/data"
 dd if="$E2E_TMP/data" of="$dev" bs=1M seek=2 status=none || fail "dd data"
 sync "$dev"

@@ -41,7 +41,7 @@ jget .error.message <<< "$reply" | grep -qF "is a relative path" ||
 	fail "the error for a relative path lacks 'is a relative path': $reply"
 [ ! -e disk.img ] || fail "a refused relative path created $PWD/disk.img"
 dev=$(cd "$fs" && "$UBLKCTL" add file --path rel.img --size 1M) || fail "add file with a relative path"
-expect_eq "$("$UBLKCTL" --json info "${dev#/dev/ublkb}" | jget .path)" "$fs/rel.img" \
+expect_eq "$(info_field "${dev#/dev/ublkb}" path)" "$fs/rel.img" \
 	"path of a device added with a relative path"
 "$UBLKCTL" del "${dev#/dev/ublkb}" || fail "del ${dev}"
 expect_add_error "$fs/nope.img does not exist" --path "$fs/nope.img"
@@ -83,8 +83,8 @@ dev=$("$UBLKCTL" add file --path "$fs/ro.img" --read-only) || fail "add file --r
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
 expect_eq "$(blockdev --getro "$dev")" 1 "read-only flag of $dev"
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .read_only)" true "read_only in info"
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .discard)" false "discard on a read-only device"
+expect_eq "$(info_field "$id" read_only)" true "read_only in info"
+expect_eq "$(info_field "$id" discard)" false "discard on a read-only device"
 dd if="$dev" of=/dev/null bs=1M iflag=direct status=none || fail "reading the read-only device"
 if dd if=/dev/zero of="$dev" bs=4k count=1 oflag=direct status=none 2> /dev/null; then
 	fail "a write to the read-only device succeeded"

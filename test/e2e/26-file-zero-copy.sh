@@ -47,7 +47,7 @@ for d in "${devs[@]}" "$f3" "$n0"; do
 done
 
 # Prints the zero_copy field of device $1.
-zero_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jget .zero_copy; }
+zero_copy_of() { info_field "${1#/dev/ublkb}" zero_copy; }
 for d in "$f0" "$f1" "$f2" "$f3"; do
 	expect_eq "$(zero_copy_of "$d")" "$zc" "zero_copy of file device $d"
 	expect_flag "$d" 11 "$zc" UBLK_F_AUTO_BUF_REG
@@ -125,8 +125,7 @@ restart_under_load "--zero-copy off --io-threads 2" "${devs[@]}"
 wait_live "${f3#/dev/ublkb}" 120 || fail "$f3 is not live after the restart"
 for d in "$f0" "$f1" "$f2" "$f3"; do
 	expect_eq "$(zero_copy_of "$d")" "$zc" "zero_copy of $d after the recovery"
-	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -c '[.io_threads[] | . != null] | all')" \
-		true "every queue of $d on an io thread after the recovery"
+	expect_on_io_threads "$d" " after the recovery"
 done
 fio_wait "the SIGKILL and recovery"
 check_patterns 50 "after the recovery" "${all[@]}"

@@ -27,9 +27,9 @@ devs=("$n0" "$n1" "$n2")
 blks=(512 512 4096)	# their block sizes: the smallest read check_zeroes makes
 for d in "${devs[@]}"; do
 	require_blockdev "$d"
-	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jget .zero_copy)" "$zc" "zero_copy of $d"
+	expect_eq "$(info_field "${d#/dev/ublkb}" zero_copy)" "$zc" "zero_copy of $d"
 	expect_flag "$d" 11 "$zc" UBLK_F_AUTO_BUF_REG
-	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jget .user_copy)" "$uc" "user_copy of $d"
+	expect_eq "$(info_field "${d#/dev/ublkb}" user_copy)" "$uc" "user_copy of $d"
 done
 
 # Reads device $1 with O_DIRECT from page-aligned buffers that hold 0xa5
@@ -118,7 +118,7 @@ sleep 1
 start_daemon --zero-copy off
 for d in "${devs[@]}"; do
 	wait_live "${d#/dev/ublkb}" 120 || fail "$d is not live after the restart"
-	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jget .zero_copy)" "$zc" \
+	expect_eq "$(info_field "${d#/dev/ublkb}" zero_copy)" "$zc" \
 		"zero_copy of $d after the recovery"
 done
 kill "${KPIDS[@]}" 2>/dev/null || true

@@ -39,7 +39,7 @@ for d in "${devs[@]}" "$n0" "$f0"; do
 done
 
 # Prints the user_copy field of device $1.
-user_copy_of() { "$UBLKCTL" --json info "${1#/dev/ublkb}" | jget .user_copy; }
+user_copy_of() { info_field "${1#/dev/ublkb}" user_copy; }
 for d in "${devs[@]}"; do
 	expect_eq "$(user_copy_of "$d")" true "user_copy of mem device $d"
 	expect_flag "$d" 7 true UBLK_F_USER_COPY
@@ -89,8 +89,7 @@ check_patterns 40 "after the first round" "${devs[@]}"
 restart_under_load "--user-copy off --io-threads 2" "${devs[@]}"
 for d in "${devs[@]}"; do
 	expect_eq "$(user_copy_of "$d")" true "user_copy of $d after the recovery"
-	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -c '[.io_threads[] | . != null] | all')" \
-		true "every queue of $d on an io thread after the recovery"
+	expect_on_io_threads "$d" " after the recovery"
 done
 fio_wait "the SIGKILL and recovery"
 check_patterns 40 "after the recovery" "${devs[@]}"

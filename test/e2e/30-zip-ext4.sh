@@ -63,9 +63,9 @@ for kind in stored deflated; do
 	dd if="$dev" bs=1M iflag=direct status=none | cmp - "$img" ||
 		fail "$kind device differs from the image"
 
-	wait_for "[ \"\$($UBLKCTL --json info $id | jget .crc_check)\" != pending ]" 60 ||
+	wait_for "[ \"\$(info_field $id crc_check)\" != pending ]" 60 ||
 		fail "the CRC-32 check of $dev is still pending"
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .crc_check)" ok "crc_check of $dev"
+	expect_eq "$(info_field "$id" crc_check)" ok "crc_check of $dev"
 	"$UBLKCTL" del "$id" || fail "ublkctl del $id failed"
 	[ ! -e "$dev" ] || fail "$dev still exists after del"
 done

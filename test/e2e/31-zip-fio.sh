@@ -39,10 +39,10 @@ for kind in stored deflated deflated-tuned; do
 	id=${dev#/dev/ublkb}
 	devsize=$(blockdev --getsize64 "$dev")
 	expect_eq "$devsize" $(((size + 511) / 512 * 512)) "size of $dev"
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .padded_bytes)" $((devsize - size)) "padded_bytes"
+	expect_eq "$(info_field "$id" padded_bytes)" $((devsize - size)) "padded_bytes"
 	want_zc=false
 	[ "$kind" = stored ] && want_zc=$zc
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .zero_copy)" "$want_zc" "zero_copy of the $kind device"
+	expect_eq "$(info_field "$id" zero_copy)" "$want_zc" "zero_copy of the $kind device"
 	if [ "$kind" = deflated-tuned ]; then
 		expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.chunk_size, .cache_limit]')" \
 			"[65536,0]" "chunk_size and cache_limit of the tuned device"

@@ -75,8 +75,8 @@ printf 'Z' | dd of=stored.zip bs=1 seek=$((30 + nlen + elen + 123456)) conv=notr
 dev=$("$UBLKCTL" add zip --path "$E2E_TMP/stored.zip") || fail "add of the damaged stored.zip failed"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
-wait_for "[ \"\$($UBLKCTL --json info $id | jget .crc_check)\" != pending ]" 60 ||
+wait_for "[ \"\$(info_field $id crc_check)\" != pending ]" 60 ||
 	fail "the CRC-32 check of $dev is still pending"
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .crc_check)" mismatch "crc_check of the damaged member"
+expect_eq "$(info_field "$id" crc_check)" mismatch "crc_check of the damaged member"
 grep -q "CRC-32 mismatch" "$E2E_TMP/ublkd.log" || fail "no CRC-32 mismatch in the daemon log"
 "$UBLKCTL" del --all || fail "del --all failed"

@@ -55,7 +55,7 @@ start_add() {
 wait_building() {
 	wait_for "[ \"\$($UBLKCTL --json info $1 2>/dev/null | jget .index_state)\" = building ]" 60 ||
 		fail "device $1 never showed an index being built: $(cat "$E2E_TMP/add.err")"
-	expect_eq "$("$UBLKCTL" --json info "$1" | jget .state)" starting "state of device $1"
+	expect_eq "$(info_field "$1" state)" starting "state of device $1"
 }
 
 # Fails unless the add started by start_add failed with $1 in its message.
@@ -91,9 +91,9 @@ timeout 30 "$UBLKCTL" list > "$E2E_TMP/list.out" || fail "ublkctl list failed or
 list_ms=$(ms_since "$t0")
 kill -0 "$addpid" 2>/dev/null ||
 	fail "the add finished before the checks did: the index was built too fast to show anything"
-expect_eq "$("$UBLKCTL" --json info 10 | jget .state)" starting "state of device 10 after the reads"
+expect_eq "$(info_field 10 state)" starting "state of device 10 after the reads"
 grep -q starting "$E2E_TMP/list.out" || fail "ublkctl list does not show device 10 starting: $(cat "$E2E_TMP/list.out")"
-note "while indexing ($("$UBLKCTL" --json info 10 | jget .index_inflated_bytes) bytes inflated): 8 MiB from $memdev in $dd_ms ms, ublkctl list in $list_ms ms"
+note "while indexing ($(info_field 10 index_inflated_bytes) bytes inflated): 8 MiB from $memdev in $dd_ms ms, ublkctl list in $list_ms ms"
 
 t0=$(date +%s%N)
 wait "$addpid" || fail "add zip failed: $(cat "$E2E_TMP/add.err")"

@@ -25,7 +25,7 @@ zipdev=$("$UBLKCTL" add zip --path "$fs/image.zip") || fail "add zip"
 for dev in "$mem" "$file" "$zipdev"; do require_blockdev "$dev"; done
 ids=()
 for dev in "$mem" "$file" "$zipdev"; do ids+=("${dev#/dev/ublkb}"); done
-expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jget .recovery)" reissue "default recovery mode"
+expect_eq "$(info_field "${ids[0]}" recovery)" reissue "default recovery mode"
 for id in "${ids[@]}"; do
 	[ -s "$E2E_STATE_DIR/devices/ublkb$id.json" ] || fail "no state record for device $id"
 done
@@ -72,7 +72,7 @@ expect_all_live "after the restart"
 
 # The mem device kept its data and its one backing file: write a marker,
 # kill, restart, read it back.
-backing=$("$UBLKCTL" --json info "${ids[0]}" | jget .backing_file)
+backing=$(info_field "${ids[0]}" backing_file)
 [ -f "$backing" ] || fail "the mem device's backing file $backing is missing"
 head -c 1M /dev/urandom > "$E2E_TMP/marker"
 dd if="$E2E_TMP/marker" of="$mem" bs=1M seek=10 oflag=direct status=none || fail "dd marker"
@@ -81,7 +81,7 @@ start_daemon
 wait_live "${ids[0]}" 60 || fail "mem device not live after the second restart"
 dd if="$mem" of="$E2E_TMP/back" bs=1M skip=10 count=1 iflag=direct status=none || fail "dd back"
 cmp "$E2E_TMP/marker" "$E2E_TMP/back" || fail "the mem device lost data across a restart"
-expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jget .backing_file)" "$backing" \
+expect_eq "$(info_field "${ids[0]}" backing_file)" "$backing" \
 	"the mem device's backing file after the restart (the same file, not a new one)"
 
 # A second daemon on the same state directory (its own socket) must not

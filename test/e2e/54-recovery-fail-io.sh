@@ -29,7 +29,7 @@ fi
 dev=$("$UBLKCTL" add mem --size 16M --recovery fail-io) || fail "add mem --recovery fail-io"
 require_blockdev "$dev"
 id=${dev#/dev/ublkb}
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .recovery)" fail-io "recovery mode"
+expect_eq "$(info_field "$id" recovery)" fail-io "recovery mode"
 head -c 1M /dev/urandom > "$E2E_TMP/pattern"
 dd if="$E2E_TMP/pattern" of="$dev" bs=1M seek=3 oflag=direct status=none || fail "writing $dev"
 
@@ -54,4 +54,4 @@ wait_live "$id" 60 || fail "device $id is not live after the restart"
 dd if="$dev" of="$E2E_TMP/back" bs=1M skip=3 count=1 iflag=direct status=none ||
 	fail "reading $dev after the restart"
 cmp "$E2E_TMP/pattern" "$E2E_TMP/back" || fail "device $id lost data across the restart"
-expect_eq "$("$UBLKCTL" --json info "$id" | jget .recovery)" fail-io "recovery mode after the restart"
+expect_eq "$(info_field "$id" recovery)" fail-io "recovery mode after the restart"

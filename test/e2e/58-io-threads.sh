@@ -51,12 +51,12 @@ if [ "$(nproc)" -eq 2 ]; then
 	done
 	# device info names each queue's io thread, as the log does.
 	for d in "$m0" "$n0"; do
-		expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jget .io_threads)" \
+		expect_eq "$(info_field "${d#/dev/ublkb}" io_threads)" \
 			"[$(cat "/sys/block/${d#/dev/}/mq/0/cpu_list"),$(cat "/sys/block/${d#/dev/}/mq/1/cpu_list")]" \
 			"io_threads of $d"
 	done
 fi
-expect_eq "$("$UBLKCTL" --json info "${z0#/dev/ublkb}" | jget .io_threads)" "[null]" \
+expect_eq "$(info_field "${z0#/dev/ublkb}" io_threads)" "[null]" \
 	"io_threads of the zip device"
 grep -q "device ${z0#/dev/ublkb}: the zip backend is served on the main loop" "$E2E_DAEMON_LOG" ||
 	fail "no log line saying the zip device stays on the main loop"

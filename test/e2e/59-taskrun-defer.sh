@@ -91,8 +91,7 @@ n0=$("$UBLKCTL" add null --size 1G --queues 2) || fail "add null (io threads)"
 devs=("$m0" "$m1" "$f0" "$f1")
 for d in "${devs[@]}" "$n0"; do
 	require_blockdev "$d"
-	expect_eq "$("$UBLKCTL" --json info "${d#/dev/ublkb}" | jq -c '[.io_threads[] | . != null] | all')" \
-		true "every queue of $d on an io thread"
+	expect_on_io_threads "$d"
 done
 busy_round "$n0" "on io threads" "${devs[@]}"
 

@@ -31,9 +31,9 @@ devs=("$m0" "$m1" "$f0")
 for d in "${devs[@]}" "$n0"; do
 	require_blockdev "$d"
 	id=${d#/dev/ublkb}
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .batch_io)" "$batch" "batch_io of $d"
+	expect_eq "$(info_field "$id" batch_io)" "$batch" "batch_io of $d"
 	# Batched commands carry no buffer slot: no zero copy beside them.
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .zero_copy)" false "zero_copy of $d"
+	expect_eq "$(info_field "$id" zero_copy)" false "zero_copy of $d"
 	expect_flag "$d" 15 "$batch" UBLK_F_BATCH_IO
 done
 if [ "$batch" = false ]; then
@@ -80,10 +80,9 @@ RESTART_FIO_ARGS=(--rw=randwrite --bs=4k --iodepth=32 --offset=16M --size=32M)
 restart_under_load "--io-threads 2" "${devs[@]}"
 for d in "${devs[@]}"; do
 	id=${d#/dev/ublkb}
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .batch_io)" "$batch" \
+	expect_eq "$(info_field "$id" batch_io)" "$batch" \
 		"batch_io of $d after the recovery"
-	expect_eq "$("$UBLKCTL" --json info "$id" | jq -c '[.io_threads[] | . != null] | all')" \
-		true "every queue of $d on an io thread after the recovery"
+	expect_on_io_threads "$d" " after the recovery"
 done
 fio_wait "the SIGKILL and recovery"
 check_patterns 100 "after the recovery" "${devs[@]}"

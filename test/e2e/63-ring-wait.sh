@@ -45,8 +45,8 @@ m0=$("$UBLKCTL" add mem --size 256M) || fail "add mem 0"
 m1=$("$UBLKCTL" add mem --size 256M) || fail "add mem 1"
 for d in "$m0" "$m1"; do require_blockdev "$d"; done
 # One 1-queue device per thread (the one with fewer queues takes the next).
-t0=$("$UBLKCTL" --json info "${m0#/dev/ublkb}" | jget .io_threads)
-t1=$("$UBLKCTL" --json info "${m1#/dev/ublkb}" | jget .io_threads)
+t0=$(info_field "${m0#/dev/ublkb}" io_threads)
+t1=$(info_field "${m1#/dev/ublkb}" io_threads)
 [ "$t0" != "$t1" ] || fail "both mem devices are on io thread $t0"
 expect_io_waits ring "one queue per thread"
 

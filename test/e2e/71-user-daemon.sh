@@ -75,10 +75,10 @@ ps -o user= -p "$(pgrep -f "$UBLKD -v --socket $sock" | head -1)" | grep -qx "$u
 for d in "$m1" "$m2" "$f1"; do
 	require_blockdev "$d"
 	id=${d#/dev/ublkb}
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .owner_uid)" "$uid" "owner_uid of $d"
-	flags=$("$UBLKCTL" --json info "$id" | jget .flags)
+	expect_eq "$(info_field "$id" owner_uid)" "$uid" "owner_uid of $d"
+	flags=$(info_field "$id" flags)
 	expect_eq "$((flags & 0x20))" 32 "UNPRIVILEGED_DEV in the flags of $d ($flags)"
-	expect_eq "$("$UBLKCTL" --json info "$id" | jget .recovery)" none "recovery of $d"
+	expect_eq "$(info_field "$id" recovery)" none "recovery of $d"
 	wait_for "[ \"\$(stat -c %u $d)\" = $uid ]" 10 || fail "$d is not owned by uid $uid"
 done
 grep -q "is not for a ublkd without root" "$E2E_TMP/ublkd.log" ||

@@ -48,11 +48,11 @@ expect_eq "$(blockdev --getsize64 "$ro")" $((64 << 20)) "size of $ro"
 expect_eq "$(sys "$ro" ro)" 1 "ro of the device of a read-only server"
 expect_eq "$(sys "$ro" queue/discard_max_bytes)" 0 "discard of a read-only device"
 kid=${kit#/dev/ublkb}
-expect_eq "$("$UBLKCTL" --json info "$kid" | jget .connections)" 2 "connections to nbdkit (multi-conn)"
-expect_eq "$("$UBLKCTL" --json info "$kid" | jget .connections_up)" 2 "connections up"
-expect_eq "$("$UBLKCTL" --json info "$kid" | jget .structured_replies)" false \
+expect_eq "$(info_field "$kid" connections)" 2 "connections to nbdkit (multi-conn)"
+expect_eq "$(info_field "$kid" connections_up)" 2 "connections up"
+expect_eq "$(info_field "$kid" structured_replies)" false \
 	"structured replies of the nbdkit device (simple by default)"
-expect_eq "$("$UBLKCTL" --json info "${qemu#/dev/ublkb}" | jget .structured_replies)" true \
+expect_eq "$(info_field "${qemu#/dev/ublkb}" structured_replies)" true \
 	"structured replies of the qemu-nbd device (--structured-replies)"
 dd if=/dev/zero of="$ro" bs=4k count=1 oflag=direct status=none 2> /dev/null &&
 	fail "a write to the read-only device succeeded"

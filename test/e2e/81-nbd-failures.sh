@@ -85,6 +85,6 @@ fio --name=after --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite
 grep -q 'err= 0' "$E2E_TMP/after.out" || { cat "$E2E_TMP/after.out"; fail "fio errors after the return"; }
 # At least the one return (in a loaded TCG guest a request may also go
 # unanswered for the whole timeout, and its connection is made again).
-[ "$("$UBLKCTL" --json info "$id" | jget .reconnects)" -ge 1 ] || fail "no reconnection counted"
+[ "$(info_field "$id" reconnects)" -ge 1 ] || fail "no reconnection counted"
 "$UBLKCTL" del "$id" || fail "del $id"
 "$UBLKCTL" del "${mem#/dev/ublkb}" || fail "del mem"

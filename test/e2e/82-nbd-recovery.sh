@@ -40,8 +40,8 @@ for id in "${ids[@]}"; do
 done
 grep -q "device ${ids[0]} recovered" "$E2E_DAEMON_LOG" || fail "no recovery line for device ${ids[0]}"
 wait_verify_writers "the daemon's restart"
-expect_eq "$("$UBLKCTL" --json info "${ids[0]}" | jget .connections_up)" 2 "connections up after recovery"
-expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jget .timeout)" 20 "timeout after recovery"
+expect_eq "$(info_field "${ids[0]}" connections_up)" 2 "connections up after recovery"
+expect_eq "$(info_field "${ids[1]}" timeout)" 20 "timeout after recovery"
 
 # The daemon restarts while qemu-nbd is down: both devices are recovered at
 # once (the record keeps the export's size); the nbdkit one serves its data
@@ -66,5 +66,5 @@ NBD_EXPORT=disk nbd_serve qemu 10814 qemu-nbd -b 127.0.0.1 -p 10814 -x disk --pe
 wait "$reader" || fail "the read that waited for the server failed"
 cmp -s "$E2E_TMP/pat1" "$E2E_TMP/waited" || fail "the read that waited returned other data"
 check_patterns 64 "after the server came back" "$kit" "$qemu"
-expect_eq "$("$UBLKCTL" --json info "${ids[1]}" | jget .connections_up)" 1 "connections up once the server is back"
+expect_eq "$(info_field "${ids[1]}" connections_up)" 1 "connections up once the server is back"
 for id in "${ids[@]}"; do "$UBLKCTL" del "$id" || fail "del $id"; done

@@ -12,8 +12,8 @@
 # Helpers: fail, skip, note, expect_eq, require_root, require_blockdev,
 # wait_for, on_exit (teardown hooks, run in reverse order at exit),
 # start_daemon, stop_daemon, kill_daemon, state_of, info_field,
-# kernel_devices, nap (a pause without a process) and jget (`jq -r PATH`
-# without jq's start-up cost, for plain paths).
+# expect_on_io_threads, kernel_devices, nap (a pause without a process) and
+# jget (`jq -r PATH` without jq's start-up cost, for plain paths).
 # Exit status 77 means "skipped".
 #
 # A script other than a test may source it too (bench/guest does); it may set
@@ -307,6 +307,13 @@ state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jget .state; }
 # --json info).
 info_field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 
+# Fails unless every queue of device DEV ($1, /dev/ublkbN) is served by an
+# io thread; $2, if given, ends the message (when it was looked at).
+expect_on_io_threads() {
+	expect_eq "$("$UBLKCTL" --json info "${1#/dev/ublkb}" |
+		jq -c '[.io_threads[] | . != null] | all')" true "every queue of $1 on an io thread${2:-}"
+}
+
 # Waits as wait_for (TIMEOUT $2, INTERVAL $3) until device ID ($1) is live.
 wait_live() {
 	[ $# -eq 2 ] || [ $# -eq 3 ] || fail "wait_live needs ID TIMEOUT [INTERVAL], got $# arguments"
@@ -506,7 +513,7 @@ driver_has() {
 # set exactly when $3 is true.
 expect_flag() {
 	local dev=$1 bit=$2 want=$3 name=$4 flags
-	flags=$("$UBLKCTL" --json info "${dev#/dev/ublkb}" | jget .flags)
+	flags=$(info_field "${dev#/dev/ublkb}" flags)
 	if [ "$want" = true ]; then
 		(( flags & (1 << bit) )) || fail "$dev: flags $flags lack $name"
 	else
