@@ -138,6 +138,10 @@ static void del_step(struct device *dev, int res)
 		}
 		/* fall through */
 	case DEL_DEV:
+		/* A failed DEL_DEV still leaves the device gone or going, so its
+		 * record goes too: the kernel removes it before the one wait that
+		 * can fail (-EINTR: freed when its last reference drops), -ENODEV
+		 * means it was gone, and a command we timed out still runs. */
 		dev->undo &= ~UNDO_KERNEL;
 		if (res < 0)
 			device_set_error(dev, res, "DEL_DEV failed: %s", strerror(-res));
