@@ -116,7 +116,7 @@ expect_refused "$ub" "belongs to uid $ua" del "${amem#/dev/ublkb}"
 expect_refused "$ua" "only root (or ublkd's own user) may shut ublkd down" shutdown
 # rbd is root's: librados would read what a configuration names as root.
 # Refused without a configuration (ublkd's default) and with the user's own.
-if "$UBLKCTL" add --help | grep -q '^rbd backend'; then
+if has_backend rbd; then
 	printf '[global]\nmon_host = 127.0.0.1\nkeyring = /etc/ceph/ceph.client.admin.keyring\n' \
 		> "$E2E_TMP/a/ceph.conf"
 	chown "$ua" "$E2E_TMP/a/ceph.conf"

@@ -14,7 +14,7 @@
 . "$E2E_SRCDIR/nbd-lib.sh"
 . "$E2E_SRCDIR/creds-lib.sh"
 require_root
-"$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
+require_backend nbd
 command -v openssl > /dev/null || fail "openssl is missing (test/install-deps)"
 
 # A CA, a server certificate for 127.0.0.1 and a client certificate (P-256).

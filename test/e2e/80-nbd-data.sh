@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
-"$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
+require_backend nbd
 
 nbd_serve kit 10809 nbdkit -f -i 127.0.0.1 -p 10809 memory 256M
 qemu-img create -q -f qcow2 "$E2E_TMP/disk.qcow2" 256M || fail "qemu-img create"

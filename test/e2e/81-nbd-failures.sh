@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
-"$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
+require_backend nbd
 
 truncate -s 128M "$E2E_TMP/export.img"
 NBD_EXPORT=disk nbd_serve qemu 10812 qemu-nbd -b 127.0.0.1 -p 10812 -x disk --persistent \

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
-"$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
+require_backend nbd
 
 # -t 1: bookworm's nbdkit 1.32 aborts (raw_send_socket: Assertion
 # `sock >= 0') when a client dies with replies in flight on several of a

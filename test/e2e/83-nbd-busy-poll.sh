@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$E2E_SRCDIR/nbd-lib.sh"
 require_root
-"$UBLKCTL" add --help | grep -q '^nbd backend' || skip "ublkd was built without the nbd backend"
+require_backend nbd
 
 # Bad values: refused with a message naming the option.
 expect_refused "--busy-poll takes a whole number from 0 to 10000, not '10001'" --busy-poll 10001

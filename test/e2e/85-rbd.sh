@@ -25,7 +25,7 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v ceph-mon >/dev/null || skip "ceph-mon is not installed (test/install-deps)"
-"$UBLKCTL" add rbd --help >/dev/null 2>&1 || skip "ublkd was built without the rbd backend"
+require_backend rbd
 
 cluster=$E2E_SRCDIR/../ceph-cluster
 cdir=$E2E_TMP/ceph

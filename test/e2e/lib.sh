@@ -87,6 +87,21 @@ require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "$E2E_NAME needs root"
 }
 
+# Succeeds if this build of ublkd has backend $1 (ublkctl add --help lists
+# it). The help is captured before grep reads it: piped into grep -q under
+# pipefail, ublkctl's second write could find grep gone, die of SIGPIPE,
+# and fail the check (it did, once, in the 7.3 guest).
+has_backend() {
+	local help
+	help=$("$UBLKCTL" add --help) || fail "ublkctl add --help failed"
+	grep -q "^$1 backend" <<< "$help"
+}
+
+# Skip the test unless this build of ublkd has backend $1.
+require_backend() {
+	has_backend "$1" || skip "ublkd was built without the $1 backend"
+}
+
 # Fail unless PATH ($1) is a block device (a missing device node would
 # otherwise let dd, fio or mkfs write a regular file of that name).
 require_blockdev() {
