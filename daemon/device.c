@@ -532,11 +532,13 @@ void device_view(const struct device *dev, struct device_view *v)
 	v->recovery = dev->recovery;
 	v->owner_uid = dev->owner_uid;
 	v->owner_gid = dev->owner_gid;
-	v->io_count = 0;
+	v->io_count = v->ring_wait_io_count = 0;
 	v->queue_list = dev->queues;
 	v->queues_ready = dev->queues_ready;
-	for (unsigned i = 0; i < dev->queues_ready; i++)
+	for (unsigned i = 0; i < dev->queues_ready; i++) {
 		v->io_count += queue_ios(&dev->queues[i]);
+		v->ring_wait_io_count += queue_ios_in_wait(&dev->queues[i]);
+	}
 }
 
 /* The uid that added the device (0: root). */

@@ -142,6 +142,7 @@ struct device_view {
 	enum device_recovery recovery;
 	uint32_t owner_uid, owner_gid;	/* who added it */
 	uint64_t io_count;		/* requests served */
+	uint64_t ring_wait_io_count;	/* of them, served from a wait in a ring */
 	const struct queue *queue_list;	/* the queues set up, queues_ready of them */
 	unsigned queues_ready;
 };

@@ -113,6 +113,8 @@ struct json_object *device_json(const struct device *dev)
 	json_object_object_add(o, "recovery",
 			       json_object_new_string(device_recovery_name(v.recovery)));
 	json_object_object_add(o, "io_count", json_object_new_int64((int64_t)v.io_count));
+	json_object_object_add(o, "ring_wait_io_count",
+			       json_object_new_int64((int64_t)v.ring_wait_io_count));
 	json_object_object_add(o, "io_threads", device_json_threads(&v));
 	report.obj = o;
 	io_describe(v.target, &report.ops);

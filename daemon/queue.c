@@ -344,6 +344,8 @@ void queue_serve(struct queue *q, unsigned tag)
 	int result;
 
 	__atomic_store_n(&q->ios, q->ios + 1, __ATOMIC_RELAXED);
+	if (q->in_wait)
+		__atomic_store_n(&q->ios_in_wait, q->ios_in_wait + 1, __ATOMIC_RELAXED);
 	if (q->slots) {
 		queue_submit(q, tag);
 		return;

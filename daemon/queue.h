@@ -101,6 +101,8 @@ struct queue {
 	unsigned since_tick;	/* completions reaped since it was armed */
 	struct __kernel_timespec tick_ts;	/* its interval */
 	uint64_t ios;		/* shared: requests served */
+	uint64_t ios_in_wait;	/* shared: of them, served from a wait in
+				 * its ring (--wakeup ring-wait) */
 };
 
 /* Commands the kernel holds for q (from any thread). */
@@ -122,6 +124,12 @@ static inline unsigned queue_inflight(const struct queue *q)
 static inline uint64_t queue_ios(const struct queue *q)
 {
 	return __atomic_load_n(&q->ios, __ATOMIC_RELAXED);
+}
+
+/* Requests q has served from a wait in its ring (from any thread). */
+static inline uint64_t queue_ios_in_wait(const struct queue *q)
+{
+	return __atomic_load_n(&q->ios_in_wait, __ATOMIC_RELAXED);
 }
 
 /* Asks q to call idle whenever no backend operation is in flight (main). */

@@ -487,20 +487,26 @@ nap() {
 	read -r -t "$1" _ <>"$fifo" || true
 }
 
-# Prints what thread $1 of the running daemon is blocked in: ring for
-# io_uring_enter (it blocks there only waiting in a ring: submitting never
-# blocks), loop for epoll_wait or epoll_pwait, else the system call's
-# number, running (runnable or on a CPU), or gone.
-task_wait() {
+# Sets TASK_WAIT to what thread $1 of the running daemon is blocked in:
+# ring for io_uring_enter (it blocks there only waiting in a ring:
+# submitting never blocks), loop for epoll_wait or epoll_pwait, else the
+# system call's number, running (runnable or on a CPU), or gone. No
+# process is made: one costs ~70 ms of a vCPU under TCG, and tests sample
+# this ten times a second while the thread they watch needs that CPU.
+task_wait_get() {
 	local nr _rest
-	# read, not cut: a process costs ~70 ms under TCG, and tests sample this
-	# tens of times a second.
 	{ read -r nr _rest < "/proc/$UBLKD_PID/task/$1/syscall"; } 2>/dev/null || nr=gone
 	case $nr in
-	426) echo ring ;;
-	232|281) echo loop ;;
-	*) echo "$nr" ;;
+	426) TASK_WAIT=ring ;;
+	232|281) TASK_WAIT=loop ;;
+	*) TASK_WAIT=$nr ;;
 	esac
+}
+
+# Prints what thread $1 of the running daemon is blocked in (task_wait_get).
+task_wait() {
+	task_wait_get "$1"
+	echo "$TASK_WAIT"
 }
 
 # Waits up to 10 s until command $1 prints $2; fails otherwise, saying what
