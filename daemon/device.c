@@ -192,12 +192,18 @@ void device_set_error(struct device *dev, int err, const char *fmt, ...)
 }
 
 /* Closes the backend (undoing what open created if the device never went
- * live); this also cancels a wait for it to be ready. */
+ * live); this also cancels a wait for it to be ready. A recovery that
+ * failed lets go of it as for the next daemon instead: what it keeps (a
+ * mem device's file) is the device's data, named by the record that is
+ * moved aside, and no one asked to delete it. */
 void device_close_backend(struct device *dev)
 {
 	if (!(dev->undo & UNDO_BACKEND))
 		return;
-	io_close(&dev->target, dev->undo & UNDO_ABANDON);
+	if (dev->rec != DEVICE_REC_NONE && dev->rec != DEVICE_REC_LIVE)
+		io_detach(&dev->target);
+	else
+		io_close(&dev->target, dev->undo & UNDO_ABANDON);
 	dev->undo &= ~(UNDO_BACKEND | UNDO_ABANDON);
 }
 

@@ -209,15 +209,15 @@ static void on_detached(void *arg)
 	detached_calls++;
 }
 
-/* Leaves device 0 (a null device added live with reissue) in the fake
- * kernel, quiesced, as a daemon restart does: its record stays, and
- * GET_DEV_INFO will answer what the kernel keeps of it (its flags, or flags
- * when non-zero). */
-static void leave_for_next_daemon(uint64_t flags)
+/* Leaves device 0 (a 1 MiB device of backend name, added live with
+ * reissue) in the fake kernel, quiesced, as a daemon restart does: its
+ * record stays, and GET_DEV_INFO will answer what the kernel keeps of it
+ * (its flags, or flags when non-zero). */
+static void leave_backend_for_next_daemon(const char *name, uint64_t flags)
 {
 	/* A backend a record can name (the fake is in no table). */
 	struct device_spec spec = {
-		.backend = backends_find("null"),
+		.backend = backends_find(name),
 		.cfg = { .size = 1 << 20, .block_size = 512 },
 		.args = { { .given = true, .bytes = 1 << 20 } },
 		.id = DEVICE_ID_AUTO,
@@ -250,6 +250,12 @@ static void leave_for_next_daemon(uint64_t flags)
 	memset(fake.submitted, 0, sizeof(fake.submitted));
 }
 
+/* leave_backend_for_next_daemon for a null device. */
+static void leave_for_next_daemon(uint64_t flags)
+{
+	leave_backend_for_next_daemon("null", flags);
+}
+
 /* The kernel's device of a record's id was not added with the record's
  * recovery flags (the id was reused by another server): the recovery
  * fails, its record is moved aside, and the device is left alone. */
@@ -265,6 +271,37 @@ START_TEST(test_foreign_device_left_alone)
 	ck_assert_int_eq(access(rec_path("ublkb0.json"), F_OK), -1);
 	ck_assert_int_eq(access(rec_path("ublkb0.json.bad"), F_OK), 0);
 	fake.kernel_devs = 0;
+}
+END_TEST
+
+/* A recovery that fails once the backend is open (the kernel's device has
+ * another size than the record's) deletes the kernel device and moves the
+ * record aside, but lets go of the backend as for the next daemon: a mem
+ * device's file, the device's data, is not deleted. */
+START_TEST(test_failed_recovery_keeps_mem_file)
+{
+	struct json_object *rec, *saved, *file;
+	char path[4096];
+
+	leave_backend_for_next_daemon("mem", 0);
+	rec = read_json(rec_path("ublkb0.json"));
+	ck_assert_ptr_nonnull(rec);
+	ck_assert(json_object_object_get_ex(rec, "saved", &saved));
+	ck_assert(json_object_object_get_ex(saved, "backing_file", &file));
+	snprintf(path, sizeof(path), "%s", json_object_get_string(file));
+	json_object_put(rec);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	fake.params.basic.dev_sectors *= 2;
+	records_recover_all(false, on_recovered, NULL);
+	fake_run(loop);
+	ck_assert_int_eq(recovered_calls, 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_GET_PARAMS], 1);
+	ck_assert_uint_eq(fake.submitted[UBLK_CMD_START_USER_RECOVERY], 0);
+	ck_assert_int_eq(fake.kernel_devs, 0);
+	ck_assert_uint_eq(device_count(), 0);
+	ck_assert_int_eq(access(rec_path("ublkb0.json.bad"), F_OK), 0);
+	ck_assert_msg(access(path, F_OK) == 0, "%s was deleted with the device", path);
+	ck_assert_int_eq(unlink(path), 0);
 }
 END_TEST
 
@@ -381,6 +418,7 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, test_keep_devices_during_recovery);
 	tcase_add_test(tc, test_bad_record_leaves_foreign_device);
 	tcase_add_test(tc, test_refused_record_purges_its_device);
+	tcase_add_test(tc, test_failed_recovery_keeps_mem_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
