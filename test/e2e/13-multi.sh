@@ -63,11 +63,12 @@ expect_eq "$(dd if="$d1" bs=64k count=256 iflag=direct status=none | tr -d '\0' 
 # writes and 256 reads), none of them from a wait in a ring (that is
 # --wakeup ring-wait's: 64-main-ring-wait.sh).
 for d in "$d0" "$d1" "$d2" "$d3"; do
+	least=1
+	[ "$d" != "$d1" ] || least=512
 	n=$(info_field "${d#/dev/ublkb}" io_count)
-	[ "$n" -gt 0 ] || fail "$d counted $n requests served"
+	[ "$n" -ge "$least" ] || fail "$d counted $n requests served, fewer than $least"
 	expect_eq "$(info_field "${d#/dev/ublkb}" ring_wait_io_count)" 0 "requests $d served in a ring wait"
 done
-[ "$(info_field "${d1#/dev/ublkb}" io_count)" -ge 512 ] || fail "null $d1 counted fewer than 512 requests"
 
 # fio with verify on d0 while d2 is deleted underneath.
 fio --name=busy --filename="$d0" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k \
