@@ -65,9 +65,10 @@ expect_eq "$(dd if="$d1" bs=64k count=256 iflag=direct status=none | tr -d '\0' 
 for d in "$d0" "$d1" "$d2" "$d3"; do
 	least=1
 	[ "$d" != "$d1" ] || least=512
-	n=$(info_field "${d#/dev/ublkb}" io_count)
+	c=$(io_counts "${d#/dev/ublkb}") || fail "cannot read the request counts of $d"
+	read -r n w <<< "$c"
 	[ "$n" -ge "$least" ] || fail "$d counted $n requests served, fewer than $least"
-	expect_eq "$(info_field "${d#/dev/ublkb}" ring_wait_io_count)" 0 "requests $d served in a ring wait"
+	expect_eq "$w" 0 "requests $d served in a ring wait"
 done
 
 # fio with verify on d0 while d2 is deleted underneath.

@@ -20,11 +20,6 @@ grep -q "the main loop sleeps in the ring of its one busy queue" "$E2E_DAEMON_LO
 # Prints what the main thread is blocked in (task_wait).
 main_wait() { task_wait "$UBLKD_PID"; }
 
-# Prints device $1's io_count and ring_wait_io_count, read at once.
-io_counts() {
-	"$UBLKCTL" --json info "$1" | jq -r '"\(.io_count) \(.ring_wait_io_count)"'
-}
-
 # While the reader (RPID) of device $1 runs, for 2 s or more: fails ($2:
 # when) unless most requests the device served meanwhile were served from
 # a wait in its ring (ring_wait_io_count), and the main thread was found

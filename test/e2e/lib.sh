@@ -322,6 +322,11 @@ state_of() { "$UBLKCTL" --json info "$1" 2>/dev/null | jget .state; }
 # --json info).
 info_field() { "$UBLKCTL" --json info "$1" | jget ".$2"; }
 
+# Prints device $1's io_count and ring_wait_io_count, read at once.
+io_counts() {
+	"$UBLKCTL" --json info "$1" | jq -r '"\(.io_count) \(.ring_wait_io_count)"'
+}
+
 # Fails unless every queue of device DEV ($1, /dev/ublkbN) is served by an
 # io thread; $2, if given, ends the message (when it was looked at).
 expect_on_io_threads() {
